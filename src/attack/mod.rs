@@ -1,0 +1,142 @@
+//! Attacks on pixels in [0, 1]: FGSM, FGSM with random start ("fast" adversarial training),
+//! and PGD under L∞ or L2, with restarts for evaluation.
+//!
+//! The model is attacked in **eval mode** (dropout off, batch norm on running statistics), for
+//! every attack, in training and in evaluation: `attack_view` gives a copy of the model with its
+//! training flags off and no parameter gradients, so the gradient is of the loss with respect to
+//! the input only and the attack never updates (or pays for) the parameters.
+//! After every step the image is projected onto the ε-ball around the clean image, then clipped
+//! to [0, 1].
+
+use crate::nn::Net;
+use crate::spec::{AttackKind, AttackSpec, Norm};
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::prelude::*;
+use burn::tensor::Distribution;
+
+/// The model as attacks see it: eval mode, on the autodiff device, parameters without gradients.
+pub fn attack_view(model: &Net, autodiff_device: &Device) -> Net {
+    model.valid().fork(autodiff_device)
+}
+
+/// Per-sample L2 norm of a batch, shaped N×1×1×1 for broadcasting.
+fn l2_norm(t: Tensor<4>) -> Tensor<4> {
+    let [n, ..] = t.dims();
+    t.powf_scalar(2.0).reshape([n as i64, -1]).sum_dim(1).sqrt().reshape([n, 1, 1, 1])
+}
+
+/// Project `adv` onto the ε-ball around `clean`, then clip to [0, 1].
+pub fn project(adv: Tensor<4>, clean: &Tensor<4>, norm: Norm, eps: f64) -> Tensor<4> {
+    let delta = adv - clean.clone();
+    let delta = match norm {
+        Norm::Linf => delta.clamp(-eps, eps),
+        Norm::L2 => {
+            let n = l2_norm(delta.clone());
+            // factor = min(1, ε / ‖δ‖): shrink only what lies outside the ball.
+            let factor = n.clamp_min(1e-12).recip().mul_scalar(eps).clamp_max(1.0);
+            delta * factor
+        }
+    };
+    (clean.clone() + delta).clamp(0.0, 1.0)
+}
+
+fn random_start(clean: &Tensor<4>, norm: Norm, eps: f64) -> Tensor<4> {
+    let device = clean.device();
+    let shape = clean.shape();
+    let delta = match norm {
+        Norm::Linf => Tensor::<4>::random(shape, Distribution::Uniform(-eps, eps), &device),
+        Norm::L2 => {
+            // Uniform direction, radius ε·u.
+            let dir = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device);
+            let [n, ..] = clean.dims();
+            let r = Tensor::<4>::random([n, 1, 1, 1], Distribution::Uniform(0.0, eps), &device);
+            dir.clone() / l2_norm(dir).clamp_min(1e-12) * r
+        }
+    };
+    project(clean.clone() + delta, clean, norm, eps)
+}
+
+/// ∇ₓ of the summed cross-entropy at `x`, and the per-sample losses.
+fn input_gradient(model: &Net, x: &Tensor<4>, y: &Tensor<1, Int>) -> (Tensor<4>, Tensor<1>) {
+    let xg = x.clone().detach().autodiff().require_grad();
+    let logits = model.forward(xg.clone());
+    let per_sample = per_sample_loss(logits);
+    let per_sample = per_sample.gather_targets(y);
+    let loss = per_sample.clone().sum();
+    let grads = loss.backward();
+    let g = xg.grad(&grads).expect("the input requires a gradient");
+    (g.without_autodiff(), per_sample.detach().without_autodiff())
+}
+
+/// Log-softmax of logits, so per-sample losses can be gathered by target.
+struct LogProbs(Tensor<2>);
+
+fn per_sample_loss(logits: Tensor<2>) -> LogProbs {
+    LogProbs(burn::tensor::activation::log_softmax(logits, 1))
+}
+
+impl LogProbs {
+    fn gather_targets(self, y: &Tensor<1, Int>) -> Tensor<1> {
+        let [n, _] = self.0.dims();
+        let y = y.clone().reshape([n, 1]);
+        self.0.gather(1, y).reshape([n]).neg()
+    }
+}
+
+fn step_direction(g: Tensor<4>, norm: Norm) -> Tensor<4> {
+    match norm {
+        Norm::Linf => g.sign(),
+        Norm::L2 => g.clone() / l2_norm(g).clamp_min(1e-12),
+    }
+}
+
+/// One run of the attack from one start.
+fn run_once(model: &Net, clean: &Tensor<4>, y: &Tensor<1, Int>, spec: &AttackSpec) -> Tensor<4> {
+    let (start, steps, step) = match spec.kind {
+        AttackKind::None => return clean.clone(),
+        AttackKind::Fgsm => (false, 1, spec.eps),
+        AttackKind::FgsmRs => (true, 1, spec.step),
+        AttackKind::Pgd => (spec.random_start, spec.steps, spec.step),
+    };
+    if spec.eps == 0.0 {
+        return clean.clone();
+    }
+    let mut adv = if start { random_start(clean, spec.norm, spec.eps) } else { clean.clone() };
+    for _ in 0..steps {
+        let (g, _) = input_gradient(model, &adv, y);
+        adv = project(adv + step_direction(g, spec.norm).mul_scalar(step), clean, spec.norm, spec.eps);
+    }
+    adv
+}
+
+/// Adversarial versions of `clean` (on a plain device) against `model` (from `attack_view`).
+/// With restarts, each sample keeps the restart with the highest loss.
+pub fn perturb(model: &Net, clean: &Tensor<4>, y: &Tensor<1, Int>, spec: &AttackSpec) -> Tensor<4> {
+    let mut best = run_once(model, clean, y, spec);
+    if spec.restarts <= 1 || spec.kind == AttackKind::None || spec.kind == AttackKind::Fgsm {
+        return best;
+    }
+    let mut best_loss = sample_losses(model, &best, y);
+    for _ in 1..spec.restarts {
+        let cand = run_once(model, clean, y, spec);
+        let loss = sample_losses(model, &cand, y);
+        let [n, ..] = clean.dims();
+        let better = loss.clone().greater(best_loss.clone());
+        best = best.mask_where(better.clone().reshape([n, 1, 1, 1]).expand(clean.shape()), cand);
+        best_loss = best_loss.mask_where(better, loss);
+    }
+    best
+}
+
+/// Per-sample cross-entropy, no gradient.
+pub fn sample_losses(model: &Net, x: &Tensor<4>, y: &Tensor<1, Int>) -> Tensor<1> {
+    let logits = model.forward(x.clone().detach()).without_autodiff();
+    per_sample_loss(logits).gather_targets(y)
+}
+
+/// Mean cross-entropy, for tests and reports.
+pub fn mean_loss(model: &Net, x: &Tensor<4>, y: &Tensor<1, Int>) -> f64 {
+    let logits = model.forward(x.clone().detach()).without_autodiff();
+    let device = logits.device();
+    CrossEntropyLossConfig::new().init(&device).forward(logits, y.clone()).into_scalar::<f32>() as f64
+}

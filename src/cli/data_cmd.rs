@@ -1,0 +1,133 @@
+use super::{DataCommand, fail};
+use crate::data::{self, DataSet, Plan};
+use crate::spec::{DataSetKind, find_preset};
+use std::path::Path;
+
+pub fn run(cmd: DataCommand) -> i32 {
+    match cmd {
+        DataCommand::Inspect { data_dir, preset, set } => inspect(data_dir.as_deref(), preset.as_deref(), &set),
+        DataCommand::MakeSubset { data_dir, out } => make_subset(&data_dir, &out),
+    }
+}
+
+/// Guess what a folder holds: CIFAR-10 by its batch files, Fashion-MNIST by its name, else MNIST.
+fn kind_of_dir(dir: &Path) -> DataSetKind {
+    if dir.join("data_batch_1.bin").exists() {
+        DataSetKind::Cifar10
+    } else if dir.to_string_lossy().to_lowercase().contains("fashion") {
+        DataSetKind::FashionMnist
+    } else {
+        DataSetKind::Mnist
+    }
+}
+
+fn inspect(data_dir: Option<&Path>, preset: Option<&str>, set: &[String]) -> i32 {
+    let preset = match preset.map(|p| find_preset(p, set)).transpose() {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let loaded = match (&preset, data_dir) {
+        (Some(p), dir) => data::load(p.data.set, dir),
+        (None, Some(dir)) => data::load(kind_of_dir(dir), Some(dir)),
+        (None, None) => Ok(data::load_embedded()),
+    };
+    let ds = match loaded {
+        Ok(d) => d,
+        Err(e) => return fail(e),
+    };
+    print_dataset(&ds);
+    if let Some(p) = preset {
+        match data::make_plan(&p.duplication, &ds.train.labels, ds.num_classes()) {
+            Ok(plan) => print_plan(&ds, &plan, &p.duplication.label(), &p.name),
+            Err((f, m)) => return fail(format!("preset {}: field `duplication.{f}` {m}", p.name)),
+        }
+    }
+    0
+}
+
+fn print_dataset(ds: &DataSet) {
+    println!("data set   {}", ds.name);
+    println!("source     {}", ds.source);
+    println!("images     {}×{}×{} (C×H×W), u8", ds.train.channels, ds.train.height, ds.train.width);
+    println!("train      {} images   sha256 {}", thousands(ds.train.len()), data::checksum(&ds.train.images));
+    println!("test       {} images   sha256 {}", thousands(ds.test.len()), data::checksum(&ds.test.images));
+    println!();
+    println!("{:>3}  {:<14} {:>8} {:>8}", "#", "class", "train", "test");
+    let (tr, te) = (ds.train.class_counts(ds.num_classes()), ds.test.class_counts(ds.num_classes()));
+    for c in 0..ds.num_classes() {
+        println!("{c:>3}  {:<14} {:>8} {:>8}", ds.class_names[c], thousands(tr[c]), thousands(te[c]));
+    }
+}
+
+/// A per-class text histogram: original images (`█`) and copies (`▒`) of each class.
+pub fn print_plan(ds: &DataSet, plan: &Plan, label: &str, preset: &str) {
+    println!();
+    println!("duplication plan of preset {preset}: {label}");
+    println!(
+        "{} → {} training entries ({} copies, {} distinct images)",
+        thousands(plan.before.iter().sum()),
+        thousands(plan.len()),
+        thousands(plan.copies()),
+        thousands(plan.distinct.iter().sum())
+    );
+    let max = plan.after.iter().copied().max().unwrap_or(1).max(1);
+    let width = 40.0;
+    println!("{:>3}  {:<14} {:>7} {:>7} {:>7} {:>7}  █ originals ▒ copies", "#", "class", "before", "chosen", "after", "dup%");
+    for c in 0..plan.before.len() {
+        let orig = plan.distinct[c];
+        let copies = plan.after[c] - orig;
+        let a = (orig as f64 / max as f64 * width).round() as usize;
+        let b = (copies as f64 / max as f64 * width).round() as usize;
+        println!(
+            "{c:>3}  {:<14} {:>7} {:>7} {:>7} {:>6.1}%  {}{}",
+            ds.class_names.get(c).map(String::as_str).unwrap_or("?"),
+            plan.before[c],
+            plan.chosen[c],
+            plan.after[c],
+            100.0 * copies as f64 / plan.after[c].max(1) as f64,
+            "█".repeat(a),
+            "▒".repeat(b)
+        );
+    }
+}
+
+pub fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn make_subset(dir: &Path, out: &Path) -> i32 {
+    let (train, test) = match data::read_mnist_like(dir, 10) {
+        Ok(v) => v,
+        Err(e) => return fail(e),
+    };
+    if let Err(e) = std::fs::create_dir_all(out) {
+        return fail(format!("{}: {e}", out.display()));
+    }
+    let tr = data::balanced_subset(&train, 10, 1000);
+    let te = data::balanced_subset(&test, 10, 200);
+    for (split, prefix) in [(&tr, "train"), (&te, "t10k")] {
+        if let Err(e) = data::write_idx_gz(split, out, prefix) {
+            return fail(format!("{}: {e}", out.display()));
+        }
+    }
+    println!("wrote {} train and {} test images to {}", tr.len(), te.len(), out.display());
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(super::thousands(6742), "6,742");
+        assert_eq!(super::thousands(60000), "60,000");
+        assert_eq!(super::thousands(12), "12");
+    }
+}

@@ -1,0 +1,153 @@
+//! The command line: `duplab` opens the TUI; subcommands run headless for scripts and sweeps.
+
+mod bench;
+mod data_cmd;
+mod eval_cmd;
+mod presets_cmd;
+mod runs_cmd;
+mod train_cmd;
+
+use crate::backend::DeviceChoice;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "duplab", version, about = "A terminal lab for duplicated training data and robust image classifiers", long_about = None)]
+pub struct Cli {
+    /// Run store folder (default ./runs).
+    #[arg(long, global = true, env = "DUPLAB_RUNS")]
+    pub runs_dir: Option<PathBuf>,
+    /// No colour (also honoured: NO_COLOR).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// ASCII drawing, for fonts without braille or box characters.
+    #[arg(long, global = true)]
+    pub ascii: bool,
+    /// Capture the mouse (off by default: it breaks copy and tmux).
+    #[arg(long, global = true)]
+    pub mouse: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// List presets, or show one resolved (with model parameter count).
+    Presets {
+        name: Option<String>,
+        /// Override a field: --set duplication.rate=0.3
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+    },
+    /// Data sets: inspect sizes, class counts, checksums and duplication plans.
+    Data {
+        #[command(subcommand)]
+        command: DataCommand,
+    },
+    /// Browse the run store.
+    Runs {
+        #[command(subcommand)]
+        command: RunsCommand,
+    },
+    /// Train a preset headless (progress bar on a TTY, plain lines otherwise).
+    Train(TrainArgs),
+    /// Robust accuracy of a finished run's final weights, written into that run.
+    Eval(eval_cmd::EvalArgs),
+    /// Training throughput (images/s) per model and backend, and one epoch of the default preset.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DataCommand {
+    /// Sizes, per-class counts and checksums; with --preset, its duplication plan as a histogram.
+    Inspect {
+        /// Folder with the data files (IDX or CIFAR-10 binary).
+        #[arg(long, env = "DUPLAB_DATA")]
+        data_dir: Option<PathBuf>,
+        #[arg(long)]
+        preset: Option<String>,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+    },
+    /// Cut the embedded default subset from the official Fashion-MNIST files.
+    MakeSubset {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RunsCommand {
+    /// Every run, oldest first.
+    Ls {
+        #[arg(long)]
+        json: bool,
+    },
+    /// One run: config, summary, per-class results.
+    Show { id: String },
+    /// Per-evaluation metrics as CSV, or the whole run as JSON, on stdout.
+    Export {
+        id: String,
+        #[arg(long, conflicts_with = "json")]
+        csv: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a run folder.
+    Rm {
+        id: String,
+        /// Delete without asking.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TrainArgs {
+    /// Preset name (or a path to a .toml file).
+    #[arg(long, default_value = crate::spec::DEFAULT_PRESET)]
+    pub preset: String,
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Seed (default: the preset's first seed). Several with --seeds.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Train every seed of the preset's `training.seeds`, one after another.
+    #[arg(long, conflicts_with = "seed")]
+    pub all_seeds: bool,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub device: DeviceChoice,
+    #[arg(long, env = "DUPLAB_DATA")]
+    pub data_dir: Option<PathBuf>,
+    /// Continue an interrupted run from its last checkpoint.
+    #[arg(long, value_name = "RUN_ID", conflicts_with_all = ["seed", "all_seeds"])]
+    pub resume: Option<String>,
+    /// Plain progress lines even on a TTY.
+    #[arg(long)]
+    pub plain: bool,
+    /// Tag the run as part of a sweep.
+    #[arg(long, hide = true)]
+    pub sweep: Option<String>,
+}
+
+/// Print an error as one paragraph and give the exit code.
+pub fn fail(msg: impl std::fmt::Display) -> i32 {
+    eprintln!("error: {msg}");
+    1
+}
+
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let store = crate::store::RunStore::resolve(cli.runs_dir.as_deref());
+    match cli.command {
+        None => crate::tui::run(&store, crate::tui::Options::from_cli(cli.no_color, cli.ascii, cli.mouse)),
+        Some(Command::Presets { name, set }) => presets_cmd::run(name.as_deref(), &set),
+        Some(Command::Data { command }) => data_cmd::run(command),
+        Some(Command::Runs { command }) => runs_cmd::run(&store, command),
+        Some(Command::Train(args)) => train_cmd::run(&store, args),
+        Some(Command::Eval(args)) => eval_cmd::run(&store, args),
+        Some(Command::Bench(args)) => bench::run(args),
+    }
+}

@@ -1,0 +1,46 @@
+use super::fail;
+use crate::nn::{InputShape, param_count};
+use crate::spec::{DataSetKind, Preset, find_preset, list_presets};
+
+/// The input shape a preset's data set has (without loading it), for parameter counts.
+pub fn input_shape_of(p: &Preset) -> InputShape {
+    let (c, hw) = match p.data.set {
+        DataSetKind::Cifar10 => (3, 32),
+        _ => (1, 28),
+    };
+    InputShape { channels: c, height: hw, width: hw, classes: 10, mean: vec![0.5; c], std: vec![0.25; c] }
+}
+
+pub fn run(name: Option<&str>, set: &[String]) -> i32 {
+    match name {
+        None => {
+            println!("{:<22} {:<14} {:<16} {:<28} {:<22} DESCRIPTION", "NAME", "DATA", "MODEL", "DUPLICATION", "TRAIN ATTACK");
+            for src in list_presets() {
+                match Preset::from_toml_str(&src.text, &src.origin, &[]) {
+                    Ok(p) => println!(
+                        "{:<22} {:<14} {:<16} {:<28} {:<22} {}",
+                        src.name,
+                        p.data.set.name(),
+                        p.training.model.name(),
+                        p.duplication.label(),
+                        p.attack.train.label(),
+                        p.description
+                    ),
+                    Err(e) => println!("{:<22} INVALID: {e}", src.name),
+                }
+            }
+            0
+        }
+        Some(n) => match find_preset(n, set) {
+            Ok(p) => {
+                print!("{}", p.to_toml());
+                match param_count(p.training.model, &input_shape_of(&p)) {
+                    Ok(c) => println!("\n# model {}: {c} parameters", p.training.model.name()),
+                    Err(e) => println!("\n# model {}: {e}", p.training.model.name()),
+                }
+                0
+            }
+            Err(e) => fail(e),
+        },
+    }
+}

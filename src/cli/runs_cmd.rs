@@ -1,0 +1,111 @@
+use super::{RunsCommand, fail};
+use crate::report::{RunRow, export_csv, export_json, format_table, run_rows};
+use crate::store::RunStore;
+use std::io::{BufRead, IsTerminal, Write};
+
+pub fn run(store: &RunStore, cmd: RunsCommand) -> i32 {
+    match cmd {
+        RunsCommand::Ls { json } => match run_rows(store) {
+            Ok(rows) if json => {
+                println!("{}", serde_json::to_string_pretty(&rows).expect("rows serialise"));
+                0
+            }
+            Ok(rows) if rows.is_empty() => {
+                println!("no runs in {} (start one with `duplab train`)", store.root.display());
+                0
+            }
+            Ok(rows) => {
+                print!("{}", format_table(&rows));
+                0
+            }
+            Err(e) => fail(e),
+        },
+        RunsCommand::Show { id } => show(store, &id),
+        RunsCommand::Export { id, csv, json } => {
+            let run = match store.open(&id) {
+                Ok(r) => r,
+                Err(e) => return fail(e),
+            };
+            let out = if csv || !json { export_csv(&run) } else { export_json(&run) };
+            match out {
+                Ok(text) => {
+                    print!("{text}");
+                    if !text.ends_with('\n') {
+                        println!();
+                    }
+                    0
+                }
+                Err(e) => fail(e),
+            }
+        }
+        RunsCommand::Rm { id, yes } => {
+            let run = match store.open(&id) {
+                Ok(r) => r,
+                Err(e) => return fail(e),
+            };
+            if !yes {
+                if !std::io::stdin().is_terminal() {
+                    return fail(format!("refusing to delete {} without --yes when stdin is not a terminal", run.id));
+                }
+                print!("delete run {} ({})? [y/N] ", run.id, run.dir.display());
+                let _ = std::io::stdout().flush();
+                let mut line = String::new();
+                let _ = std::io::stdin().lock().read_line(&mut line);
+                if !matches!(line.trim(), "y" | "Y" | "yes") {
+                    println!("kept");
+                    return 0;
+                }
+            }
+            match store.delete(&run.id) {
+                Ok(()) => {
+                    println!("deleted {}", run.id);
+                    0
+                }
+                Err(e) => fail(e),
+            }
+        }
+    }
+}
+
+fn show(store: &RunStore, id: &str) -> i32 {
+    let run = match store.open(id) {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let row = RunRow::from_run(&run);
+    let sum = run.summary();
+    println!("run        {}", run.id);
+    println!("folder     {}", run.dir.display());
+    println!("status     {}", row.status);
+    println!("preset     {}", row.preset);
+    if let Ok(c) = run.config() {
+        println!("data       {} ({})", c.preset.data.set.name(), c.data_source);
+        println!("model      {} ({} parameters)", c.preset.training.model.name(), c.params);
+        println!("duplication {}", c.preset.duplication.label());
+        println!("attack     train: {}   eval: {}", c.preset.attack.train.label(), c.preset.attack.eval.attack.label());
+        println!("seed       {}", c.seed);
+        println!("backend    {} on {}", c.backend, c.device);
+        println!("steps      {}/{} ({} per epoch)", sum.steps_done, c.total_steps, c.steps_per_epoch);
+        println!("clean acc  {}", crate::report::pct_str(sum.test_acc));
+        println!("robust acc {}{}", crate::report::pct_str(sum.robust_acc), sum.robust_attack.as_ref().map(|a| format!(" ({a})")).unwrap_or_default());
+        println!("time       {:.1} s{}", sum.duration_s, sum.images_per_s.map(|v| format!(", {v:.0} images/s")).unwrap_or_default());
+        if let Some(e) = &sum.error {
+            println!("error      {e}");
+        }
+        if !sum.per_class_acc.is_empty() {
+            println!();
+            println!("{:>3}  {:<14} {:>7} {:>7} {:>9} {:>9}", "#", "class", "before", "after", "clean%", "robust%");
+            for (i, name) in c.class_names.iter().enumerate() {
+                println!(
+                    "{i:>3}  {:<14} {:>7} {:>7} {:>9} {:>9}",
+                    name,
+                    c.plan_before.get(i).copied().unwrap_or(0),
+                    c.plan_after.get(i).copied().unwrap_or(0),
+                    crate::report::pct_str(sum.per_class_acc.get(i).copied()),
+                    crate::report::pct_str(sum.robust_per_class_acc.get(i).copied())
+                );
+            }
+        }
+    }
+    0
+}

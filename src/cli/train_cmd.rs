@@ -1,0 +1,172 @@
+//! `duplab train`: one preset (one or all seeds) headless. A progress bar on a TTY, plain lines
+//! otherwise (nohup, CI). Ctrl-C, SIGTERM and SIGHUP stop cleanly with a checkpoint (status
+//! `interrupted`, resumable with `--resume`); a second Ctrl-C exits at once.
+
+use super::{TrainArgs, fail};
+use crate::report::pct_str;
+use crate::spec::find_preset;
+use crate::store::RunStore;
+use crate::train::{Control, TrainEvent, TrainJob, spawn};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+/// Exit code of a run stopped by a signal (as shells report SIGINT).
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+fn stop_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+        // The second signal of a kind ends the process at once.
+        let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, flag.clone());
+        let _ = signal_hook::flag::register(sig, flag.clone());
+    }
+    flag
+}
+
+pub fn run(store: &RunStore, args: TrainArgs) -> i32 {
+    let (preset, resume_seed) = match &args.resume {
+        Some(id) => match store.open(id).and_then(|r| r.config().map(|c| (c.preset, c.seed))) {
+            Ok((p, s)) => (p, Some(s)),
+            Err(e) => return fail(e),
+        },
+        None => match find_preset(&args.preset, &args.set) {
+            Ok(p) => (p, None),
+            Err(e) => return fail(e),
+        },
+    };
+    let seeds: Vec<u64> = match (resume_seed, args.seed, args.all_seeds) {
+        (Some(s), _, _) => vec![s],
+        (None, Some(s), _) => vec![s],
+        (None, None, true) => preset.training.seeds.clone(),
+        (None, None, false) => vec![preset.training.seeds[0]],
+    };
+    let stop = stop_flag();
+    let fancy = std::io::stderr().is_terminal() && !args.plain;
+    let mut code = 0;
+    for seed in seeds {
+        let job = TrainJob {
+            preset: preset.clone(),
+            seed,
+            device: args.device,
+            data_dir: args.data_dir.clone(),
+            store: store.clone(),
+            resume: args.resume.clone(),
+            sweep: args.sweep.clone(),
+        };
+        code = watch(job, &stop, fancy);
+        if code != 0 {
+            break;
+        }
+    }
+    code
+}
+
+/// Run one job and report its events until it ends; returns the exit code.
+fn watch(job: TrainJob, stop: &AtomicBool, fancy: bool) -> i32 {
+    let (tx, rx) = channel();
+    let worker = spawn(job, tx);
+    let mut stop_sent = false;
+    let bar = if fancy { Some(ProgressBar::new(1)) } else { None };
+    if let Some(b) = &bar {
+        b.set_style(
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} steps  ETA {eta}  {msg}")
+                .expect("template is valid"),
+        );
+        b.enable_steady_tick(Duration::from_millis(200));
+    }
+    let say = |line: String| match &bar {
+        Some(b) => b.println(line),
+        None => println!("{line}"),
+    };
+    let mut last_plain = Instant::now() - Duration::from_secs(60);
+    let code = loop {
+        if stop.load(Ordering::Relaxed) && !stop_sent {
+            say("stopping: writing a checkpoint (press Ctrl-C again to quit at once)".into());
+            worker.send(Control::Stop);
+            stop_sent = true;
+        }
+        let ev = match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(ev) => ev,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => break 1,
+        };
+        match ev {
+            TrainEvent::Phase { what, .. } => match &bar {
+                Some(b) => b.set_message(what),
+                None => println!("{what}"),
+            },
+            TrainEvent::Started { run_id, backend, adapter, total_steps, steps_per_epoch, start_step, .. } => {
+                // The run id alone on stdout's first line, so scripts can capture it.
+                if bar.is_some() {
+                    println!("{run_id}");
+                }
+                say(format!(
+                    "run {run_id}: {total_steps} steps ({steps_per_epoch} per epoch){} on {backend} ({adapter})",
+                    if start_step > 0 { format!(", resuming at step {start_step}") } else { String::new() }
+                ));
+                if let Some(b) = &bar {
+                    b.set_length(total_steps as u64);
+                    b.set_position(start_step as u64);
+                    b.reset_eta();
+                }
+            }
+            TrainEvent::Step { record: r, .. } => {
+                let msg = format!("epoch {:.2}  loss {:.4}  acc {:.1}%  {:.0} img/s", r.epoch, r.loss, r.acc * 100.0, r.images_per_s);
+                match &bar {
+                    Some(b) => {
+                        b.set_position(r.step as u64);
+                        b.set_message(msg);
+                    }
+                    None if last_plain.elapsed() >= Duration::from_secs(5) => {
+                        last_plain = Instant::now();
+                        println!("step {}  {msg}", r.step);
+                    }
+                    None => {}
+                }
+            }
+            TrainEvent::Epoch { record: e, .. } => say(format!(
+                "eval {} (step {}): test acc {:.2}%  test loss {:.4}  train loss {:.4}{}  [{:.0} s]",
+                e.epoch,
+                e.step,
+                e.test_acc * 100.0,
+                e.test_loss,
+                e.train_loss,
+                e.robust.as_ref().map(|r| format!("  robust acc {:.2}% ({})", r.acc * 100.0, r.attack)).unwrap_or_default(),
+                e.elapsed_s
+            )),
+            TrainEvent::Finished { run_id, summary } => {
+                if let Some(b) = &bar {
+                    b.finish_and_clear();
+                }
+                println!(
+                    "finished {run_id}: clean acc {}%  robust acc {}%  in {:.1} s",
+                    pct_str(summary.test_acc),
+                    pct_str(summary.robust_acc),
+                    summary.duration_s
+                );
+                break 0;
+            }
+            TrainEvent::Stopped { run_id, step } => {
+                if let Some(b) = &bar {
+                    b.finish_and_clear();
+                }
+                println!("interrupted {run_id} at step {step}; continue with: duplab train --resume {run_id}");
+                break EXIT_INTERRUPTED;
+            }
+            TrainEvent::Failed { run_id, error } => {
+                if let Some(b) = &bar {
+                    b.finish_and_clear();
+                }
+                eprintln!("error: {}{error}", run_id.map(|r| format!("run {r} failed: ")).unwrap_or_default());
+                break 1;
+            }
+            TrainEvent::Paused { .. } | TrainEvent::Resumed { .. } | TrainEvent::CheckpointSaved { .. } | TrainEvent::Robust { .. } => {}
+        }
+    };
+    worker.join();
+    code
+}

@@ -1,0 +1,107 @@
+//! Models. Inputs are pixels in [0, 1], N×C×H×W; each model normalises with the data set's
+//! per-channel mean and std inside `forward`, so attacks work in pixel space.
+
+mod cnn;
+mod lenet;
+mod normalize;
+mod resnet;
+
+pub use cnn::{Cnn, CnnWidth};
+pub use lenet::Lenet;
+pub use normalize::Normalize;
+pub use resnet::PreActResNet18;
+
+use crate::spec::ModelKind;
+use burn::prelude::*;
+
+/// The input a model is built for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputShape {
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+    pub classes: usize,
+    pub mean: Vec<f32>,
+    pub std: Vec<f32>,
+}
+
+/// Every model of the lab, as one module type so the trainer is written once.
+#[derive(Module, Debug)]
+pub enum Net {
+    SmallCnn(Cnn),
+    WideCnn(Cnn),
+    Lenet(Lenet),
+    PreActResNet18(PreActResNet18),
+}
+
+impl Net {
+    pub fn new(kind: ModelKind, input: &InputShape, device: &Device) -> Result<Net, String> {
+        Ok(match kind {
+            ModelKind::SmallCnn => Net::SmallCnn(Cnn::new(CnnWidth::Small, input, device)),
+            ModelKind::WideCnn => Net::WideCnn(Cnn::new(CnnWidth::Wide, input, device)),
+            ModelKind::Lenet => Net::Lenet(Lenet::new(input, device)?),
+            ModelKind::PreactResnet18 => Net::PreActResNet18(PreActResNet18::new(input, device)?),
+        })
+    }
+
+    /// Logits, N×classes.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        match self {
+            Net::SmallCnn(m) | Net::WideCnn(m) => m.forward(x),
+            Net::Lenet(m) => m.forward(x),
+            Net::PreActResNet18(m) => m.forward(x),
+        }
+    }
+}
+
+/// Parameter count of a model for an input shape, without training anything.
+pub fn param_count(kind: ModelKind, input: &InputShape) -> Result<usize, String> {
+    let device = crate::backend::cpu_device();
+    Ok(Net::new(kind, input, &device)?.num_params())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grey28() -> InputShape {
+        InputShape { channels: 1, height: 28, width: 28, classes: 10, mean: vec![0.5], std: vec![0.25] }
+    }
+    fn rgb32() -> InputShape {
+        InputShape { channels: 3, height: 32, width: 32, classes: 10, mean: vec![0.5; 3], std: vec![0.25; 3] }
+    }
+
+    #[test]
+    fn parameter_counts_match_the_architectures() {
+        // small CNN on 28×28: conv 1→16 (160) + conv 16→32 (4,640) + fc 1568→128 (200,832) + fc 128→10 (1,290)
+        assert_eq!(param_count(ModelKind::SmallCnn, &grey28()).unwrap(), 206_922);
+        // wide CNN: conv 1→32 (320) + 32→64 (18,496) + fc 3136→256 (803,072) + 256→10 (2,570)
+        assert_eq!(param_count(ModelKind::WideCnn, &grey28()).unwrap(), 824_458);
+        // LeNet-5: 156 + 2,416 + 48,120 + 10,164 + 850
+        assert_eq!(param_count(ModelKind::Lenet, &grey28()).unwrap(), 61_706);
+        // PreAct-ResNet-18 on CIFAR-10: 11,171,146 weights + BN (the usual count)
+        assert_eq!(param_count(ModelKind::PreactResnet18, &rgb32()).unwrap(), 11_171_146);
+    }
+
+    #[test]
+    fn every_model_maps_a_batch_to_logits() {
+        let device = crate::backend::cpu_device();
+        for (kind, shape) in [
+            (ModelKind::SmallCnn, grey28()),
+            (ModelKind::WideCnn, rgb32()),
+            (ModelKind::Lenet, grey28()),
+            (ModelKind::Lenet, rgb32()),
+        ] {
+            let net = Net::new(kind, &shape, &device).unwrap();
+            let x = Tensor::<4>::zeros([2, shape.channels, shape.height, shape.width], &device);
+            assert_eq!(net.forward(x).dims(), [2, 10], "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn resnet_rejects_grey_input_with_a_message() {
+        let device = crate::backend::cpu_device();
+        let e = Net::new(ModelKind::PreactResnet18, &grey28(), &device).unwrap_err();
+        assert!(e.contains("32×32"), "{e}");
+    }
+}

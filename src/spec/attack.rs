@@ -1,0 +1,169 @@
+//! Attack specs. Every ε and step is in pixel space [0, 1]; normalisation lives inside the model,
+//! so the reference study's clamp-to-[0,1]-while-inputs-are-in-[−1,1] mistake cannot happen.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttackKind {
+    #[default]
+    None,
+    Fgsm,
+    /// FGSM from a uniform random start in the ε-ball ("fast" adversarial training).
+    FgsmRs,
+    Pgd,
+}
+
+impl AttackKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            AttackKind::None => "none",
+            AttackKind::Fgsm => "fgsm",
+            AttackKind::FgsmRs => "fgsm-rs",
+            AttackKind::Pgd => "pgd",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Norm {
+    #[default]
+    Linf,
+    L2,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttackSpec {
+    #[serde(default)]
+    pub kind: AttackKind,
+    #[serde(default)]
+    pub norm: Norm,
+    /// Radius of the ball around the clean image, in pixel units.
+    #[serde(default)]
+    pub eps: f64,
+    /// Step size α (FGSM-RS: typically 1.25 ε; PGD: e.g. ε/4).
+    #[serde(default)]
+    pub step: f64,
+    #[serde(default = "one")]
+    pub steps: usize,
+    #[serde(default = "yes")]
+    pub random_start: bool,
+    /// Restarts (evaluation): the worst case over restarts counts.
+    #[serde(default = "one")]
+    pub restarts: usize,
+    /// Fraction of each training batch replaced by its adversarial version (1.0 = Madry-style).
+    #[serde(default = "one_f")]
+    pub fraction: f64,
+}
+
+fn one() -> usize {
+    1
+}
+fn yes() -> bool {
+    true
+}
+fn one_f() -> f64 {
+    1.0
+}
+
+impl Default for AttackSpec {
+    fn default() -> Self {
+        AttackSpec {
+            kind: AttackKind::None,
+            norm: Norm::Linf,
+            eps: 0.0,
+            step: 0.0,
+            steps: 1,
+            random_start: true,
+            restarts: 1,
+            fraction: 1.0,
+        }
+    }
+}
+
+impl AttackSpec {
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        if self.kind == AttackKind::None {
+            return Ok(());
+        }
+        let max_eps = match self.norm {
+            Norm::Linf => 1.0,
+            Norm::L2 => 100.0,
+        };
+        if !(0.0..=max_eps).contains(&self.eps) {
+            return Err(("eps".into(), format!("is {}; allowed: 0 to {max_eps} (pixel units, images in [0, 1])", self.eps)));
+        }
+        if self.kind != AttackKind::Fgsm && !(self.step > 0.0 && self.step <= max_eps) {
+            return Err(("step".into(), format!("is {}; allowed: > 0 and ≤ {max_eps} for `{}`", self.step, self.kind.name())));
+        }
+        if self.kind == AttackKind::Pgd && !(1..=1000).contains(&self.steps) {
+            return Err(("steps".into(), format!("is {}; allowed: 1 to 1000", self.steps)));
+        }
+        if !(1..=100).contains(&self.restarts) {
+            return Err(("restarts".into(), format!("is {}; allowed: 1 to 100", self.restarts)));
+        }
+        if !(0.0..=1.0).contains(&self.fraction) {
+            return Err(("fraction".into(), format!("is {}; allowed: a fraction in [0, 1]", self.fraction)));
+        }
+        Ok(())
+    }
+
+    /// e.g. `pgd-20 linf ε=0.3` or `none`.
+    pub fn label(&self) -> String {
+        let norm = match self.norm {
+            Norm::Linf => "L∞",
+            Norm::L2 => "L2",
+        };
+        match self.kind {
+            AttackKind::None => "none".into(),
+            AttackKind::Fgsm => format!("fgsm {norm} ε={}", self.eps),
+            AttackKind::FgsmRs => format!("fgsm-rs {norm} ε={}", self.eps),
+            AttackKind::Pgd => format!("pgd-{} {norm} ε={}", self.steps, self.eps),
+        }
+    }
+}
+
+/// The evaluation attack and how often it runs (it is costly).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvalSpec {
+    #[serde(flatten)]
+    pub attack: AttackSpec,
+    /// Robust accuracy every `every` epochs (0 = only at the end).
+    #[serde(default)]
+    pub every: usize,
+    /// Test images used for robust accuracy (0 = the whole test set).
+    #[serde(default)]
+    pub limit: usize,
+}
+
+impl Default for EvalSpec {
+    fn default() -> Self {
+        EvalSpec { attack: AttackSpec::default(), every: 0, limit: 0 }
+    }
+}
+
+impl EvalSpec {
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        self.attack.validate()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pgd_needs_a_step() {
+        let a = AttackSpec { kind: AttackKind::Pgd, eps: 0.3, steps: 10, ..Default::default() };
+        assert_eq!(a.validate().unwrap_err().0, "step");
+    }
+
+    #[test]
+    fn eps_above_one_is_rejected_for_linf() {
+        let a = AttackSpec { kind: AttackKind::Fgsm, eps: 8.0, ..Default::default() };
+        assert!(a.validate().unwrap_err().1.contains("0 to 1"));
+    }
+}

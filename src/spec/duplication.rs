@@ -1,0 +1,246 @@
+//! The duplication spec: which fraction of each class gets copied, how many copies, exact or
+//! near-duplicate, appended or replacing (keep-size).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Profile {
+    /// The same `rate` for every class.
+    #[default]
+    Uniform,
+    /// From `rate_max` for class 0 down to `rate_min` for the last class, in equal steps.
+    Linear,
+    /// `rate` for the classes listed in `classes`, `other_rate` for the rest.
+    Step,
+    /// One rate per class, in `rates`.
+    Custom,
+}
+
+impl Profile {
+    pub const ALLOWED: &'static str = "uniform, linear, step, custom";
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum DupMode {
+    /// Byte-identical copies.
+    #[default]
+    Exact,
+    /// Copies shifted by ±1–2 px and/or given light noise, deterministic per copy.
+    Near,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DuplicationSpec {
+    #[serde(default)]
+    pub profile: Profile,
+    /// Fraction of a class's images that are chosen for copying (uniform, step).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_max: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes: Option<Vec<usize>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rates: Option<Vec<f64>>,
+    /// Extra copies of each chosen image (1 = appended once).
+    #[serde(default = "one")]
+    pub copies: usize,
+    #[serde(default)]
+    pub mode: DupMode,
+    /// Copies replace other images of the same class: total size and class balance stay fixed,
+    /// only the number of distinct images drops.
+    #[serde(default)]
+    pub keep_size: bool,
+    /// Seed of the plan (which images are chosen, and the jitter of near-duplicates).
+    #[serde(default)]
+    pub seed: u64,
+}
+
+fn one() -> usize {
+    1
+}
+
+impl Default for DuplicationSpec {
+    fn default() -> Self {
+        DuplicationSpec {
+            profile: Profile::Uniform,
+            rate: Some(0.0),
+            rate_max: None,
+            rate_min: None,
+            classes: None,
+            other_rate: None,
+            rates: None,
+            copies: 1,
+            mode: DupMode::Exact,
+            keep_size: false,
+            seed: 0,
+        }
+    }
+}
+
+fn check_rate(field: &str, v: Option<f64>, profile: &str) -> Result<f64, (String, String)> {
+    match v {
+        None => Err((field.into(), format!("is required by profile `{profile}` (a fraction in [0, 1])"))),
+        Some(r) if !(0.0..=1.0).contains(&r) || r.is_nan() => {
+            Err((field.into(), format!("is {r}; allowed: a fraction in [0, 1]")))
+        }
+        Some(r) => Ok(r),
+    }
+}
+
+impl DuplicationSpec {
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        if self.copies == 0 || self.copies > 100 {
+            return Err(("copies".into(), format!("is {}; allowed: 1 to 100", self.copies)));
+        }
+        match self.profile {
+            Profile::Uniform => {
+                check_rate("rate", self.rate, "uniform")?;
+            }
+            Profile::Linear => {
+                check_rate("rate_max", self.rate_max, "linear")?;
+                check_rate("rate_min", self.rate_min, "linear")?;
+            }
+            Profile::Step => {
+                check_rate("rate", self.rate, "step")?;
+                check_rate("other_rate", self.other_rate, "step")?;
+                match &self.classes {
+                    None => return Err(("classes".into(), "is required by profile `step` (a list of class indices)".into())),
+                    Some(c) if c.is_empty() => return Err(("classes".into(), "must list at least one class".into())),
+                    _ => {}
+                }
+            }
+            Profile::Custom => match &self.rates {
+                None => return Err(("rates".into(), "is required by profile `custom` (one fraction in [0, 1] per class)".into())),
+                Some(rs) => {
+                    for (i, r) in rs.iter().enumerate() {
+                        check_rate(&format!("rates[{i}]"), Some(*r), "custom")?;
+                    }
+                }
+            },
+        }
+        if self.keep_size {
+            // Each chosen image displaces `copies` others of its class: at most half can be chosen
+            // at one copy, 1/(copies+1) in general.
+            let cap = 1.0 / (self.copies as f64 + 1.0);
+            let max = self.max_rate();
+            if max > cap + 1e-9 {
+                return Err((
+                    "keep_size".into(),
+                    format!(
+                        "with copies = {} allows rates up to {cap:.3} (each chosen image replaces {} others of its class); the largest rate here is {max}",
+                        self.copies, self.copies
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn max_rate(&self) -> f64 {
+        let all = [self.rate, self.rate_max, self.rate_min, self.other_rate];
+        let mut m = all.iter().flatten().fold(0.0f64, |a, b| a.max(*b));
+        if let Some(rs) = &self.rates {
+            m = rs.iter().fold(m, |a, b| a.max(*b));
+        }
+        m
+    }
+
+    /// The per-class rate for a data set of `num_classes` classes.
+    pub fn class_rates(&self, num_classes: usize) -> Result<Vec<f64>, (String, String)> {
+        self.validate()?;
+        Ok(match self.profile {
+            Profile::Uniform => vec![self.rate.unwrap_or(0.0); num_classes],
+            Profile::Linear => {
+                let (hi, lo) = (self.rate_max.unwrap_or(0.0), self.rate_min.unwrap_or(0.0));
+                (0..num_classes)
+                    .map(|c| if num_classes == 1 { hi } else { hi + (lo - hi) * c as f64 / (num_classes - 1) as f64 })
+                    .collect()
+            }
+            Profile::Step => {
+                let chosen = self.classes.clone().unwrap_or_default();
+                if let Some(bad) = chosen.iter().find(|c| **c >= num_classes) {
+                    return Err(("classes".into(), format!("names class {bad}, but the data set has classes 0 to {}", num_classes - 1)));
+                }
+                (0..num_classes)
+                    .map(|c| if chosen.contains(&c) { self.rate.unwrap_or(0.0) } else { self.other_rate.unwrap_or(0.0) })
+                    .collect()
+            }
+            Profile::Custom => {
+                let rs = self.rates.clone().unwrap_or_default();
+                if rs.len() != num_classes {
+                    return Err(("rates".into(), format!("has {} entries; the data set has {num_classes} classes", rs.len())));
+                }
+                rs
+            }
+        })
+    }
+
+    /// A short human label: `uniform 30%`, `linear 60→0%`, `step 50%/0% on [0,1]`.
+    pub fn label(&self) -> String {
+        let pct = |r: Option<f64>| format!("{:.0}%", r.unwrap_or(0.0) * 100.0);
+        let mut s = match self.profile {
+            Profile::Uniform => format!("uniform {}", pct(self.rate)),
+            Profile::Linear => format!("linear {}→{}", pct(self.rate_max), pct(self.rate_min)),
+            Profile::Step => format!(
+                "step {}/{} on {:?}",
+                pct(self.rate),
+                pct(self.other_rate),
+                self.classes.clone().unwrap_or_default()
+            ),
+            Profile::Custom => "custom".to_string(),
+        };
+        if self.copies > 1 {
+            s.push_str(&format!(" ×{}", self.copies));
+        }
+        if self.mode == DupMode::Near {
+            s.push_str(" near");
+        }
+        if self.keep_size {
+            s.push_str(" keep-size");
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linear_profile_ramps_from_max_to_min() {
+        let d = DuplicationSpec {
+            profile: Profile::Linear,
+            rate_max: Some(0.9),
+            rate_min: Some(0.0),
+            ..Default::default()
+        };
+        let r = d.class_rates(10).unwrap();
+        assert!((r[0] - 0.9).abs() < 1e-12 && r[9].abs() < 1e-12 && (r[1] - 0.8).abs() < 1e-12);
+    }
+
+    #[test]
+    fn step_profile_rejects_unknown_class() {
+        let d = DuplicationSpec {
+            profile: Profile::Step,
+            rate: Some(0.5),
+            other_rate: Some(0.0),
+            classes: Some(vec![12]),
+            ..Default::default()
+        };
+        assert!(d.class_rates(10).unwrap_err().1.contains("class 12"));
+    }
+
+    #[test]
+    fn keep_size_caps_the_rate() {
+        let d = DuplicationSpec { rate: Some(0.6), keep_size: true, ..Default::default() };
+        assert_eq!(d.validate().unwrap_err().0, "keep_size");
+    }
+}

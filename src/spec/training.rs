@@ -1,0 +1,189 @@
+//! The training spec: model, optimiser, schedule, batch size, length, seeds.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelKind {
+    /// The reference study's small CNN: conv 16 → conv 32 → FC 128, dropout.
+    SmallCnn,
+    /// Its wider CNN for adversarial training: conv 32 → conv 64 → FC 256.
+    WideCnn,
+    /// LeNet-5 class CNN for 28×28 inputs.
+    Lenet,
+    /// PreAct-ResNet-18 for 32×32 colour inputs.
+    PreactResnet18,
+}
+
+impl ModelKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::SmallCnn => "small-cnn",
+            ModelKind::WideCnn => "wide-cnn",
+            ModelKind::Lenet => "lenet",
+            ModelKind::PreactResnet18 => "preact-resnet18",
+        }
+    }
+    pub const ALL: [ModelKind; 4] = [ModelKind::SmallCnn, ModelKind::WideCnn, ModelKind::Lenet, ModelKind::PreactResnet18];
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OptimizerKind {
+    Sgd,
+    Adam,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Schedule {
+    #[default]
+    Constant,
+    /// × `gamma` every `step_every` epochs (or equivalent fraction of the step budget).
+    Step,
+    Cosine,
+    /// Linear warm-up to `lr` over the first 30 %, then linear decay to 0 (airbench / Smith).
+    OneCycle,
+}
+
+/// Length of training: whole epochs over the (duplicated) set, or a fixed number of steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Length {
+    Epochs(usize),
+    Steps(usize),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingSpec {
+    pub model: ModelKind,
+    pub optimizer: OptimizerKind,
+    pub lr: f64,
+    #[serde(default)]
+    pub momentum: f64,
+    #[serde(default)]
+    pub weight_decay: f64,
+    #[serde(default)]
+    pub schedule: Schedule,
+    #[serde(default = "gamma")]
+    pub gamma: f64,
+    #[serde(default = "one")]
+    pub step_every: usize,
+    pub batch_size: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epochs: Option<usize>,
+    /// A fixed step budget: a duplicated set gets exactly the steps of the clean one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<usize>,
+    /// Steps between evaluations when training by step budget (0 = about 5 evaluations).
+    #[serde(default)]
+    pub eval_every: usize,
+    #[serde(default = "seeds")]
+    pub seeds: Vec<u64>,
+}
+
+fn gamma() -> f64 {
+    0.1
+}
+fn one() -> usize {
+    1
+}
+fn seeds() -> Vec<u64> {
+    vec![0]
+}
+
+impl TrainingSpec {
+    pub fn length(&self) -> Result<Length, (String, String)> {
+        match (self.epochs, self.steps) {
+            (Some(_), Some(_)) => Err(("epochs".into(), "and `training.steps` are both set; set one: epochs or a fixed step budget".into())),
+            (None, None) => Err(("epochs".into(), "is missing; set `epochs` (passes over the set) or `steps` (a fixed step budget)".into())),
+            (Some(e), None) if e == 0 || e > 10_000 => Err(("epochs".into(), format!("is {e}; allowed: 1 to 10000"))),
+            (None, Some(s)) if s == 0 => Err(("steps".into(), "is 0; allowed: 1 or more".into())),
+            (Some(e), None) => Ok(Length::Epochs(e)),
+            (None, Some(s)) => Ok(Length::Steps(s)),
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        self.length()?;
+        if !(self.lr > 0.0 && self.lr <= 10.0) {
+            return Err(("lr".into(), format!("is {}; allowed: > 0 and ≤ 10", self.lr)));
+        }
+        if !(0.0..1.0).contains(&self.momentum) {
+            return Err(("momentum".into(), format!("is {}; allowed: 0 ≤ momentum < 1", self.momentum)));
+        }
+        if !(0.0..=1.0).contains(&self.weight_decay) {
+            return Err(("weight_decay".into(), format!("is {}; allowed: 0 to 1", self.weight_decay)));
+        }
+        if !(1..=65_536).contains(&self.batch_size) {
+            return Err(("batch_size".into(), format!("is {}; allowed: 1 to 65536", self.batch_size)));
+        }
+        if self.seeds.is_empty() {
+            return Err(("seeds".into(), "is empty; give at least one seed, e.g. [0]".into()));
+        }
+        if self.schedule == Schedule::Step && (self.step_every == 0 || !(0.0..=1.0).contains(&self.gamma)) {
+            return Err(("step_every".into(), "must be ≥ 1 and gamma in [0, 1] for schedule `step`".into()));
+        }
+        Ok(())
+    }
+
+    /// Learning rate at `step` of `total` steps (`steps_per_epoch` for the step schedule).
+    pub fn lr_at(&self, step: usize, total: usize, steps_per_epoch: usize) -> f64 {
+        let t = step as f64 / total.max(1) as f64;
+        match self.schedule {
+            Schedule::Constant => self.lr,
+            Schedule::Step => {
+                let epoch = step / steps_per_epoch.max(1);
+                self.lr * self.gamma.powi((epoch / self.step_every) as i32)
+            }
+            Schedule::Cosine => self.lr * 0.5 * (1.0 + (std::f64::consts::PI * t).cos()),
+            Schedule::OneCycle => {
+                let peak = 0.3;
+                if t < peak { self.lr * (0.1 + 0.9 * t / peak) } else { self.lr * (1.0 - t) / (1.0 - peak) }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(schedule: Schedule) -> TrainingSpec {
+        TrainingSpec {
+            model: ModelKind::SmallCnn,
+            optimizer: OptimizerKind::Sgd,
+            lr: 0.1,
+            momentum: 0.9,
+            weight_decay: 0.0,
+            schedule,
+            gamma: 0.1,
+            step_every: 2,
+            batch_size: 8,
+            epochs: Some(4),
+            steps: None,
+            eval_every: 0,
+            seeds: vec![0],
+        }
+    }
+
+    #[test]
+    fn schedules_have_expected_shape() {
+        let c = spec(Schedule::Cosine);
+        assert!((c.lr_at(0, 100, 10) - 0.1).abs() < 1e-12);
+        assert!(c.lr_at(100, 100, 10).abs() < 1e-12);
+        let s = spec(Schedule::Step);
+        assert!((s.lr_at(19, 40, 10) - 0.1).abs() < 1e-12);
+        assert!((s.lr_at(20, 40, 10) - 0.01).abs() < 1e-12);
+        let o = spec(Schedule::OneCycle);
+        assert!(o.lr_at(30, 100, 10) > o.lr_at(0, 100, 10));
+        assert!(o.lr_at(99, 100, 10) < 0.01);
+    }
+
+    #[test]
+    fn both_epochs_and_steps_is_an_error() {
+        let mut s = spec(Schedule::Constant);
+        s.steps = Some(5);
+        assert!(s.validate().unwrap_err().1.contains("both set"));
+    }
+}

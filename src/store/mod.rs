@@ -1,0 +1,15 @@
+//! The run store: one folder per run, shared by the TUI, the CLI and concurrent trainers.
+//! Plain Rust: no burn, no terminal.
+//!
+//! `runs/<time>-<preset>-<short id>/` holds `config.json`, `metrics.jsonl` (append-only, flushed a
+//! record at a time), `summary.json` (temp file + rename), `status`, `pid` and `checkpoints/`.
+
+mod id;
+mod metrics;
+mod run;
+mod summary;
+
+pub use id::{new_run_id, validate_run_id};
+pub use metrics::{EpochRecord, MetricRecord, MetricsWriter, RobustRecord, StepRecord, read_metrics};
+pub use run::{Run, RunConfig, RunStatus, RunStore, StoreError, write_atomic};
+pub use summary::Summary;

@@ -1,0 +1,339 @@
+use super::id::{iso_time, new_run_id, now_secs, validate_run_id};
+use super::metrics::{MetricRecord, MetricsWriter, read_metrics};
+use super::summary::Summary;
+use crate::spec::Preset;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Running,
+    Finished,
+    Failed,
+    Interrupted,
+}
+
+impl RunStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Finished => "finished",
+            RunStatus::Failed => "failed",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+    fn parse(s: &str) -> Option<RunStatus> {
+        Some(match s.trim() {
+            "running" => RunStatus::Running,
+            "finished" => RunStatus::Finished,
+            "failed" => RunStatus::Failed,
+            "interrupted" => RunStatus::Interrupted,
+            _ => return None,
+        })
+    }
+}
+
+/// `config.json`: everything needed to reproduce the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    pub id: String,
+    pub preset: Preset,
+    pub seed: u64,
+    pub backend: String,
+    pub device: String,
+    pub version: String,
+    pub created_at: u64,
+    pub data_source: String,
+    pub train_checksum: String,
+    pub plan_before: Vec<usize>,
+    pub plan_after: Vec<usize>,
+    pub plan_chosen: Vec<usize>,
+    pub class_names: Vec<String>,
+    pub total_steps: usize,
+    pub steps_per_epoch: usize,
+    #[serde(default)]
+    pub params: usize,
+    #[serde(default)]
+    pub sweep: Option<String>,
+}
+
+#[derive(Debug)]
+pub enum StoreError {
+    Io(PathBuf, std::io::Error),
+    BadId(String),
+    NotFound { id: String, store: PathBuf },
+    Ambiguous { id: String, matches: Vec<String> },
+    Corrupt(PathBuf, String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Io(p, e) => write!(f, "{}: {e}", p.display()),
+            StoreError::BadId(m) => write!(f, "{m}"),
+            StoreError::NotFound { id, store } => {
+                write!(f, "no run `{id}` in the run store {} (see `duplab runs ls`)", store.display())
+            }
+            StoreError::Ambiguous { id, matches } => {
+                write!(f, "`{id}` matches several runs: {}; give more of the id", matches.join(", "))
+            }
+            StoreError::Corrupt(p, m) => write!(f, "{}: {m}", p.display()),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+fn io(p: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |e| StoreError::Io(p.to_path_buf(), e)
+}
+
+/// Write a file by writing a temporary sibling and renaming it over: readers never see half.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default()
+}
+
+/// The run store folder.
+#[derive(Debug, Clone)]
+pub struct RunStore {
+    pub root: PathBuf,
+}
+
+/// One run folder.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub id: String,
+    pub dir: PathBuf,
+}
+
+impl RunStore {
+    pub fn new(root: impl Into<PathBuf>) -> RunStore {
+        RunStore { root: root.into() }
+    }
+
+    /// `--runs-dir`, else `$DUPLAB_RUNS`, else `./runs`.
+    pub fn resolve(flag: Option<&Path>) -> RunStore {
+        match (flag, std::env::var_os("DUPLAB_RUNS")) {
+            (Some(p), _) => RunStore::new(p),
+            (None, Some(p)) => RunStore::new(PathBuf::from(p)),
+            (None, None) => RunStore::new("runs"),
+        }
+    }
+
+    pub fn create(&self, preset_name: &str) -> Result<Run, StoreError> {
+        std::fs::create_dir_all(&self.root).map_err(io(&self.root))?;
+        loop {
+            let id = new_run_id(preset_name);
+            let dir = self.root.join(&id);
+            match std::fs::create_dir(&dir) {
+                Ok(()) => {
+                    let run = Run { id, dir };
+                    std::fs::create_dir_all(run.checkpoints_dir()).map_err(io(&run.dir))?;
+                    run.set_status(RunStatus::Running)?;
+                    run.mark_owner()?;
+                    return Ok(run);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(StoreError::Io(dir, e)),
+            }
+        }
+    }
+
+    /// Every run folder (one with a `config.json` or `status`), sorted by id = by start time.
+    pub fn runs(&self) -> Result<Vec<Run>, StoreError> {
+        let rd = match std::fs::read_dir(&self.root) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+            Err(e) => return Err(StoreError::Io(self.root.clone(), e)),
+        };
+        let mut runs: Vec<Run> = rd
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().is_dir())
+            .filter_map(|e| {
+                let id = e.file_name().to_string_lossy().to_string();
+                let dir = e.path();
+                (dir.join("config.json").exists() || dir.join("status").exists()).then_some(Run { id, dir })
+            })
+            .collect();
+        runs.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(runs)
+    }
+
+    /// Open a run by id, or by a unique prefix or suffix of one.
+    pub fn open(&self, id: &str) -> Result<Run, StoreError> {
+        validate_run_id(id).map_err(StoreError::BadId)?;
+        let exact = self.root.join(id);
+        if exact.join("status").exists() || exact.join("config.json").exists() {
+            return Ok(Run { id: id.to_string(), dir: exact });
+        }
+        let matches: Vec<Run> = self.runs()?.into_iter().filter(|r| r.id.starts_with(id) || r.id.ends_with(id)).collect();
+        match matches.len() {
+            0 => Err(StoreError::NotFound { id: id.to_string(), store: self.root.clone() }),
+            1 => Ok(matches.into_iter().next().unwrap()),
+            _ => Err(StoreError::Ambiguous { id: id.to_string(), matches: matches.into_iter().map(|r| r.id).collect() }),
+        }
+    }
+
+    pub fn delete(&self, id: &str) -> Result<(), StoreError> {
+        let run = self.open(id)?;
+        std::fs::remove_dir_all(&run.dir).map_err(io(&run.dir))
+    }
+}
+
+impl Run {
+    pub fn checkpoints_dir(&self) -> PathBuf {
+        self.dir.join("checkpoints")
+    }
+    pub fn metrics_path(&self) -> PathBuf {
+        self.dir.join("metrics.jsonl")
+    }
+
+    pub fn set_status(&self, s: RunStatus) -> Result<(), StoreError> {
+        write_atomic(&self.dir.join("status"), format!("{}\n", s.name()).as_bytes())
+    }
+
+    /// Record which process trains this run, so a reader can tell a dead trainer.
+    pub fn mark_owner(&self) -> Result<(), StoreError> {
+        write_atomic(&self.dir.join("pid"), format!("{} {}\n", std::process::id(), hostname()).as_bytes())
+    }
+
+    /// The status on disk; `running` whose trainer process is gone reads as `interrupted`.
+    pub fn status(&self) -> RunStatus {
+        let s = std::fs::read_to_string(self.dir.join("status")).ok().and_then(|s| RunStatus::parse(&s));
+        match s {
+            Some(RunStatus::Running) if !self.owner_alive() => RunStatus::Interrupted,
+            Some(s) => s,
+            None => RunStatus::Interrupted,
+        }
+    }
+
+    fn owner_alive(&self) -> bool {
+        let Ok(text) = std::fs::read_to_string(self.dir.join("pid")) else { return false };
+        let mut parts = text.split_whitespace();
+        let pid = parts.next().unwrap_or("");
+        let host = parts.next().unwrap_or("");
+        if !host.is_empty() && host != hostname() {
+            return true; // trained on another machine sharing the store: we cannot tell
+        }
+        !pid.is_empty() && Path::new("/proc").join(pid).exists()
+    }
+
+    pub fn write_config(&self, c: &RunConfig) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec_pretty(c).map_err(|e| StoreError::Corrupt(self.dir.clone(), e.to_string()))?;
+        write_atomic(&self.dir.join("config.json"), &bytes)
+    }
+
+    pub fn config(&self) -> Result<RunConfig, StoreError> {
+        let p = self.dir.join("config.json");
+        let text = std::fs::read_to_string(&p).map_err(io(&p))?;
+        serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(p, format!("unreadable config: {e}")))
+    }
+
+    pub fn write_summary(&self, s: &Summary) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec_pretty(s).map_err(|e| StoreError::Corrupt(self.dir.clone(), e.to_string()))?;
+        write_atomic(&self.dir.join("summary.json"), &bytes)
+    }
+
+    /// The summary, or an empty one if none was written yet.
+    pub fn summary(&self) -> Summary {
+        std::fs::read_to_string(self.dir.join("summary.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn metrics(&self) -> Result<Vec<MetricRecord>, StoreError> {
+        let p = self.metrics_path();
+        read_metrics(&p).map_err(io(&p))
+    }
+
+    pub fn metrics_writer(&self) -> Result<MetricsWriter, StoreError> {
+        let p = self.metrics_path();
+        MetricsWriter::open(&p).map_err(io(&p))
+    }
+
+    /// Unix seconds of the run's start, from the config or the folder.
+    pub fn started_at(&self) -> u64 {
+        self.config().map(|c| c.created_at).unwrap_or_else(|_| {
+            std::fs::metadata(&self.dir)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_secs())
+                .unwrap_or(0)
+        })
+    }
+
+    pub fn started_iso(&self) -> String {
+        iso_time(self.started_at())
+    }
+}
+
+/// Unix seconds now (re-exported for trainers).
+pub fn now() -> u64 {
+    now_secs()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_list_open_and_delete() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RunStore::new(dir.path());
+        let a = store.create("default").unwrap();
+        let b = store.create("default").unwrap();
+        assert_eq!(store.runs().unwrap().len(), 2);
+        assert_eq!(a.status(), RunStatus::Running, "our own process is alive");
+        assert_eq!(store.open(&a.id).unwrap().dir, a.dir);
+        // A unique suffix opens a run; a shared prefix is ambiguous.
+        let suffix = &b.id[b.id.len() - 6..];
+        assert_eq!(store.open(suffix).unwrap().id, b.id);
+        assert!(matches!(store.open("2"), Err(StoreError::Ambiguous { .. })));
+        store.delete(&a.id).unwrap();
+        assert_eq!(store.runs().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn ids_cannot_escape_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RunStore::new(dir.path().join("runs"));
+        for bad in ["..", "../runs", "/tmp", "a/../../b"] {
+            assert!(matches!(store.open(bad), Err(StoreError::BadId(_))), "{bad}");
+            assert!(store.delete(bad).is_err());
+        }
+        assert!(dir.path().exists());
+    }
+
+    #[test]
+    fn dead_trainer_reads_as_interrupted() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunStore::new(dir.path()).create("x").unwrap();
+        // pid 0 never names a live process in /proc.
+        std::fs::write(run.dir.join("pid"), "0 ".to_string() + &hostname()).unwrap();
+        assert_eq!(run.status(), RunStatus::Interrupted);
+        run.set_status(RunStatus::Finished).unwrap();
+        assert_eq!(run.status(), RunStatus::Finished);
+    }
+
+    #[test]
+    fn summary_is_replaced_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunStore::new(dir.path()).create("x").unwrap();
+        assert_eq!(run.summary(), Summary::default());
+        let s = Summary { test_acc: Some(0.9), ..Default::default() };
+        run.write_summary(&s).unwrap();
+        assert_eq!(run.summary(), s);
+        let leftovers: Vec<_> = std::fs::read_dir(&run.dir).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains("tmp")).collect();
+        assert!(leftovers.is_empty());
+    }
+}

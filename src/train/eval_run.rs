@@ -1,0 +1,59 @@
+//! Robust evaluation of a finished (or interrupted) run from its last checkpoint.
+
+use super::DeviceData;
+use super::eval::{evaluate_clean, evaluate_robust};
+use super::trainer::robust_record;
+use crate::backend::{DeviceChoice, select};
+use crate::data;
+use crate::nn::{InputShape, Net};
+use crate::spec::AttackSpec;
+use crate::store::{MetricRecord, RobustRecord, Run};
+use anyhow::{Result, anyhow};
+use burn::prelude::*;
+use std::path::Path;
+
+/// Load the run's model from its checkpoint and its data set's test split.
+pub fn load_trained(run: &Run, choice: DeviceChoice, data_dir: Option<&Path>) -> Result<(Net, DeviceData, usize, Device)> {
+    let cfg = run.config()?;
+    let ds = data::load(cfg.preset.data.set, data_dir)?;
+    let selected = select(choice).map_err(|e| anyhow!(e))?;
+    let (mean, std) = ds.channel_stats();
+    let shape = InputShape {
+        channels: ds.train.channels,
+        height: ds.train.height,
+        width: ds.train.width,
+        classes: ds.num_classes(),
+        mean,
+        std,
+    };
+    let model = Net::new(cfg.preset.training.model, &shape, &selected.device).map_err(|e| anyhow!(e))?;
+    let path = run.checkpoints_dir().join("model.bpk");
+    if !path.exists() {
+        return Err(anyhow!("run {} has no checkpoint ({} is missing)", run.id, path.display()));
+    }
+    let model = model.try_load_file(&path).map_err(|e| anyhow!("loading {}: {e:?}", path.display()))?;
+    let test = DeviceData::upload(&ds.test, &selected.device.clone().inner());
+    Ok((model, test, ds.num_classes(), selected.device))
+}
+
+/// Evaluate `run` under `attack` on `limit` test images (0 = all); record it in the run.
+pub fn eval_run(
+    run: &Run,
+    attack: &AttackSpec,
+    limit: usize,
+    choice: DeviceChoice,
+    data_dir: Option<&Path>,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<(f64, RobustRecord)> {
+    let (model, test, classes, device) = load_trained(run, choice, data_dir)?;
+    let clean = evaluate_clean(&model, &test, classes);
+    let r = evaluate_robust(&model, &test, classes, attack, limit, &device, progress);
+    let rec = robust_record(&r, &attack.label());
+    run.metrics_writer()?.append(&MetricRecord::Eval(rec.clone()))?;
+    let mut s = run.summary();
+    s.robust_acc = Some(rec.acc);
+    s.robust_attack = Some(rec.attack.clone());
+    s.robust_per_class_acc = rec.per_class_acc.clone();
+    run.write_summary(&s)?;
+    Ok((clean.acc, rec))
+}

@@ -1,0 +1,24 @@
+//! The training engine: a background worker that turns a preset into a trained model and a
+//! complete run folder. It talks to the outside only through channels: `TrainEvent`s out,
+//! `Control` in. It never draws.
+
+mod checkpoint;
+mod device_data;
+mod eval;
+mod eval_run;
+mod events;
+mod step;
+mod trainer;
+mod worker;
+
+pub use checkpoint::export_safetensors;
+pub use device_data::DeviceData;
+pub use eval::{EvalResult, evaluate_clean, evaluate_robust};
+pub use eval_run::{eval_run, load_trained};
+pub use events::{Control, TrainEvent};
+pub use step::train_step;
+pub use trainer::{TrainJob, eval_points, optimizer, run_job};
+pub use worker::{WorkerHandle, spawn};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,166 @@
+//! burn tests on the CPU backend with tiny runs on the embedded data.
+
+use super::*;
+use crate::backend::DeviceChoice;
+use crate::spec::find_preset;
+use crate::store::{MetricRecord, RunStatus, RunStore};
+use std::sync::mpsc::channel;
+
+fn tiny(extra: &[&str]) -> crate::spec::Preset {
+    let mut set: Vec<String> = vec![
+        "training.steps=12".into(),
+        "training.eval_every=4".into(),
+        "training.batch_size=32".into(),
+        "attack.eval.kind=none".into(),
+    ];
+    set.extend(extra.iter().map(|s| s.to_string()));
+    find_preset("default", &set).unwrap()
+}
+
+fn job(store: &RunStore, preset: crate::spec::Preset, device: DeviceChoice) -> TrainJob {
+    TrainJob { preset, seed: 3, device, data_dir: None, store: store.clone(), resume: None, sweep: None }
+}
+
+/// Run a job on a worker to its end; returns its events.
+fn run_to_end(job: TrainJob) -> Vec<TrainEvent> {
+    let (tx, rx) = channel();
+    let w = spawn(job, tx);
+    let events: Vec<TrainEvent> = rx.iter().collect();
+    w.join();
+    events
+}
+
+fn epochs(events: &[TrainEvent]) -> Vec<(usize, f64, f64)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            TrainEvent::Epoch { record, .. } => Some((record.step, record.test_acc, record.test_loss)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn same_seed_same_test_accuracy_on_cpu() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::new(dir.path());
+    let a = run_to_end(job(&store, tiny(&[]), DeviceChoice::Cpu));
+    let b = run_to_end(job(&store, tiny(&[]), DeviceChoice::Cpu));
+    assert!(matches!(a.last(), Some(TrainEvent::Finished { .. })), "{:?}", a.last());
+    let (ea, eb) = (epochs(&a), epochs(&b));
+    assert_eq!(ea.len(), 3);
+    assert_eq!(ea, eb);
+    // And the run folder is complete.
+    let runs = store.runs().unwrap();
+    assert_eq!(runs.len(), 2);
+    let r = &runs[0];
+    assert_eq!(r.status(), RunStatus::Finished);
+    assert!(r.dir.join("model.safetensors").exists());
+    assert!(r.checkpoints_dir().join("model.bpk").exists());
+    let cfg = r.config().unwrap();
+    assert_eq!(cfg.backend, "flex");
+    assert_eq!(cfg.total_steps, 12);
+    let m = r.metrics().unwrap();
+    assert_eq!(m.iter().filter(|x| matches!(x, MetricRecord::Epoch(_))).count(), 3);
+    assert!(r.summary().test_acc.unwrap() > 0.1);
+}
+
+#[test]
+fn stopped_then_resumed_matches_uninterrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::new(dir.path());
+    let whole = epochs(&run_to_end(job(&store, tiny(&[]), DeviceChoice::Cpu)));
+
+    // Stop mid-run: the stop lands between steps, wherever the trainer is.
+    let (tx, rx) = channel();
+    let w = spawn(job(&store, tiny(&[]), DeviceChoice::Cpu), tx);
+    let mut run_id = None;
+    for ev in rx.iter() {
+        if let TrainEvent::Step { run_id: id, record } = &ev
+            && record.step >= 5
+            && run_id.is_none()
+        {
+            run_id = Some(id.clone());
+            w.send(Control::Stop);
+        }
+        if ev.is_final() {
+            assert!(matches!(ev, TrainEvent::Stopped { .. }), "{ev:?}");
+        }
+    }
+    w.join();
+    let id = run_id.unwrap();
+    let run = store.open(&id).unwrap();
+    assert_eq!(run.status(), RunStatus::Interrupted);
+
+    let mut j = job(&store, tiny(&[]), DeviceChoice::Cpu);
+    j.resume = Some(id.clone());
+    let resumed = run_to_end(j);
+    assert!(matches!(resumed.last(), Some(TrainEvent::Finished { .. })), "{:?}", resumed.last());
+    // The resumed run's metrics file holds every evaluation, equal to the uninterrupted run's.
+    let recs: Vec<(usize, f64, f64)> = run
+        .metrics()
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| match m {
+            MetricRecord::Epoch(e) => Some((e.step, e.test_acc, e.test_loss)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(recs, whole);
+}
+
+#[test]
+fn an_error_inside_training_ends_as_a_failed_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::new(dir.path());
+    // PreAct-ResNet-18 refuses 28×28 grey images once the run exists.
+    let ev = run_to_end(job(&store, tiny(&["training.model=preact-resnet18"]), DeviceChoice::Cpu));
+    match ev.last() {
+        Some(TrainEvent::Failed { run_id: Some(_), error }) => assert!(error.contains("32×32"), "{error}"),
+        other => panic!("{other:?}"),
+    }
+    let run = &store.runs().unwrap()[0];
+    assert_eq!(run.status(), RunStatus::Failed);
+    assert!(run.summary().error.unwrap().contains("32×32"));
+}
+
+#[test]
+fn missing_data_fails_before_any_run_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::new(dir.path().join("runs"));
+    let mut j = job(&store, tiny(&["data.set=cifar10"]), DeviceChoice::Cpu);
+    j.data_dir = Some(dir.path().join("nowhere"));
+    let ev = run_to_end(j);
+    assert!(matches!(ev.last(), Some(TrainEvent::Failed { run_id: None, .. })), "{:?}", ev.last());
+    assert!(store.runs().unwrap().is_empty());
+}
+
+#[test]
+fn fixed_step_budget_gives_duplicated_runs_the_same_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::new(dir.path());
+    let ev = run_to_end(job(&store, tiny(&["duplication.rate=0.5"]), DeviceChoice::Cpu));
+    let Some(TrainEvent::Finished { summary, .. }) = ev.last() else { panic!("{:?}", ev.last()) };
+    assert_eq!(summary.steps_done, 12);
+    assert_eq!(summary.train_size, 15_000);
+    assert_eq!(summary.distinct_images, 10_000);
+}
+
+/// The wgpu path, on whatever adapter exists (software Vulkan in CI).
+#[test]
+fn wgpu_backend_trains_a_tiny_run() {
+    let required = std::env::var("DUPLAB_TEST_WGPU").is_ok_and(|v| v == "1");
+    if crate::backend::adapters().is_empty() {
+        assert!(!required, "DUPLAB_TEST_WGPU=1 but no wgpu adapter was found (install libvulkan1 mesa-vulkan-drivers)");
+        eprintln!("SKIPPED: no wgpu adapter (no Vulkan driver); set up software Vulkan to run this test");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::new(dir.path());
+    let ev = run_to_end(job(&store, tiny(&["training.steps=3", "training.eval_every=3", "training.batch_size=16"]), DeviceChoice::Gpu));
+    match ev.last() {
+        Some(TrainEvent::Finished { summary, .. }) => assert!(summary.test_loss.unwrap().is_finite()),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(store.runs().unwrap()[0].config().unwrap().backend, "wgpu");
+}

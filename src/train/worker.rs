@@ -1,0 +1,62 @@
+//! The background worker (gitui style): training runs on its own thread and reports back through
+//! a channel; the caller never waits on it. An error or a panic inside training ends as a run with
+//! status `failed` and a `Failed` event, never a hung caller.
+
+use super::trainer::{TrainJob, run_job};
+use super::{Control, TrainEvent};
+use crate::store::{Run, RunStatus};
+use std::panic::AssertUnwindSafe;
+use std::sync::mpsc::{Sender, channel};
+use std::thread::JoinHandle;
+
+pub struct WorkerHandle {
+    control: Sender<Control>,
+    pub thread: JoinHandle<()>,
+}
+
+impl WorkerHandle {
+    pub fn send(&self, c: Control) {
+        let _ = self.control.send(c);
+    }
+    pub fn control(&self) -> Sender<Control> {
+        self.control.clone()
+    }
+    pub fn join(self) {
+        let _ = self.thread.join();
+    }
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-text payload".into()
+    }
+}
+
+/// Start `job` on a new thread; its events go to `events`.
+pub fn spawn(job: TrainJob, events: Sender<TrainEvent>) -> WorkerHandle {
+    let (control, control_rx) = channel();
+    let thread = std::thread::Builder::new()
+        .name(format!("trainer-{}", job.preset.name))
+        .spawn(move || {
+            let mut run: Option<Run> = None;
+            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| run_job(&job, &events, &control_rx, &mut run)));
+            let error = match outcome {
+                Ok(Ok(())) => return,
+                Ok(Err(e)) => format!("{e:#}"),
+                Err(p) => format!("training panicked: {}", panic_message(p.as_ref())),
+            };
+            if let Some(run) = &run {
+                let mut s = run.summary();
+                s.error = Some(error.clone());
+                let _ = run.write_summary(&s);
+                let _ = run.set_status(RunStatus::Failed);
+            }
+            let _ = events.send(TrainEvent::Failed { run_id: run.map(|r| r.id), error });
+        })
+        .expect("the OS can start a thread");
+    WorkerHandle { control, thread }
+}
