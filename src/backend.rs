@@ -8,7 +8,9 @@
 use burn::prelude::*;
 use burn::tensor::wgpu::wgpu;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum DeviceChoice {
     /// A real GPU if one is found, else the CPU.
@@ -43,9 +45,15 @@ pub fn cpu_device() -> Device {
 fn cpu_name() -> String {
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|t| t.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "CPU".into());
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     format!("{model} ({threads} threads)")
 }
 
@@ -78,7 +86,11 @@ pub fn adapters() -> Vec<Adapter> {
             .iter()
             .map(|a| {
                 let i = a.get_info();
-                Adapter { name: i.name.clone(), api: format!("{:?}", i.backend), kind: i.device_type }
+                Adapter {
+                    name: i.name.clone(),
+                    api: format!("{:?}", i.backend),
+                    kind: i.device_type,
+                }
             })
             .collect()
     })
@@ -86,7 +98,12 @@ pub fn adapters() -> Vec<Adapter> {
 }
 
 fn is_real_gpu(k: wgpu::DeviceType) -> bool {
-    matches!(k, wgpu::DeviceType::DiscreteGpu | wgpu::DeviceType::IntegratedGpu | wgpu::DeviceType::VirtualGpu)
+    matches!(
+        k,
+        wgpu::DeviceType::DiscreteGpu
+            | wgpu::DeviceType::IntegratedGpu
+            | wgpu::DeviceType::VirtualGpu
+    )
 }
 
 fn wgpu_kind(k: wgpu::DeviceType) -> DeviceKind {
@@ -102,7 +119,11 @@ fn wgpu_kind(k: wgpu::DeviceType) -> DeviceKind {
 /// Vulkan adapter such as lavapipe counts only when asked for with `gpu`.
 pub fn select(choice: DeviceChoice) -> Result<Selected, String> {
     if choice == DeviceChoice::Cpu {
-        return Ok(Selected { device: cpu_device().autodiff(), backend: "flex".into(), adapter: cpu_name() });
+        return Ok(Selected {
+            device: cpu_device().autodiff(),
+            backend: "flex".into(),
+            adapter: cpu_name(),
+        });
     }
     let mut found = adapters();
     // Best first: discrete, integrated, virtual, then software.

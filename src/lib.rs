@@ -13,3 +13,8 @@ pub mod spec;
 pub mod store;
 pub mod train;
 pub mod tui;
+
+/// burn's CPU random generator is global to the process: tests that must be reproducible take
+/// this lock so they do not draw from it at the same time.
+#[cfg(test)]
+pub(crate) static BURN_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());

@@ -1,3 +1,9 @@
 fn main() {
+    // Die quietly on a closed pipe (`duplab runs ls | head`) like other Unix tools, instead of
+    // panicking on the next print.
+    // SAFETY: setting a signal disposition to its default before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     std::process::exit(duplab::cli::main());
 }

@@ -14,11 +14,17 @@ fn duplab(args: &[&str], runs: &Path) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn shared(set: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data").join(set);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data")
+        .join(set);
     if p.exists() {
         Some(p)
     } else {
@@ -31,22 +37,47 @@ fn shared(set: &str) -> Option<PathBuf> {
 fn inspect_real_mnist_prints_published_counts() {
     let Some(dir) = shared("mnist") else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let o = duplab(&["data", "inspect", "--data-dir", dir.to_str().unwrap()], tmp.path());
+    let o = duplab(
+        &["data", "inspect", "--data-dir", dir.to_str().unwrap()],
+        tmp.path(),
+    );
     let t = text(&o);
     assert!(o.status.success(), "{t}");
-    assert!(t.contains("train      60,000 images") && t.contains("test       10,000 images"), "{t}");
-    assert!(t.lines().any(|l| l.trim_start().starts_with("1  1 ") && l.contains("6,742")), "{t}");
-    assert!(t.lines().any(|l| l.trim_start().starts_with("5  5 ") && l.trim_end().ends_with("892")), "{t}");
+    assert!(
+        t.contains("train      60,000 images") && t.contains("test       10,000 images"),
+        "{t}"
+    );
+    assert!(
+        t.lines()
+            .any(|l| l.trim_start().starts_with("1  1 ") && l.contains("6,742")),
+        "{t}"
+    );
+    assert!(
+        t.lines()
+            .any(|l| l.trim_start().starts_with("5  5 ") && l.trim_end().ends_with("892")),
+        "{t}"
+    );
 }
 
 #[test]
 fn inspect_real_fashion_mnist_is_balanced() {
-    let Some(dir) = shared("fashion-mnist") else { return };
+    let Some(dir) = shared("fashion-mnist") else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
-    let o = duplab(&["data", "inspect", "--data-dir", dir.to_str().unwrap()], tmp.path());
+    let o = duplab(
+        &["data", "inspect", "--data-dir", dir.to_str().unwrap()],
+        tmp.path(),
+    );
     let t = text(&o);
     assert!(o.status.success(), "{t}");
-    assert_eq!(t.lines().filter(|l| l.contains("6,000") && l.contains("1,000")).count(), 10, "{t}");
+    assert_eq!(
+        t.lines()
+            .filter(|l| l.contains("6,000") && l.contains("1,000"))
+            .count(),
+        10,
+        "{t}"
+    );
     assert!(t.contains("Ankle boot"), "{t}");
 }
 
@@ -63,10 +94,18 @@ fn truncated_real_file_is_one_paragraph_and_nonzero() {
     let p = data.join("train-images-idx3-ubyte.gz");
     let bytes = std::fs::read(&p).unwrap();
     std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
-    let o = duplab(&["data", "inspect", "--data-dir", data.to_str().unwrap()], tmp.path());
+    let o = duplab(
+        &["data", "inspect", "--data-dir", data.to_str().unwrap()],
+        tmp.path(),
+    );
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.starts_with("error: ") && err.contains("train-images-idx3-ubyte.gz") && err.contains("gzip"), "{err}");
+    assert!(
+        err.starts_with("error: ")
+            && err.contains("train-images-idx3-ubyte.gz")
+            && err.contains("gzip"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "one paragraph: {err}");
 }
@@ -75,33 +114,65 @@ fn truncated_real_file_is_one_paragraph_and_nonzero() {
 fn bad_preset_field_names_file_field_and_allowed_values() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path().join("bad.toml");
-    let text_in = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("presets/default.toml")).unwrap();
-    std::fs::write(&p, text_in.replace("model = \"small-cnn\"", "model = \"transformer\"")).unwrap();
+    let text_in =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("presets/default.toml"))
+            .unwrap();
+    std::fs::write(
+        &p,
+        text_in.replace("model = \"small-cnn\"", "model = \"transformer\""),
+    )
+    .unwrap();
     let o = duplab(&["presets", p.to_str().unwrap()], tmp.path());
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains("bad.toml") && err.contains("transformer") && err.contains("small-cnn") && err.contains("lenet"), "{err}");
+    assert!(
+        err.contains("bad.toml")
+            && err.contains("transformer")
+            && err.contains("small-cnn")
+            && err.contains("lenet"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
 
-    let o = duplab(&["presets", "default", "--set", "duplication.rate=2"], tmp.path());
+    let o = duplab(
+        &["presets", "default", "--set", "duplication.rate=2"],
+        tmp.path(),
+    );
     let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert_eq!(o.status.code(), Some(1));
-    assert!(err.contains("duplication.rate") && err.contains("[0, 1]"), "{err}");
+    assert!(
+        err.contains("duplication.rate") && err.contains("[0, 1]"),
+        "{err}"
+    );
 }
 
 #[test]
 fn skewed_preset_plan_histogram_matches_the_plan() {
     let tmp = tempfile::tempdir().unwrap();
-    let o = duplab(&["data", "inspect", "--preset", "default-skewed"], tmp.path());
+    let o = duplab(
+        &["data", "inspect", "--preset", "default-skewed"],
+        tmp.path(),
+    );
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     // 60 % of classes 0 and 1 (1,000 images each) are copied once; the others are not.
-    let row = |c: usize| t.lines().find(|l| l.trim_start().starts_with(&format!("{c}  "))).filter(|l| l.contains('%')).unwrap().to_string();
+    let row = |c: usize| {
+        t.lines()
+            .find(|l| l.trim_start().starts_with(&format!("{c}  ")) && l.contains('%'))
+            .unwrap()
+            .to_string()
+    };
     let cols = |l: String| l.split_whitespace().map(String::from).collect::<Vec<_>>();
     let r0 = cols(row(0));
-    assert!(r0.contains(&"600".to_string()) && r0.contains(&"1600".to_string()), "{t}");
+    assert!(
+        r0.contains(&"600".to_string()) && r0.contains(&"1600".to_string()),
+        "{t}"
+    );
     let r5 = cols(row(5));
-    assert!(r5.contains(&"0".to_string()) && r5.iter().filter(|c| *c == "1000").count() == 2, "{t}");
+    assert!(
+        r5.contains(&"0".to_string()) && r5.iter().filter(|c| *c == "1000").count() == 2,
+        "{t}"
+    );
     assert!(t.contains("10,000 → 11,200"), "{t}");
 }
 
@@ -110,7 +181,10 @@ fn presets_list_and_show_with_parameter_count() {
     let tmp = tempfile::tempdir().unwrap();
     let o = duplab(&["presets"], tmp.path());
     let t = text(&o);
-    assert!(o.status.success() && t.contains("default-skewed") && t.contains("cifar10-pgd-60"), "{t}");
+    assert!(
+        o.status.success() && t.contains("default-skewed") && t.contains("cifar10-pgd-60"),
+        "{t}"
+    );
     let o = duplab(&["presets", "mnist-lenet"], tmp.path());
     let t = text(&o);
     assert!(t.contains("61706 parameters"), "{t}");
@@ -120,7 +194,11 @@ fn presets_list_and_show_with_parameter_count() {
 fn runs_commands_on_an_empty_store_and_bad_ids() {
     let tmp = tempfile::tempdir().unwrap();
     let o = duplab(&["runs", "ls"], tmp.path());
-    assert!(o.status.success() && text(&o).contains("no runs"), "{}", text(&o));
+    assert!(
+        o.status.success() && text(&o).contains("no runs"),
+        "{}",
+        text(&o)
+    );
     let o = duplab(&["runs", "ls", "--json"], tmp.path());
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "[]");
     let o = duplab(&["runs", "show", "../etc"], tmp.path());
@@ -134,14 +212,29 @@ fn no_tty_names_the_headless_commands() {
     let o = duplab(&[], tmp.path());
     let t = text(&o);
     assert_eq!(o.status.code(), Some(2), "{t}");
-    assert!(t.contains("not a terminal") && t.contains("duplab train"), "{t}");
+    assert!(
+        t.contains("not a terminal") && t.contains("duplab train"),
+        "{t}"
+    );
 }
 
 #[test]
 fn headless_train_writes_a_complete_run_and_exports_it() {
     let tmp = tempfile::tempdir().unwrap();
     let o = duplab(
-        &["train", "--preset", "default", "--set", "training.steps=6", "--set", "training.eval_every=3", "--set", "attack.eval.limit=64", "--device", "cpu"],
+        &[
+            "train",
+            "--preset",
+            "default",
+            "--set",
+            "training.steps=6",
+            "--set",
+            "training.eval_every=3",
+            "--set",
+            "attack.eval.limit=64",
+            "--device",
+            "cpu",
+        ],
         tmp.path(),
     );
     let t = text(&o);
@@ -151,7 +244,10 @@ fn headless_train_writes_a_complete_run_and_exports_it() {
     let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let row = &rows[0];
     assert_eq!(row["status"], "finished");
-    assert!(row["robust_acc"].is_number() && row["test_acc"].is_number(), "{row}");
+    assert!(
+        row["robust_acc"].is_number() && row["test_acc"].is_number(),
+        "{row}"
+    );
     let id = row["id"].as_str().unwrap();
     let o = duplab(&["runs", "export", id, "--csv"], tmp.path());
     let csv = String::from_utf8_lossy(&o.stdout).to_string();

@@ -22,7 +22,11 @@ pub fn attack_view(model: &Net, autodiff_device: &Device) -> Net {
 /// Per-sample L2 norm of a batch, shaped N×1×1×1 for broadcasting.
 fn l2_norm(t: Tensor<4>) -> Tensor<4> {
     let [n, ..] = t.dims();
-    t.powf_scalar(2.0).reshape([n as i64, -1]).sum_dim(1).sqrt().reshape([n, 1, 1, 1])
+    t.powf_scalar(2.0)
+        .reshape([n as i64, -1])
+        .sum_dim(1)
+        .sqrt()
+        .reshape([n, 1, 1, 1])
 }
 
 /// Project `adv` onto the ε-ball around `clean`, then clip to [0, 1].
@@ -101,10 +105,19 @@ fn run_once(model: &Net, clean: &Tensor<4>, y: &Tensor<1, Int>, spec: &AttackSpe
     if spec.eps == 0.0 {
         return clean.clone();
     }
-    let mut adv = if start { random_start(clean, spec.norm, spec.eps) } else { clean.clone() };
+    let mut adv = if start {
+        random_start(clean, spec.norm, spec.eps)
+    } else {
+        clean.clone()
+    };
     for _ in 0..steps {
         let (g, _) = input_gradient(model, &adv, y);
-        adv = project(adv + step_direction(g, spec.norm).mul_scalar(step), clean, spec.norm, spec.eps);
+        adv = project(
+            adv + step_direction(g, spec.norm).mul_scalar(step),
+            clean,
+            spec.norm,
+            spec.eps,
+        );
     }
     adv
 }
@@ -122,7 +135,10 @@ pub fn perturb(model: &Net, clean: &Tensor<4>, y: &Tensor<1, Int>, spec: &Attack
         let loss = sample_losses(model, &cand, y);
         let [n, ..] = clean.dims();
         let better = loss.clone().greater(best_loss.clone());
-        best = best.mask_where(better.clone().reshape([n, 1, 1, 1]).expand(clean.shape()), cand);
+        best = best.mask_where(
+            better.clone().reshape([n, 1, 1, 1]).expand(clean.shape()),
+            cand,
+        );
         best_loss = best_loss.mask_where(better, loss);
     }
     best
@@ -138,5 +154,11 @@ pub fn sample_losses(model: &Net, x: &Tensor<4>, y: &Tensor<1, Int>) -> Tensor<1
 pub fn mean_loss(model: &Net, x: &Tensor<4>, y: &Tensor<1, Int>) -> f64 {
     let logits = model.forward(x.clone().detach()).without_autodiff();
     let device = logits.device();
-    CrossEntropyLossConfig::new().init(&device).forward(logits, y.clone()).into_scalar::<f32>() as f64
+    CrossEntropyLossConfig::new()
+        .init(&device)
+        .forward(logits, y.clone())
+        .into_scalar::<f32>() as f64
 }
+
+#[cfg(test)]
+mod tests;

@@ -9,7 +9,6 @@ use crate::nn::{InputShape, Net};
 use crate::spec::{AttackKind, AttackSpec, ModelKind, find_preset};
 use crate::train::{DeviceData, TrainJob, optimizer, run_job, train_step};
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::prelude::*;
 use clap::Args;
 use std::sync::mpsc::channel;
 use std::time::Instant;
@@ -17,7 +16,11 @@ use std::time::Instant;
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     /// Models to measure.
-    #[arg(long, value_delimiter = ',', default_value = "small-cnn,wide-cnn,lenet")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "small-cnn,wide-cnn,lenet"
+    )]
     pub models: Vec<String>,
     /// Training modes: standard, fgsm-rs, pgd10.
     #[arg(long, value_delimiter = ',', default_value = "standard,fgsm-rs,pgd10")]
@@ -58,8 +61,19 @@ fn pytorch_reference(model: ModelKind, mode: &str) -> Option<f64> {
 fn mode_attack(mode: &str) -> Option<AttackSpec> {
     Some(match mode {
         "standard" => AttackSpec::default(),
-        "fgsm-rs" => AttackSpec { kind: AttackKind::FgsmRs, eps: 0.3, step: 0.375, ..Default::default() },
-        "pgd10" => AttackSpec { kind: AttackKind::Pgd, eps: 0.3, step: 0.075, steps: 10, ..Default::default() },
+        "fgsm-rs" => AttackSpec {
+            kind: AttackKind::FgsmRs,
+            eps: 0.3,
+            step: 0.375,
+            ..Default::default()
+        },
+        "pgd10" => AttackSpec {
+            kind: AttackKind::Pgd,
+            eps: 0.3,
+            step: 0.075,
+            steps: 10,
+            ..Default::default()
+        },
         _ => return None,
     })
 }
@@ -81,11 +95,24 @@ pub fn median(v: &mut [f64]) -> f64 {
 }
 
 /// Images/s of `steps` training steps, `repeats` times, after a warm-up.
-fn measure(sel: &Selected, kind: ModelKind, attack: &AttackSpec, ds: &data::DataSet, a: &BenchArgs) -> Result<Vec<f64>, String> {
+fn measure(
+    sel: &Selected,
+    kind: ModelKind,
+    attack: &AttackSpec,
+    ds: &data::DataSet,
+    a: &BenchArgs,
+) -> Result<Vec<f64>, String> {
     let device = &sel.device;
     let inner = device.clone().inner();
     let (mean, std) = ds.channel_stats();
-    let shape = InputShape { channels: 1, height: 28, width: 28, classes: 10, mean, std };
+    let shape = InputShape {
+        channels: 1,
+        height: 28,
+        width: 28,
+        classes: 10,
+        mean,
+        std,
+    };
     let preset = find_preset("default", &[]).map_err(|e| e.to_string())?;
     let mut model = Net::new(kind, &shape, device)?;
     let mut optim = optimizer(&preset);
@@ -94,25 +121,28 @@ fn measure(sel: &Selected, kind: ModelKind, attack: &AttackSpec, ds: &data::Data
     let n = train.len();
     let mut batch = 0usize;
     let mut next = |train: &DeviceData| {
-        let idx: Vec<u32> = (0..a.batch).map(|i| ((batch * a.batch + i) % n) as u32).collect();
+        let idx: Vec<u32> = (0..a.batch)
+            .map(|i| ((batch * a.batch + i) % n) as u32)
+            .collect();
         batch += 1;
         train.gather(&idx)
     };
-    let mut run_steps = |model: Net, optim: &mut burn::optim::ModuleOptimizer, steps: usize| -> Net {
-        let mut m = model;
-        let mut last = None;
-        for _ in 0..steps {
-            let (x, y) = next(&train);
-            let (m2, loss, _) = train_step(m, optim, &ce, x, y, attack, 0.01, device);
-            m = m2;
-            last = Some(loss);
-        }
-        // Reading the last loss waits for the device: the timing covers all the work.
-        if let Some(l) = last {
-            let _ = l.into_scalar::<f32>();
-        }
-        m
-    };
+    let mut run_steps =
+        |model: Net, optim: &mut burn::optim::ModuleOptimizer, steps: usize| -> Net {
+            let mut m = model;
+            let mut last = None;
+            for _ in 0..steps {
+                let (x, y) = next(&train);
+                let (m2, loss, _) = train_step(m, optim, &ce, x, y, attack, 0.01, device);
+                m = m2;
+                last = Some(loss);
+            }
+            // Reading the last loss waits for the device: the timing covers all the work.
+            if let Some(l) = last {
+                let _ = l.into_scalar::<f32>();
+            }
+            m
+        };
     model = run_steps(model, &mut optim, 2);
     let mut rates = vec![];
     for _ in 0..a.repeats {
@@ -138,8 +168,14 @@ pub fn run(a: BenchArgs) -> i32 {
             }
         }
     }
-    println!("training throughput, batch {}, 28×28 (embedded Fashion-MNIST), median of {} × {} steps", a.batch, a.repeats, a.steps);
-    println!("{:<8} {:<11} {:<9} {:>10} {:>10} {:>10} {:>11}", "backend", "model", "mode", "median/s", "min/s", "max/s", "vs PyTorch");
+    println!(
+        "training throughput, batch {}, 28×28 (embedded Fashion-MNIST), median of {} × {} steps",
+        a.batch, a.repeats, a.steps
+    );
+    println!(
+        "{:<8} {:<11} {:<9} {:>10} {:>10} {:>10} {:>11}",
+        "backend", "model", "mode", "median/s", "min/s", "max/s", "vs PyTorch"
+    );
     for b in backends {
         let sel = match b {
             Ok(s) => s,
@@ -147,15 +183,26 @@ pub fn run(a: BenchArgs) -> i32 {
         };
         eprintln!("# {}", sel.label());
         for m in &a.models {
-            let Some(kind) = model_kind(m) else { return fail(format!("unknown model `{m}`; allowed: small-cnn, wide-cnn, lenet")) };
+            let Some(kind) = model_kind(m) else {
+                return fail(format!(
+                    "unknown model `{m}`; allowed: small-cnn, wide-cnn, lenet"
+                ));
+            };
             for mode in &a.modes {
-                let Some(attack) = mode_attack(mode) else { return fail(format!("unknown mode `{mode}`; allowed: standard, fgsm-rs, pgd10")) };
+                let Some(attack) = mode_attack(mode) else {
+                    return fail(format!(
+                        "unknown mode `{mode}`; allowed: standard, fgsm-rs, pgd10"
+                    ));
+                };
                 let mut rates = match measure(&sel, kind, &attack, &ds, &a) {
                     Ok(r) => r,
                     Err(e) => return fail(e),
                 };
                 let med = median(&mut rates);
-                let ratio = pytorch_reference(kind, mode).filter(|_| sel.backend == "flex").map(|p| format!("{:.2}×", med / p)).unwrap_or_else(|| "-".into());
+                let ratio = pytorch_reference(kind, mode)
+                    .filter(|_| sel.backend == "flex")
+                    .map(|p| format!("{:.2}×", med / p))
+                    .unwrap_or_else(|| "-".into());
                 println!(
                     "{:<8} {:<11} {:<9} {:>10.0} {:>10.0} {:>10.0} {:>11}",
                     sel.backend,
@@ -172,19 +219,29 @@ pub fn run(a: BenchArgs) -> i32 {
     if !a.no_epoch {
         // One epoch of the default preset through the real trainer (data upload, evaluation and
         // checkpoint included), in a throw-away store.
-        let Ok(tmp) = tempdir() else { return fail("cannot create a temporary run store") };
-        let preset = match find_preset("default", &["training.epochs=1".into(), "attack.eval.kind=none".into()]) {
+        let Ok(tmp) = tempdir() else {
+            return fail("cannot create a temporary run store");
+        };
+        let preset = match find_preset(
+            "default",
+            &["training.epochs=1".into(), "attack.eval.kind=none".into()],
+        ) {
             Ok(p) => p,
             Err(e) => return fail(e),
         };
         let job = TrainJob {
             preset,
             seed: 0,
-            device: if a.device == DeviceChoice::Auto { DeviceChoice::Cpu } else { a.device },
+            device: if a.device == DeviceChoice::Auto {
+                DeviceChoice::Cpu
+            } else {
+                a.device
+            },
             data_dir: None,
             store: crate::store::RunStore::new(&tmp),
             resume: None,
             sweep: None,
+            point: None,
         };
         let (tx, _rx) = channel();
         let (_ctl_tx, ctl_rx) = channel();
@@ -196,7 +253,9 @@ pub fn run(a: BenchArgs) -> i32 {
         if let Err(e) = r {
             return fail(format!("{e:#}"));
         }
-        println!("one epoch of the default preset (10,000 images, small CNN, test evaluation and checkpoint): {secs:.1} s");
+        println!(
+            "one epoch of the default preset (10,000 images, small CNN, test evaluation and checkpoint): {secs:.1} s"
+        );
     }
     0
 }

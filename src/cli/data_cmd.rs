@@ -5,7 +5,11 @@ use std::path::Path;
 
 pub fn run(cmd: DataCommand) -> i32 {
     match cmd {
-        DataCommand::Inspect { data_dir, preset, set } => inspect(data_dir.as_deref(), preset.as_deref(), &set),
+        DataCommand::Inspect {
+            data_dir,
+            preset,
+            set,
+        } => inspect(data_dir.as_deref(), preset.as_deref(), &set),
         DataCommand::MakeSubset { data_dir, out } => make_subset(&data_dir, &out),
     }
 }
@@ -48,14 +52,33 @@ fn inspect(data_dir: Option<&Path>, preset: Option<&str>, set: &[String]) -> i32
 fn print_dataset(ds: &DataSet) {
     println!("data set   {}", ds.name);
     println!("source     {}", ds.source);
-    println!("images     {}×{}×{} (C×H×W), u8", ds.train.channels, ds.train.height, ds.train.width);
-    println!("train      {} images   sha256 {}", thousands(ds.train.len()), data::checksum(&ds.train.images));
-    println!("test       {} images   sha256 {}", thousands(ds.test.len()), data::checksum(&ds.test.images));
+    println!(
+        "images     {}×{}×{} (C×H×W), u8",
+        ds.train.channels, ds.train.height, ds.train.width
+    );
+    println!(
+        "train      {} images   sha256 {}",
+        thousands(ds.train.len()),
+        data::checksum(&ds.train.images)
+    );
+    println!(
+        "test       {} images   sha256 {}",
+        thousands(ds.test.len()),
+        data::checksum(&ds.test.images)
+    );
     println!();
     println!("{:>3}  {:<14} {:>8} {:>8}", "#", "class", "train", "test");
-    let (tr, te) = (ds.train.class_counts(ds.num_classes()), ds.test.class_counts(ds.num_classes()));
+    let (tr, te) = (
+        ds.train.class_counts(ds.num_classes()),
+        ds.test.class_counts(ds.num_classes()),
+    );
     for c in 0..ds.num_classes() {
-        println!("{c:>3}  {:<14} {:>8} {:>8}", ds.class_names[c], thousands(tr[c]), thousands(te[c]));
+        println!(
+            "{c:>3}  {:<14} {:>8} {:>8}",
+            ds.class_names[c],
+            thousands(tr[c]),
+            thousands(te[c])
+        );
     }
 }
 
@@ -72,7 +95,10 @@ pub fn print_plan(ds: &DataSet, plan: &Plan, label: &str, preset: &str) {
     );
     let max = plan.after.iter().copied().max().unwrap_or(1).max(1);
     let width = 40.0;
-    println!("{:>3}  {:<14} {:>7} {:>7} {:>7} {:>7}  █ originals ▒ copies", "#", "class", "before", "chosen", "after", "dup%");
+    println!(
+        "{:>3}  {:<14} {:>7} {:>7} {:>7} {:>7}  █ originals ▒ copies",
+        "#", "class", "before", "chosen", "after", "dup%"
+    );
     for c in 0..plan.before.len() {
         let orig = plan.distinct[c];
         let copies = plan.after[c] - orig;
@@ -111,14 +137,19 @@ fn make_subset(dir: &Path, out: &Path) -> i32 {
     if let Err(e) = std::fs::create_dir_all(out) {
         return fail(format!("{}: {e}", out.display()));
     }
-    let tr = data::balanced_subset(&train, 10, 1000);
-    let te = data::balanced_subset(&test, 10, 200);
+    let tr = data::balanced_subset(&train, 10, data::TRAIN_PER_CLASS);
+    let te = data::balanced_subset(&test, 10, data::TEST_PER_CLASS);
     for (split, prefix) in [(&tr, "train"), (&te, "t10k")] {
         if let Err(e) = data::write_idx_gz(split, out, prefix) {
             return fail(format!("{}: {e}", out.display()));
         }
     }
-    println!("wrote {} train and {} test images to {}", tr.len(), te.len(), out.display());
+    println!(
+        "wrote {} train and {} test images to {}",
+        tr.len(),
+        te.len(),
+        out.display()
+    );
     0
 }
 

@@ -55,7 +55,13 @@ pub fn run(store: &RunStore, a: EvalArgs) -> i32 {
     };
     let base = &cfg.preset.attack.eval;
     let mut spec = if base.attack.kind == AttackKind::None {
-        AttackSpec { kind: AttackKind::Pgd, eps: 0.1, step: 0.025, steps: 20, ..Default::default() }
+        AttackSpec {
+            kind: AttackKind::Pgd,
+            eps: 0.1,
+            step: 0.025,
+            steps: 20,
+            ..Default::default()
+        }
     } else {
         base.attack.clone()
     };
@@ -94,7 +100,16 @@ pub fn run(store: &RunStore, a: EvalArgs) -> i32 {
         return fail(format!("attack option `{f}` {m}"));
     }
     let limit = a.limit.unwrap_or(base.limit);
-    eprintln!("evaluating {} under {} on {} test images", run.id, spec.label(), if limit == 0 { "all".into() } else { limit.to_string() });
+    eprintln!(
+        "evaluating {} under {} on {} test images",
+        run.id,
+        spec.label(),
+        if limit == 0 {
+            "all".into()
+        } else {
+            limit.to_string()
+        }
+    );
     let mut last = std::time::Instant::now();
     let mut progress = |done: usize, n: usize| {
         if last.elapsed().as_secs_f64() > 2.0 || done == n {
@@ -102,9 +117,23 @@ pub fn run(store: &RunStore, a: EvalArgs) -> i32 {
             last = std::time::Instant::now();
         }
     };
-    match crate::train::eval_run(&run, &spec, limit, a.device, a.data_dir.as_deref(), &mut progress) {
+    match crate::train::eval_run(
+        &run,
+        &spec,
+        limit,
+        a.device,
+        a.data_dir.as_deref(),
+        &mut progress,
+    ) {
         Ok((clean, r)) => {
-            println!("{}: clean acc {:.2}%  robust acc {:.2}% under {} ({} images)", run.id, clean * 100.0, r.acc * 100.0, r.attack, r.images);
+            println!(
+                "{}: clean acc {:.2}%  robust acc {:.2}% under {} ({} images)",
+                run.id,
+                clean * 100.0,
+                r.acc * 100.0,
+                r.attack,
+                r.images
+            );
             0
         }
         Err(e) => fail(format!("{e:#}")),

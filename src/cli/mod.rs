@@ -4,7 +4,9 @@ mod bench;
 mod data_cmd;
 mod eval_cmd;
 mod presets_cmd;
+mod report_cmd;
 mod runs_cmd;
+pub mod sweep_cmd;
 mod train_cmd;
 
 use crate::backend::DeviceChoice;
@@ -53,6 +55,10 @@ pub enum Command {
     Train(TrainArgs),
     /// Robust accuracy of a finished run's final weights, written into that run.
     Eval(eval_cmd::EvalArgs),
+    /// Every point of a grid as a run (resumable; --jobs N at once; --emit slurm for clusters).
+    Sweep(sweep_cmd::SweepArgs),
+    /// Mean ± std over seeds per point, skewed-class accuracy, plots: Markdown, CSV, JSON, SVG, PNG.
+    Report(report_cmd::ReportArgs),
     /// Training throughput (images/s) per model and backend, and one epoch of the default preset.
     Bench(bench::BenchArgs),
 }
@@ -130,6 +136,9 @@ pub struct TrainArgs {
     /// Tag the run as part of a sweep.
     #[arg(long, hide = true)]
     pub sweep: Option<String>,
+    /// The sweep point this run is (with --sweep).
+    #[arg(long, hide = true)]
+    pub point: Option<String>,
 }
 
 /// Print an error as one paragraph and give the exit code.
@@ -142,12 +151,17 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     let store = crate::store::RunStore::resolve(cli.runs_dir.as_deref());
     match cli.command {
-        None => crate::tui::run(&store, crate::tui::Options::from_cli(cli.no_color, cli.ascii, cli.mouse)),
+        None => crate::tui::run(
+            &store,
+            crate::tui::Options::from_cli(cli.no_color, cli.ascii, cli.mouse),
+        ),
         Some(Command::Presets { name, set }) => presets_cmd::run(name.as_deref(), &set),
         Some(Command::Data { command }) => data_cmd::run(command),
         Some(Command::Runs { command }) => runs_cmd::run(&store, command),
         Some(Command::Train(args)) => train_cmd::run(&store, args),
         Some(Command::Eval(args)) => eval_cmd::run(&store, args),
+        Some(Command::Sweep(args)) => sweep_cmd::run(&store, args),
+        Some(Command::Report(args)) => report_cmd::run(&store, args),
         Some(Command::Bench(args)) => bench::run(args),
     }
 }

@@ -8,13 +8,23 @@ pub fn input_shape_of(p: &Preset) -> InputShape {
         DataSetKind::Cifar10 => (3, 32),
         _ => (1, 28),
     };
-    InputShape { channels: c, height: hw, width: hw, classes: 10, mean: vec![0.5; c], std: vec![0.25; c] }
+    InputShape {
+        channels: c,
+        height: hw,
+        width: hw,
+        classes: 10,
+        mean: vec![0.5; c],
+        std: vec![0.25; c],
+    }
 }
 
 pub fn run(name: Option<&str>, set: &[String]) -> i32 {
     match name {
         None => {
-            println!("{:<22} {:<14} {:<16} {:<28} {:<22} DESCRIPTION", "NAME", "DATA", "MODEL", "DUPLICATION", "TRAIN ATTACK");
+            println!(
+                "{:<22} {:<14} {:<16} {:<28} {:<22} DESCRIPTION",
+                "NAME", "DATA", "MODEL", "DUPLICATION", "TRAIN ATTACK"
+            );
             for src in list_presets() {
                 match Preset::from_toml_str(&src.text, &src.origin, &[]) {
                     Ok(p) => println!(

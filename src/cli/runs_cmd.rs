@@ -7,11 +7,17 @@ pub fn run(store: &RunStore, cmd: RunsCommand) -> i32 {
     match cmd {
         RunsCommand::Ls { json } => match run_rows(store) {
             Ok(rows) if json => {
-                println!("{}", serde_json::to_string_pretty(&rows).expect("rows serialise"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&rows).expect("rows serialise")
+                );
                 0
             }
             Ok(rows) if rows.is_empty() => {
-                println!("no runs in {} (start one with `duplab train`)", store.root.display());
+                println!(
+                    "no runs in {} (start one with `duplab train`)",
+                    store.root.display()
+                );
                 0
             }
             Ok(rows) => {
@@ -26,7 +32,11 @@ pub fn run(store: &RunStore, cmd: RunsCommand) -> i32 {
                 Ok(r) => r,
                 Err(e) => return fail(e),
             };
-            let out = if csv || !json { export_csv(&run) } else { export_json(&run) };
+            let out = if csv || !json {
+                export_csv(&run)
+            } else {
+                export_json(&run)
+            };
             match out {
                 Ok(text) => {
                     print!("{text}");
@@ -45,7 +55,10 @@ pub fn run(store: &RunStore, cmd: RunsCommand) -> i32 {
             };
             if !yes {
                 if !std::io::stdin().is_terminal() {
-                    return fail(format!("refusing to delete {} without --yes when stdin is not a terminal", run.id));
+                    return fail(format!(
+                        "refusing to delete {} without --yes when stdin is not a terminal",
+                        run.id
+                    ));
                 }
                 print!("delete run {} ({})? [y/N] ", run.id, run.dir.display());
                 let _ = std::io::stdout().flush();
@@ -79,22 +92,53 @@ fn show(store: &RunStore, id: &str) -> i32 {
     println!("status     {}", row.status);
     println!("preset     {}", row.preset);
     if let Ok(c) = run.config() {
-        println!("data       {} ({})", c.preset.data.set.name(), c.data_source);
-        println!("model      {} ({} parameters)", c.preset.training.model.name(), c.params);
+        println!(
+            "data       {} ({})",
+            c.preset.data.set.name(),
+            c.data_source
+        );
+        println!(
+            "model      {} ({} parameters)",
+            c.preset.training.model.name(),
+            c.params
+        );
         println!("duplication {}", c.preset.duplication.label());
-        println!("attack     train: {}   eval: {}", c.preset.attack.train.label(), c.preset.attack.eval.attack.label());
+        println!(
+            "attack     train: {}   eval: {}",
+            c.preset.attack.train.label(),
+            c.preset.attack.eval.attack.label()
+        );
         println!("seed       {}", c.seed);
         println!("backend    {} on {}", c.backend, c.device);
-        println!("steps      {}/{} ({} per epoch)", sum.steps_done, c.total_steps, c.steps_per_epoch);
+        println!(
+            "steps      {}/{} ({} per epoch)",
+            sum.steps_done, c.total_steps, c.steps_per_epoch
+        );
         println!("clean acc  {}", crate::report::pct_str(sum.test_acc));
-        println!("robust acc {}{}", crate::report::pct_str(sum.robust_acc), sum.robust_attack.as_ref().map(|a| format!(" ({a})")).unwrap_or_default());
-        println!("time       {:.1} s{}", sum.duration_s, sum.images_per_s.map(|v| format!(", {v:.0} images/s")).unwrap_or_default());
+        println!(
+            "robust acc {}{}",
+            crate::report::pct_str(sum.robust_acc),
+            sum.robust_attack
+                .as_ref()
+                .map(|a| format!(" ({a})"))
+                .unwrap_or_default()
+        );
+        println!(
+            "time       {:.1} s{}",
+            sum.duration_s,
+            sum.images_per_s
+                .map(|v| format!(", {v:.0} images/s"))
+                .unwrap_or_default()
+        );
         if let Some(e) = &sum.error {
             println!("error      {e}");
         }
         if !sum.per_class_acc.is_empty() {
             println!();
-            println!("{:>3}  {:<14} {:>7} {:>7} {:>9} {:>9}", "#", "class", "before", "after", "clean%", "robust%");
+            println!(
+                "{:>3}  {:<14} {:>7} {:>7} {:>9} {:>9}",
+                "#", "class", "before", "after", "clean%", "robust%"
+            );
             for (i, name) in c.class_names.iter().enumerate() {
                 println!(
                     "{i:>3}  {:<14} {:>7} {:>7} {:>9} {:>9}",

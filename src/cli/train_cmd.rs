@@ -17,9 +17,13 @@ use std::time::{Duration, Instant};
 /// Exit code of a run stopped by a signal (as shells report SIGINT).
 pub const EXIT_INTERRUPTED: i32 = 130;
 
-fn stop_flag() -> Arc<AtomicBool> {
+pub fn stop_flag() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+    for sig in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
         // The second signal of a kind ends the process at once.
         let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, flag.clone());
         let _ = signal_hook::flag::register(sig, flag.clone());
@@ -29,7 +33,10 @@ fn stop_flag() -> Arc<AtomicBool> {
 
 pub fn run(store: &RunStore, args: TrainArgs) -> i32 {
     let (preset, resume_seed) = match &args.resume {
-        Some(id) => match store.open(id).and_then(|r| r.config().map(|c| (c.preset, c.seed))) {
+        Some(id) => match store
+            .open(id)
+            .and_then(|r| r.config().map(|c| (c.preset, c.seed)))
+        {
             Ok((p, s)) => (p, Some(s)),
             Err(e) => return fail(e),
         },
@@ -48,14 +55,29 @@ pub fn run(store: &RunStore, args: TrainArgs) -> i32 {
     let fancy = std::io::stderr().is_terminal() && !args.plain;
     let mut code = 0;
     for seed in seeds {
+        // A sweep task (e.g. a Slurm array task) skips a finished point and resumes an interrupted one.
+        let mut resume = args.resume.clone();
+        if let (Some(sweep), Some(point), None) = (&args.sweep, &args.point, &args.resume) {
+            match super::sweep_cmd::plan_point(store, sweep, point, seed) {
+                super::sweep_cmd::Plan::Skip(id) => {
+                    println!(
+                        "{sweep} {point} seed {seed}: already done or running as {id}; skipped"
+                    );
+                    continue;
+                }
+                super::sweep_cmd::Plan::Resume(id) => resume = Some(id),
+                super::sweep_cmd::Plan::Start => {}
+            }
+        }
         let job = TrainJob {
             preset: preset.clone(),
             seed,
             device: args.device,
             data_dir: args.data_dir.clone(),
             store: store.clone(),
-            resume: args.resume.clone(),
+            resume,
             sweep: args.sweep.clone(),
+            point: args.point.clone(),
         };
         code = watch(job, &stop, fancy);
         if code != 0 {
@@ -66,15 +88,21 @@ pub fn run(store: &RunStore, args: TrainArgs) -> i32 {
 }
 
 /// Run one job and report its events until it ends; returns the exit code.
-fn watch(job: TrainJob, stop: &AtomicBool, fancy: bool) -> i32 {
+pub fn watch(job: TrainJob, stop: &AtomicBool, fancy: bool) -> i32 {
     let (tx, rx) = channel();
     let worker = spawn(job, tx);
     let mut stop_sent = false;
-    let bar = if fancy { Some(ProgressBar::new(1)) } else { None };
+    let bar = if fancy {
+        Some(ProgressBar::new(1))
+    } else {
+        None
+    };
     if let Some(b) = &bar {
         b.set_style(
-            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} steps  ETA {eta}  {msg}")
-                .expect("template is valid"),
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} steps  ETA {eta}  {msg}",
+            )
+            .expect("template is valid"),
         );
         b.enable_steady_tick(Duration::from_millis(200));
     }
@@ -99,14 +127,26 @@ fn watch(job: TrainJob, stop: &AtomicBool, fancy: bool) -> i32 {
                 Some(b) => b.set_message(what),
                 None => println!("{what}"),
             },
-            TrainEvent::Started { run_id, backend, adapter, total_steps, steps_per_epoch, start_step, .. } => {
+            TrainEvent::Started {
+                run_id,
+                backend,
+                adapter,
+                total_steps,
+                steps_per_epoch,
+                start_step,
+                ..
+            } => {
                 // The run id alone on stdout's first line, so scripts can capture it.
                 if bar.is_some() {
                     println!("{run_id}");
                 }
                 say(format!(
                     "run {run_id}: {total_steps} steps ({steps_per_epoch} per epoch){} on {backend} ({adapter})",
-                    if start_step > 0 { format!(", resuming at step {start_step}") } else { String::new() }
+                    if start_step > 0 {
+                        format!(", resuming at step {start_step}")
+                    } else {
+                        String::new()
+                    }
                 ));
                 if let Some(b) = &bar {
                     b.set_length(total_steps as u64);
@@ -115,7 +155,13 @@ fn watch(job: TrainJob, stop: &AtomicBool, fancy: bool) -> i32 {
                 }
             }
             TrainEvent::Step { record: r, .. } => {
-                let msg = format!("epoch {:.2}  loss {:.4}  acc {:.1}%  {:.0} img/s", r.epoch, r.loss, r.acc * 100.0, r.images_per_s);
+                let msg = format!(
+                    "epoch {:.2}  loss {:.4}  acc {:.1}%  {:.0} img/s",
+                    r.epoch,
+                    r.loss,
+                    r.acc * 100.0,
+                    r.images_per_s
+                );
                 match &bar {
                     Some(b) => {
                         b.set_position(r.step as u64);
@@ -135,7 +181,10 @@ fn watch(job: TrainJob, stop: &AtomicBool, fancy: bool) -> i32 {
                 e.test_acc * 100.0,
                 e.test_loss,
                 e.train_loss,
-                e.robust.as_ref().map(|r| format!("  robust acc {:.2}% ({})", r.acc * 100.0, r.attack)).unwrap_or_default(),
+                e.robust
+                    .as_ref()
+                    .map(|r| format!("  robust acc {:.2}% ({})", r.acc * 100.0, r.attack))
+                    .unwrap_or_default(),
                 e.elapsed_s
             )),
             TrainEvent::Finished { run_id, summary } => {
@@ -154,17 +203,27 @@ fn watch(job: TrainJob, stop: &AtomicBool, fancy: bool) -> i32 {
                 if let Some(b) = &bar {
                     b.finish_and_clear();
                 }
-                println!("interrupted {run_id} at step {step}; continue with: duplab train --resume {run_id}");
+                println!(
+                    "interrupted {run_id} at step {step}; continue with: duplab train --resume {run_id}"
+                );
                 break EXIT_INTERRUPTED;
             }
             TrainEvent::Failed { run_id, error } => {
                 if let Some(b) = &bar {
                     b.finish_and_clear();
                 }
-                eprintln!("error: {}{error}", run_id.map(|r| format!("run {r} failed: ")).unwrap_or_default());
+                eprintln!(
+                    "error: {}{error}",
+                    run_id
+                        .map(|r| format!("run {r} failed: "))
+                        .unwrap_or_default()
+                );
                 break 1;
             }
-            TrainEvent::Paused { .. } | TrainEvent::Resumed { .. } | TrainEvent::CheckpointSaved { .. } | TrainEvent::Robust { .. } => {}
+            TrainEvent::Paused { .. }
+            | TrainEvent::Resumed { .. }
+            | TrainEvent::CheckpointSaved { .. }
+            | TrainEvent::Robust { .. } => {}
         }
     };
     worker.join();

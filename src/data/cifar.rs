@@ -13,7 +13,14 @@ pub fn parse_cifar_batch(bytes: &[u8], path: &Path) -> Result<(Vec<u8>, Vec<u8>)
             format!(
                 "file is {} bytes, not a whole number of {RECORD}-byte records (1 label byte + 3,072 pixel bytes); {}",
                 bytes.len(),
-                if bytes.is_empty() { "it is empty".to_string() } else { format!("{} bytes left over (truncated or not a CIFAR-10 binary batch)", bytes.len() % RECORD) }
+                if bytes.is_empty() {
+                    "it is empty".to_string()
+                } else {
+                    format!(
+                        "{} bytes left over (truncated or not a CIFAR-10 binary batch)",
+                        bytes.len() % RECORD
+                    )
+                }
             ),
         ));
     }
@@ -22,7 +29,13 @@ pub fn parse_cifar_batch(bytes: &[u8], path: &Path) -> Result<(Vec<u8>, Vec<u8>)
     let mut labels = Vec::with_capacity(n);
     for (i, rec) in bytes.chunks_exact(RECORD).enumerate() {
         if rec[0] >= 10 {
-            return Err(DataError::new(path, format!("label {} in record {i} is out of range; expected 0 to 9", rec[0])));
+            return Err(DataError::new(
+                path,
+                format!(
+                    "label {} in record {i} is out of range; expected 0 to 9",
+                    rec[0]
+                ),
+            ));
         }
         labels.push(rec[0]);
         images.extend_from_slice(&rec[1..]);
@@ -42,13 +55,22 @@ fn read_batches(dir: &Path, names: &[String]) -> Result<Split, DataError> {
         images.extend(i);
         labels.extend(l);
     }
-    Ok(Split { images, labels, channels: 3, height: 32, width: 32 })
+    Ok(Split {
+        images,
+        labels,
+        channels: 3,
+        height: 32,
+        width: 32,
+    })
 }
 
 /// Read the binary CIFAR-10 folder (the one that holds the `.bin` files).
 pub fn read_cifar10(dir: &Path) -> Result<(Split, Split), DataError> {
     let train: Vec<String> = (1..=5).map(|i| format!("data_batch_{i}.bin")).collect();
-    Ok((read_batches(dir, &train)?, read_batches(dir, &["test_batch.bin".to_string()])?))
+    Ok((
+        read_batches(dir, &train)?,
+        read_batches(dir, &["test_batch.bin".to_string()])?,
+    ))
 }
 
 #[cfg(test)]
@@ -58,7 +80,10 @@ mod tests {
 
     /// Write a fake-but-well-formed CIFAR-10 folder with `per_batch` records a file.
     pub fn write_cifar(dir: &Path, per_batch: usize) {
-        let names: Vec<String> = (1..=5).map(|i| format!("data_batch_{i}.bin")).chain(["test_batch.bin".into()]).collect();
+        let names: Vec<String> = (1..=5)
+            .map(|i| format!("data_batch_{i}.bin"))
+            .chain(["test_batch.bin".into()])
+            .collect();
         for (b, name) in names.iter().enumerate() {
             let mut bytes = vec![];
             for r in 0..per_batch {
@@ -93,7 +118,10 @@ mod tests {
         b.truncate(b.len() - 100);
         std::fs::write(&p, b).unwrap();
         let e = read_cifar10(dir.path()).unwrap_err().to_string();
-        assert!(e.contains("data_batch_3.bin") && e.contains("3073-byte records"), "{e}");
+        assert!(
+            e.contains("data_batch_3.bin") && e.contains("3073-byte records"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -66,7 +66,11 @@ impl DataSet {
         }
         let n = (s.len() * plane).max(1) as f64;
         let m: Vec<f32> = mean.iter().map(|v| (v / n) as f32).collect();
-        let sd: Vec<f32> = sq.iter().zip(&m).map(|(q, m)| ((q / n) - (*m as f64).powi(2)).max(1e-12).sqrt() as f32).collect();
+        let sd: Vec<f32> = sq
+            .iter()
+            .zip(&m)
+            .map(|(q, m)| ((q / n) - (*m as f64).powi(2)).max(1e-12).sqrt() as f32)
+            .collect();
         (m, sd)
     }
 }

@@ -1,7 +1,10 @@
 //! Where full data sets are found: `--data-dir`, `$DUPLAB_DATA`, the user data folder, and
 //! Debian's `/usr/share/datasets/fashion-mnist` (package `dataset-fashion-mnist`).
 
-use super::{CIFAR10_CLASSES, DataError, DataSet, FASHION_CLASSES, MNIST_CLASSES, load_embedded, read_cifar10, read_mnist_like};
+use super::{
+    CIFAR10_CLASSES, DataError, DataSet, FASHION_CLASSES, MNIST_CLASSES, load_embedded,
+    read_cifar10, read_mnist_like,
+};
 use crate::spec::DataSetKind;
 use std::path::{Path, PathBuf};
 
@@ -41,7 +44,9 @@ pub fn candidate_dirs(kind: DataSetKind, data_dir: Option<&Path>) -> Vec<PathBuf
 fn looks_like(kind: DataSetKind, dir: &Path) -> bool {
     match kind {
         DataSetKind::Cifar10 => dir.join("data_batch_1.bin").exists(),
-        _ => ["train-images-idx3-ubyte.gz", "train-images-idx3-ubyte"].iter().any(|f| dir.join(f).exists()),
+        _ => ["train-images-idx3-ubyte.gz", "train-images-idx3-ubyte"]
+            .iter()
+            .any(|f| dir.join(f).exists()),
     }
 }
 
@@ -54,7 +59,11 @@ pub fn load_from_dir(kind: DataSetKind, dir: &Path) -> Result<DataSet, DataError
         }
         DataSetKind::Mnist | DataSetKind::FashionMnist | DataSetKind::Embedded => {
             let (a, b) = read_mnist_like(dir, 10)?;
-            let names: &[&str] = if kind == DataSetKind::Mnist { &MNIST_CLASSES } else { &FASHION_CLASSES };
+            let names: &[&str] = if kind == DataSetKind::Mnist {
+                &MNIST_CLASSES
+            } else {
+                &FASHION_CLASSES
+            };
             (a, b, names)
         }
     };
@@ -86,7 +95,11 @@ pub fn load(kind: DataSetKind, data_dir: Option<&Path>) -> Result<DataSet, DataE
     };
     Err(DataError::new(
         data_dir.unwrap_or(Path::new(".")),
-        format!("no {} files found{hint}; looked in: {}. Pass --data-dir DIR or set DUPLAB_DATA", kind.name(), tried.join(", ")),
+        format!(
+            "no {} files found{hint}; looked in: {}. Pass --data-dir DIR or set DUPLAB_DATA",
+            kind.name(),
+            tried.join(", ")
+        ),
     ))
 }
 
@@ -134,14 +147,24 @@ mod tests {
         }
         let raw = crate::data::idx::read_maybe_gz(&src.join("t10k-labels-idx1-ubyte.gz")).unwrap();
         std::fs::write(dir.path().join("t10k-labels-idx1-ubyte.gz"), &raw[..5000]).unwrap();
-        let e = load(DataSetKind::Mnist, Some(dir.path())).unwrap_err().to_string();
-        assert!(e.contains("t10k-labels") && e.contains("truncated") && e.contains("10000 labels"), "{e}");
+        let e = load(DataSetKind::Mnist, Some(dir.path()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("t10k-labels") && e.contains("truncated") && e.contains("10000 labels"),
+            "{e}"
+        );
     }
 
     #[test]
     fn missing_set_lists_where_it_looked() {
         let dir = tempfile::tempdir().unwrap();
-        let e = load(DataSetKind::Cifar10, Some(dir.path())).unwrap_err().to_string();
-        assert!(e.contains("looked in") && e.contains(&dir.path().display().to_string()), "{e}");
+        let e = load(DataSetKind::Cifar10, Some(dir.path()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("looked in") && e.contains(&dir.path().display().to_string()),
+            "{e}"
+        );
     }
 }

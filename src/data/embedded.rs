@@ -10,22 +10,35 @@ use std::path::Path;
 pub const TRAIN_PER_CLASS: usize = 1000;
 pub const TEST_PER_CLASS: usize = 200;
 
-const TRAIN_IMAGES: &[u8] = include_bytes!("../../data/fashion-mnist-mini/train-images-idx3-ubyte.gz");
-const TRAIN_LABELS: &[u8] = include_bytes!("../../data/fashion-mnist-mini/train-labels-idx1-ubyte.gz");
-const TEST_IMAGES: &[u8] = include_bytes!("../../data/fashion-mnist-mini/t10k-images-idx3-ubyte.gz");
-const TEST_LABELS: &[u8] = include_bytes!("../../data/fashion-mnist-mini/t10k-labels-idx1-ubyte.gz");
+const TRAIN_IMAGES: &[u8] =
+    include_bytes!("../../data/fashion-mnist-mini/train-images-idx3-ubyte.gz");
+const TRAIN_LABELS: &[u8] =
+    include_bytes!("../../data/fashion-mnist-mini/train-labels-idx1-ubyte.gz");
+const TEST_IMAGES: &[u8] =
+    include_bytes!("../../data/fashion-mnist-mini/t10k-images-idx3-ubyte.gz");
+const TEST_LABELS: &[u8] =
+    include_bytes!("../../data/fashion-mnist-mini/t10k-labels-idx1-ubyte.gz");
 
 fn gunzip(b: &[u8]) -> Vec<u8> {
     let mut out = vec![];
-    GzDecoder::new(b).read_to_end(&mut out).expect("embedded data is valid gzip (checked by tests)");
+    GzDecoder::new(b)
+        .read_to_end(&mut out)
+        .expect("embedded data is valid gzip (checked by tests)");
     out
 }
 
 fn split(images: &[u8], labels: &[u8], what: &str) -> Split {
     let p = Path::new(what);
-    let (images, _, h, w) = parse_idx_images(&gunzip(images), p).expect("embedded images are valid IDX");
+    let (images, _, h, w) =
+        parse_idx_images(&gunzip(images), p).expect("embedded images are valid IDX");
     let labels = parse_idx_labels(&gunzip(labels), p, 10).expect("embedded labels are valid IDX");
-    Split { images, labels, channels: 1, height: h, width: w }
+    Split {
+        images,
+        labels,
+        channels: 1,
+        height: h,
+        width: w,
+    }
 }
 
 pub fn load_embedded() -> DataSet {
@@ -47,19 +60,31 @@ mod tests {
         let d = load_embedded();
         assert_eq!(d.train.class_counts(10), vec![TRAIN_PER_CLASS; 10]);
         assert_eq!(d.test.class_counts(10), vec![TEST_PER_CLASS; 10]);
-        assert_eq!((d.train.height, d.train.width, d.train.channels), (28, 28, 1));
+        assert_eq!(
+            (d.train.height, d.train.width, d.train.channels),
+            (28, 28, 1)
+        );
     }
 
     #[test]
     fn embedded_equals_a_fresh_cut_of_the_real_files() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/fashion-mnist");
         if !dir.exists() {
-            eprintln!("SKIPPED: {} is absent; cannot re-cut the embedded subset", dir.display());
+            eprintln!(
+                "SKIPPED: {} is absent; cannot re-cut the embedded subset",
+                dir.display()
+            );
             return;
         }
         let (train, test) = crate::data::read_mnist_like(&dir, 10).unwrap();
         let d = load_embedded();
-        assert_eq!(crate::data::balanced_subset(&train, 10, TRAIN_PER_CLASS), d.train);
-        assert_eq!(crate::data::balanced_subset(&test, 10, TEST_PER_CLASS), d.test);
+        assert_eq!(
+            crate::data::balanced_subset(&train, 10, TRAIN_PER_CLASS),
+            d.train
+        );
+        assert_eq!(
+            crate::data::balanced_subset(&test, 10, TEST_PER_CLASS),
+            d.test
+        );
     }
 }

@@ -10,7 +10,10 @@ pub struct DataError {
 
 impl DataError {
     pub fn new(path: &Path, message: impl Into<String>) -> DataError {
-        DataError { path: path.to_path_buf(), message: message.into() }
+        DataError {
+            path: path.to_path_buf(),
+            message: message.into(),
+        }
     }
 }
 

@@ -25,22 +25,42 @@ fn be_u32(b: &[u8], at: usize) -> u32 {
 }
 
 /// Parse IDX image bytes: magic 0x00000803, then N, rows, cols, then N·rows·cols bytes.
-pub fn parse_idx_images(bytes: &[u8], path: &Path) -> Result<(Vec<u8>, usize, usize, usize), DataError> {
+pub fn parse_idx_images(
+    bytes: &[u8],
+    path: &Path,
+) -> Result<(Vec<u8>, usize, usize, usize), DataError> {
     if bytes.len() < 16 {
-        return Err(DataError::new(path, format!("file is {} bytes; an IDX image file has a 16-byte header", bytes.len())));
+        return Err(DataError::new(
+            path,
+            format!(
+                "file is {} bytes; an IDX image file has a 16-byte header",
+                bytes.len()
+            ),
+        ));
     }
     let magic = be_u32(bytes, 0);
     if magic != 0x0000_0803 {
         return Err(DataError::new(
             path,
-            format!("wrong magic number 0x{magic:08x}; expected 0x00000803 (IDX unsigned-byte images, 3 dimensions)"),
+            format!(
+                "wrong magic number 0x{magic:08x}; expected 0x00000803 (IDX unsigned-byte images, 3 dimensions)"
+            ),
         ));
     }
-    let (n, h, w) = (be_u32(bytes, 4) as usize, be_u32(bytes, 8) as usize, be_u32(bytes, 12) as usize);
+    let (n, h, w) = (
+        be_u32(bytes, 4) as usize,
+        be_u32(bytes, 8) as usize,
+        be_u32(bytes, 12) as usize,
+    );
     if h == 0 || w == 0 || h > 4096 || w > 4096 {
-        return Err(DataError::new(path, format!("image size {h}×{w} is not plausible (expected 1 to 4096 per side)")));
+        return Err(DataError::new(
+            path,
+            format!("image size {h}×{w} is not plausible (expected 1 to 4096 per side)"),
+        ));
     }
-    let expected = n.checked_mul(h * w).ok_or_else(|| DataError::new(path, "image count overflows"))?;
+    let expected = n
+        .checked_mul(h * w)
+        .ok_or_else(|| DataError::new(path, "image count overflows"))?;
     let body = &bytes[16..];
     if body.len() != expected {
         return Err(DataError::new(
@@ -49,7 +69,11 @@ pub fn parse_idx_images(bytes: &[u8], path: &Path) -> Result<(Vec<u8>, usize, us
                 "header says {n} images of {h}×{w} = {} bytes after the 16-byte header, but the file has {}{}",
                 16 + expected,
                 16 + body.len(),
-                if body.len() < expected { " (truncated)" } else { " (trailing bytes)" }
+                if body.len() < expected {
+                    " (truncated)"
+                } else {
+                    " (trailing bytes)"
+                }
             ),
         ));
     }
@@ -57,15 +81,27 @@ pub fn parse_idx_images(bytes: &[u8], path: &Path) -> Result<(Vec<u8>, usize, us
 }
 
 /// Parse IDX label bytes: magic 0x00000801, then N, then N bytes each < `num_classes`.
-pub fn parse_idx_labels(bytes: &[u8], path: &Path, num_classes: usize) -> Result<Vec<u8>, DataError> {
+pub fn parse_idx_labels(
+    bytes: &[u8],
+    path: &Path,
+    num_classes: usize,
+) -> Result<Vec<u8>, DataError> {
     if bytes.len() < 8 {
-        return Err(DataError::new(path, format!("file is {} bytes; an IDX label file has an 8-byte header", bytes.len())));
+        return Err(DataError::new(
+            path,
+            format!(
+                "file is {} bytes; an IDX label file has an 8-byte header",
+                bytes.len()
+            ),
+        ));
     }
     let magic = be_u32(bytes, 0);
     if magic != 0x0000_0801 {
         return Err(DataError::new(
             path,
-            format!("wrong magic number 0x{magic:08x}; expected 0x00000801 (IDX unsigned-byte labels, 1 dimension)"),
+            format!(
+                "wrong magic number 0x{magic:08x}; expected 0x00000801 (IDX unsigned-byte labels, 1 dimension)"
+            ),
         ));
     }
     let n = be_u32(bytes, 4) as usize;
@@ -77,12 +113,26 @@ pub fn parse_idx_labels(bytes: &[u8], path: &Path, num_classes: usize) -> Result
                 "header says {n} labels = {} bytes, but the file has {}{}",
                 8 + n,
                 8 + body.len(),
-                if body.len() < n { " (truncated)" } else { " (trailing bytes)" }
+                if body.len() < n {
+                    " (truncated)"
+                } else {
+                    " (trailing bytes)"
+                }
             ),
         ));
     }
-    if let Some((i, l)) = body.iter().enumerate().find(|(_, l)| **l as usize >= num_classes) {
-        return Err(DataError::new(path, format!("label {l} at index {i} is out of range; expected 0 to {}", num_classes - 1)));
+    if let Some((i, l)) = body
+        .iter()
+        .enumerate()
+        .find(|(_, l)| **l as usize >= num_classes)
+    {
+        return Err(DataError::new(
+            path,
+            format!(
+                "label {l} at index {i} is out of range; expected 0 to {}",
+                num_classes - 1
+            ),
+        ));
     }
     Ok(body.to_vec())
 }
@@ -103,7 +153,10 @@ fn find_file(dir: &Path, stem: &str) -> Result<std::path::PathBuf, DataError> {
             return Ok(p);
         }
     }
-    Err(DataError::new(&dir.join(format!("{stem}.gz")), format!("missing: expected `{stem}.gz` or `{stem}` in this folder")))
+    Err(DataError::new(
+        &dir.join(format!("{stem}.gz")),
+        format!("missing: expected `{stem}.gz` or `{stem}` in this folder"),
+    ))
 }
 
 /// One split of an MNIST-like folder (`train` or `t10k`).
@@ -113,14 +166,30 @@ fn read_split(dir: &Path, prefix: &str, num_classes: usize) -> Result<Split, Dat
     let (images, n, h, w) = read_idx_images(&ip)?;
     let labels = read_idx_labels(&lp, num_classes)?;
     if labels.len() != n {
-        return Err(DataError::new(&lp, format!("has {} labels but {} has {n} images; expected equal counts", labels.len(), ip.display())));
+        return Err(DataError::new(
+            &lp,
+            format!(
+                "has {} labels but {} has {n} images; expected equal counts",
+                labels.len(),
+                ip.display()
+            ),
+        ));
     }
-    Ok(Split { images, labels, channels: 1, height: h, width: w })
+    Ok(Split {
+        images,
+        labels,
+        channels: 1,
+        height: h,
+        width: w,
+    })
 }
 
 /// Read train and test splits of an MNIST-like folder.
 pub fn read_mnist_like(dir: &Path, num_classes: usize) -> Result<(Split, Split), DataError> {
-    Ok((read_split(dir, "train", num_classes)?, read_split(dir, "t10k", num_classes)?))
+    Ok((
+        read_split(dir, "train", num_classes)?,
+        read_split(dir, "t10k", num_classes)?,
+    ))
 }
 
 #[cfg(test)]
@@ -145,22 +214,31 @@ mod tests {
 
     #[test]
     fn truncated_images_say_what_was_expected() {
-        let e = parse_idx_images(&images(2, 3, 4, 20), Path::new("f.idx")).unwrap_err().to_string();
-        assert!(e.contains("f.idx") && e.contains("truncated") && e.contains("40 bytes"), "{e}");
+        let e = parse_idx_images(&images(2, 3, 4, 20), Path::new("f.idx"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("f.idx") && e.contains("truncated") && e.contains("40 bytes"),
+            "{e}"
+        );
     }
 
     #[test]
     fn wrong_magic_is_named() {
         let mut b = images(1, 1, 1, 1);
         b[3] = 1;
-        let e = parse_idx_images(&b, Path::new("f")).unwrap_err().to_string();
+        let e = parse_idx_images(&b, Path::new("f"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("magic") && e.contains("0x00000803"), "{e}");
     }
 
     #[test]
     fn label_out_of_range_is_named() {
         let b = [0, 0, 8, 1, 0, 0, 0, 2, 3, 10];
-        let e = parse_idx_labels(&b, Path::new("l"), 10).unwrap_err().to_string();
+        let e = parse_idx_labels(&b, Path::new("l"), 10)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("label 10 at index 1"), "{e}");
     }
 
@@ -183,8 +261,16 @@ mod tests {
     fn count_mismatch_between_images_and_labels() {
         let dir = tempfile::tempdir().unwrap();
         for p in ["train", "t10k"] {
-            std::fs::write(dir.path().join(format!("{p}-images-idx3-ubyte")), images(2, 2, 2, 8)).unwrap();
-            std::fs::write(dir.path().join(format!("{p}-labels-idx1-ubyte")), [0, 0, 8, 1, 0, 0, 0, 3, 1, 2, 3]).unwrap();
+            std::fs::write(
+                dir.path().join(format!("{p}-images-idx3-ubyte")),
+                images(2, 2, 2, 8),
+            )
+            .unwrap();
+            std::fs::write(
+                dir.path().join(format!("{p}-labels-idx1-ubyte")),
+                [0, 0, 8, 1, 0, 0, 0, 3, 1, 2, 3],
+            )
+            .unwrap();
         }
         let e = read_mnist_like(dir.path(), 10).unwrap_err().to_string();
         assert!(e.contains("3 labels") && e.contains("2 images"), "{e}");

@@ -14,14 +14,34 @@ mod subset;
 pub use cifar::read_cifar10;
 pub use dataset::{DataSet, Split, checksum};
 pub use discover::{candidate_dirs, load, load_from_dir};
-pub use embedded::load_embedded;
+pub use embedded::{TEST_PER_CLASS, TRAIN_PER_CLASS, load_embedded};
 pub use error::DataError;
 pub use idx::{read_idx_images, read_idx_labels, read_mnist_like};
 pub use plan::{Jitter, Plan, apply_jitter, make_plan};
 pub use subset::{balanced_subset, write_idx_gz};
 
-pub const FASHION_CLASSES: [&str; 10] =
-    ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+pub const FASHION_CLASSES: [&str; 10] = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+];
 pub const MNIST_CLASSES: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
-pub const CIFAR10_CLASSES: [&str; 10] =
-    ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
+pub const CIFAR10_CLASSES: [&str; 10] = [
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+];

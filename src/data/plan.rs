@@ -3,8 +3,8 @@
 //! Deterministic: the same spec, seed and labels give the same plan on every platform (our own
 //! generator, integer arithmetic where it matters, f64 rounding of `rate × count` only).
 
-use super::rng::Rng;
 use super::Split;
+use super::rng::Rng;
 use crate::spec::{DupMode, DuplicationSpec};
 use serde::{Deserialize, Serialize};
 
@@ -64,7 +64,13 @@ impl Plan {
         let mut pool = train.clone();
         let mut indices = self.indices[..self.originals].to_vec();
         for (k, &src) in self.indices[self.originals..].iter().enumerate() {
-            let img = apply_jitter(train.image(src as usize), train.channels, train.height, train.width, self.jitter[k]);
+            let img = apply_jitter(
+                train.image(src as usize),
+                train.channels,
+                train.height,
+                train.width,
+                self.jitter[k],
+            );
             indices.push(pool.labels.len() as u32);
             pool.images.extend_from_slice(&img);
             pool.labels.push(train.labels[src as usize]);
@@ -87,7 +93,8 @@ pub fn apply_jitter(img: &[u8], c: usize, h: usize, w: usize, j: Jitter) -> Vec<
                 if sx < 0 || sx >= w as isize {
                     continue;
                 }
-                out[ch * h * w + y as usize * w + x as usize] = img[ch * h * w + sy as usize * w + sx as usize];
+                out[ch * h * w + y as usize * w + x as usize] =
+                    img[ch * h * w + sy as usize * w + sx as usize];
             }
         }
     }
@@ -107,7 +114,11 @@ fn near_jitter(r: &mut Rng) -> Jitter {
     loop {
         let dx = shift(r);
         let dy = shift(r);
-        let noise = if r.below(2) == 0 { (r.next_u64() as u32) | 1 } else { 0 };
+        let noise = if r.below(2) == 0 {
+            (r.next_u64() as u32) | 1
+        } else {
+            0
+        };
         let j = Jitter { dx, dy, noise };
         if !j.is_identity() {
             return j;
@@ -116,7 +127,11 @@ fn near_jitter(r: &mut Rng) -> Jitter {
 }
 
 /// Build the plan for `labels` (the train split's) under `spec` with `num_classes` classes.
-pub fn make_plan(spec: &DuplicationSpec, labels: &[u8], num_classes: usize) -> Result<Plan, (String, String)> {
+pub fn make_plan(
+    spec: &DuplicationSpec,
+    labels: &[u8],
+    num_classes: usize,
+) -> Result<Plan, (String, String)> {
     let rates = spec.class_rates(num_classes)?;
     let mut by_class: Vec<Vec<u32>> = vec![vec![]; num_classes];
     for (i, &l) in labels.iter().enumerate() {
@@ -162,7 +177,15 @@ pub fn make_plan(spec: &DuplicationSpec, labels: &[u8], num_classes: usize) -> R
     }
     let originals = kept.len();
     kept.extend(copies);
-    Ok(Plan { indices: kept, originals, jitter, before, chosen: chosen_n, after, distinct })
+    Ok(Plan {
+        indices: kept,
+        originals,
+        jitter,
+        before,
+        chosen: chosen_n,
+        after,
+        distinct,
+    })
 }
 
 #[cfg(test)]
@@ -185,7 +208,10 @@ mod tests {
     }
 
     fn spec(profile: Profile) -> DuplicationSpec {
-        DuplicationSpec { profile, ..Default::default() }
+        DuplicationSpec {
+            profile,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -239,7 +265,8 @@ mod tests {
             assert_eq!(p.distinct[c], p.before[c] - 2 * p.chosen[c]);
         }
         // Every copy's original is kept.
-        let kept: std::collections::HashSet<u32> = p.indices[..p.originals].iter().copied().collect();
+        let kept: std::collections::HashSet<u32> =
+            p.indices[..p.originals].iter().copied().collect();
         assert!(p.indices[p.originals..].iter().all(|i| kept.contains(i)));
     }
 
@@ -251,7 +278,11 @@ mod tests {
         let l = labels();
         let p = make_plan(&s, &l, 10).unwrap();
         assert_eq!(p.jitter.len(), p.copies());
-        assert!(p.jitter.iter().all(|j| !j.is_identity() && j.dx.abs() <= 2 && j.dy.abs() <= 2));
+        assert!(
+            p.jitter
+                .iter()
+                .all(|j| !j.is_identity() && j.dx.abs() <= 2 && j.dy.abs() <= 2)
+        );
         let split = Split {
             images: (0..l.len() * 16).map(|i| (i % 251) as u8).collect(),
             labels: l.clone(),
@@ -265,13 +296,26 @@ mod tests {
         // A near copy keeps its label and differs from its original.
         let k = p.originals;
         assert_eq!(pool.labels[idx[k] as usize], l[p.indices[k] as usize]);
-        assert_ne!(pool.image(idx[k] as usize), split.image(p.indices[k] as usize));
+        assert_ne!(
+            pool.image(idx[k] as usize),
+            split.image(p.indices[k] as usize)
+        );
     }
 
     #[test]
     fn jitter_shifts_with_zero_fill() {
         let img: Vec<u8> = (1..=9).collect();
-        let out = apply_jitter(&img, 1, 3, 3, Jitter { dx: 1, dy: 0, noise: 0 });
+        let out = apply_jitter(
+            &img,
+            1,
+            3,
+            3,
+            Jitter {
+                dx: 1,
+                dy: 0,
+                noise: 0,
+            },
+        );
         assert_eq!(out, vec![0, 1, 2, 0, 4, 5, 0, 7, 8]);
     }
 

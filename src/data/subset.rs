@@ -9,7 +9,13 @@ use std::path::Path;
 
 pub fn balanced_subset(split: &Split, num_classes: usize, per_class: usize) -> Split {
     let mut taken = vec![0usize; num_classes];
-    let mut out = Split { images: vec![], labels: vec![], channels: split.channels, height: split.height, width: split.width };
+    let mut out = Split {
+        images: vec![],
+        labels: vec![],
+        channels: split.channels,
+        height: split.height,
+        width: split.width,
+    };
     for i in 0..split.len() {
         let c = split.labels[i] as usize;
         if taken[c] < per_class {
@@ -33,7 +39,10 @@ pub fn write_idx_gz(split: &Split, dir: &Path, prefix: &str) -> std::io::Result<
     let mut lab = vec![0, 0, 8, 1];
     lab.extend_from_slice(&(split.len() as u32).to_be_bytes());
     lab.extend_from_slice(&split.labels);
-    for (name, bytes) in [(format!("{prefix}-images-idx3-ubyte.gz"), img), (format!("{prefix}-labels-idx1-ubyte.gz"), lab)] {
+    for (name, bytes) in [
+        (format!("{prefix}-images-idx3-ubyte.gz"), img),
+        (format!("{prefix}-labels-idx1-ubyte.gz"), lab),
+    ] {
         let mut enc = GzEncoder::new(vec![], Compression::best());
         enc.write_all(&bytes)?;
         std::fs::write(dir.join(name), enc.finish()?)?;

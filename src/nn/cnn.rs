@@ -31,7 +31,11 @@ impl Cnn {
             CnnWidth::Small => (16, 32, 128),
             CnnWidth::Wide => (32, 64, 256),
         };
-        let conv = |i, o| Conv2dConfig::new([i, o], [3, 3]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)).init(device);
+        let conv = |i, o| {
+            Conv2dConfig::new([i, o], [3, 3])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .init(device)
+        };
         let flat = c2 * (input.height / 4) * (input.width / 4);
         Cnn {
             norm: Normalize::new(&input.mean, &input.std),

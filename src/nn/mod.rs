@@ -65,22 +65,44 @@ mod tests {
     use super::*;
 
     fn grey28() -> InputShape {
-        InputShape { channels: 1, height: 28, width: 28, classes: 10, mean: vec![0.5], std: vec![0.25] }
+        InputShape {
+            channels: 1,
+            height: 28,
+            width: 28,
+            classes: 10,
+            mean: vec![0.5],
+            std: vec![0.25],
+        }
     }
     fn rgb32() -> InputShape {
-        InputShape { channels: 3, height: 32, width: 32, classes: 10, mean: vec![0.5; 3], std: vec![0.25; 3] }
+        InputShape {
+            channels: 3,
+            height: 32,
+            width: 32,
+            classes: 10,
+            mean: vec![0.5; 3],
+            std: vec![0.25; 3],
+        }
     }
 
     #[test]
     fn parameter_counts_match_the_architectures() {
         // small CNN on 28×28: conv 1→16 (160) + conv 16→32 (4,640) + fc 1568→128 (200,832) + fc 128→10 (1,290)
-        assert_eq!(param_count(ModelKind::SmallCnn, &grey28()).unwrap(), 206_922);
+        assert_eq!(
+            param_count(ModelKind::SmallCnn, &grey28()).unwrap(),
+            206_922
+        );
         // wide CNN: conv 1→32 (320) + 32→64 (18,496) + fc 3136→256 (803,072) + 256→10 (2,570)
         assert_eq!(param_count(ModelKind::WideCnn, &grey28()).unwrap(), 824_458);
         // LeNet-5: 156 + 2,416 + 48,120 + 10,164 + 850
         assert_eq!(param_count(ModelKind::Lenet, &grey28()).unwrap(), 61_706);
-        // PreAct-ResNet-18 on CIFAR-10: 11,171,146 weights + BN (the usual count)
-        assert_eq!(param_count(ModelKind::PreactResnet18, &rgb32()).unwrap(), 11_171_146);
+        // PreAct-ResNet-18 on CIFAR-10 with the final BN (Wong et al. 2020): 11,172,170 trainable
+        // (kuangliu's 11,171,146 + 1,024 for the final BN), plus 7,808 batch-norm running
+        // statistics, which burn's `num_params` counts too.
+        assert_eq!(
+            param_count(ModelKind::PreactResnet18, &rgb32()).unwrap(),
+            11_172_170 + 7_808
+        );
     }
 
     #[test]

@@ -12,7 +12,10 @@ pub struct Normalize {
 
 impl Normalize {
     pub fn new(mean: &[f32], std: &[f32]) -> Normalize {
-        Normalize { mean: mean.to_vec(), std: std.to_vec() }
+        Normalize {
+            mean: mean.to_vec(),
+            std: std.to_vec(),
+        }
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {

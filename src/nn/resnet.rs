@@ -31,8 +31,12 @@ impl PreActBlock {
             conv1: conv3(i, o, stride, device),
             bn2: BatchNormConfig::new(o).init(device),
             conv2: conv3(o, o, 1, device),
-            shortcut: (stride != 1 || i != o)
-                .then(|| Conv2dConfig::new([i, o], [1, 1]).with_stride([stride, stride]).with_bias(false).init(device)),
+            shortcut: (stride != 1 || i != o).then(|| {
+                Conv2dConfig::new([i, o], [1, 1])
+                    .with_stride([stride, stride])
+                    .with_bias(false)
+                    .init(device)
+            }),
         }
     }
 

@@ -4,7 +4,8 @@ use crate::store::{MetricRecord, Run, StoreError};
 pub fn export_csv(run: &Run) -> Result<String, StoreError> {
     let cfg = run.config().ok();
     let names: Vec<String> = cfg.map(|c| c.class_names).unwrap_or_default();
-    let mut out = String::from("epoch,step,train_loss,train_acc,test_loss,test_acc,robust_acc,elapsed_s");
+    let mut out =
+        String::from("epoch,step,train_loss,train_acc,test_loss,test_acc,robust_acc,elapsed_s");
     for n in &names {
         out.push_str(&format!(",acc_{}", csv_name(n)));
     }
@@ -27,10 +28,22 @@ pub fn export_csv(run: &Run) -> Result<String, StoreError> {
                 e.elapsed_s
             ));
             for i in 0..names.len() {
-                out.push_str(&format!(",{}", e.per_class_acc.get(i).map(|a| format!("{a:.6}")).unwrap_or_default()));
+                out.push_str(&format!(
+                    ",{}",
+                    e.per_class_acc
+                        .get(i)
+                        .map(|a| format!("{a:.6}"))
+                        .unwrap_or_default()
+                ));
             }
             for i in 0..names.len() {
-                out.push_str(&format!(",{}", robust.and_then(|r| r.per_class_acc.get(i)).map(|a| format!("{a:.6}")).unwrap_or_default()));
+                out.push_str(&format!(
+                    ",{}",
+                    robust
+                        .and_then(|r| r.per_class_acc.get(i))
+                        .map(|a| format!("{a:.6}"))
+                        .unwrap_or_default()
+                ));
             }
             out.push('\n');
         }
@@ -39,7 +52,15 @@ pub fn export_csv(run: &Run) -> Result<String, StoreError> {
 }
 
 fn csv_name(n: &str) -> String {
-    n.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect()
+    n.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// Everything about a run as one JSON document: config, summary, status and every metric record.

@@ -30,11 +30,26 @@ impl RunRow {
         let status: RunStatus = run.status();
         RunRow {
             id: run.id.clone(),
-            preset: cfg.as_ref().map(|c| c.preset.name.clone()).unwrap_or_else(|| "?".into()),
-            data: cfg.as_ref().map(|c| c.preset.data.set.name().to_string()).unwrap_or_default(),
-            duplication: cfg.as_ref().map(|c| c.preset.duplication.label()).unwrap_or_default(),
-            attack: cfg.as_ref().map(|c| c.preset.attack.train.label()).unwrap_or_default(),
-            model: cfg.as_ref().map(|c| c.preset.training.model.name().to_string()).unwrap_or_default(),
+            preset: cfg
+                .as_ref()
+                .map(|c| c.preset.name.clone())
+                .unwrap_or_else(|| "?".into()),
+            data: cfg
+                .as_ref()
+                .map(|c| c.preset.data.set.name().to_string())
+                .unwrap_or_default(),
+            duplication: cfg
+                .as_ref()
+                .map(|c| c.preset.duplication.label())
+                .unwrap_or_default(),
+            attack: cfg
+                .as_ref()
+                .map(|c| c.preset.attack.train.label())
+                .unwrap_or_default(),
+            model: cfg
+                .as_ref()
+                .map(|c| c.preset.training.model.name().to_string())
+                .unwrap_or_default(),
             seed: cfg.as_ref().map(|c| c.seed),
             status: status.name().to_string(),
             test_acc: sum.test_acc,
@@ -55,17 +70,35 @@ pub fn run_rows(store: &RunStore) -> Result<Vec<RunRow>, StoreError> {
 }
 
 pub fn pct(v: Option<f64>) -> String {
-    v.map(|x| format!("{:.1}", x * 100.0)).unwrap_or_else(|| "-".into())
+    v.map(|x| format!("{:.1}", x * 100.0))
+        .unwrap_or_else(|| "-".into())
 }
 
 pub fn duration(s: f64) -> String {
     let s = s.round() as u64;
-    if s >= 3600 { format!("{}h{:02}m", s / 3600, s / 60 % 60) } else { format!("{}m{:02}s", s / 60, s % 60) }
+    if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, s / 60 % 60)
+    } else {
+        format!("{}m{:02}s", s / 60, s % 60)
+    }
 }
 
 /// A plain-text table, columns padded; no colour (it goes to pipes and files too).
 pub fn format_table(rows: &[RunRow]) -> String {
-    let header = ["ID", "PRESET", "DATA", "DUPLICATION", "ATTACK", "SEED", "STATUS", "CLEAN%", "ROBUST%", "STEPS", "TIME", "STARTED"];
+    let header = [
+        "ID",
+        "PRESET",
+        "DATA",
+        "DUPLICATION",
+        "ATTACK",
+        "SEED",
+        "STATUS",
+        "CLEAN%",
+        "ROBUST%",
+        "STEPS",
+        "TIME",
+        "STARTED",
+    ];
     let body: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
@@ -92,7 +125,11 @@ pub fn format_table(rows: &[RunRow]) -> String {
         }
     }
     let line = |cells: Vec<String>| -> String {
-        let s: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}", w = *w)).collect();
+        let s: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}", w = *w))
+            .collect();
         s.join("  ").trim_end().to_string() + "\n"
     };
     let mut out = line(header.iter().map(|s| s.to_string()).collect());

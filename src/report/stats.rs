@@ -12,7 +12,11 @@ pub fn mean_std(xs: &[f64]) -> Option<MeanStd> {
     }
     let n = xs.len();
     let mean = xs.iter().sum::<f64>() / n as f64;
-    let std = if n > 1 { (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt() } else { 0.0 };
+    let std = if n > 1 {
+        (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+    } else {
+        0.0
+    };
     Some(MeanStd { mean, std, n })
 }
 

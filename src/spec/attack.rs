@@ -93,19 +93,41 @@ impl AttackSpec {
             Norm::L2 => 100.0,
         };
         if !(0.0..=max_eps).contains(&self.eps) {
-            return Err(("eps".into(), format!("is {}; allowed: 0 to {max_eps} (pixel units, images in [0, 1])", self.eps)));
+            return Err((
+                "eps".into(),
+                format!(
+                    "is {}; allowed: 0 to {max_eps} (pixel units, images in [0, 1])",
+                    self.eps
+                ),
+            ));
         }
         if self.kind != AttackKind::Fgsm && !(self.step > 0.0 && self.step <= max_eps) {
-            return Err(("step".into(), format!("is {}; allowed: > 0 and ≤ {max_eps} for `{}`", self.step, self.kind.name())));
+            return Err((
+                "step".into(),
+                format!(
+                    "is {}; allowed: > 0 and ≤ {max_eps} for `{}`",
+                    self.step,
+                    self.kind.name()
+                ),
+            ));
         }
         if self.kind == AttackKind::Pgd && !(1..=1000).contains(&self.steps) {
-            return Err(("steps".into(), format!("is {}; allowed: 1 to 1000", self.steps)));
+            return Err((
+                "steps".into(),
+                format!("is {}; allowed: 1 to 1000", self.steps),
+            ));
         }
         if !(1..=100).contains(&self.restarts) {
-            return Err(("restarts".into(), format!("is {}; allowed: 1 to 100", self.restarts)));
+            return Err((
+                "restarts".into(),
+                format!("is {}; allowed: 1 to 100", self.restarts),
+            ));
         }
         if !(0.0..=1.0).contains(&self.fraction) {
-            return Err(("fraction".into(), format!("is {}; allowed: a fraction in [0, 1]", self.fraction)));
+            return Err((
+                "fraction".into(),
+                format!("is {}; allowed: a fraction in [0, 1]", self.fraction),
+            ));
         }
         Ok(())
     }
@@ -141,7 +163,11 @@ pub struct EvalSpec {
 
 impl Default for EvalSpec {
     fn default() -> Self {
-        EvalSpec { attack: AttackSpec::default(), every: 0, limit: 0 }
+        EvalSpec {
+            attack: AttackSpec::default(),
+            every: 0,
+            limit: 0,
+        }
     }
 }
 
@@ -157,13 +183,22 @@ mod tests {
 
     #[test]
     fn pgd_needs_a_step() {
-        let a = AttackSpec { kind: AttackKind::Pgd, eps: 0.3, steps: 10, ..Default::default() };
+        let a = AttackSpec {
+            kind: AttackKind::Pgd,
+            eps: 0.3,
+            steps: 10,
+            ..Default::default()
+        };
         assert_eq!(a.validate().unwrap_err().0, "step");
     }
 
     #[test]
     fn eps_above_one_is_rejected_for_linf() {
-        let a = AttackSpec { kind: AttackKind::Fgsm, eps: 8.0, ..Default::default() };
+        let a = AttackSpec {
+            kind: AttackKind::Fgsm,
+            eps: 8.0,
+            ..Default::default()
+        };
         assert!(a.validate().unwrap_err().1.contains("0 to 1"));
     }
 }

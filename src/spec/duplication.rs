@@ -87,10 +87,14 @@ impl Default for DuplicationSpec {
 
 fn check_rate(field: &str, v: Option<f64>, profile: &str) -> Result<f64, (String, String)> {
     match v {
-        None => Err((field.into(), format!("is required by profile `{profile}` (a fraction in [0, 1])"))),
-        Some(r) if !(0.0..=1.0).contains(&r) || r.is_nan() => {
-            Err((field.into(), format!("is {r}; allowed: a fraction in [0, 1]")))
-        }
+        None => Err((
+            field.into(),
+            format!("is required by profile `{profile}` (a fraction in [0, 1])"),
+        )),
+        Some(r) if !(0.0..=1.0).contains(&r) || r.is_nan() => Err((
+            field.into(),
+            format!("is {r}; allowed: a fraction in [0, 1]"),
+        )),
         Some(r) => Ok(r),
     }
 }
@@ -98,7 +102,10 @@ fn check_rate(field: &str, v: Option<f64>, profile: &str) -> Result<f64, (String
 impl DuplicationSpec {
     pub fn validate(&self) -> Result<(), (String, String)> {
         if self.copies == 0 || self.copies > 100 {
-            return Err(("copies".into(), format!("is {}; allowed: 1 to 100", self.copies)));
+            return Err((
+                "copies".into(),
+                format!("is {}; allowed: 1 to 100", self.copies),
+            ));
         }
         match self.profile {
             Profile::Uniform => {
@@ -112,13 +119,25 @@ impl DuplicationSpec {
                 check_rate("rate", self.rate, "step")?;
                 check_rate("other_rate", self.other_rate, "step")?;
                 match &self.classes {
-                    None => return Err(("classes".into(), "is required by profile `step` (a list of class indices)".into())),
-                    Some(c) if c.is_empty() => return Err(("classes".into(), "must list at least one class".into())),
+                    None => {
+                        return Err((
+                            "classes".into(),
+                            "is required by profile `step` (a list of class indices)".into(),
+                        ));
+                    }
+                    Some(c) if c.is_empty() => {
+                        return Err(("classes".into(), "must list at least one class".into()));
+                    }
                     _ => {}
                 }
             }
             Profile::Custom => match &self.rates {
-                None => return Err(("rates".into(), "is required by profile `custom` (one fraction in [0, 1] per class)".into())),
+                None => {
+                    return Err((
+                        "rates".into(),
+                        "is required by profile `custom` (one fraction in [0, 1] per class)".into(),
+                    ));
+                }
                 Some(rs) => {
                     for (i, r) in rs.iter().enumerate() {
                         check_rate(&format!("rates[{i}]"), Some(*r), "custom")?;
@@ -161,22 +180,46 @@ impl DuplicationSpec {
             Profile::Linear => {
                 let (hi, lo) = (self.rate_max.unwrap_or(0.0), self.rate_min.unwrap_or(0.0));
                 (0..num_classes)
-                    .map(|c| if num_classes == 1 { hi } else { hi + (lo - hi) * c as f64 / (num_classes - 1) as f64 })
+                    .map(|c| {
+                        if num_classes == 1 {
+                            hi
+                        } else {
+                            hi + (lo - hi) * c as f64 / (num_classes - 1) as f64
+                        }
+                    })
                     .collect()
             }
             Profile::Step => {
                 let chosen = self.classes.clone().unwrap_or_default();
                 if let Some(bad) = chosen.iter().find(|c| **c >= num_classes) {
-                    return Err(("classes".into(), format!("names class {bad}, but the data set has classes 0 to {}", num_classes - 1)));
+                    return Err((
+                        "classes".into(),
+                        format!(
+                            "names class {bad}, but the data set has classes 0 to {}",
+                            num_classes - 1
+                        ),
+                    ));
                 }
                 (0..num_classes)
-                    .map(|c| if chosen.contains(&c) { self.rate.unwrap_or(0.0) } else { self.other_rate.unwrap_or(0.0) })
+                    .map(|c| {
+                        if chosen.contains(&c) {
+                            self.rate.unwrap_or(0.0)
+                        } else {
+                            self.other_rate.unwrap_or(0.0)
+                        }
+                    })
                     .collect()
             }
             Profile::Custom => {
                 let rs = self.rates.clone().unwrap_or_default();
                 if rs.len() != num_classes {
-                    return Err(("rates".into(), format!("has {} entries; the data set has {num_classes} classes", rs.len())));
+                    return Err((
+                        "rates".into(),
+                        format!(
+                            "has {} entries; the data set has {num_classes} classes",
+                            rs.len()
+                        ),
+                    ));
                 }
                 rs
             }
@@ -240,7 +283,11 @@ mod tests {
 
     #[test]
     fn keep_size_caps_the_rate() {
-        let d = DuplicationSpec { rate: Some(0.6), keep_size: true, ..Default::default() };
+        let d = DuplicationSpec {
+            rate: Some(0.6),
+            keep_size: true,
+            ..Default::default()
+        };
         assert_eq!(d.validate().unwrap_err().0, "keep_size");
     }
 }

@@ -7,12 +7,14 @@
 mod attack;
 mod duplication;
 mod error;
+mod grid;
 mod overrides;
 mod training;
 
 pub use attack::{AttackKind, AttackSpec, EvalSpec, Norm};
 pub use duplication::{DupMode, DuplicationSpec, Profile};
 pub use error::SpecError;
+pub use grid::{Axis, AxisValue, Grid, Point};
 pub use overrides::apply_override;
 pub use training::{Length, ModelKind, OptimizerKind, Schedule, TrainingSpec};
 
@@ -74,20 +76,28 @@ pub struct Preset {
 
 impl Preset {
     /// Parse preset text; `origin` names the file in errors. Overrides are `key=value` strings.
-    pub fn from_toml_str(text: &str, origin: &str, overrides: &[String]) -> Result<Preset, SpecError> {
-        let mut tree: toml::Table = toml::from_str(text).map_err(|e| SpecError::parse(origin, e))?;
+    pub fn from_toml_str(
+        text: &str,
+        origin: &str,
+        overrides: &[String],
+    ) -> Result<Preset, SpecError> {
+        let mut tree: toml::Table =
+            toml::from_str(text).map_err(|e| SpecError::parse(origin, e))?;
         for ov in overrides {
             apply_override(&mut tree, ov).map_err(|msg| SpecError::Override {
                 origin: origin.to_string(),
                 message: msg,
             })?;
         }
-        let preset: Preset = toml::Table::try_into(tree).map_err(|e| SpecError::parse(origin, e))?;
-        preset.validate().map_err(|(field, message)| SpecError::Invalid {
-            origin: origin.to_string(),
-            field,
-            message,
-        })?;
+        let preset: Preset =
+            toml::Table::try_into(tree).map_err(|e| SpecError::parse(origin, e))?;
+        preset
+            .validate()
+            .map_err(|(field, message)| SpecError::Invalid {
+                origin: origin.to_string(),
+                field,
+                message,
+            })?;
         Ok(preset)
     }
 
@@ -104,10 +114,20 @@ impl Preset {
         if self.name.trim().is_empty() {
             return Err(("name".into(), "must not be empty".into()));
         }
-        self.duplication.validate().map_err(|(f, m)| (format!("duplication.{f}"), m))?;
-        self.attack.train.validate().map_err(|(f, m)| (format!("attack.train.{f}"), m))?;
-        self.attack.eval.validate().map_err(|(f, m)| (format!("attack.eval.{f}"), m))?;
-        self.training.validate().map_err(|(f, m)| (format!("training.{f}"), m))?;
+        self.duplication
+            .validate()
+            .map_err(|(f, m)| (format!("duplication.{f}"), m))?;
+        self.attack
+            .train
+            .validate()
+            .map_err(|(f, m)| (format!("attack.train.{f}"), m))?;
+        self.attack
+            .eval
+            .validate()
+            .map_err(|(f, m)| (format!("attack.eval.{f}"), m))?;
+        self.training
+            .validate()
+            .map_err(|(f, m)| (format!("training.{f}"), m))?;
         Ok(())
     }
 
@@ -132,24 +152,72 @@ pub fn preset_dirs() -> Vec<PathBuf> {
 /// The presets compiled into the binary, so `duplab` works from any folder.
 pub const BUILTIN_PRESETS: &[(&str, &str)] = &[
     ("default", include_str!("../../presets/default.toml")),
-    ("default-skewed", include_str!("../../presets/default-skewed.toml")),
-    ("default-fgsm", include_str!("../../presets/default-fgsm.toml")),
-    ("mnist-lenet", include_str!("../../presets/mnist-lenet.toml")),
+    (
+        "default-skewed",
+        include_str!("../../presets/default-skewed.toml"),
+    ),
+    (
+        "default-fgsm",
+        include_str!("../../presets/default-fgsm.toml"),
+    ),
+    (
+        "mnist-lenet",
+        include_str!("../../presets/mnist-lenet.toml"),
+    ),
     ("mnist-fgsm", include_str!("../../presets/mnist-fgsm.toml")),
     ("mnist-pgd", include_str!("../../presets/mnist-pgd.toml")),
-    ("fashion-pgd", include_str!("../../presets/fashion-pgd.toml")),
-    ("cifar10-std-00", include_str!("../../presets/cifar10-std-00.toml")),
-    ("cifar10-std-10", include_str!("../../presets/cifar10-std-10.toml")),
-    ("cifar10-std-20", include_str!("../../presets/cifar10-std-20.toml")),
-    ("cifar10-std-40", include_str!("../../presets/cifar10-std-40.toml")),
-    ("cifar10-std-60", include_str!("../../presets/cifar10-std-60.toml")),
-    ("cifar10-std-skewed", include_str!("../../presets/cifar10-std-skewed.toml")),
-    ("cifar10-pgd-00", include_str!("../../presets/cifar10-pgd-00.toml")),
-    ("cifar10-pgd-10", include_str!("../../presets/cifar10-pgd-10.toml")),
-    ("cifar10-pgd-20", include_str!("../../presets/cifar10-pgd-20.toml")),
-    ("cifar10-pgd-40", include_str!("../../presets/cifar10-pgd-40.toml")),
-    ("cifar10-pgd-60", include_str!("../../presets/cifar10-pgd-60.toml")),
-    ("cifar10-pgd-skewed", include_str!("../../presets/cifar10-pgd-skewed.toml")),
+    (
+        "fashion-pgd",
+        include_str!("../../presets/fashion-pgd.toml"),
+    ),
+    (
+        "cifar10-std-00",
+        include_str!("../../presets/cifar10-std-00.toml"),
+    ),
+    (
+        "cifar10-std-10",
+        include_str!("../../presets/cifar10-std-10.toml"),
+    ),
+    (
+        "cifar10-std-20",
+        include_str!("../../presets/cifar10-std-20.toml"),
+    ),
+    (
+        "cifar10-std-40",
+        include_str!("../../presets/cifar10-std-40.toml"),
+    ),
+    (
+        "cifar10-std-60",
+        include_str!("../../presets/cifar10-std-60.toml"),
+    ),
+    (
+        "cifar10-std-skewed",
+        include_str!("../../presets/cifar10-std-skewed.toml"),
+    ),
+    (
+        "cifar10-pgd-00",
+        include_str!("../../presets/cifar10-pgd-00.toml"),
+    ),
+    (
+        "cifar10-pgd-10",
+        include_str!("../../presets/cifar10-pgd-10.toml"),
+    ),
+    (
+        "cifar10-pgd-20",
+        include_str!("../../presets/cifar10-pgd-20.toml"),
+    ),
+    (
+        "cifar10-pgd-40",
+        include_str!("../../presets/cifar10-pgd-40.toml"),
+    ),
+    (
+        "cifar10-pgd-60",
+        include_str!("../../presets/cifar10-pgd-60.toml"),
+    ),
+    (
+        "cifar10-pgd-skewed",
+        include_str!("../../presets/cifar10-pgd-skewed.toml"),
+    ),
 ];
 
 /// One preset known by name: where it came from and its text.
@@ -164,14 +232,20 @@ pub struct PresetSource {
 pub fn list_presets() -> Vec<PresetSource> {
     let mut out: Vec<PresetSource> = vec![];
     for dir in preset_dirs() {
-        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         let mut files: Vec<PathBuf> = rd
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "toml"))
             .collect();
         files.sort();
         for path in files {
-            let name = path.file_stem().unwrap_or_default().to_string_lossy().to_string();
+            let name = path
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string();
             if out.iter().any(|p| p.name == name) {
                 continue;
             }
@@ -180,7 +254,11 @@ pub fn list_presets() -> Vec<PresetSource> {
                 if text.contains("[axes") || text.starts_with("# grid") {
                     continue;
                 }
-                out.push(PresetSource { name, origin: path.display().to_string(), text });
+                out.push(PresetSource {
+                    name,
+                    origin: path.display().to_string(),
+                    text,
+                });
             }
         }
     }
@@ -228,8 +306,12 @@ mod tests {
 
     #[test]
     fn unknown_profile_names_file_field_and_allowed_values() {
-        let text = BUILTIN_PRESETS[0].1.replace("profile = \"uniform\"", "profile = \"zigzag\"");
-        let err = Preset::from_toml_str(&text, "presets/x.toml", &[]).unwrap_err().to_string();
+        let text = BUILTIN_PRESETS[0]
+            .1
+            .replace("profile = \"uniform\"", "profile = \"zigzag\"");
+        let err = Preset::from_toml_str(&text, "presets/x.toml", &[])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("presets/x.toml"), "{err}");
         assert!(err.contains("zigzag"), "{err}");
         assert!(err.contains("uniform") && err.contains("linear"), "{err}");
@@ -237,9 +319,13 @@ mod tests {
 
     #[test]
     fn out_of_range_rate_names_field_and_range() {
-        let err = Preset::from_toml_str(BUILTIN_PRESETS[0].1, "p.toml", &["duplication.rate=1.5".into()])
-            .unwrap_err()
-            .to_string();
+        let err = Preset::from_toml_str(
+            BUILTIN_PRESETS[0].1,
+            "p.toml",
+            &["duplication.rate=1.5".into()],
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("duplication.rate"), "{err}");
         assert!(err.contains("[0, 1]"), "{err}");
     }
@@ -248,7 +334,9 @@ mod tests {
     fn unknown_field_is_rejected() {
         let text = format!("{}\nbogus = 3\n", BUILTIN_PRESETS[0].1);
         // A top-level unknown key after a table header lands inside that table.
-        let err = Preset::from_toml_str(&text, "p.toml", &[]).unwrap_err().to_string();
+        let err = Preset::from_toml_str(&text, "p.toml", &[])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("bogus"), "{err}");
     }
 
@@ -261,6 +349,8 @@ mod tests {
                 "duplication.rate=0.4".into(),
                 "training.seeds=[1,2,3]".into(),
                 "attack.train.kind=pgd".into(),
+                "attack.train.eps=0.1".into(),
+                "attack.train.step=0.02".into(),
                 "training.steps=100".into(),
             ],
         )

@@ -6,13 +6,15 @@
 const EXCLUSIVE: &[(&str, &str)] = &[("training.steps", "training.epochs")];
 
 pub fn apply_override(tree: &mut toml::Table, assignment: &str) -> Result<(), String> {
-    let (key, raw) = assignment
-        .split_once('=')
-        .ok_or_else(|| format!("`{assignment}` is not of the form key=value (e.g. duplication.rate=0.3)"))?;
+    let (key, raw) = assignment.split_once('=').ok_or_else(|| {
+        format!("`{assignment}` is not of the form key=value (e.g. duplication.rate=0.3)")
+    })?;
     let key = key.trim();
     let raw = raw.trim();
     if key.is_empty() || key.split('.').any(|p| p.is_empty()) {
-        return Err(format!("`{key}` is not a dotted field path (e.g. training.epochs)"));
+        return Err(format!(
+            "`{key}` is not a dotted field path (e.g. training.epochs)"
+        ));
     }
     let value = parse_value(raw);
     for (a, b) in EXCLUSIVE {
@@ -25,7 +27,9 @@ pub fn apply_override(tree: &mut toml::Table, assignment: &str) -> Result<(), St
     let parts: Vec<&str> = key.split('.').collect();
     let mut table = tree;
     for part in &parts[..parts.len() - 1] {
-        let entry = table.entry(part.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let entry = table
+            .entry(part.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
         table = entry
             .as_table_mut()
             .ok_or_else(|| format!("`{part}` in `{key}` is a value, not a table of fields"))?;
@@ -38,7 +42,9 @@ pub fn apply_override(tree: &mut toml::Table, assignment: &str) -> Result<(), St
 fn parse_value(raw: &str) -> toml::Value {
     let doc = format!("v = {raw}");
     match toml::from_str::<toml::Table>(&doc) {
-        Ok(mut t) => t.remove("v").unwrap_or(toml::Value::String(raw.to_string())),
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or(toml::Value::String(raw.to_string())),
         Err(_) => toml::Value::String(raw.trim_matches('"').to_string()),
     }
 }
@@ -78,7 +84,11 @@ mod tests {
         assert!(apply_override(&mut t, "novalue").is_err());
         assert!(apply_override(&mut t, ".x=1").is_err());
         apply_override(&mut t, "x=1").unwrap();
-        assert!(apply_override(&mut t, "x.y=1").unwrap_err().contains("not a table"));
+        assert!(
+            apply_override(&mut t, "x.y=1")
+                .unwrap_err()
+                .contains("not a table")
+        );
     }
 
     #[test]

@@ -24,7 +24,12 @@ impl ModelKind {
             ModelKind::PreactResnet18 => "preact-resnet18",
         }
     }
-    pub const ALL: [ModelKind; 4] = [ModelKind::SmallCnn, ModelKind::WideCnn, ModelKind::Lenet, ModelKind::PreactResnet18];
+    pub const ALL: [ModelKind; 4] = [
+        ModelKind::SmallCnn,
+        ModelKind::WideCnn,
+        ModelKind::Lenet,
+        ModelKind::PreactResnet18,
+    ];
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,9 +100,18 @@ fn seeds() -> Vec<u64> {
 impl TrainingSpec {
     pub fn length(&self) -> Result<Length, (String, String)> {
         match (self.epochs, self.steps) {
-            (Some(_), Some(_)) => Err(("epochs".into(), "and `training.steps` are both set; set one: epochs or a fixed step budget".into())),
-            (None, None) => Err(("epochs".into(), "is missing; set `epochs` (passes over the set) or `steps` (a fixed step budget)".into())),
-            (Some(e), None) if e == 0 || e > 10_000 => Err(("epochs".into(), format!("is {e}; allowed: 1 to 10000"))),
+            (Some(_), Some(_)) => Err((
+                "epochs".into(),
+                "and `training.steps` are both set; set one: epochs or a fixed step budget".into(),
+            )),
+            (None, None) => Err((
+                "epochs".into(),
+                "is missing; set `epochs` (passes over the set) or `steps` (a fixed step budget)"
+                    .into(),
+            )),
+            (Some(e), None) if e == 0 || e > 10_000 => {
+                Err(("epochs".into(), format!("is {e}; allowed: 1 to 10000")))
+            }
             (None, Some(s)) if s == 0 => Err(("steps".into(), "is 0; allowed: 1 or more".into())),
             (Some(e), None) => Ok(Length::Epochs(e)),
             (None, Some(s)) => Ok(Length::Steps(s)),
@@ -107,22 +121,42 @@ impl TrainingSpec {
     pub fn validate(&self) -> Result<(), (String, String)> {
         self.length()?;
         if !(self.lr > 0.0 && self.lr <= 10.0) {
-            return Err(("lr".into(), format!("is {}; allowed: > 0 and ≤ 10", self.lr)));
+            return Err((
+                "lr".into(),
+                format!("is {}; allowed: > 0 and ≤ 10", self.lr),
+            ));
         }
         if !(0.0..1.0).contains(&self.momentum) {
-            return Err(("momentum".into(), format!("is {}; allowed: 0 ≤ momentum < 1", self.momentum)));
+            return Err((
+                "momentum".into(),
+                format!("is {}; allowed: 0 ≤ momentum < 1", self.momentum),
+            ));
         }
         if !(0.0..=1.0).contains(&self.weight_decay) {
-            return Err(("weight_decay".into(), format!("is {}; allowed: 0 to 1", self.weight_decay)));
+            return Err((
+                "weight_decay".into(),
+                format!("is {}; allowed: 0 to 1", self.weight_decay),
+            ));
         }
         if !(1..=65_536).contains(&self.batch_size) {
-            return Err(("batch_size".into(), format!("is {}; allowed: 1 to 65536", self.batch_size)));
+            return Err((
+                "batch_size".into(),
+                format!("is {}; allowed: 1 to 65536", self.batch_size),
+            ));
         }
         if self.seeds.is_empty() {
-            return Err(("seeds".into(), "is empty; give at least one seed, e.g. [0]".into()));
+            return Err((
+                "seeds".into(),
+                "is empty; give at least one seed, e.g. [0]".into(),
+            ));
         }
-        if self.schedule == Schedule::Step && (self.step_every == 0 || !(0.0..=1.0).contains(&self.gamma)) {
-            return Err(("step_every".into(), "must be ≥ 1 and gamma in [0, 1] for schedule `step`".into()));
+        if self.schedule == Schedule::Step
+            && (self.step_every == 0 || !(0.0..=1.0).contains(&self.gamma))
+        {
+            return Err((
+                "step_every".into(),
+                "must be ≥ 1 and gamma in [0, 1] for schedule `step`".into(),
+            ));
         }
         Ok(())
     }
@@ -139,7 +173,11 @@ impl TrainingSpec {
             Schedule::Cosine => self.lr * 0.5 * (1.0 + (std::f64::consts::PI * t).cos()),
             Schedule::OneCycle => {
                 let peak = 0.3;
-                if t < peak { self.lr * (0.1 + 0.9 * t / peak) } else { self.lr * (1.0 - t) / (1.0 - peak) }
+                if t < peak {
+                    self.lr * (0.1 + 0.9 * t / peak)
+                } else {
+                    self.lr * (1.0 - t) / (1.0 - peak)
+                }
             }
         }
     }

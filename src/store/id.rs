@@ -20,29 +20,56 @@ fn civil(days: i64) -> (i64, u32, u32) {
 pub fn timestamp(secs: u64) -> String {
     let (y, m, d) = civil((secs / 86_400) as i64);
     let s = secs % 86_400;
-    format!("{y:04}{m:02}{d:02}-{:02}{:02}{:02}", s / 3600, s / 60 % 60, s % 60)
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
 }
 
 /// ISO-8601 UTC for a Unix time, for display and JSON.
 pub fn iso_time(secs: u64) -> String {
     let (y, m, d) = civil((secs / 86_400) as i64);
     let s = secs % 86_400;
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", s / 3600, s / 60 % 60, s % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
 }
 
 pub fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// A fresh run id. The suffix mixes time, pid and a counter so concurrent trainers never collide.
 pub fn new_run_id(preset: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
-    let mix = crate::data::rng::Rng::derive(nanos, "run-id", std::process::id() as u64 ^ (COUNTER.fetch_add(1, Ordering::Relaxed) << 32)).next_u64();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let mix = crate::data::rng::Rng::derive(
+        nanos,
+        "run-id",
+        std::process::id() as u64 ^ (COUNTER.fetch_add(1, Ordering::Relaxed) << 32),
+    )
+    .next_u64();
     let safe: String = preset
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(40)
         .collect();
     format!("{}-{safe}-{:06x}", timestamp(now_secs()), mix & 0xff_ffff)
@@ -53,8 +80,14 @@ pub fn validate_run_id(id: &str) -> Result<(), String> {
     if id.is_empty() || id.len() > 200 {
         return Err("a run id is 1 to 200 characters".into());
     }
-    if id.starts_with('.') || !id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
-        return Err(format!("`{id}` is not a run id: ids use letters, digits, `-`, `_` and `.` only, and name a folder inside the run store"));
+    if id.starts_with('.')
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(format!(
+            "`{id}` is not a run id: ids use letters, digits, `-`, `_` and `.` only, and name a folder inside the run store"
+        ));
     }
     Ok(())
 }

@@ -10,6 +10,8 @@ mod run;
 mod summary;
 
 pub use id::{new_run_id, validate_run_id};
-pub use metrics::{EpochRecord, MetricRecord, MetricsWriter, RobustRecord, StepRecord, read_metrics};
-pub use run::{Run, RunConfig, RunStatus, RunStore, StoreError, write_atomic};
+pub use metrics::{
+    EpochRecord, MetricRecord, MetricsWriter, RobustRecord, StepRecord, read_metrics,
+};
+pub use run::{Run, RunConfig, RunStatus, RunStore, StoreError, now, write_atomic};
 pub use summary::Summary;

@@ -57,6 +57,9 @@ pub struct RunConfig {
     pub params: usize,
     #[serde(default)]
     pub sweep: Option<String>,
+    /// The sweep point (`axis=value,…`) this run belongs to.
+    #[serde(default)]
+    pub point: Option<String>,
 }
 
 #[derive(Debug)]
@@ -74,10 +77,18 @@ impl fmt::Display for StoreError {
             StoreError::Io(p, e) => write!(f, "{}: {e}", p.display()),
             StoreError::BadId(m) => write!(f, "{m}"),
             StoreError::NotFound { id, store } => {
-                write!(f, "no run `{id}` in the run store {} (see `duplab runs ls`)", store.display())
+                write!(
+                    f,
+                    "no run `{id}` in the run store {} (see `duplab runs ls`)",
+                    store.display()
+                )
             }
             StoreError::Ambiguous { id, matches } => {
-                write!(f, "`{id}` matches several runs: {}; give more of the id", matches.join(", "))
+                write!(
+                    f,
+                    "`{id}` matches several runs: {}; give more of the id",
+                    matches.join(", ")
+                )
             }
             StoreError::Corrupt(p, m) => write!(f, "{}: {m}", p.display()),
         }
@@ -98,7 +109,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
 }
 
 fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default()
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
 }
 
 /// The run store folder.
@@ -160,7 +173,8 @@ impl RunStore {
             .filter_map(|e| {
                 let id = e.file_name().to_string_lossy().to_string();
                 let dir = e.path();
-                (dir.join("config.json").exists() || dir.join("status").exists()).then_some(Run { id, dir })
+                (dir.join("config.json").exists() || dir.join("status").exists())
+                    .then_some(Run { id, dir })
             })
             .collect();
         runs.sort_by(|a, b| a.id.cmp(&b.id));
@@ -172,14 +186,43 @@ impl RunStore {
         validate_run_id(id).map_err(StoreError::BadId)?;
         let exact = self.root.join(id);
         if exact.join("status").exists() || exact.join("config.json").exists() {
-            return Ok(Run { id: id.to_string(), dir: exact });
+            return Ok(Run {
+                id: id.to_string(),
+                dir: exact,
+            });
         }
-        let matches: Vec<Run> = self.runs()?.into_iter().filter(|r| r.id.starts_with(id) || r.id.ends_with(id)).collect();
+        let matches: Vec<Run> = self
+            .runs()?
+            .into_iter()
+            .filter(|r| r.id.starts_with(id) || r.id.ends_with(id))
+            .collect();
         match matches.len() {
-            0 => Err(StoreError::NotFound { id: id.to_string(), store: self.root.clone() }),
+            0 => Err(StoreError::NotFound {
+                id: id.to_string(),
+                store: self.root.clone(),
+            }),
             1 => Ok(matches.into_iter().next().unwrap()),
-            _ => Err(StoreError::Ambiguous { id: id.to_string(), matches: matches.into_iter().map(|r| r.id).collect() }),
+            _ => Err(StoreError::Ambiguous {
+                id: id.to_string(),
+                matches: matches.into_iter().map(|r| r.id).collect(),
+            }),
         }
+    }
+
+    /// The newest run of a sweep point and seed, if any (sweeps use it to skip or resume).
+    pub fn find_point(
+        &self,
+        sweep: &str,
+        point: &str,
+        seed: u64,
+    ) -> Result<Option<Run>, StoreError> {
+        Ok(self.runs()?.into_iter().rev().find(|r| {
+            r.config().is_ok_and(|c| {
+                c.sweep.as_deref() == Some(sweep)
+                    && c.point.as_deref() == Some(point)
+                    && c.seed == seed
+            })
+        }))
     }
 
     pub fn delete(&self, id: &str) -> Result<(), StoreError> {
@@ -197,17 +240,25 @@ impl Run {
     }
 
     pub fn set_status(&self, s: RunStatus) -> Result<(), StoreError> {
-        write_atomic(&self.dir.join("status"), format!("{}\n", s.name()).as_bytes())
+        write_atomic(
+            &self.dir.join("status"),
+            format!("{}\n", s.name()).as_bytes(),
+        )
     }
 
     /// Record which process trains this run, so a reader can tell a dead trainer.
     pub fn mark_owner(&self) -> Result<(), StoreError> {
-        write_atomic(&self.dir.join("pid"), format!("{} {}\n", std::process::id(), hostname()).as_bytes())
+        write_atomic(
+            &self.dir.join("pid"),
+            format!("{} {}\n", std::process::id(), hostname()).as_bytes(),
+        )
     }
 
     /// The status on disk; `running` whose trainer process is gone reads as `interrupted`.
     pub fn status(&self) -> RunStatus {
-        let s = std::fs::read_to_string(self.dir.join("status")).ok().and_then(|s| RunStatus::parse(&s));
+        let s = std::fs::read_to_string(self.dir.join("status"))
+            .ok()
+            .and_then(|s| RunStatus::parse(&s));
         match s {
             Some(RunStatus::Running) if !self.owner_alive() => RunStatus::Interrupted,
             Some(s) => s,
@@ -216,7 +267,9 @@ impl Run {
     }
 
     fn owner_alive(&self) -> bool {
-        let Ok(text) = std::fs::read_to_string(self.dir.join("pid")) else { return false };
+        let Ok(text) = std::fs::read_to_string(self.dir.join("pid")) else {
+            return false;
+        };
         let mut parts = text.split_whitespace();
         let pid = parts.next().unwrap_or("");
         let host = parts.next().unwrap_or("");
@@ -227,18 +280,21 @@ impl Run {
     }
 
     pub fn write_config(&self, c: &RunConfig) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec_pretty(c).map_err(|e| StoreError::Corrupt(self.dir.clone(), e.to_string()))?;
+        let bytes = serde_json::to_vec_pretty(c)
+            .map_err(|e| StoreError::Corrupt(self.dir.clone(), e.to_string()))?;
         write_atomic(&self.dir.join("config.json"), &bytes)
     }
 
     pub fn config(&self) -> Result<RunConfig, StoreError> {
         let p = self.dir.join("config.json");
         let text = std::fs::read_to_string(&p).map_err(io(&p))?;
-        serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(p, format!("unreadable config: {e}")))
+        serde_json::from_str(&text)
+            .map_err(|e| StoreError::Corrupt(p, format!("unreadable config: {e}")))
     }
 
     pub fn write_summary(&self, s: &Summary) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec_pretty(s).map_err(|e| StoreError::Corrupt(self.dir.clone(), e.to_string()))?;
+        let bytes = serde_json::to_vec_pretty(s)
+            .map_err(|e| StoreError::Corrupt(self.dir.clone(), e.to_string()))?;
         write_atomic(&self.dir.join("summary.json"), &bytes)
     }
 
@@ -308,7 +364,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = RunStore::new(dir.path().join("runs"));
         for bad in ["..", "../runs", "/tmp", "a/../../b"] {
-            assert!(matches!(store.open(bad), Err(StoreError::BadId(_))), "{bad}");
+            assert!(
+                matches!(store.open(bad), Err(StoreError::BadId(_))),
+                "{bad}"
+            );
             assert!(store.delete(bad).is_err());
         }
         assert!(dir.path().exists());
@@ -330,10 +389,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let run = RunStore::new(dir.path()).create("x").unwrap();
         assert_eq!(run.summary(), Summary::default());
-        let s = Summary { test_acc: Some(0.9), ..Default::default() };
+        let s = Summary {
+            test_acc: Some(0.9),
+            ..Default::default()
+        };
         run.write_summary(&s).unwrap();
         assert_eq!(run.summary(), s);
-        let leftovers: Vec<_> = std::fs::read_dir(&run.dir).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains("tmp")).collect();
+        let leftovers: Vec<_> = std::fs::read_dir(&run.dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains("tmp"))
+            .collect();
         assert!(leftovers.is_empty());
     }
 }

@@ -29,16 +29,22 @@ pub struct TrainerState {
 }
 
 fn rename_into_place(tmp: &Path, dest: &Path) -> Result<()> {
-    std::fs::rename(tmp, dest).with_context(|| format!("cannot move {} to {}", tmp.display(), dest.display()))
+    std::fs::rename(tmp, dest)
+        .with_context(|| format!("cannot move {} to {}", tmp.display(), dest.display()))
 }
 
 pub fn save(run: &Run, model: &Net, optim: &ModuleOptimizer, state: &TrainerState) -> Result<()> {
     let dir = run.checkpoints_dir();
     std::fs::create_dir_all(&dir)?;
     let tmp_model = dir.join("model.bpk.tmp");
-    model.clone().save_file(&tmp_model).map_err(|e| anyhow::anyhow!("saving the model checkpoint: {e:?}"))?;
+    model
+        .clone()
+        .save_file(&tmp_model)
+        .map_err(|e| anyhow::anyhow!("saving the model checkpoint: {e:?}"))?;
     let tmp_optim = dir.join("optim.bpk.tmp");
-    optim.save(&tmp_optim).map_err(|e| anyhow::anyhow!("saving the optimiser checkpoint: {e:?}"))?;
+    optim
+        .save(&tmp_optim)
+        .map_err(|e| anyhow::anyhow!("saving the optimiser checkpoint: {e:?}"))?;
     // The state file goes last: it names a step only once the tensors for that step are in place.
     rename_into_place(&tmp_model, &dir.join("model.bpk"))?;
     rename_into_place(&tmp_optim, &dir.join("optim.bpk"))?;
@@ -52,20 +58,30 @@ pub fn load_state(run: &Run) -> Result<Option<TrainerState>> {
         return Ok(None);
     }
     let text = std::fs::read_to_string(&p)?;
-    Ok(Some(serde_json::from_str(&text).with_context(|| format!("{} is not a trainer state", p.display()))?))
+    Ok(Some(serde_json::from_str(&text).with_context(|| {
+        format!("{} is not a trainer state", p.display())
+    })?))
 }
 
 pub fn load(run: &Run, model: Net, optim: ModuleOptimizer) -> Result<(Net, ModuleOptimizer)> {
     let dir = run.checkpoints_dir();
-    let model = model.try_load_file(dir.join("model.bpk")).map_err(|e| anyhow::anyhow!("loading {}: {e:?}", dir.join("model.bpk").display()))?;
-    let optim = optim.load(dir.join("optim.bpk")).map_err(|e| anyhow::anyhow!("loading {}: {e:?}", dir.join("optim.bpk").display()))?;
+    let model = model
+        .try_load_file(dir.join("model.bpk"))
+        .map_err(|e| anyhow::anyhow!("loading {}: {e:?}", dir.join("model.bpk").display()))?;
+    let optim = optim
+        .load(dir.join("optim.bpk"))
+        .map_err(|e| anyhow::anyhow!("loading {}: {e:?}", dir.join("optim.bpk").display()))?;
     Ok((model, optim))
 }
 
 /// The weights as safetensors with PyTorch-style names (`conv1.weight`, …), loadable with
 /// `safetensors.torch.load_file`.
 pub fn export_safetensors(model: &Net, path: &Path) -> Result<()> {
-    let mut store = SafetensorsStore::from_file(path.to_path_buf()).skip_enum_variants(true).overwrite(true);
-    model.save_into(&mut store).map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+    let mut store = SafetensorsStore::from_file(path.to_path_buf())
+        .skip_enum_variants(true)
+        .overwrite(true);
+    model
+        .save_into(&mut store)
+        .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
     Ok(())
 }

@@ -13,10 +13,17 @@ pub struct DeviceData {
 impl DeviceData {
     pub fn upload(split: &Split, device: &Device) -> DeviceData {
         let px: Vec<f32> = split.images.iter().map(|&p| p as f32 / 255.0).collect();
-        let images = Tensor::<4>::from_data(TensorData::new(px, [split.len(), split.channels, split.height, split.width]), device);
+        let images = Tensor::<4>::from_data(
+            TensorData::new(px, [split.len(), split.channels, split.height, split.width]),
+            device,
+        );
         let lab: Vec<i64> = split.labels.iter().map(|&l| l as i64).collect();
         let labels = Tensor::<1, Int>::from_data(TensorData::new(lab, [split.len()]), device);
-        DeviceData { images, labels, host_labels: split.labels.clone() }
+        DeviceData {
+            images,
+            labels,
+            host_labels: split.labels.clone(),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -32,11 +39,17 @@ impl DeviceData {
         let device = self.images.device();
         let ix: Vec<i64> = idx.iter().map(|&i| i as i64).collect();
         let ix = Tensor::<1, Int>::from_data(TensorData::new(ix, [idx.len()]), &device);
-        (self.images.clone().select(0, ix.clone()), self.labels.clone().select(0, ix))
+        (
+            self.images.clone().select(0, ix.clone()),
+            self.labels.clone().select(0, ix),
+        )
     }
 
     /// A contiguous range (evaluation).
     pub fn range(&self, start: usize, end: usize) -> (Tensor<4>, Tensor<1, Int>) {
-        (self.images.clone().slice(s![start..end]), self.labels.clone().slice(s![start..end]))
+        (
+            self.images.clone().slice(s![start..end]),
+            self.labels.clone().slice(s![start..end]),
+        )
     }
 }

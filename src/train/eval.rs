@@ -29,11 +29,21 @@ fn tally(preds: &[i64], labels: &[u8], classes: usize, loss_sum: f64) -> EvalRes
         .enumerate()
         .map(|(c, row)| {
             let n: u32 = row.iter().sum();
-            if n == 0 { 0.0 } else { row[c] as f64 / n as f64 }
+            if n == 0 {
+                0.0
+            } else {
+                row[c] as f64 / n as f64
+            }
         })
         .collect();
     let n = preds.len().max(1);
-    EvalResult { loss: loss_sum / n as f64, acc: correct as f64 / n as f64, per_class_acc, confusion, images: preds.len() }
+    EvalResult {
+        loss: loss_sum / n as f64,
+        acc: correct as f64 / n as f64,
+        per_class_acc,
+        confusion,
+        images: preds.len(),
+    }
 }
 
 const EVAL_BATCH: usize = 500;
@@ -50,7 +60,8 @@ pub fn evaluate_clean(model: &Net, test: &DeviceData, classes: usize) -> EvalRes
         let end = (start + EVAL_BATCH).min(n);
         let (x, y) = test.range(start, end);
         let logits = m.forward(x).without_autodiff();
-        loss_sum += ce.forward(logits.clone(), y).into_scalar::<f32>() as f64 * (end - start) as f64;
+        loss_sum +=
+            ce.forward(logits.clone(), y).into_scalar::<f32>() as f64 * (end - start) as f64;
         preds.extend(logits.argmax(1).into_data().iter::<i64>());
     }
     tally(&preds, &test.host_labels, classes, loss_sum)
@@ -68,7 +79,11 @@ pub fn evaluate_robust(
     progress: &mut dyn FnMut(usize, usize),
 ) -> EvalResult {
     let view = attack_view(model, autodiff_device);
-    let n = if limit == 0 { test.len() } else { limit.min(test.len()) };
+    let n = if limit == 0 {
+        test.len()
+    } else {
+        limit.min(test.len())
+    };
     let mut preds = Vec::with_capacity(n);
     let mut loss_sum = 0.0;
     let device = test.images.device();
@@ -78,7 +93,8 @@ pub fn evaluate_robust(
         let (x, y) = test.range(start, end);
         let adv = perturb(&view, &x, &y, attack);
         let logits = view.forward(adv).without_autodiff();
-        loss_sum += ce.forward(logits.clone(), y).into_scalar::<f32>() as f64 * (end - start) as f64;
+        loss_sum +=
+            ce.forward(logits.clone(), y).into_scalar::<f32>() as f64 * (end - start) as f64;
         preds.extend(logits.argmax(1).into_data().iter::<i64>());
         progress(end, n);
     }
@@ -92,7 +108,10 @@ mod tests {
     #[test]
     fn tally_counts_confusion_and_per_class() {
         let r = tally(&[0, 1, 1, 2], &[0, 1, 2, 2], 3, 2.0);
-        assert_eq!(r.confusion, vec![vec![1, 0, 0], vec![0, 1, 0], vec![0, 1, 1]]);
+        assert_eq!(
+            r.confusion,
+            vec![vec![1, 0, 0], vec![0, 1, 0], vec![0, 1, 1]]
+        );
         assert_eq!(r.acc, 0.75);
         assert_eq!(r.per_class_acc, vec![1.0, 1.0, 0.5]);
         assert_eq!(r.loss, 0.5);

@@ -13,7 +13,11 @@ use burn::prelude::*;
 use std::path::Path;
 
 /// Load the run's model from its checkpoint and its data set's test split.
-pub fn load_trained(run: &Run, choice: DeviceChoice, data_dir: Option<&Path>) -> Result<(Net, DeviceData, usize, Device)> {
+pub fn load_trained(
+    run: &Run,
+    choice: DeviceChoice,
+    data_dir: Option<&Path>,
+) -> Result<(Net, DeviceData, usize, Device)> {
     let cfg = run.config()?;
     let ds = data::load(cfg.preset.data.set, data_dir)?;
     let selected = select(choice).map_err(|e| anyhow!(e))?;
@@ -26,12 +30,19 @@ pub fn load_trained(run: &Run, choice: DeviceChoice, data_dir: Option<&Path>) ->
         mean,
         std,
     };
-    let model = Net::new(cfg.preset.training.model, &shape, &selected.device).map_err(|e| anyhow!(e))?;
+    let model =
+        Net::new(cfg.preset.training.model, &shape, &selected.device).map_err(|e| anyhow!(e))?;
     let path = run.checkpoints_dir().join("model.bpk");
     if !path.exists() {
-        return Err(anyhow!("run {} has no checkpoint ({} is missing)", run.id, path.display()));
+        return Err(anyhow!(
+            "run {} has no checkpoint ({} is missing)",
+            run.id,
+            path.display()
+        ));
     }
-    let model = model.try_load_file(&path).map_err(|e| anyhow!("loading {}: {e:?}", path.display()))?;
+    let model = model
+        .try_load_file(&path)
+        .map_err(|e| anyhow!("loading {}: {e:?}", path.display()))?;
     let test = DeviceData::upload(&ds.test, &selected.device.clone().inner());
     Ok((model, test, ds.num_classes(), selected.device))
 }
@@ -49,7 +60,8 @@ pub fn eval_run(
     let clean = evaluate_clean(&model, &test, classes);
     let r = evaluate_robust(&model, &test, classes, attack, limit, &device, progress);
     let rec = robust_record(&r, &attack.label());
-    run.metrics_writer()?.append(&MetricRecord::Eval(rec.clone()))?;
+    run.metrics_writer()?
+        .append(&MetricRecord::Eval(rec.clone()))?;
     let mut s = run.summary();
     s.robust_acc = Some(rec.acc);
     s.robust_attack = Some(rec.attack.clone());

@@ -16,20 +16,48 @@ pub enum TrainEvent {
         class_names: Vec<String>,
     },
     /// Training-batch metrics, at a bounded rate.
-    Step { run_id: String, record: StepRecord },
+    Step {
+        run_id: String,
+        record: StepRecord,
+    },
     /// Test-set results (clean, and robust when due), per class.
-    Epoch { run_id: String, record: EpochRecord },
+    Epoch {
+        run_id: String,
+        record: EpochRecord,
+    },
     /// A robust evaluation of a finished run (`duplab eval`).
-    Robust { run_id: String, record: RobustRecord },
-    CheckpointSaved { run_id: String, step: usize },
-    Paused { run_id: String },
-    Resumed { run_id: String },
+    Robust {
+        run_id: String,
+        record: RobustRecord,
+    },
+    CheckpointSaved {
+        run_id: String,
+        step: usize,
+    },
+    Paused {
+        run_id: String,
+    },
+    Resumed {
+        run_id: String,
+    },
     /// Long work outside training steps (loading, evaluation), for progress display.
-    Phase { run_id: Option<String>, what: String },
-    Finished { run_id: String, summary: Summary },
+    Phase {
+        run_id: Option<String>,
+        what: String,
+    },
+    Finished {
+        run_id: String,
+        summary: Summary,
+    },
     /// Stopped on request; a checkpoint was written, status `interrupted`; `--resume` continues.
-    Stopped { run_id: String, step: usize },
-    Failed { run_id: Option<String>, error: String },
+    Stopped {
+        run_id: String,
+        step: usize,
+    },
+    Failed {
+        run_id: Option<String>,
+        error: String,
+    },
 }
 
 impl TrainEvent {
@@ -44,13 +72,18 @@ impl TrainEvent {
             | TrainEvent::Resumed { run_id }
             | TrainEvent::Finished { run_id, .. }
             | TrainEvent::Stopped { run_id, .. } => Some(run_id),
-            TrainEvent::Phase { run_id, .. } | TrainEvent::Failed { run_id, .. } => run_id.as_deref(),
+            TrainEvent::Phase { run_id, .. } | TrainEvent::Failed { run_id, .. } => {
+                run_id.as_deref()
+            }
         }
     }
 
     /// Whether the worker is done after this event.
     pub fn is_final(&self) -> bool {
-        matches!(self, TrainEvent::Finished { .. } | TrainEvent::Stopped { .. } | TrainEvent::Failed { .. })
+        matches!(
+            self,
+            TrainEvent::Finished { .. } | TrainEvent::Stopped { .. } | TrainEvent::Failed { .. }
+        )
     }
 }
 

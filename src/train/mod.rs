@@ -21,4 +21,6 @@ pub use trainer::{TrainJob, eval_points, optimizer, run_job};
 pub use worker::{WorkerHandle, spawn};
 
 #[cfg(test)]
+mod attack_tests;
+#[cfg(test)]
 mod tests;

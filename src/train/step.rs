@@ -28,11 +28,22 @@ pub fn train_step(
         let xa = x.clone().slice(s![0..k]);
         let ya = y.clone().slice(s![0..k]);
         let adv = perturb(&view, &xa, &ya, attack);
-        x = if k == b { adv } else { Tensor::cat(vec![adv, x.slice(s![k..b])], 0) };
+        x = if k == b {
+            adv
+        } else {
+            Tensor::cat(vec![adv, x.slice(s![k..b])], 0)
+        };
     }
     let logits = model.forward(x);
     let loss = ce.forward(logits.clone(), y.clone());
-    let correct = logits.detach().without_autodiff().argmax(1).reshape([b]).equal(y).int().sum();
+    let correct = logits
+        .detach()
+        .without_autodiff()
+        .argmax(1)
+        .reshape([b])
+        .equal(y)
+        .int()
+        .sum();
     let grads = GradientsParams::from_grads(loss.backward(), &model);
     let model = optim.step(lr, model, grads);
     (model, loss.detach().without_autodiff(), correct)

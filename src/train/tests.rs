@@ -6,6 +6,8 @@ use crate::spec::find_preset;
 use crate::store::{MetricRecord, RunStatus, RunStore};
 use std::sync::mpsc::channel;
 
+use crate::BURN_RNG;
+
 fn tiny(extra: &[&str]) -> crate::spec::Preset {
     let mut set: Vec<String> = vec![
         "training.steps=12".into(),
@@ -18,11 +20,21 @@ fn tiny(extra: &[&str]) -> crate::spec::Preset {
 }
 
 fn job(store: &RunStore, preset: crate::spec::Preset, device: DeviceChoice) -> TrainJob {
-    TrainJob { preset, seed: 3, device, data_dir: None, store: store.clone(), resume: None, sweep: None }
+    TrainJob {
+        preset,
+        seed: 3,
+        device,
+        data_dir: None,
+        store: store.clone(),
+        resume: None,
+        sweep: None,
+        point: None,
+    }
 }
 
 /// Run a job on a worker to its end; returns its events.
 fn run_to_end(job: TrainJob) -> Vec<TrainEvent> {
+    let _serial = BURN_RNG.lock().unwrap_or_else(|e| e.into_inner());
     let (tx, rx) = channel();
     let w = spawn(job, tx);
     let events: Vec<TrainEvent> = rx.iter().collect();
@@ -34,7 +46,9 @@ fn epochs(events: &[TrainEvent]) -> Vec<(usize, f64, f64)> {
     events
         .iter()
         .filter_map(|e| match e {
-            TrainEvent::Epoch { record, .. } => Some((record.step, record.test_acc, record.test_loss)),
+            TrainEvent::Epoch { record, .. } => {
+                Some((record.step, record.test_acc, record.test_loss))
+            }
             _ => None,
         })
         .collect()
@@ -46,7 +60,11 @@ fn same_seed_same_test_accuracy_on_cpu() {
     let store = RunStore::new(dir.path());
     let a = run_to_end(job(&store, tiny(&[]), DeviceChoice::Cpu));
     let b = run_to_end(job(&store, tiny(&[]), DeviceChoice::Cpu));
-    assert!(matches!(a.last(), Some(TrainEvent::Finished { .. })), "{:?}", a.last());
+    assert!(
+        matches!(a.last(), Some(TrainEvent::Finished { .. })),
+        "{:?}",
+        a.last()
+    );
     let (ea, eb) = (epochs(&a), epochs(&b));
     assert_eq!(ea.len(), 3);
     assert_eq!(ea, eb);
@@ -61,7 +79,12 @@ fn same_seed_same_test_accuracy_on_cpu() {
     assert_eq!(cfg.backend, "flex");
     assert_eq!(cfg.total_steps, 12);
     let m = r.metrics().unwrap();
-    assert_eq!(m.iter().filter(|x| matches!(x, MetricRecord::Epoch(_))).count(), 3);
+    assert_eq!(
+        m.iter()
+            .filter(|x| matches!(x, MetricRecord::Epoch(_)))
+            .count(),
+        3
+    );
     assert!(r.summary().test_acc.unwrap() > 0.1);
 }
 
@@ -72,6 +95,7 @@ fn stopped_then_resumed_matches_uninterrupted() {
     let whole = epochs(&run_to_end(job(&store, tiny(&[]), DeviceChoice::Cpu)));
 
     // Stop mid-run: the stop lands between steps, wherever the trainer is.
+    let serial = BURN_RNG.lock().unwrap_or_else(|e| e.into_inner());
     let (tx, rx) = channel();
     let w = spawn(job(&store, tiny(&[]), DeviceChoice::Cpu), tx);
     let mut run_id = None;
@@ -88,6 +112,7 @@ fn stopped_then_resumed_matches_uninterrupted() {
         }
     }
     w.join();
+    drop(serial);
     let id = run_id.unwrap();
     let run = store.open(&id).unwrap();
     assert_eq!(run.status(), RunStatus::Interrupted);
@@ -95,7 +120,11 @@ fn stopped_then_resumed_matches_uninterrupted() {
     let mut j = job(&store, tiny(&[]), DeviceChoice::Cpu);
     j.resume = Some(id.clone());
     let resumed = run_to_end(j);
-    assert!(matches!(resumed.last(), Some(TrainEvent::Finished { .. })), "{:?}", resumed.last());
+    assert!(
+        matches!(resumed.last(), Some(TrainEvent::Finished { .. })),
+        "{:?}",
+        resumed.last()
+    );
     // The resumed run's metrics file holds every evaluation, equal to the uninterrupted run's.
     let recs: Vec<(usize, f64, f64)> = run
         .metrics()
@@ -114,9 +143,16 @@ fn an_error_inside_training_ends_as_a_failed_run() {
     let dir = tempfile::tempdir().unwrap();
     let store = RunStore::new(dir.path());
     // PreAct-ResNet-18 refuses 28×28 grey images once the run exists.
-    let ev = run_to_end(job(&store, tiny(&["training.model=preact-resnet18"]), DeviceChoice::Cpu));
+    let ev = run_to_end(job(
+        &store,
+        tiny(&["training.model=preact-resnet18"]),
+        DeviceChoice::Cpu,
+    ));
     match ev.last() {
-        Some(TrainEvent::Failed { run_id: Some(_), error }) => assert!(error.contains("32×32"), "{error}"),
+        Some(TrainEvent::Failed {
+            run_id: Some(_),
+            error,
+        }) => assert!(error.contains("32×32"), "{error}"),
         other => panic!("{other:?}"),
     }
     let run = &store.runs().unwrap()[0];
@@ -131,7 +167,11 @@ fn missing_data_fails_before_any_run_folder() {
     let mut j = job(&store, tiny(&["data.set=cifar10"]), DeviceChoice::Cpu);
     j.data_dir = Some(dir.path().join("nowhere"));
     let ev = run_to_end(j);
-    assert!(matches!(ev.last(), Some(TrainEvent::Failed { run_id: None, .. })), "{:?}", ev.last());
+    assert!(
+        matches!(ev.last(), Some(TrainEvent::Failed { run_id: None, .. })),
+        "{:?}",
+        ev.last()
+    );
     assert!(store.runs().unwrap().is_empty());
 }
 
@@ -139,8 +179,14 @@ fn missing_data_fails_before_any_run_folder() {
 fn fixed_step_budget_gives_duplicated_runs_the_same_steps() {
     let dir = tempfile::tempdir().unwrap();
     let store = RunStore::new(dir.path());
-    let ev = run_to_end(job(&store, tiny(&["duplication.rate=0.5"]), DeviceChoice::Cpu));
-    let Some(TrainEvent::Finished { summary, .. }) = ev.last() else { panic!("{:?}", ev.last()) };
+    let ev = run_to_end(job(
+        &store,
+        tiny(&["duplication.rate=0.5"]),
+        DeviceChoice::Cpu,
+    ));
+    let Some(TrainEvent::Finished { summary, .. }) = ev.last() else {
+        panic!("{:?}", ev.last())
+    };
     assert_eq!(summary.steps_done, 12);
     assert_eq!(summary.train_size, 15_000);
     assert_eq!(summary.distinct_images, 10_000);
@@ -151,15 +197,30 @@ fn fixed_step_budget_gives_duplicated_runs_the_same_steps() {
 fn wgpu_backend_trains_a_tiny_run() {
     let required = std::env::var("DUPLAB_TEST_WGPU").is_ok_and(|v| v == "1");
     if crate::backend::adapters().is_empty() {
-        assert!(!required, "DUPLAB_TEST_WGPU=1 but no wgpu adapter was found (install libvulkan1 mesa-vulkan-drivers)");
-        eprintln!("SKIPPED: no wgpu adapter (no Vulkan driver); set up software Vulkan to run this test");
+        assert!(
+            !required,
+            "DUPLAB_TEST_WGPU=1 but no wgpu adapter was found (install libvulkan1 mesa-vulkan-drivers)"
+        );
+        eprintln!(
+            "SKIPPED: no wgpu adapter (no Vulkan driver); set up software Vulkan to run this test"
+        );
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let store = RunStore::new(dir.path());
-    let ev = run_to_end(job(&store, tiny(&["training.steps=3", "training.eval_every=3", "training.batch_size=16"]), DeviceChoice::Gpu));
+    let ev = run_to_end(job(
+        &store,
+        tiny(&[
+            "training.steps=3",
+            "training.eval_every=3",
+            "training.batch_size=16",
+        ]),
+        DeviceChoice::Gpu,
+    ));
     match ev.last() {
-        Some(TrainEvent::Finished { summary, .. }) => assert!(summary.test_loss.unwrap().is_finite()),
+        Some(TrainEvent::Finished { summary, .. }) => {
+            assert!(summary.test_loss.unwrap().is_finite())
+        }
         other => panic!("{other:?}"),
     }
     assert_eq!(store.runs().unwrap()[0].config().unwrap().backend, "wgpu");

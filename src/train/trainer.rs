@@ -4,13 +4,16 @@
 
 use super::checkpoint::{self, TrainerState};
 use super::eval::{EvalResult, evaluate_clean, evaluate_robust};
-use super::{Control, DeviceData, TrainEvent};
 use super::step::train_step;
+use super::{Control, DeviceData, TrainEvent};
 use crate::backend::{DeviceChoice, select};
 use crate::data::{self, rng::Rng};
 use crate::nn::{InputShape, Net};
 use crate::spec::{AttackKind, Length, OptimizerKind, Preset};
-use crate::store::{EpochRecord, MetricRecord, RobustRecord, Run, RunConfig, RunStatus, RunStore, StepRecord, Summary};
+use crate::store::{
+    EpochRecord, MetricRecord, RobustRecord, Run, RunConfig, RunStatus, RunStore, StepRecord,
+    Summary,
+};
 use anyhow::{Context, Result, anyhow, bail};
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
@@ -32,43 +35,64 @@ pub struct TrainJob {
     pub store: RunStore,
     /// Continue this run from its last checkpoint instead of starting a new one.
     pub resume: Option<String>,
-    /// Tag of the sweep this run belongs to.
+    /// Tag of the sweep this run belongs to, and its point label.
     pub sweep: Option<String>,
+    pub point: Option<String>,
 }
 
 pub fn optimizer(preset: &Preset) -> ModuleOptimizer {
     let t = &preset.training;
-    let wd = (t.weight_decay > 0.0).then(|| WeightDecayConfig::new(t.weight_decay));
+    let wd = (t.weight_decay > 0.0).then(|| WeightDecayConfig::new(t.weight_decay as f32));
     match t.optimizer {
         OptimizerKind::Sgd => SgdConfig::new()
             .with_weight_decay(wd)
-            .with_momentum((t.momentum > 0.0).then_some(MomentumConfig { momentum: t.momentum, dampening: 0.0, nesterov: false }))
+            .with_momentum((t.momentum > 0.0).then_some(MomentumConfig {
+                momentum: t.momentum,
+                dampening: 0.0,
+                nesterov: false,
+            }))
             .init(),
         OptimizerKind::Adam => AdamConfig::new().with_weight_decay(wd).init(),
     }
 }
 
 /// Steps at which the test set is evaluated (1-based step counts), for a run of `total` steps.
-pub fn eval_points(length: Length, steps_per_epoch: usize, total: usize, eval_every: usize) -> Vec<usize> {
+pub fn eval_points(
+    length: Length,
+    steps_per_epoch: usize,
+    total: usize,
+    eval_every: usize,
+) -> Vec<usize> {
     let every = match length {
         Length::Epochs(_) => steps_per_epoch,
         Length::Steps(_) if eval_every > 0 => eval_every,
         Length::Steps(s) => s.div_ceil(5),
     };
-    let mut v: Vec<usize> = (1..).map(|k| k * every).take_while(|&s| s < total).collect();
+    let mut v: Vec<usize> = (1..)
+        .map(|k| k * every)
+        .take_while(|&s| s < total)
+        .collect();
     v.push(total);
     v
 }
 
 /// Run one job to its end on this thread. Events go to `events`; `control` is polled between
 /// steps. Errors are returned (the worker turns them into a `failed` run).
-pub fn run_job(job: &TrainJob, events: &Sender<TrainEvent>, control: &Receiver<Control>, run_slot: &mut Option<Run>) -> Result<()> {
+pub fn run_job(
+    job: &TrainJob,
+    events: &Sender<TrainEvent>,
+    control: &Receiver<Control>,
+    run_slot: &mut Option<Run>,
+) -> Result<()> {
     let send = |e: TrainEvent| {
         let _ = events.send(e);
     };
     let preset = &job.preset;
     let t = &preset.training;
-    send(TrainEvent::Phase { run_id: None, what: format!("loading data set {}", preset.data.set.name()) });
+    send(TrainEvent::Phase {
+        run_id: None,
+        what: format!("loading data set {}", preset.data.set.name()),
+    });
     let ds = data::load(preset.data.set, job.data_dir.as_deref())?;
     let classes = ds.num_classes();
     let plan = data::make_plan(&preset.duplication, &ds.train.labels, classes)
@@ -79,7 +103,14 @@ pub fn run_job(job: &TrainJob, events: &Sender<TrainEvent>, control: &Receiver<C
     let device = selected.device.clone();
     let inner = device.clone().inner();
     let (mean, std) = ds.channel_stats();
-    let shape = InputShape { channels: ds.train.channels, height: ds.train.height, width: ds.train.width, classes, mean, std };
+    let shape = InputShape {
+        channels: ds.train.channels,
+        height: ds.train.height,
+        width: ds.train.width,
+        classes,
+        mean,
+        std,
+    };
 
     let length = t.length().map_err(|(f, m)| anyhow!("training.{f} {m}"))?;
     let steps_per_epoch = indices.len().div_ceil(t.batch_size);
@@ -124,7 +155,11 @@ pub fn run_job(job: &TrainJob, events: &Sender<TrainEvent>, control: &Receiver<C
         backend: selected.backend.clone(),
         device: selected.adapter.clone(),
         version: env!("CARGO_PKG_VERSION").to_string(),
-        created_at: if job.resume.is_some() { run.started_at() } else { crate::store::now() },
+        created_at: if job.resume.is_some() {
+            run.started_at()
+        } else {
+            crate::store::now()
+        },
         data_source: ds.source.clone(),
         train_checksum: data::checksum(&ds.train.images),
         plan_before: plan.before.clone(),
@@ -135,6 +170,7 @@ pub fn run_job(job: &TrainJob, events: &Sender<TrainEvent>, control: &Receiver<C
         steps_per_epoch,
         params: model.num_params(),
         sweep: job.sweep.clone(),
+        point: job.point.clone(),
     };
     run.write_config(&config)?;
     let mut metrics = run.metrics_writer()?;
@@ -150,7 +186,10 @@ pub fn run_job(job: &TrainJob, events: &Sender<TrainEvent>, control: &Receiver<C
         class_names: ds.class_names.clone(),
     });
 
-    send(TrainEvent::Phase { run_id: Some(rid.clone()), what: "uploading data to the device".into() });
+    send(TrainEvent::Phase {
+        run_id: Some(rid.clone()),
+        what: "uploading data to the device".into(),
+    });
     let train = DeviceData::upload(&pool, &inner);
     let test = DeviceData::upload(&ds.test, &inner);
     let ce = CrossEntropyLossConfig::new().init(&device);
@@ -185,7 +224,14 @@ pub fn run_job(job: &TrainJob, events: &Sender<TrainEvent>, control: &Receiver<C
             order_epoch = e;
         }
         for &k in &order[pos * t.batch_size..((pos + 1) * t.batch_size).min(order.len())] {
-            count_seen(k as usize, copy_start, &indices, &mut seen, &mut unique_seen, &mut dup_seen);
+            count_seen(
+                k as usize,
+                copy_start,
+                &indices,
+                &mut seen,
+                &mut unique_seen,
+                &mut dup_seen,
+            );
         }
     }
 
@@ -213,11 +259,16 @@ pub fn run_job(job: &TrainJob, events: &Sender<TrainEvent>, control: &Receiver<C
                 summary.duration_s = state.elapsed_s;
                 run.write_summary(&summary)?;
                 run.set_status(RunStatus::Interrupted)?;
-                send(TrainEvent::Stopped { run_id: rid.clone(), step: state.step });
+                send(TrainEvent::Stopped {
+                    run_id: rid.clone(),
+                    step: state.step,
+                });
                 return Ok(());
             }
             Ok(Control::Pause) => {
-                send(TrainEvent::Paused { run_id: rid.clone() });
+                send(TrainEvent::Paused {
+                    run_id: rid.clone(),
+                });
                 let paused_at = Instant::now();
                 loop {
                     match control.recv() {
@@ -228,14 +279,19 @@ pub fn run_job(job: &TrainJob, events: &Sender<TrainEvent>, control: &Receiver<C
                             sync_window(&mut state, &win_loss, &win_correct, win_count);
                             checkpoint::save(&run, &model, &optim, &state)?;
                             run.set_status(RunStatus::Interrupted)?;
-                            send(TrainEvent::Stopped { run_id: rid.clone(), step: state.step });
+                            send(TrainEvent::Stopped {
+                                run_id: rid.clone(),
+                                step: state.step,
+                            });
                             return Ok(());
                         }
                     }
                 }
                 win_start = Instant::now();
                 win_steps = 0;
-                send(TrainEvent::Resumed { run_id: rid.clone() });
+                send(TrainEvent::Resumed {
+                    run_id: rid.clone(),
+                });
             }
             Ok(Control::Resume) | Err(TryRecvError::Empty) => {}
         }
@@ -248,14 +304,22 @@ pub fn run_job(job: &TrainJob, events: &Sender<TrainEvent>, control: &Receiver<C
         let batch_keys = &order[pos * t.batch_size..((pos + 1) * t.batch_size).min(order.len())];
         let batch_idx: Vec<u32> = batch_keys.iter().map(|&k| indices[k as usize]).collect();
         for &k in batch_keys {
-            count_seen(k as usize, copy_start, &indices, &mut seen, &mut unique_seen, &mut dup_seen);
+            count_seen(
+                k as usize,
+                copy_start,
+                &indices,
+                &mut seen,
+                &mut unique_seen,
+                &mut dup_seen,
+            );
         }
         // Reseeding each step makes dropout masks and attack starts a function of (seed, step),
         // so a resumed run draws exactly what an uninterrupted one would.
         device.seed(Rng::derive(job.seed, "device", state.step as u64).next_u64());
         let (x, y) = train.gather(&batch_idx);
         let lr = t.lr_at(state.step, total_steps, steps_per_epoch);
-        let (m, loss, correct) = train_step(model, &mut optim, &ce, x, y, train_attack, lr, &device);
+        let (m, loss, correct) =
+            train_step(model, &mut optim, &ce, x, y, train_attack, lr, &device);
         model = m;
         win_loss = win_loss + loss.mul_scalar(batch_idx.len() as f64);
         win_correct = win_correct + correct;
@@ -291,7 +355,10 @@ pub fn run_job(job: &TrainJob, events: &Sender<TrainEvent>, control: &Receiver<C
             summary.images_per_s = Some(rec.images_per_s);
             summary.train_loss = Some(rec.loss);
             metrics.append(&MetricRecord::Step(rec.clone()))?;
-            send(TrainEvent::Step { run_id: rid.clone(), record: rec });
+            send(TrainEvent::Step {
+                run_id: rid.clone(),
+                record: rec,
+            });
         }
 
         if at_eval {
@@ -299,7 +366,10 @@ pub fn run_job(job: &TrainJob, events: &Sender<TrainEvent>, control: &Receiver<C
             let train_loss = state.record_loss / win_count.max(1) as f64;
             let train_acc = state.record_correct / win_count.max(1) as f64;
             state.evals_done += 1;
-            send(TrainEvent::Phase { run_id: Some(rid.clone()), what: "evaluating on the test set".into() });
+            send(TrainEvent::Phase {
+                run_id: Some(rid.clone()),
+                what: "evaluating on the test set".into(),
+            });
             let clean = evaluate_clean(&model, &test, classes);
             let last = state.step == total_steps;
             let robust_due = eval_attack.attack.kind != AttackKind::None
@@ -309,10 +379,21 @@ pub fn run_job(job: &TrainJob, events: &Sender<TrainEvent>, control: &Receiver<C
                 let mut progress = |done: usize, n: usize| {
                     let _ = events.send(TrainEvent::Phase {
                         run_id: Some(rid2.clone()),
-                        what: format!("robust evaluation ({}): {done}/{n} images", eval_attack.attack.label()),
+                        what: format!(
+                            "robust evaluation ({}): {done}/{n} images",
+                            eval_attack.attack.label()
+                        ),
                     });
                 };
-                let r = evaluate_robust(&model, &test, classes, &eval_attack.attack, eval_attack.limit, &device, &mut progress);
+                let r = evaluate_robust(
+                    &model,
+                    &test,
+                    classes,
+                    &eval_attack.attack,
+                    eval_attack.limit,
+                    &device,
+                    &mut progress,
+                );
                 Some(robust_record(&r, &eval_attack.attack.label()))
             } else {
                 None
@@ -334,7 +415,10 @@ pub fn run_job(job: &TrainJob, events: &Sender<TrainEvent>, control: &Receiver<C
             summary.epochs_done = state.evals_done;
             summary.steps_done = state.step;
             summary.duration_s = rec.elapsed_s;
-            send(TrainEvent::Epoch { run_id: rid.clone(), record: rec });
+            send(TrainEvent::Epoch {
+                run_id: rid.clone(),
+                record: rec,
+            });
             // A new evaluation window.
             win_loss = Tensor::<1>::zeros([1], &inner);
             win_correct = Tensor::<1, Int>::zeros([1], &inner);
@@ -348,19 +432,33 @@ pub fn run_job(job: &TrainJob, events: &Sender<TrainEvent>, control: &Receiver<C
             state.elapsed_s = elapsed(&started);
             checkpoint::save(&run, &model, &optim, &state)?;
             run.write_summary(&summary)?;
-            send(TrainEvent::CheckpointSaved { run_id: rid.clone(), step: state.step });
+            send(TrainEvent::CheckpointSaved {
+                run_id: rid.clone(),
+                step: state.step,
+            });
         }
     }
-    checkpoint::export_safetensors(&model, &run.dir.join("model.safetensors")).context("exporting final weights")?;
+    checkpoint::export_safetensors(&model, &run.dir.join("model.safetensors"))
+        .context("exporting final weights")?;
     summary.finished_at = Some(crate::store::now());
     summary.duration_s = elapsed(&started);
     run.write_summary(&summary)?;
     run.set_status(RunStatus::Finished)?;
-    send(TrainEvent::Finished { run_id: rid, summary });
+    send(TrainEvent::Finished {
+        run_id: rid,
+        summary,
+    });
     Ok(())
 }
 
-fn count_seen(key: usize, copy_start: usize, indices: &[u32], seen: &mut [bool], unique: &mut usize, dups: &mut usize) {
+fn count_seen(
+    key: usize,
+    copy_start: usize,
+    indices: &[u32],
+    seen: &mut [bool],
+    unique: &mut usize,
+    dups: &mut usize,
+) {
     let img = indices[key] as usize;
     if key >= copy_start {
         *dups += 1;
@@ -372,7 +470,13 @@ fn count_seen(key: usize, copy_start: usize, indices: &[u32], seen: &mut [bool],
 }
 
 pub fn robust_record(r: &EvalResult, label: &str) -> RobustRecord {
-    RobustRecord { attack: label.to_string(), acc: r.acc, loss: r.loss, per_class_acc: r.per_class_acc.clone(), images: r.images }
+    RobustRecord {
+        attack: label.to_string(),
+        acc: r.acc,
+        loss: r.loss,
+        per_class_acc: r.per_class_acc.clone(),
+        images: r.images,
+    }
 }
 
 fn update_summary(s: &mut Summary, rec: &EpochRecord, robust: Option<&RobustRecord>) {

@@ -43,7 +43,9 @@ pub fn spawn(job: TrainJob, events: Sender<TrainEvent>) -> WorkerHandle {
         .name(format!("trainer-{}", job.preset.name))
         .spawn(move || {
             let mut run: Option<Run> = None;
-            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| run_job(&job, &events, &control_rx, &mut run)));
+            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                run_job(&job, &events, &control_rx, &mut run)
+            }));
             let error = match outcome {
                 Ok(Ok(())) => return,
                 Ok(Err(e)) => format!("{e:#}"),
@@ -55,7 +57,10 @@ pub fn spawn(job: TrainJob, events: Sender<TrainEvent>) -> WorkerHandle {
                 let _ = run.write_summary(&s);
                 let _ = run.set_status(RunStatus::Failed);
             }
-            let _ = events.send(TrainEvent::Failed { run_id: run.map(|r| r.id), error });
+            let _ = events.send(TrainEvent::Failed {
+                run_id: run.map(|r| r.id),
+                error,
+            });
         })
         .expect("the OS can start a thread");
     WorkerHandle { control, thread }

@@ -40,7 +40,11 @@ impl App {
             quit: false,
             embedded: None,
         };
-        if let Some(i) = app.presets.iter().position(|p| p.name == crate::spec::DEFAULT_PRESET) {
+        if let Some(i) = app
+            .presets
+            .iter()
+            .position(|p| p.name == crate::spec::DEFAULT_PRESET)
+        {
             app.selected = i;
         }
         app.resolve();
@@ -48,14 +52,19 @@ impl App {
     }
 
     fn resolve(&mut self) {
-        let Some(src) = self.presets.get(self.selected) else { return };
-        self.resolved = Preset::from_toml_str(&src.text, &src.origin, &[]).map_err(|e| e.to_string());
+        let Some(src) = self.presets.get(self.selected) else {
+            return;
+        };
+        self.resolved =
+            Preset::from_toml_str(&src.text, &src.origin, &[]).map_err(|e| e.to_string());
         self.plan = None;
         if let Ok(p) = &self.resolved
             && p.data.set == crate::spec::DataSetKind::Embedded
         {
             let ds = self.embedded.get_or_insert_with(crate::data::load_embedded);
-            if let Ok(plan) = crate::data::make_plan(&p.duplication, &ds.train.labels, ds.num_classes()) {
+            if let Ok(plan) =
+                crate::data::make_plan(&p.duplication, &ds.train.labels, ds.num_classes())
+            {
                 self.plan = Some((plan, ds.class_names.clone()));
             }
         }
@@ -72,7 +81,10 @@ impl App {
                     return true;
                 }
                 if self.show_help {
-                    if matches!(k.code, KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q')) {
+                    if matches!(
+                        k.code,
+                        KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q')
+                    ) {
                         self.show_help = false;
                     }
                     return true;
@@ -80,7 +92,9 @@ impl App {
                 match k.code {
                     KeyCode::Char('q') | KeyCode::Esc => self.quit = true,
                     KeyCode::Char('?') => self.show_help = true,
-                    KeyCode::Down | KeyCode::Char('j') if self.selected + 1 < self.presets.len() => {
+                    KeyCode::Down | KeyCode::Char('j')
+                        if self.selected + 1 < self.presets.len() =>
+                    {
                         self.selected += 1;
                         self.resolve();
                     }
@@ -139,7 +153,10 @@ mod tests {
         assert_eq!(a.selected, start + 1);
         a.update(key(KeyCode::Char('g')));
         assert_eq!(a.selected, 0);
-        assert!(!a.update(key(KeyCode::Char('k'))), "no move above the first");
+        assert!(
+            !a.update(key(KeyCode::Char('k'))),
+            "no move above the first"
+        );
         a.update(key(KeyCode::Char('?')));
         assert!(a.show_help);
         a.update(key(KeyCode::Esc));

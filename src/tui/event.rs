@@ -29,7 +29,11 @@ pub fn spawn() -> Receiver<Msg> {
     rx
 }
 
-pub fn main_loop(terminal: &mut DefaultTerminal, app: &mut App, rx: Receiver<Msg>) -> std::io::Result<()> {
+pub fn main_loop(
+    terminal: &mut DefaultTerminal,
+    app: &mut App,
+    rx: Receiver<Msg>,
+) -> std::io::Result<()> {
     terminal.draw(|f| draw(f, app))?;
     while !app.quit {
         let mut dirty = false;

@@ -21,7 +21,11 @@ pub struct Options {
 impl Options {
     pub fn from_cli(no_color: bool, ascii: bool, mouse: bool) -> Options {
         let env_no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Options { color: !(no_color || env_no_color), ascii, mouse }
+        Options {
+            color: !(no_color || env_no_color),
+            ascii,
+            mouse,
+        }
     }
 }
 

@@ -1,0 +1,141 @@
+//! Attack invariants on an untrained model (the projection must hold for any model).
+
+use super::*;
+use crate::nn::InputShape;
+use crate::spec::{AttackKind, AttackSpec, ModelKind, Norm};
+
+fn setup() -> (Net, Device, Tensor<4>, Tensor<1, Int>) {
+    let ad = crate::backend::cpu_device().autodiff();
+    let inner = ad.clone().inner();
+    ad.seed(7);
+    let shape = InputShape {
+        channels: 1,
+        height: 28,
+        width: 28,
+        classes: 10,
+        mean: vec![0.3],
+        std: vec![0.3],
+    };
+    let model = Net::new(ModelKind::SmallCnn, &shape, &ad).unwrap();
+    let x = Tensor::<4>::random([16, 1, 28, 28], Distribution::Uniform(0.0, 1.0), &inner);
+    let y = Tensor::<1, Int>::from_ints([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5], &inner);
+    (attack_view(&model, &ad), ad, x, y)
+}
+
+fn spec(kind: AttackKind, norm: Norm, eps: f64) -> AttackSpec {
+    AttackSpec {
+        kind,
+        norm,
+        eps,
+        step: eps / 4.0,
+        steps: 5,
+        random_start: true,
+        restarts: 1,
+        fraction: 1.0,
+    }
+}
+
+fn max_abs(t: Tensor<4>) -> f32 {
+    t.abs().max().into_scalar::<f32>()
+}
+
+#[test]
+fn every_attack_stays_in_the_linf_ball_and_in_pixel_range() {
+    let (m, _, x, y) = setup();
+    for kind in [AttackKind::Fgsm, AttackKind::FgsmRs, AttackKind::Pgd] {
+        let mut s = spec(kind, Norm::Linf, 0.1);
+        s.step = 0.125; // FGSM-RS's α > ε: the projection must still hold
+        let adv = perturb(&m, &x, &y, &s);
+        assert!(max_abs(adv.clone() - x.clone()) <= 0.1 + 1e-6, "{kind:?}");
+        assert!(
+            adv.clone().min().into_scalar::<f32>() >= 0.0
+                && adv.clone().max().into_scalar::<f32>() <= 1.0,
+            "{kind:?}"
+        );
+        assert!(max_abs(adv - x.clone()) > 0.05, "{kind:?} moved the images");
+    }
+}
+
+#[test]
+fn l2_attacks_stay_in_the_l2_ball_and_in_pixel_range() {
+    let (m, _, x, y) = setup();
+    for kind in [AttackKind::Fgsm, AttackKind::FgsmRs, AttackKind::Pgd] {
+        let s = spec(kind, Norm::L2, 1.5);
+        let adv = perturb(&m, &x, &y, &s);
+        let d = (adv.clone() - x.clone())
+            .powf_scalar(2.0)
+            .reshape([16, 784])
+            .sum_dim(1)
+            .sqrt();
+        let worst = d.clone().max().into_scalar::<f32>();
+        assert!(worst <= 1.5 + 1e-4, "{kind:?}: {worst}");
+        assert!(worst > 0.5, "{kind:?} moved the images: {worst}");
+        assert!(
+            adv.clone().min().into_scalar::<f32>() >= 0.0 && adv.max().into_scalar::<f32>() <= 1.0
+        );
+    }
+}
+
+#[test]
+fn zero_eps_leaves_images_unchanged() {
+    let (m, _, x, y) = setup();
+    for kind in [AttackKind::Fgsm, AttackKind::FgsmRs, AttackKind::Pgd] {
+        for norm in [Norm::Linf, Norm::L2] {
+            let mut s = spec(kind, norm, 0.0);
+            s.step = 0.01;
+            let adv = perturb(&m, &x, &y, &s);
+            assert_eq!(max_abs(adv - x.clone()), 0.0, "{kind:?} {norm:?}");
+        }
+    }
+}
+
+#[test]
+fn same_seed_same_adversarial_images() {
+    let _serial = crate::BURN_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let (m, ad, x, y) = setup();
+    let s = spec(AttackKind::Pgd, Norm::Linf, 0.1);
+    ad.seed(11);
+    let a = perturb(&m, &x, &y, &s);
+    ad.seed(11);
+    let b = perturb(&m, &x, &y, &s);
+    ad.seed(12);
+    let c = perturb(&m, &x, &y, &s);
+    assert_eq!(max_abs(a.clone() - b), 0.0);
+    assert!(max_abs(a - c) > 0.0, "another seed, another random start");
+}
+
+#[test]
+fn attacks_do_not_touch_the_parameters() {
+    let ad = crate::backend::cpu_device().autodiff();
+    let inner = ad.clone().inner();
+    let shape = InputShape {
+        channels: 1,
+        height: 28,
+        width: 28,
+        classes: 10,
+        mean: vec![0.3],
+        std: vec![0.3],
+    };
+    let model = Net::new(ModelKind::Lenet, &shape, &ad).unwrap();
+    let probe = Tensor::<4>::random([4, 1, 28, 28], Distribution::Uniform(0.0, 1.0), &inner);
+    let before = model.valid().forward(probe.clone());
+    let y = Tensor::<1, Int>::from_ints([1, 2, 3, 4], &inner);
+    let _ = perturb(
+        &attack_view(&model, &ad),
+        &probe,
+        &y,
+        &spec(AttackKind::Pgd, Norm::Linf, 0.3),
+    );
+    let after = model.valid().forward(probe);
+    assert_eq!((before - after).abs().max().into_scalar::<f32>(), 0.0);
+}
+
+#[test]
+fn projection_clips_to_ball_then_pixel_range() {
+    let inner = crate::backend::cpu_device();
+    let clean = Tensor::<4>::from_floats([[[[0.0, 0.5, 1.0]]]], &inner);
+    let adv = Tensor::<4>::from_floats([[[[-0.5, 0.9, 0.7]]]], &inner);
+    let p = project(adv, &clean, Norm::Linf, 0.2);
+    let v: Vec<f32> = p.into_data().iter::<f32>().collect();
+    assert_eq!(v, vec![0.0, 0.7, 0.8]);
+}

@@ -1,0 +1,80 @@
+use super::fail;
+use crate::report::{aggregate, study_chart, sweep_csv, sweep_markdown, write_svg_and_png};
+use crate::store::{Run, RunStore};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// Report every run of this sweep.
+    #[arg(long, conflicts_with = "runs")]
+    pub sweep: Option<String>,
+    /// Or these runs (ids or unique parts of ids).
+    pub runs: Vec<String>,
+    /// Folder for report.md, report.csv, report.json and accuracy.svg/png (default results/<sweep>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+pub fn run(store: &RunStore, a: ReportArgs) -> i32 {
+    let (title, runs): (String, Vec<Run>) = match (&a.sweep, a.runs.is_empty()) {
+        (Some(id), _) => {
+            let all = match store.runs() {
+                Ok(r) => r,
+                Err(e) => return fail(e),
+            };
+            let runs: Vec<Run> = all
+                .into_iter()
+                .filter(|r| r.config().is_ok_and(|c| c.sweep.as_deref() == Some(id)))
+                .collect();
+            if runs.is_empty() {
+                return fail(format!(
+                    "no runs of sweep `{id}` in {}",
+                    store.root.display()
+                ));
+            }
+            (format!("Sweep {id}"), runs)
+        }
+        (None, false) => {
+            let mut v = vec![];
+            for id in &a.runs {
+                match store.open(id) {
+                    Ok(r) => v.push(r),
+                    Err(e) => return fail(e),
+                }
+            }
+            ("Selected runs".into(), v)
+        }
+        (None, true) => return fail("give --sweep ID or run ids"),
+    };
+    let stats = aggregate(&runs);
+    if stats.is_empty() {
+        return fail("none of these runs is finished yet");
+    }
+    let md = sweep_markdown(&title, &stats);
+    print!("{md}");
+    let out = a.out.clone().unwrap_or_else(|| {
+        PathBuf::from("results").join(a.sweep.clone().unwrap_or_else(|| "selection".into()))
+    });
+    if let Err(e) = std::fs::create_dir_all(&out) {
+        return fail(format!("{}: {e}", out.display()));
+    }
+    let json = serde_json::to_string_pretty(&stats).expect("stats serialise");
+    for (name, text) in [
+        ("report.md", md.as_str()),
+        ("report.csv", &sweep_csv(&stats)),
+        ("report.json", &json),
+    ] {
+        if let Err(e) = std::fs::write(out.join(name), text) {
+            return fail(format!("{}: {e}", out.join(name).display()));
+        }
+    }
+    if let Err(e) = write_svg_and_png(&study_chart(&title, &stats), &out.join("accuracy")) {
+        return fail(e);
+    }
+    eprintln!(
+        "wrote {}/report.md, report.csv, report.json, accuracy.svg, accuracy.png",
+        out.display()
+    );
+    0
+}

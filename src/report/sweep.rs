@@ -1,0 +1,213 @@
+//! A sweep's answer: runs grouped by point (runs of one point differ only by seed), with mean ±
+//! std over seeds of clean and robust accuracy, time and throughput; for class-skewed points, the
+//! accuracy of the over-duplicated classes against the others.
+
+use super::{MeanStd, mean_std};
+use crate::store::{Run, RunStatus};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PointStats {
+    pub label: String,
+    pub seeds: Vec<u64>,
+    pub training: String,
+    pub duplication: String,
+    /// Copies / total training entries.
+    pub dup_fraction: f64,
+    pub robust_training: bool,
+    pub clean: Option<Stat>,
+    pub robust: Option<Stat>,
+    pub duration_s: Option<Stat>,
+    pub images_per_s: Option<Stat>,
+    /// Classes duplicated more than average, and the rest (skewed profiles only).
+    pub over_classes: Vec<usize>,
+    pub over_clean: Option<Stat>,
+    pub other_clean: Option<Stat>,
+    pub over_robust: Option<Stat>,
+    pub other_robust: Option<Stat>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct Stat {
+    pub mean: f64,
+    pub std: f64,
+    pub n: usize,
+}
+
+impl From<MeanStd> for Stat {
+    fn from(m: MeanStd) -> Stat {
+        Stat {
+            mean: m.mean,
+            std: m.std,
+            n: m.n,
+        }
+    }
+}
+
+fn stat(v: &[f64]) -> Option<Stat> {
+    mean_std(v).map(Stat::from)
+}
+
+fn class_mean(acc: &[f64], classes: &[usize]) -> Option<f64> {
+    let v: Vec<f64> = classes
+        .iter()
+        .filter_map(|&c| acc.get(c).copied())
+        .collect();
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+/// Group finished runs by their point label (or preset + duplication when not from a sweep).
+pub fn aggregate(runs: &[Run]) -> Vec<PointStats> {
+    let mut groups: Vec<(String, Vec<&Run>)> = vec![];
+    for r in runs {
+        if r.status() != RunStatus::Finished {
+            continue;
+        }
+        let Ok(c) = r.config() else { continue };
+        let key = c.point.clone().unwrap_or_else(|| {
+            format!(
+                "{} {} {}",
+                c.preset.name,
+                c.preset.duplication.label(),
+                c.preset.attack.train.label()
+            )
+        });
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => v.push(r),
+            None => groups.push((key, vec![r])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(label, runs)| {
+            let cfgs: Vec<_> = runs.iter().filter_map(|r| r.config().ok()).collect();
+            let sums: Vec<_> = runs.iter().map(|r| r.summary()).collect();
+            let c0 = &cfgs[0];
+            let total: usize = c0.plan_after.iter().sum();
+            let before: usize = c0.plan_before.iter().sum();
+            // Over-duplicated: a class whose share of copies is above the mean, when shares differ.
+            let frac: Vec<f64> = c0
+                .plan_after
+                .iter()
+                .zip(&c0.plan_before)
+                .map(|(a, b)| (*a as f64 - *b as f64) / (*b).max(1) as f64)
+                .collect();
+            let mean_frac = frac.iter().sum::<f64>() / frac.len().max(1) as f64;
+            let skewed = frac.iter().any(|f| (f - mean_frac).abs() > 1e-9);
+            let over: Vec<usize> = if skewed {
+                (0..frac.len()).filter(|&c| frac[c] > mean_frac).collect()
+            } else {
+                vec![]
+            };
+            let others: Vec<usize> = if skewed {
+                (0..frac.len()).filter(|c| !over.contains(c)).collect()
+            } else {
+                vec![]
+            };
+            let per = |f: &dyn Fn(&crate::store::Summary) -> Option<f64>| -> Option<Stat> {
+                stat(&sums.iter().filter_map(f).collect::<Vec<_>>())
+            };
+            PointStats {
+                label,
+                seeds: cfgs.iter().map(|c| c.seed).collect(),
+                training: c0.preset.attack.train.label(),
+                duplication: c0.preset.duplication.label(),
+                dup_fraction: (total as f64 - before as f64) / total.max(1) as f64,
+                robust_training: c0.preset.attack.train.kind != crate::spec::AttackKind::None,
+                clean: per(&|s| s.test_acc),
+                robust: per(&|s| s.robust_acc),
+                duration_s: per(&|s| Some(s.duration_s)),
+                images_per_s: per(&|s| s.images_per_s),
+                over_clean: per(&|s| class_mean(&s.per_class_acc, &over)),
+                other_clean: per(&|s| class_mean(&s.per_class_acc, &others)),
+                over_robust: per(&|s| class_mean(&s.robust_per_class_acc, &over)),
+                other_robust: per(&|s| class_mean(&s.robust_per_class_acc, &others)),
+                over_classes: over,
+            }
+        })
+        .collect()
+}
+
+fn pm(s: &Option<Stat>) -> String {
+    match s {
+        Some(s) if s.n > 1 => format!("{:.1} ± {:.1}", s.mean * 100.0, s.std * 100.0),
+        Some(s) => format!("{:.1}", s.mean * 100.0),
+        None => "-".into(),
+    }
+}
+
+fn num(s: &Option<Stat>, digits: usize) -> String {
+    s.map(|s| format!("{:.*}", digits, s.mean))
+        .unwrap_or_else(|| "-".into())
+}
+
+/// The Markdown report: the main table, then the skewed-class table when there are skewed points.
+pub fn markdown(title: &str, stats: &[PointStats]) -> String {
+    let mut out = format!("# {title}\n\nAccuracy in %, mean ± sample std over seeds.\n\n");
+    out.push_str("| point | training | duplication | copies | seeds | clean acc | robust acc | time (s) | images/s |\n|---|---|---|---|---|---|---|---|---|\n");
+    for s in stats {
+        out.push_str(&format!(
+            "| {} | {} | {} | {:.1} % | {} | {} | {} | {} | {} |\n",
+            s.label,
+            s.training,
+            s.duplication,
+            s.dup_fraction * 100.0,
+            s.seeds.len(),
+            pm(&s.clean),
+            pm(&s.robust),
+            num(&s.duration_s, 0),
+            num(&s.images_per_s, 0)
+        ));
+    }
+    let skewed: Vec<&PointStats> = stats
+        .iter()
+        .filter(|s| !s.over_classes.is_empty())
+        .collect();
+    if !skewed.is_empty() {
+        out.push_str("\n## Class-skewed points: over-duplicated classes vs the others\n\n");
+        out.push_str("| point | over-duplicated classes | clean acc (over) | clean acc (others) | robust acc (over) | robust acc (others) |\n|---|---|---|---|---|---|\n");
+        for s in skewed {
+            out.push_str(&format!(
+                "| {} | {:?} | {} | {} | {} | {} |\n",
+                s.label,
+                s.over_classes,
+                pm(&s.over_clean),
+                pm(&s.other_clean),
+                pm(&s.over_robust),
+                pm(&s.other_robust)
+            ));
+        }
+    }
+    out
+}
+
+pub fn csv(stats: &[PointStats]) -> String {
+    let mut out = String::from(
+        "point,training,duplication,dup_fraction,seeds,clean_mean,clean_std,robust_mean,robust_std,time_s,images_per_s,over_clean_mean,other_clean_mean,over_robust_mean,other_robust_mean\n",
+    );
+    let f = |s: &Option<Stat>, std: bool| {
+        s.map(|s| format!("{:.6}", if std { s.std } else { s.mean }))
+            .unwrap_or_default()
+    };
+    for s in stats {
+        out.push_str(&format!(
+            "\"{}\",\"{}\",\"{}\",{:.6},{},{},{},{},{},{},{},{},{},{},{}\n",
+            s.label,
+            s.training,
+            s.duplication,
+            s.dup_fraction,
+            s.seeds.len(),
+            f(&s.clean, false),
+            f(&s.clean, true),
+            f(&s.robust, false),
+            f(&s.robust, true),
+            f(&s.duration_s, false),
+            f(&s.images_per_s, false),
+            f(&s.over_clean, false),
+            f(&s.other_clean, false),
+            f(&s.over_robust, false),
+            f(&s.other_robust, false)
+        ));
+    }
+    out
+}

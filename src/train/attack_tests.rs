@@ -1,0 +1,114 @@
+//! Attacks against a model trained here (a few hundred steps of the small CNN on the embedded
+//! set): the attack ordering and the gap between clean and robust accuracy must show.
+
+use super::*;
+use crate::attack::{attack_view, mean_loss, perturb};
+use crate::nn::{InputShape, Net};
+use crate::spec::{AttackKind, AttackSpec, ModelKind, Norm, find_preset};
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::prelude::*;
+use burn::tensor::Distribution;
+
+fn trained() -> (Net, Device, DeviceData) {
+    let _serial = crate::BURN_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let ds = crate::data::load_embedded();
+    let ad = crate::backend::cpu_device().autodiff();
+    let inner = ad.clone().inner();
+    ad.seed(1);
+    let (mean, std) = ds.channel_stats();
+    let shape = InputShape {
+        channels: 1,
+        height: 28,
+        width: 28,
+        classes: 10,
+        mean,
+        std,
+    };
+    let mut model = Net::new(ModelKind::SmallCnn, &shape, &ad).unwrap();
+    let mut optim = optimizer(&find_preset("default", &[]).unwrap());
+    let ce = CrossEntropyLossConfig::new().init(&ad);
+    let train = DeviceData::upload(&ds.train, &inner);
+    let mut order: Vec<u32> = (0..train.len() as u32).collect();
+    crate::data::rng::Rng::new(5).shuffle(&mut order);
+    for step in 0..200 {
+        let idx = &order[(step * 50) % 10_000..(step * 50) % 10_000 + 50];
+        let (x, y) = train.gather(idx);
+        model = train_step(
+            model,
+            &mut optim,
+            &ce,
+            x,
+            y,
+            &AttackSpec::default(),
+            0.05,
+            &ad,
+        )
+        .0;
+    }
+    let test = DeviceData::upload(&ds.test, &inner);
+    (model, ad, test)
+}
+
+#[test]
+fn pgd_beats_fgsm_beats_noise_and_robust_accuracy_collapses() {
+    let (model, ad, test) = trained();
+    let view = attack_view(&model, &ad);
+    let (x, y) = test.range(0, 400);
+    let eps = 0.1;
+    let noise = (x.clone()
+        + Tensor::<4>::random(x.shape(), Distribution::Uniform(-1.0, 1.0), &x.device())
+            .sign()
+            .mul_scalar(eps))
+    .clamp(0.0, 1.0);
+    let fgsm = perturb(
+        &view,
+        &x,
+        &y,
+        &AttackSpec {
+            kind: AttackKind::Fgsm,
+            eps,
+            ..Default::default()
+        },
+    );
+    let pgd = perturb(
+        &view,
+        &x,
+        &y,
+        &AttackSpec {
+            kind: AttackKind::Pgd,
+            norm: Norm::Linf,
+            eps,
+            step: 0.025,
+            steps: 10,
+            ..Default::default()
+        },
+    );
+    let (l_clean, l_noise, l_fgsm, l_pgd) = (
+        mean_loss(&view, &x, &y),
+        mean_loss(&view, &noise, &y),
+        mean_loss(&view, &fgsm, &y),
+        mean_loss(&view, &pgd, &y),
+    );
+    assert!(
+        l_pgd > l_fgsm && l_fgsm > l_noise,
+        "pgd {l_pgd} > fgsm {l_fgsm} > noise {l_noise} (clean {l_clean})"
+    );
+
+    let clean = evaluate_clean(&model, &test, 10);
+    let spec = AttackSpec {
+        kind: AttackKind::Pgd,
+        eps,
+        step: 0.025,
+        steps: 10,
+        ..Default::default()
+    };
+    let robust = evaluate_robust(&model, &test, 10, &spec, 400, &ad, &mut |_, _| {});
+    assert!(clean.acc > 0.7, "the model learned: {}", clean.acc);
+    assert!(
+        robust.acc < clean.acc / 2.0,
+        "standard training is not robust: clean {} robust {}",
+        clean.acc,
+        robust.acc
+    );
+    assert_eq!(robust.images, 400);
+}
