@@ -6,6 +6,7 @@ mod eval_cmd;
 mod presets_cmd;
 mod report_cmd;
 mod runs_cmd;
+pub mod screenshots_cmd;
 pub mod sweep_cmd;
 mod train_cmd;
 
@@ -61,6 +62,8 @@ pub enum Command {
     Report(report_cmd::ReportArgs),
     /// Training throughput (images/s) per model and backend, and one epoch of the default preset.
     Bench(bench::BenchArgs),
+    /// Render every TUI screen from the runs in the store into SVG and PNG files.
+    Screenshots(screenshots_cmd::ScreenshotsArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -163,5 +166,6 @@ pub fn main() -> i32 {
         Some(Command::Sweep(args)) => sweep_cmd::run(&store, args),
         Some(Command::Report(args)) => report_cmd::run(&store, args),
         Some(Command::Bench(args)) => bench::run(args),
+        Some(Command::Screenshots(args)) => screenshots_cmd::run(&store, args),
     }
 }

@@ -225,3 +225,20 @@ mod tests {
         assert!(s.validate().unwrap_err().1.contains("both set"));
     }
 }
+
+impl TrainingSpec {
+    /// e.g. `sgd lr 0.05 · one-cycle · batch 128`.
+    pub fn optimizer_label(&self) -> String {
+        let opt = match self.optimizer {
+            OptimizerKind::Sgd => "sgd",
+            OptimizerKind::Adam => "adam",
+        };
+        let sched = match self.schedule {
+            Schedule::Constant => "constant",
+            Schedule::Step => "step",
+            Schedule::Cosine => "cosine",
+            Schedule::OneCycle => "one-cycle",
+        };
+        format!("{opt} lr {} · {sched} · batch {}", self.lr, self.batch_size)
+    }
+}

@@ -1,21 +1,47 @@
 //! The terminal UI. State changes in one place (`App::update`), drawing is a pure function of
-//! state (`draw`), terminal events arrive from a thread over a channel: the UI never blocks.
+//! state (`draw`); terminal events, trainer events and signals all arrive over one channel, so
+//! the UI never blocks on training. Trainers run on background workers.
 
 mod app;
+pub mod compare;
 mod draw;
 mod event;
+mod keys;
+mod live;
+mod presets;
+mod runs;
+pub mod screenshot;
 
-pub use app::{App, Msg};
-pub use draw::draw;
+pub use app::{App, Dialog, Effect, Msg, Screen};
+pub use draw::{CLEAN, ROBUST, draw};
+pub use live::{LiveRun, LiveStatus, ema};
+
+/// The compare state for a list of runs (screenshots, benchmarks).
+pub fn screenshot_compare(
+    store: &RunStore,
+    ids: &[String],
+) -> Result<compare::CompareState, String> {
+    compare::CompareState::load(store, ids)
+}
 
 use crate::store::RunStore;
 use std::io::IsTerminal;
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct Options {
     pub color: bool,
     pub ascii: bool,
     pub mouse: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            color: true,
+            ascii: false,
+            mouse: false,
+        }
+    }
 }
 
 impl Options {
@@ -34,6 +60,8 @@ pub fn run(store: &RunStore, opts: Options) -> i32 {
         eprintln!(
             "duplab: not a terminal, so the lab's screen cannot open. Headless commands:\n  \
              duplab train --preset NAME      train a preset\n  \
+             duplab sweep GRID               train every point of a grid\n  \
+             duplab report --sweep ID        tables and plots of a sweep\n  \
              duplab presets [NAME]           list or show presets\n  \
              duplab data inspect             data sets and duplication plans\n  \
              duplab runs ls|show|export      the run store\n  \
@@ -43,19 +71,8 @@ pub fn run(store: &RunStore, opts: Options) -> i32 {
         );
         return 2;
     }
-    let mut app = App::new(store.clone(), opts);
-    let mut terminal = ratatui::init();
-    if opts.mouse {
-        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
-    }
-    let rx = event::spawn();
-    let result = event::main_loop(&mut terminal, &mut app, rx);
-    if opts.mouse {
-        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
-    }
-    ratatui::restore();
-    match result {
-        Ok(()) => 0,
-        Err(e) => crate::cli::fail(e),
-    }
+    event::run(store, opts)
 }
+
+#[cfg(test)]
+mod tests;

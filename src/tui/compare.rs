@@ -1,0 +1,175 @@
+//! The compare screen's state: 2–6 runs read from the store, their config differences, and
+//! runs that differ only by seed grouped as mean ± std.
+
+use super::live::LiveRun;
+use crate::report::{MeanStd, RunRow, mean_std};
+use crate::store::RunStore;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    TestAcc,
+    RobustAcc,
+    TrainLoss,
+}
+
+impl Metric {
+    pub fn next(self) -> Metric {
+        match self {
+            Metric::TestAcc => Metric::RobustAcc,
+            Metric::RobustAcc => Metric::TrainLoss,
+            Metric::TrainLoss => Metric::TestAcc,
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Metric::TestAcc => "test accuracy (clean) %",
+            Metric::RobustAcc => "test accuracy (robust) %",
+            Metric::TrainLoss => "training loss",
+        }
+    }
+}
+
+pub struct CompareRun {
+    pub row: RunRow,
+    pub run: LiveRun,
+    /// The resolved config as dotted key → value, for the diff.
+    pub config: BTreeMap<String, String>,
+}
+
+/// Runs that differ only by seed.
+pub struct SeedGroup {
+    pub members: Vec<usize>,
+    pub clean: Option<MeanStd>,
+    pub robust: Option<MeanStd>,
+}
+
+pub struct CompareState {
+    pub runs: Vec<CompareRun>,
+    pub metric: Metric,
+    pub diff_only: bool,
+    pub groups: Vec<SeedGroup>,
+}
+
+impl Default for CompareState {
+    fn default() -> Self {
+        CompareState {
+            runs: vec![],
+            metric: Metric::TestAcc,
+            diff_only: true,
+            groups: vec![],
+        }
+    }
+}
+
+fn flatten(prefix: &str, v: &serde_json::Value, out: &mut BTreeMap<String, String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                flatten(
+                    &if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    },
+                    x,
+                    out,
+                );
+            }
+        }
+        other => {
+            out.insert(
+                prefix.to_string(),
+                other.to_string().trim_matches('"').to_string(),
+            );
+        }
+    }
+}
+
+impl CompareState {
+    pub fn load(store: &RunStore, ids: &[String]) -> Result<CompareState, String> {
+        let mut runs = vec![];
+        for id in ids {
+            let run = store.open(id).map_err(|e| e.to_string())?;
+            let mut config = BTreeMap::new();
+            if let Ok(c) = run.config() {
+                let mut v = serde_json::to_value(&c.preset).unwrap_or_default();
+                v["seed"] = serde_json::json!(c.seed);
+                v["backend"] = serde_json::json!(c.backend);
+                if let Some(obj) = v.as_object_mut() {
+                    obj.remove("description");
+                    obj.remove("name");
+                }
+                flatten("", &v, &mut config);
+                config.insert("preset".into(), c.preset.name.clone());
+            }
+            runs.push(CompareRun {
+                row: RunRow::from_run(&run),
+                run: LiveRun::from_store(&run),
+                config,
+            });
+        }
+        let mut s = CompareState {
+            runs,
+            ..Default::default()
+        };
+        s.group();
+        Ok(s)
+    }
+
+    fn group(&mut self) {
+        let key = |c: &CompareRun| {
+            let mut m = c.config.clone();
+            m.remove("seed");
+            m.remove("training.seeds");
+            m.remove("duplication.seed");
+            format!("{m:?}")
+        };
+        let mut groups: Vec<(String, Vec<usize>)> = vec![];
+        for (i, r) in self.runs.iter().enumerate() {
+            let k = key(r);
+            match groups.iter_mut().find(|(g, _)| *g == k) {
+                Some((_, v)) => v.push(i),
+                None => groups.push((k, vec![i])),
+            }
+        }
+        self.groups = groups
+            .into_iter()
+            .filter(|(_, m)| m.len() > 1)
+            .map(|(_, members)| {
+                let clean: Vec<f64> = members
+                    .iter()
+                    .filter_map(|&i| self.runs[i].row.test_acc)
+                    .collect();
+                let robust: Vec<f64> = members
+                    .iter()
+                    .filter_map(|&i| self.runs[i].row.robust_acc)
+                    .collect();
+                SeedGroup {
+                    members,
+                    clean: mean_std(&clean),
+                    robust: mean_std(&robust),
+                }
+            })
+            .collect();
+    }
+
+    /// Config keys and each run's value: only keys whose values differ when `diff_only`.
+    pub fn diff(&self) -> Vec<(String, Vec<String>)> {
+        let mut keys: Vec<&String> = self.runs.iter().flat_map(|r| r.config.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        keys.into_iter()
+            .map(|k| {
+                (
+                    k.clone(),
+                    self.runs
+                        .iter()
+                        .map(|r| r.config.get(k).cloned().unwrap_or_else(|| "-".into()))
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .filter(|(_, vals)| !self.diff_only || vals.iter().any(|v| v != &vals[0]))
+            .collect()
+    }
+}

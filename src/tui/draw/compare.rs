@@ -1,0 +1,267 @@
+use super::RUN_COLORS;
+use super::common::{bar, block, bounds, fg, marker, pct, st};
+use crate::tui::App;
+use crate::tui::compare::Metric;
+use crate::tui::live::ema;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{
+    Axis, Cell, Chart, Dataset, GraphType, LegendPosition, Paragraph, Row, Table, Wrap,
+};
+
+pub fn draw(f: &mut Frame, app: &App, area: Rect) {
+    let cs = &app.compare;
+    if cs.runs.len() < 2 {
+        let msg = "Mark 2 to 6 runs on the runs screen (3) with space, then press c.";
+        f.render_widget(
+            Paragraph::new(msg)
+                .block(block(app, " compare "))
+                .wrap(Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
+    let [top, bottom] =
+        Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
+    let [chart_area, classes_area] =
+        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(top);
+    let [summary_area, diff_area] =
+        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(bottom);
+    draw_curves(f, app, chart_area);
+    draw_classes(f, app, classes_area);
+    draw_summary(f, app, summary_area);
+    draw_diff(f, app, diff_area);
+}
+
+fn color(i: usize) -> Color {
+    RUN_COLORS[i % RUN_COLORS.len()]
+}
+
+fn short(id: &str) -> String {
+    id.rsplit('-').next().unwrap_or(id).to_string()
+}
+
+fn draw_curves(f: &mut Frame, app: &App, area: Rect) {
+    let cs = &app.compare;
+    let data: Vec<Vec<(f64, f64)>> = cs
+        .runs
+        .iter()
+        .map(|r| {
+            let raw: Vec<(f64, f64)> = match cs.metric {
+                Metric::TestAcc => r
+                    .run
+                    .epochs
+                    .iter()
+                    .map(|e| (e.step as f64, e.test_acc * 100.0))
+                    .collect(),
+                Metric::RobustAcc => r
+                    .run
+                    .epochs
+                    .iter()
+                    .filter_map(|e| e.robust.as_ref().map(|x| (e.step as f64, x.acc * 100.0)))
+                    .collect(),
+                Metric::TrainLoss => r
+                    .run
+                    .steps
+                    .iter()
+                    .map(|s| (s.step as f64, s.loss))
+                    .collect(),
+            };
+            if app.smoothing && cs.metric == Metric::TrainLoss && raw.len() > 2 {
+                let ys = ema(&raw.iter().map(|p| p.1).collect::<Vec<_>>(), 0.9);
+                raw.iter().zip(ys).map(|(p, y)| (p.0, y)).collect()
+            } else {
+                raw
+            }
+        })
+        .collect();
+    let names: Vec<String> = cs
+        .runs
+        .iter()
+        .map(|r| format!("{} {}", short(&r.row.id), r.row.preset))
+        .collect();
+    let ds: Vec<Dataset> = data
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            Dataset::default()
+                .name(names[i].clone())
+                .marker(marker(app))
+                .graph_type(GraphType::Line)
+                .style(fg(app, color(i)))
+                .data(d)
+        })
+        .collect();
+    let x = bounds(data.iter().flatten().map(|p| p.0));
+    let y = bounds(data.iter().flatten().map(|p| p.1));
+    let chart = Chart::new(ds)
+        .legend_position(Some(LegendPosition::BottomRight))
+        .hidden_legend_constraints((Constraint::Ratio(3, 4), Constraint::Ratio(3, 4)))
+        .block(block(app, " curves (m: metric) "))
+        .x_axis(
+            Axis::default()
+                .title("step")
+                .bounds([0.0, x[1]])
+                .labels(["0".to_string(), format!("{:.0}", x[1])]),
+        )
+        .y_axis(
+            Axis::default()
+                .title(cs.metric.label())
+                .bounds(y)
+                .labels([format!("{:.1}", y[0]), format!("{:.1}", y[1])]),
+        );
+    f.render_widget(chart, area);
+}
+
+fn draw_classes(f: &mut Frame, app: &App, area: Rect) {
+    let cs = &app.compare;
+    let robust = cs.metric == Metric::RobustAcc;
+    let names = cs
+        .runs
+        .iter()
+        .find(|r| !r.run.class_names.is_empty())
+        .map(|r| r.run.class_names.clone())
+        .unwrap_or_default();
+    let bw = (area.width as usize).saturating_sub(20).max(4);
+    let mut lines = vec![];
+    for (c, name) in names.iter().enumerate() {
+        for (i, r) in cs.runs.iter().enumerate() {
+            let last = r.run.epochs.last();
+            let acc = if robust {
+                last.and_then(|e| e.robust.as_ref())
+                    .and_then(|x| x.per_class_acc.get(c).copied())
+            } else {
+                last.and_then(|e| e.per_class_acc.get(c).copied())
+            };
+            let (b1, _) = bar(app, acc.unwrap_or(0.0), bw);
+            let label = if i == 0 {
+                name.chars().take(10).collect::<String>()
+            } else {
+                String::new()
+            };
+            lines.push(Line::from(vec![
+                Span::raw(format!("{label:<10} ")),
+                Span::styled(b1, fg(app, color(i))),
+                Span::raw(format!(" {}", pct(acc))),
+            ]));
+        }
+    }
+    let title = if robust {
+        " per class, robust accuracy (grouped by run) "
+    } else {
+        " per class, clean accuracy (grouped by run) "
+    };
+    f.render_widget(Paragraph::new(lines).block(block(app, title)), area);
+}
+
+fn delta(v: Option<f64>, base: Option<f64>) -> String {
+    match (v, base) {
+        (Some(a), Some(b)) => format!("{:+.1}", (a - b) * 100.0),
+        _ => "".into(),
+    }
+}
+
+fn draw_summary(f: &mut Frame, app: &App, area: Rect) {
+    let cs = &app.compare;
+    let base = &cs.runs[0].row;
+    let mut rows: Vec<Row> = cs
+        .runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let row = &r.row;
+            Row::new(vec![
+                Cell::from(Span::styled(
+                    format!("■ {}", short(&row.id)),
+                    fg(app, color(i)),
+                )),
+                Cell::from(row.preset.clone()),
+                Cell::from(row.seed.map(|s| s.to_string()).unwrap_or_default()),
+                Cell::from(format!(
+                    "{} {}",
+                    pct(row.test_acc),
+                    if i == 0 {
+                        "base".into()
+                    } else {
+                        delta(row.test_acc, base.test_acc)
+                    }
+                )),
+                Cell::from(format!(
+                    "{} {}",
+                    pct(row.robust_acc),
+                    if i == 0 {
+                        String::new()
+                    } else {
+                        delta(row.robust_acc, base.robust_acc)
+                    }
+                )),
+            ])
+        })
+        .collect();
+    for g in &cs.groups {
+        let members: Vec<String> = g
+            .members
+            .iter()
+            .map(|&i| short(&cs.runs[i].row.id))
+            .collect();
+        rows.push(Row::new(vec![
+            Cell::from(Span::styled(
+                "seeds",
+                st(app, Style::default().add_modifier(Modifier::BOLD)),
+            )),
+            Cell::from(members.join(",")),
+            Cell::from(format!("n={}", g.members.len())),
+            Cell::from(g.clean.map(|m| m.to_string()).unwrap_or_default()),
+            Cell::from(g.robust.map(|m| m.to_string()).unwrap_or_default()),
+        ]));
+    }
+    let widths = [
+        Constraint::Length(9),
+        Constraint::Min(12),
+        Constraint::Length(5),
+        Constraint::Length(13),
+        Constraint::Length(13),
+    ];
+    let t = Table::new(rows, widths)
+        .header(
+            Row::new(vec!["run", "preset", "seed", "clean Δ", "robust Δ"])
+                .style(st(app, Style::default().add_modifier(Modifier::BOLD))),
+        )
+        .block(block(
+            app,
+            " summary (Δ vs the first run; seed groups as mean ± std) ",
+        ));
+    f.render_widget(t, area);
+}
+
+fn draw_diff(f: &mut Frame, app: &App, area: Rect) {
+    let cs = &app.compare;
+    let diff = cs.diff();
+    let col_w = ((area.width as usize).saturating_sub(26) / cs.runs.len()).max(6) as u16;
+    let mut widths = vec![Constraint::Length(24)];
+    widths.extend(std::iter::repeat_n(
+        Constraint::Length(col_w),
+        cs.runs.len(),
+    ));
+    let rows: Vec<Row> = diff
+        .iter()
+        .map(|(k, vals)| {
+            let mut cells = vec![Cell::from(k.clone())];
+            cells.extend(
+                vals.iter()
+                    .enumerate()
+                    .map(|(i, v)| Cell::from(Span::styled(v.clone(), fg(app, color(i))))),
+            );
+            Row::new(cells)
+        })
+        .collect();
+    let title = if cs.diff_only {
+        " config: differences only (d: all) "
+    } else {
+        " config: all fields (d: differences) "
+    };
+    let t = Table::new(rows, widths).block(block(app, title));
+    f.render_widget(t, area);
+}

@@ -1,0 +1,279 @@
+use super::common::{bar, block, bounds, fg, fmt_secs, marker, pct, st};
+use super::{CLEAN, ROBUST, TRAIN};
+use crate::tui::App;
+use crate::tui::live::{LiveRun, LiveStatus, ema};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Axis, Chart, Dataset, GraphType, LegendPosition, Paragraph, Wrap};
+
+pub fn draw(f: &mut Frame, app: &App, area: Rect) {
+    let Some(run) = app
+        .live
+        .get(app.live_selected.min(app.live.len().saturating_sub(1)))
+    else {
+        let msg = "No run yet. Pick a preset on the presets screen (1) and press Enter, or open a stored run from the runs screen (3).";
+        f.render_widget(
+            Paragraph::new(msg)
+                .block(block(app, " live "))
+                .wrap(Wrap { trim: true }),
+            area,
+        );
+        return;
+    };
+    let [head, rest] = Layout::vertical([Constraint::Length(3), Constraint::Min(10)]).areas(area);
+    draw_head(f, app, run, head);
+    let (charts, side) = if rest.width >= 120 {
+        let [a, b] = Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)])
+            .areas(rest);
+        (a, b)
+    } else {
+        let [a, b] =
+            Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(rest);
+        (a, b)
+    };
+    let [loss_area, acc_area] =
+        Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(charts);
+    draw_loss(f, app, run, loss_area);
+    draw_accuracy(f, app, run, acc_area);
+    draw_classes(f, app, run, side);
+}
+
+fn draw_head(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
+    let n = app.live.len();
+    let status_color = match run.status {
+        LiveStatus::Running | LiveStatus::Starting => Color::Green,
+        LiveStatus::Paused => Color::Yellow,
+        LiveStatus::Failed(_) => Color::Red,
+        _ => Color::Blue,
+    };
+    let last = run.steps.last();
+    let step = run.step();
+    let epoch = if run.steps_per_epoch > 0 {
+        step as f64 / run.steps_per_epoch as f64
+    } else {
+        0.0
+    };
+    let l1 = Line::from(vec![
+        Span::raw(format!("run {}/{n} ", app.live_selected.min(n - 1) + 1)),
+        Span::styled(
+            run.id.clone(),
+            st(app, Style::default().add_modifier(Modifier::BOLD)),
+        ),
+        Span::raw(format!("  {}  ", run.preset)),
+        Span::styled(run.status.label(), fg(app, status_color)),
+        Span::raw(if app.smoothing {
+            "  · smoothing on"
+        } else {
+            ""
+        }),
+    ]);
+    let l2 = Line::from(format!(
+        "step {step}/{}  epoch {epoch:.2}  {}  ETA {}  · {} on {}",
+        run.total_steps,
+        last.map(|s| format!("{:.0} img/s", s.images_per_s))
+            .unwrap_or_else(|| "- img/s".into()),
+        if run.status.is_active() {
+            run.eta_s().map(fmt_secs).unwrap_or_else(|| "-".into())
+        } else {
+            "-".into()
+        },
+        if run.backend.is_empty() {
+            "?"
+        } else {
+            &run.backend
+        },
+        if run.adapter.is_empty() {
+            "?"
+        } else {
+            &run.adapter
+        },
+    ));
+    let l3 = Line::from(Span::styled(run.phase.clone(), fg(app, Color::DarkGray)));
+    f.render_widget(Paragraph::new(vec![l1, l2, l3]), area);
+}
+
+fn series(app: &App, raw: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
+    if !app.smoothing || raw.len() < 3 {
+        return raw;
+    }
+    let ys = ema(&raw.iter().map(|p| p.1).collect::<Vec<_>>(), 0.9);
+    raw.iter().zip(ys).map(|(p, y)| (p.0, y)).collect()
+}
+
+fn draw_loss(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
+    let train: Vec<(f64, f64)> = series(
+        app,
+        run.steps.iter().map(|s| (s.step as f64, s.loss)).collect(),
+    );
+    let test: Vec<(f64, f64)> = run
+        .epochs
+        .iter()
+        .map(|e| (e.step as f64, e.test_loss))
+        .collect();
+    let x = [0.0, (run.total_steps.max(1)) as f64];
+    let y = bounds(train.iter().chain(&test).map(|p| p.1));
+    let ds = vec![
+        Dataset::default()
+            .name("train")
+            .marker(marker(app))
+            .graph_type(GraphType::Line)
+            .style(fg(app, TRAIN))
+            .data(&train),
+        Dataset::default()
+            .name("test")
+            .marker(marker(app))
+            .graph_type(GraphType::Line)
+            .style(fg(app, CLEAN))
+            .data(&test),
+    ];
+    let chart = Chart::new(ds)
+        .legend_position(Some(LegendPosition::TopRight))
+        .hidden_legend_constraints((Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)))
+        .block(block(app, " loss "))
+        .x_axis(
+            Axis::default()
+                .bounds(x)
+                .labels(["0".to_string(), format!("{}", run.total_steps)]),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds(y)
+                .labels([format!("{:.2}", y[0]), format!("{:.2}", y[1])]),
+        );
+    f.render_widget(chart, area);
+}
+
+fn draw_accuracy(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
+    let train: Vec<(f64, f64)> = series(
+        app,
+        run.steps
+            .iter()
+            .map(|s| (s.step as f64, s.acc * 100.0))
+            .collect(),
+    );
+    let clean: Vec<(f64, f64)> = run
+        .epochs
+        .iter()
+        .map(|e| (e.step as f64, e.test_acc * 100.0))
+        .collect();
+    let robust: Vec<(f64, f64)> = run
+        .epochs
+        .iter()
+        .filter_map(|e| e.robust.as_ref().map(|r| (e.step as f64, r.acc * 100.0)))
+        .collect();
+    let x = [0.0, (run.total_steps.max(1)) as f64];
+    let ds = vec![
+        Dataset::default()
+            .name("train")
+            .marker(marker(app))
+            .graph_type(GraphType::Line)
+            .style(fg(app, TRAIN))
+            .data(&train),
+        Dataset::default()
+            .name("test clean")
+            .marker(marker(app))
+            .graph_type(GraphType::Line)
+            .style(fg(app, CLEAN))
+            .data(&clean),
+        Dataset::default()
+            .name("test robust")
+            .marker(marker(app))
+            .graph_type(GraphType::Scatter)
+            .style(fg(app, ROBUST))
+            .data(&robust),
+    ];
+    let chart = Chart::new(ds)
+        .legend_position(Some(LegendPosition::BottomRight))
+        .hidden_legend_constraints((Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)))
+        .block(block(app, " accuracy % "))
+        .x_axis(
+            Axis::default()
+                .bounds(x)
+                .labels(["0".to_string(), format!("{}", run.total_steps)]),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds([0.0, 100.0])
+                .labels(["0", "50", "100"]),
+        );
+    f.render_widget(chart, area);
+}
+
+fn draw_classes(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
+    let last = run.epochs.last();
+    let robust = last.and_then(|e| e.robust.as_ref());
+    let name_w = 11;
+    let bw = ((area.width as usize).saturating_sub(name_w + 26) / 2).max(4);
+    let mut lines = vec![Line::from(vec![
+        Span::raw(format!("{:<name_w$} ", "class")),
+        Span::styled(format!("{:<w$}", "clean %", w = bw + 6), fg(app, CLEAN)),
+        Span::styled(format!("{:<w$}", "robust %", w = bw + 6), fg(app, ROBUST)),
+        Span::raw("train n"),
+    ])];
+    let max_after = run.plan_after.iter().copied().max().unwrap_or(1).max(1);
+    for (c, name) in run.class_names.iter().enumerate() {
+        let acc = last.and_then(|e| e.per_class_acc.get(c).copied());
+        let racc = robust.and_then(|r| r.per_class_acc.get(c).copied());
+        let (a1, a2) = bar(app, acc.unwrap_or(0.0), bw);
+        let (r1, r2) = bar(app, racc.unwrap_or(0.0), bw);
+        let before = run.plan_before.get(c).copied().unwrap_or(0);
+        let after = run.plan_after.get(c).copied().unwrap_or(0);
+        let dup = after > before && after * 10 >= max_after;
+        lines.push(Line::from(vec![
+            Span::raw(format!(
+                "{:<name_w$} ",
+                name.chars().take(name_w).collect::<String>()
+            )),
+            Span::styled(a1, fg(app, CLEAN)),
+            Span::styled(a2, fg(app, Color::DarkGray)),
+            Span::raw(format!("{:>5} ", pct(acc))),
+            Span::styled(r1, fg(app, ROBUST)),
+            Span::styled(r2, fg(app, Color::DarkGray)),
+            Span::raw(format!("{:>5} ", pct(racc))),
+            Span::styled(
+                if after > before {
+                    format!("{before}→{after}")
+                } else {
+                    format!("{after}")
+                },
+                if dup {
+                    fg(app, Color::Yellow)
+                } else {
+                    Style::default()
+                },
+            ),
+        ]));
+    }
+    let s = run.steps.last();
+    lines.push(Line::from(""));
+    if let Some(s) = s {
+        lines.push(Line::from(format!(
+            "seen: {} distinct images, {} duplicate draws",
+            s.unique_seen, s.dup_seen
+        )));
+    }
+    if let Some(e) = last {
+        lines.push(Line::from(vec![
+            Span::raw(format!("eval {} (step {}): ", e.epoch, e.step)),
+            Span::styled(format!("clean {:.2}%", e.test_acc * 100.0), fg(app, CLEAN)),
+            Span::raw("  "),
+            Span::styled(
+                robust
+                    .map(|r| format!("robust {:.2}% ({})", r.acc * 100.0, r.attack))
+                    .unwrap_or_else(|| "robust -".into()),
+                fg(app, ROBUST),
+            ),
+        ]));
+    }
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block(
+                app,
+                " per class (last evaluation) · training counts ",
+            ))
+            .wrap(Wrap { trim: false }),
+        area,
+    );
+}

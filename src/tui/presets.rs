@@ -1,0 +1,196 @@
+//! The presets screen's state: the list, inline edits of a few fields (validated as you type),
+//! and the resolved preset with its duplication plan.
+
+use crate::backend::DeviceChoice;
+use crate::data::{DataSet, Plan};
+use crate::spec::{DataSetKind, Preset, PresetSource, list_presets};
+
+/// The fields a user edits most, with the preset key each one sets.
+pub const FIELDS: &[(&str, &str)] = &[
+    ("duplication.profile", "profile"),
+    ("duplication.rate", "rate"),
+    ("duplication.copies", "copies"),
+    ("duplication.mode", "exact/near"),
+    ("duplication.keep_size", "keep size"),
+    ("attack.train.kind", "train attack"),
+    ("attack.train.eps", "ε"),
+    ("attack.train.steps", "attack steps"),
+    ("training.epochs", "epochs"),
+    ("training.steps", "step budget"),
+    ("training.seeds", "seeds"),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    List,
+    Fields,
+}
+
+pub struct PresetsState {
+    pub list: Vec<PresetSource>,
+    pub selected: usize,
+    pub focus: Focus,
+    pub field: usize,
+    /// The text being typed into the selected field.
+    pub editing: Option<String>,
+    /// Why the text being typed is not (yet) valid.
+    pub edit_error: Option<String>,
+    /// Edits of the selected preset, as `key=value`.
+    pub overrides: Vec<String>,
+    pub device: DeviceChoice,
+    pub resolved: Result<Preset, String>,
+    pub plan: Option<(Plan, Vec<String>)>,
+    /// Name typed for "save as".
+    pub saving: Option<String>,
+    embedded: Option<DataSet>,
+}
+
+fn show_value(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl PresetsState {
+    pub fn new() -> PresetsState {
+        let list = list_presets();
+        let selected = list
+            .iter()
+            .position(|p| p.name == crate::spec::DEFAULT_PRESET)
+            .unwrap_or(0);
+        let mut s = PresetsState {
+            list,
+            selected,
+            focus: Focus::List,
+            field: 0,
+            editing: None,
+            edit_error: None,
+            overrides: vec![],
+            device: DeviceChoice::Auto,
+            resolved: Err(String::new()),
+            plan: None,
+            saving: None,
+            embedded: None,
+        };
+        s.resolve();
+        s
+    }
+
+    pub fn source(&self) -> Option<&PresetSource> {
+        self.list.get(self.selected)
+    }
+
+    fn try_resolve(&self, overrides: &[String]) -> Result<Preset, String> {
+        let src = self.source().ok_or("no presets")?;
+        Preset::from_toml_str(&src.text, &src.origin, overrides).map_err(|e| e.to_string())
+    }
+
+    pub fn resolve(&mut self) {
+        self.resolved = self.try_resolve(&self.overrides);
+        self.plan = None;
+        if let Ok(p) = &self.resolved
+            && p.data.set == DataSetKind::Embedded
+        {
+            let ds = self.embedded.get_or_insert_with(crate::data::load_embedded);
+            if let Ok(plan) =
+                crate::data::make_plan(&p.duplication, &ds.train.labels, ds.num_classes())
+            {
+                self.plan = Some((plan, ds.class_names.clone()));
+            }
+        }
+    }
+
+    pub fn select(&mut self, i: usize) {
+        if i < self.list.len() && i != self.selected {
+            self.selected = i;
+            self.overrides.clear();
+            self.resolve();
+        }
+    }
+
+    /// The current value of field `i` in the resolved preset.
+    pub fn field_value(&self, i: usize) -> String {
+        let Ok(p) = &self.resolved else {
+            return String::new();
+        };
+        let Ok(v) = toml::Value::try_from(p) else {
+            return String::new();
+        };
+        let mut cur = &v;
+        for part in FIELDS[i].0.split('.') {
+            match cur.get(part) {
+                Some(x) => cur = x,
+                None => return "-".into(),
+            }
+        }
+        show_value(cur)
+    }
+
+    pub fn start_edit(&mut self) {
+        let v = self.field_value(self.field);
+        self.editing = Some(if v == "-" { String::new() } else { v });
+        self.edit_error = None;
+    }
+
+    /// Validate the typed text as you type.
+    pub fn check_edit(&mut self) {
+        let Some(text) = &self.editing else { return };
+        let mut ov = self.overrides.clone();
+        ov.push(format!("{}={}", FIELDS[self.field].0, text));
+        self.edit_error = self.try_resolve(&ov).err();
+    }
+
+    /// Keep the typed value if it is valid.
+    pub fn commit_edit(&mut self) -> bool {
+        self.check_edit();
+        if self.edit_error.is_some() {
+            return false;
+        }
+        if let Some(text) = self.editing.take() {
+            let key = FIELDS[self.field].0;
+            self.overrides
+                .retain(|o| !o.starts_with(&format!("{key}=")));
+            self.overrides.push(format!("{key}={text}"));
+            self.resolve();
+        }
+        true
+    }
+
+    /// Write the resolved preset as `presets/<name>.toml` (or the user's preset folder).
+    pub fn save_as(&mut self, name: &str) -> Result<String, String> {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err("a preset name uses letters, digits, - and _".into());
+        }
+        let mut p = self.resolved.clone()?;
+        p.name = name.to_string();
+        let dir = if std::path::Path::new("presets").is_dir() {
+            std::path::PathBuf::from("presets")
+        } else {
+            crate::spec::preset_dirs().pop().ok_or("no preset folder")?
+        };
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let path = dir.join(format!("{name}.toml"));
+        if path.exists() {
+            return Err(format!("{} exists; choose another name", path.display()));
+        }
+        std::fs::write(&path, p.to_toml()).map_err(|e| format!("{}: {e}", path.display()))?;
+        self.list = list_presets();
+        if let Some(i) = self.list.iter().position(|s| s.name == name) {
+            self.selected = i;
+        }
+        self.overrides.clear();
+        self.resolve();
+        Ok(path.display().to_string())
+    }
+}
+
+impl Default for PresetsState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
