@@ -6,6 +6,7 @@ mod app;
 pub mod compare;
 mod draw;
 mod event;
+pub mod fixture;
 mod keys;
 mod live;
 mod presets;
