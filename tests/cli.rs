@@ -256,3 +256,86 @@ fn headless_train_writes_a_complete_run_and_exports_it() {
     let o = duplab(&["runs", "show", &id[id.len() - 6..]], tmp.path());
     assert!(text(&o).contains("T-shirt/top"), "{}", text(&o));
 }
+
+#[test]
+fn sweep_interrupted_then_rerun_finishes_without_redoing_points() {
+    use std::io::{BufRead, BufReader};
+    let tmp = tempfile::tempdir().unwrap();
+    let grid = tmp.path().join("g.toml");
+    std::fs::write(
+        &grid,
+        r#"
+name = "tiny-sweep"
+base = "default"
+seeds = [0, 1]
+[set]
+"training.steps" = 6
+"training.eval_every" = 3
+"training.batch_size" = 16
+"attack.eval.kind" = "none"
+[[axes]]
+name = "dup"
+values = [{ label = "0", set = { "duplication.rate" = 0.0 } }, { label = "30", set = { "duplication.rate" = 0.3 } }]
+"#,
+    )
+    .unwrap();
+    let runs = tmp.path().join("runs");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_duplab"))
+        .args(["sweep", grid.to_str().unwrap(), "--device", "cpu"])
+        .env("DUPLAB_RUNS", &runs)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "sweep ended early:\n{seen}"
+        );
+        seen.push_str(&line);
+        if line.contains("done ") {
+            break;
+        }
+    }
+    // Ctrl-C after the first point finished.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{seen}{rest}");
+    let first: Vec<String> = std::fs::read_dir(&runs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+
+    let o = Command::new(env!("CARGO_BIN_EXE_duplab"))
+        .args(["sweep", grid.to_str().unwrap(), "--device", "cpu"])
+        .env("DUPLAB_RUNS", &runs)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        !t.contains("0 done"),
+        "finished points are counted as done: {t}"
+    );
+    assert!(t.contains("complete: 4/4"), "{t}");
+    // One run per point and seed: nothing redone, the interrupted one resumed in place.
+    let o = duplab(&["runs", "ls", "--json"], &runs);
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert!(rows.iter().all(|r| r["status"] == "finished"), "{rows:?}");
+    for id in first {
+        assert!(
+            rows.iter().any(|r| r["id"] == id.as_str()),
+            "run {id} of the first attempt was kept"
+        );
+    }
+}

@@ -32,6 +32,7 @@ fn spec(kind: AttackKind, norm: Norm, eps: f64) -> AttackSpec {
         random_start: true,
         restarts: 1,
         fraction: 1.0,
+        warmup: 0.0,
     }
 }
 

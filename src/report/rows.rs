@@ -21,6 +21,7 @@ pub struct RunRow {
     pub started: String,
     pub backend: String,
     pub sweep: Option<String>,
+    pub point: Option<String>,
 }
 
 impl RunRow {
@@ -60,7 +61,8 @@ impl RunRow {
             duration_s: sum.duration_s,
             started: run.started_iso(),
             backend: cfg.as_ref().map(|c| c.backend.clone()).unwrap_or_default(),
-            sweep: cfg.and_then(|c| c.sweep),
+            sweep: cfg.as_ref().and_then(|c| c.sweep.clone()),
+            point: cfg.and_then(|c| c.point),
         }
     }
 }

@@ -56,6 +56,14 @@ pub struct AttackSpec {
     /// Fraction of each training batch replaced by its adversarial version (1.0 = Madry-style).
     #[serde(default = "one_f")]
     pub fraction: f64,
+    /// Training only: ε and the step grow linearly from 0 over this fraction of the run (ε
+    /// warm-up; large-ε PGD training from scratch can otherwise stall at chance accuracy).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub warmup: f64,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 fn one() -> usize {
@@ -79,6 +87,7 @@ impl Default for AttackSpec {
             random_start: true,
             restarts: 1,
             fraction: 1.0,
+            warmup: 0.0,
         }
     }
 }
@@ -123,6 +132,15 @@ impl AttackSpec {
                 format!("is {}; allowed: 1 to 100", self.restarts),
             ));
         }
+        if !(0.0..=1.0).contains(&self.warmup) {
+            return Err((
+                "warmup".into(),
+                format!(
+                    "is {}; allowed: a fraction of the run in [0, 1]",
+                    self.warmup
+                ),
+            ));
+        }
         if !(0.0..=1.0).contains(&self.fraction) {
             return Err((
                 "fraction".into(),
@@ -130,6 +148,19 @@ impl AttackSpec {
             ));
         }
         Ok(())
+    }
+
+    /// This attack at `progress` (0..1) of training: ε and step scaled during the warm-up.
+    pub fn at_progress(&self, progress: f64) -> AttackSpec {
+        if self.warmup <= 0.0 || progress >= self.warmup {
+            return self.clone();
+        }
+        let f = (progress / self.warmup).clamp(0.0, 1.0);
+        AttackSpec {
+            eps: self.eps * f,
+            step: self.step * f,
+            ..self.clone()
+        }
     }
 
     /// e.g. `pgd-20 linf ε=0.3` or `none`.

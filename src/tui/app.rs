@@ -529,6 +529,38 @@ impl App {
                     self.say("mark 2 to 6 runs with space, then press c", true);
                 }
             }
+            KeyCode::Char('w') => {
+                // The sweep of this run as a group: its first run of each point (up to six).
+                let Some(sweep) = self.runs.current().and_then(|r| r.sweep) else {
+                    self.say("this run is not part of a sweep", true);
+                    return true;
+                };
+                let mut picked: Vec<(String, String)> = vec![];
+                let mut rows: Vec<&crate::report::RunRow> = self
+                    .runs
+                    .rows
+                    .iter()
+                    .filter(|r| {
+                        r.sweep.as_deref() == Some(sweep.as_str()) && r.status == "finished"
+                    })
+                    .collect();
+                rows.sort_by(|a, b| a.seed.cmp(&b.seed).then(a.id.cmp(&b.id)));
+                for r in rows {
+                    let point = r.point.clone().unwrap_or_default();
+                    if picked.len() < 6 && !picked.iter().any(|(p, _)| *p == point) {
+                        picked.push((point, r.id.clone()));
+                    }
+                }
+                if picked.len() < 2 {
+                    self.say("fewer than 2 finished points in this sweep", true);
+                    return true;
+                }
+                self.runs.marked = picked.iter().map(|p| p.1.clone()).collect();
+                self.effects.push(Effect::LoadCompare(
+                    picked.into_iter().map(|p| p.1).collect(),
+                ));
+                self.screen = Screen::Compare;
+            }
             KeyCode::Char('D') => {
                 if let Some(r) = self.runs.current() {
                     let ours = self
@@ -710,6 +742,7 @@ mod tests {
             started: String::new(),
             backend: "flex".into(),
             sweep: None,
+            point: None,
         };
         a.runs.set_rows(vec![
             row("a", "default"),

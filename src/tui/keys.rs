@@ -31,6 +31,7 @@ pub const RUNS: &[(&str, &str)] = &[
     ("space", "mark for comparison"),
     ("Enter", "open the run"),
     ("c", "compare marked runs (2–6)"),
+    ("w", "compare this run's sweep (one run per point)"),
     ("s / S", "sort by next column / reverse"),
     ("D", "delete the run (asks)"),
 ];
