@@ -233,3 +233,24 @@ mod tests {
         assert!(a.validate().unwrap_err().1.contains("0 to 1"));
     }
 }
+
+#[cfg(test)]
+mod warmup_tests {
+    use super::*;
+
+    #[test]
+    fn warmup_scales_eps_and_step_linearly() {
+        let a = AttackSpec {
+            kind: AttackKind::Pgd,
+            eps: 0.3,
+            step: 0.075,
+            steps: 10,
+            warmup: 0.5,
+            ..Default::default()
+        };
+        let h = a.at_progress(0.25);
+        assert!((h.eps - 0.15).abs() < 1e-12 && (h.step - 0.0375).abs() < 1e-12);
+        assert_eq!(a.at_progress(0.5), a);
+        assert_eq!(a.at_progress(0.0).eps, 0.0);
+    }
+}

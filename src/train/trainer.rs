@@ -318,8 +318,9 @@ pub fn run_job(
         device.seed(Rng::derive(job.seed, "device", state.step as u64).next_u64());
         let (x, y) = train.gather(&batch_idx);
         let lr = t.lr_at(state.step, total_steps, steps_per_epoch);
-        let (m, loss, correct) =
-            train_step(model, &mut optim, &ce, x, y, train_attack, lr, &device);
+        // ε warm-up: the attack grows with progress through the run.
+        let attack = train_attack.at_progress(state.step as f64 / total_steps as f64);
+        let (m, loss, correct) = train_step(model, &mut optim, &ce, x, y, &attack, lr, &device);
         model = m;
         win_loss = win_loss + loss.mul_scalar(batch_idx.len() as f64);
         win_correct = win_correct + correct;
