@@ -225,3 +225,38 @@ fn wgpu_backend_trains_a_tiny_run() {
     }
     assert_eq!(store.runs().unwrap()[0].config().unwrap().backend, "wgpu");
 }
+
+#[test]
+fn pause_then_resume_then_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::new(dir.path());
+    let _serial = BURN_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let (tx, rx) = channel();
+    let w = spawn(job(&store, tiny(&[]), DeviceChoice::Cpu), tx);
+    let mut kinds = vec![];
+    for ev in rx.iter() {
+        match &ev {
+            TrainEvent::Step { record, .. }
+                if record.step >= 2
+                    && !kinds.contains(&"paused")
+                    && !kinds.contains(&"pause-sent") =>
+            {
+                w.send(Control::Pause);
+                kinds.push("pause-sent");
+            }
+            TrainEvent::Paused { .. } => {
+                kinds.push("paused");
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                w.send(Control::Resume);
+            }
+            TrainEvent::Resumed { .. } => kinds.push("resumed"),
+            TrainEvent::Finished { summary, .. } => {
+                kinds.push("finished");
+                assert_eq!(summary.steps_done, 12);
+            }
+            _ => {}
+        }
+    }
+    w.join();
+    assert_eq!(kinds, vec!["pause-sent", "paused", "resumed", "finished"]);
+}

@@ -205,7 +205,10 @@ pub fn run_job(
     let emit_every = (steps_per_epoch / 25).max(1);
     let started = Instant::now();
     let base_elapsed = state.elapsed_s;
-    let elapsed = |started: &Instant| base_elapsed + started.elapsed().as_secs_f64();
+    let elapsed = |started: &Instant, paused_s: f64| {
+        base_elapsed + started.elapsed().as_secs_f64() - paused_s
+    };
+    let mut paused_s = 0.0;
     // Distinct images seen: replay the order of completed steps so a resumed run counts right.
     let mut seen = vec![false; pool.len()];
     let mut unique_seen = 0usize;
@@ -249,51 +252,47 @@ pub fn run_job(
     };
 
     while state.step < total_steps {
-        // Control between steps: never mid-update.
-        match control.try_recv() {
-            Ok(Control::Stop) | Err(TryRecvError::Disconnected) => {
-                state.elapsed_s = elapsed(&started);
-                sync_window(&mut state, &win_loss, &win_correct, win_count);
-                checkpoint::save(&run, &model, &optim, &state)?;
-                summary.steps_done = state.step;
-                summary.duration_s = state.elapsed_s;
-                run.write_summary(&summary)?;
-                run.set_status(RunStatus::Interrupted)?;
-                send(TrainEvent::Stopped {
-                    run_id: rid.clone(),
-                    step: state.step,
-                });
-                return Ok(());
-            }
+        // Control between steps: never mid-update. A pause blocks here until resume or stop.
+        let stop = match control.try_recv() {
+            Ok(Control::Stop) | Err(TryRecvError::Disconnected) => true,
             Ok(Control::Pause) => {
                 send(TrainEvent::Paused {
                     run_id: rid.clone(),
                 });
                 let paused_at = Instant::now();
-                loop {
+                let stop = loop {
                     match control.recv() {
-                        Ok(Control::Resume) => break,
+                        Ok(Control::Resume) => break false,
                         Ok(Control::Pause) => {}
-                        Ok(Control::Stop) | Err(_) => {
-                            state.elapsed_s = elapsed(&started) - paused_at.elapsed().as_secs_f64();
-                            sync_window(&mut state, &win_loss, &win_correct, win_count);
-                            checkpoint::save(&run, &model, &optim, &state)?;
-                            run.set_status(RunStatus::Interrupted)?;
-                            send(TrainEvent::Stopped {
-                                run_id: rid.clone(),
-                                step: state.step,
-                            });
-                            return Ok(());
-                        }
+                        Ok(Control::Stop) | Err(_) => break true,
                     }
+                };
+                // Time spent paused is not training time.
+                paused_s += paused_at.elapsed().as_secs_f64();
+                if !stop {
+                    win_start = Instant::now();
+                    win_steps = 0;
+                    send(TrainEvent::Resumed {
+                        run_id: rid.clone(),
+                    });
                 }
-                win_start = Instant::now();
-                win_steps = 0;
-                send(TrainEvent::Resumed {
-                    run_id: rid.clone(),
-                });
+                stop
             }
-            Ok(Control::Resume) | Err(TryRecvError::Empty) => {}
+            Ok(Control::Resume) | Err(TryRecvError::Empty) => false,
+        };
+        if stop {
+            state.elapsed_s = elapsed(&started, paused_s);
+            sync_window(&mut state, &win_loss, &win_correct, win_count);
+            checkpoint::save(&run, &model, &optim, &state)?;
+            summary.steps_done = state.step;
+            summary.duration_s = state.elapsed_s;
+            run.write_summary(&summary)?;
+            run.set_status(RunStatus::Interrupted)?;
+            send(TrainEvent::Stopped {
+                run_id: rid.clone(),
+                step: state.step,
+            });
+            return Ok(());
         }
 
         let (epoch, pos) = (state.step / steps_per_epoch, state.step % steps_per_epoch);
@@ -345,7 +344,7 @@ pub fn run_job(
                 images_per_s: window_images as f64 / secs,
                 unique_seen,
                 dup_seen,
-                elapsed_s: elapsed(&started),
+                elapsed_s: elapsed(&started, paused_s),
             };
             // The step record's loss is over the steps since the last record.
             state.record_loss = loss_sum;
@@ -409,7 +408,7 @@ pub fn run_job(
                 train_loss,
                 train_acc,
                 robust: robust.clone(),
-                elapsed_s: elapsed(&started),
+                elapsed_s: elapsed(&started, paused_s),
             };
             metrics.append(&MetricRecord::Epoch(rec.clone()))?;
             update_summary(&mut summary, &rec, robust.as_ref());
@@ -430,7 +429,7 @@ pub fn run_job(
             state.record_loss = 0.0;
             state.record_correct = 0.0;
             state.record_count = 0;
-            state.elapsed_s = elapsed(&started);
+            state.elapsed_s = elapsed(&started, paused_s);
             checkpoint::save(&run, &model, &optim, &state)?;
             run.write_summary(&summary)?;
             send(TrainEvent::CheckpointSaved {
@@ -442,7 +441,7 @@ pub fn run_job(
     checkpoint::export_safetensors(&model, &run.dir.join("model.safetensors"))
         .context("exporting final weights")?;
     summary.finished_at = Some(crate::store::now());
-    summary.duration_s = elapsed(&started);
+    summary.duration_s = elapsed(&started, paused_s);
     run.write_summary(&summary)?;
     run.set_status(RunStatus::Finished)?;
     send(TrainEvent::Finished {
