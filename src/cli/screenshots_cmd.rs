@@ -13,7 +13,7 @@ use std::path::PathBuf;
 pub struct ScreenshotsArgs {
     #[arg(long, default_value = "screenshots")]
     pub out: PathBuf,
-    #[arg(long, default_value_t = 140)]
+    #[arg(long, default_value_t = 150)]
     pub width: u16,
     #[arg(long, default_value_t = 40)]
     pub height: u16,
@@ -35,17 +35,22 @@ pub fn fixture_app(store: &RunStore) -> Result<App, String> {
     }
     let mut app = App::new(store.clone(), Options::default());
     app.effects.clear();
+    // Prefer one run per point of the newest sweep (seed 0), else distinct presets.
+    let newest_sweep = finished
+        .iter()
+        .rev()
+        .find_map(|r| r.config().ok().and_then(|c| c.sweep));
     let mut picked: Vec<String> = vec![];
     let mut seen: Vec<String> = vec![];
-    for r in finished.iter().rev() {
+    for r in finished.iter() {
         let Ok(c) = r.config() else { continue };
+        if newest_sweep.is_some() && c.sweep != newest_sweep {
+            continue;
+        }
         let key = c.point.clone().unwrap_or(c.preset.name.clone());
-        if c.seed == 0 && !seen.contains(&key) {
+        if c.seed == 0 && !seen.contains(&key) && picked.len() < 6 {
             seen.push(key);
             picked.push(r.id.clone());
-        }
-        if picked.len() == 4 {
-            break;
         }
     }
     if picked.len() < 2 {

@@ -28,8 +28,8 @@ fn esc(s: &str) -> String {
 
 /// A chart with axes from the data's range, ticks, a legend on the right.
 pub fn chart_svg(title: &str, xlabel: &str, ylabel: &str, series: &[Series]) -> String {
-    let (w, h) = (820.0, 480.0);
-    let (l, r, t, b) = (70.0, 230.0, 40.0, 60.0);
+    let (w, h) = (920.0, 480.0);
+    let (l, r, t, b) = (70.0, 300.0, 40.0, 60.0);
     let pts = series.iter().flat_map(|s| s.points.iter());
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
     for &(x, y, e) in pts {

@@ -25,6 +25,30 @@ pub struct PointStats {
     pub other_clean: Option<Stat>,
     pub over_robust: Option<Stat>,
     pub other_robust: Option<Stat>,
+    /// Per-class accuracy, mean over seeds (clean, robust).
+    pub per_class_clean: Vec<f64>,
+    pub per_class_robust: Vec<f64>,
+}
+
+fn mean_vectors(vs: &[&Vec<f64>]) -> Vec<f64> {
+    let vs: Vec<&&Vec<f64>> = vs.iter().filter(|v| !v.is_empty()).collect();
+    let Some(n) = vs.first().map(|v| v.len()) else {
+        return vec![];
+    };
+    (0..n)
+        .map(|i| vs.iter().filter_map(|v| v.get(i)).sum::<f64>() / vs.len() as f64)
+        .collect()
+}
+
+impl PointStats {
+    /// The point without duplication trained the same way: the control for a skewed point.
+    pub fn baseline<'a>(&self, all: &'a [PointStats]) -> Option<&'a PointStats> {
+        all.iter().find(|b| {
+            b.dup_fraction == 0.0
+                && b.robust_training == self.robust_training
+                && b.training == self.training
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
@@ -123,9 +147,24 @@ pub fn aggregate(runs: &[Run]) -> Vec<PointStats> {
                 over_robust: per(&|s| class_mean(&s.robust_per_class_acc, &over)),
                 other_robust: per(&|s| class_mean(&s.robust_per_class_acc, &others)),
                 over_classes: over,
+                per_class_clean: mean_vectors(
+                    &sums.iter().map(|s| &s.per_class_acc).collect::<Vec<_>>(),
+                ),
+                per_class_robust: mean_vectors(
+                    &sums
+                        .iter()
+                        .map(|s| &s.robust_per_class_acc)
+                        .collect::<Vec<_>>(),
+                ),
             }
         })
         .collect()
+}
+
+/// Mean of `v` over the classes `cls`.
+fn group_mean(v: &[f64], cls: &[usize]) -> Option<f64> {
+    let x: Vec<f64> = cls.iter().filter_map(|&c| v.get(c).copied()).collect();
+    (!x.is_empty()).then(|| x.iter().sum::<f64>() / x.len() as f64)
 }
 
 fn pm(s: &Option<Stat>) -> String {
@@ -165,17 +204,50 @@ pub fn markdown(title: &str, stats: &[PointStats]) -> String {
         .collect();
     if !skewed.is_empty() {
         out.push_str("\n## Class-skewed points: over-duplicated classes vs the others\n\n");
-        out.push_str("| point | over-duplicated classes | clean acc (over) | clean acc (others) | robust acc (over) | robust acc (others) |\n|---|---|---|---|---|---|\n");
+        out.push_str(
+            "Classes differ in difficulty, so each group is also shown in the control (the point without \
+             duplication, trained the same way) and the change against it.\n\n",
+        );
+        out.push_str(
+            "| point | over-duplicated classes | clean (over) | control | Δ | clean (others) | control | Δ \
+             | robust (over) | control | Δ | robust (others) | control | Δ |\n\
+             |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        );
         for s in skewed {
-            out.push_str(&format!(
-                "| {} | {:?} | {} | {} | {} | {} |\n",
-                s.label,
-                s.over_classes,
-                pm(&s.over_clean),
-                pm(&s.other_clean),
-                pm(&s.over_robust),
-                pm(&s.other_robust)
-            ));
+            let others: Vec<usize> = (0..s.per_class_clean.len())
+                .filter(|c| !s.over_classes.contains(c))
+                .collect();
+            let base = s.baseline(stats);
+            let cols = [
+                (
+                    &s.over_clean,
+                    base.and_then(|b| group_mean(&b.per_class_clean, &s.over_classes)),
+                ),
+                (
+                    &s.other_clean,
+                    base.and_then(|b| group_mean(&b.per_class_clean, &others)),
+                ),
+                (
+                    &s.over_robust,
+                    base.and_then(|b| group_mean(&b.per_class_robust, &s.over_classes)),
+                ),
+                (
+                    &s.other_robust,
+                    base.and_then(|b| group_mean(&b.per_class_robust, &others)),
+                ),
+            ];
+            out.push_str(&format!("| {} | {:?} |", s.label, s.over_classes));
+            for (mine, control) in cols {
+                let (c, d) = match (mine, control) {
+                    (Some(m), Some(b)) => (
+                        format!("{:.1}", b * 100.0),
+                        format!("{:+.1}", (m.mean - b) * 100.0),
+                    ),
+                    _ => ("-".into(), "-".into()),
+                };
+                out.push_str(&format!(" {} | {c} | {d} |", pm(mine)));
+            }
+            out.push('\n');
         }
     }
     out

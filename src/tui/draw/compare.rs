@@ -80,7 +80,13 @@ fn draw_curves(f: &mut Frame, app: &App, area: Rect) {
     let names: Vec<String> = cs
         .runs
         .iter()
-        .map(|r| format!("{} {}", short(&r.row.id), r.row.preset))
+        .map(|r| {
+            format!(
+                "{} {}",
+                short(&r.row.id),
+                r.row.point.clone().unwrap_or_else(|| r.row.preset.clone())
+            )
+        })
         .collect();
     let ds: Vec<Dataset> = data
         .iter()
@@ -177,7 +183,7 @@ fn draw_summary(f: &mut Frame, app: &App, area: Rect) {
                     format!("■ {}", short(&row.id)),
                     fg(app, color(i)),
                 )),
-                Cell::from(row.preset.clone()),
+                Cell::from(row.point.clone().unwrap_or_else(|| row.preset.clone())),
                 Cell::from(row.seed.map(|s| s.to_string()).unwrap_or_default()),
                 Cell::from(format!(
                     "{} {}",
@@ -226,8 +232,14 @@ fn draw_summary(f: &mut Frame, app: &App, area: Rect) {
     ];
     let t = Table::new(rows, widths)
         .header(
-            Row::new(vec!["run", "preset", "seed", "clean Δ", "robust Δ"])
-                .style(st(app, Style::default().add_modifier(Modifier::BOLD))),
+            Row::new(vec![
+                "run",
+                "preset / sweep point",
+                "seed",
+                "clean Δ",
+                "robust Δ",
+            ])
+            .style(st(app, Style::default().add_modifier(Modifier::BOLD))),
         )
         .block(block(
             app,
