@@ -256,15 +256,30 @@ fn headless_train_writes_a_complete_run_and_exports_it() {
     let o = duplab(&["runs", "show", &id[id.len() - 6..]], tmp.path());
     assert!(text(&o).contains("T-shirt/top"), "{}", text(&o));
     // A later robust evaluation of the finished run, written into it.
-    let o = duplab(&["eval", id, "--attack", "fgsm", "--eps", "0.2", "--limit", "32", "--device", "cpu"], tmp.path());
+    let o = duplab(
+        &[
+            "eval", id, "--attack", "fgsm", "--eps", "0.2", "--limit", "32", "--device", "cpu",
+        ],
+        tmp.path(),
+    );
     let t = text(&o);
     assert!(o.status.success(), "{t}");
-    assert!(t.contains("robust acc") && t.contains("fgsm L∞ ε=0.2") && t.contains("32 images"), "{t}");
+    assert!(
+        t.contains("robust acc") && t.contains("fgsm L∞ ε=0.2") && t.contains("32 images"),
+        "{t}"
+    );
     let o = duplab(&["runs", "show", id], tmp.path());
     assert!(text(&o).contains("(fgsm L∞ ε=0.2)"), "{}", text(&o));
     let o = duplab(&["runs", "export", id, "--json"], tmp.path());
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert!(v["metrics"].as_array().unwrap().iter().any(|m| m["kind"] == "eval"), "{v}");
+    assert!(
+        v["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["kind"] == "eval"),
+        "{v}"
+    );
 }
 
 #[test]

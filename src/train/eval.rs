@@ -48,23 +48,39 @@ fn tally(preds: &[i64], labels: &[u8], classes: usize, loss_sum: f64) -> EvalRes
 
 const EVAL_BATCH: usize = 500;
 
-/// Clean accuracy of `model` (any mode; evaluated in eval mode without autodiff).
-pub fn evaluate_clean(model: &Net, test: &DeviceData, classes: usize) -> EvalResult {
-    let m = model.valid();
-    let n = test.len();
+/// Run `logits_of` over the first `n` test images in batches and tally the predictions.
+fn eval_batches(
+    test: &DeviceData,
+    n: usize,
+    classes: usize,
+    mut logits_of: impl FnMut(Tensor<4>, &Tensor<1, Int>) -> Tensor<2>,
+    progress: &mut dyn FnMut(usize, usize),
+) -> EvalResult {
     let mut preds = Vec::with_capacity(n);
     let mut loss_sum = 0.0;
-    let device = test.images.device();
-    let ce = CrossEntropyLossConfig::new().init(&device);
+    let ce = CrossEntropyLossConfig::new().init(&test.images.device());
     for start in (0..n).step_by(EVAL_BATCH) {
         let end = (start + EVAL_BATCH).min(n);
         let (x, y) = test.range(start, end);
-        let logits = m.forward(x).without_autodiff();
+        let logits = logits_of(x, &y).without_autodiff();
         loss_sum +=
             ce.forward(logits.clone(), y).into_scalar::<f32>() as f64 * (end - start) as f64;
         preds.extend(logits.argmax(1).into_data().iter::<i64>());
+        progress(end, n);
     }
-    tally(&preds, &test.host_labels, classes, loss_sum)
+    tally(&preds, &test.host_labels[..n], classes, loss_sum)
+}
+
+/// Clean accuracy of `model` (any mode; evaluated in eval mode without autodiff).
+pub fn evaluate_clean(model: &Net, test: &DeviceData, classes: usize) -> EvalResult {
+    let m = model.valid();
+    eval_batches(
+        test,
+        test.len(),
+        classes,
+        |x, _| m.forward(x),
+        &mut |_, _| {},
+    )
 }
 
 /// Accuracy under `attack` on the first `limit` test images (0 = all). `progress` is told how
@@ -84,21 +100,13 @@ pub fn evaluate_robust(
     } else {
         limit.min(test.len())
     };
-    let mut preds = Vec::with_capacity(n);
-    let mut loss_sum = 0.0;
-    let device = test.images.device();
-    let ce = CrossEntropyLossConfig::new().init(&device);
-    for start in (0..n).step_by(EVAL_BATCH) {
-        let end = (start + EVAL_BATCH).min(n);
-        let (x, y) = test.range(start, end);
-        let adv = perturb(&view, &x, &y, attack);
-        let logits = view.forward(adv).without_autodiff();
-        loss_sum +=
-            ce.forward(logits.clone(), y).into_scalar::<f32>() as f64 * (end - start) as f64;
-        preds.extend(logits.argmax(1).into_data().iter::<i64>());
-        progress(end, n);
-    }
-    tally(&preds, &test.host_labels[..n], classes, loss_sum)
+    eval_batches(
+        test,
+        n,
+        classes,
+        |x, y| view.forward(perturb(&view, &x, y, attack)),
+        progress,
+    )
 }
 
 #[cfg(test)]

@@ -77,10 +77,19 @@ fn same_seed_same_test_accuracy_on_cpu() {
     let st = std::fs::read(r.dir.join("model.safetensors")).unwrap();
     let n = u64::from_le_bytes(st[..8].try_into().unwrap()) as usize;
     let header: serde_json::Value = serde_json::from_slice(&st[8..8 + n]).unwrap();
-    for key in ["conv1.weight", "conv1.bias", "conv2.weight", "fc1.weight", "fc2.bias"] {
+    for key in [
+        "conv1.weight",
+        "conv1.bias",
+        "conv2.weight",
+        "fc1.weight",
+        "fc2.bias",
+    ] {
         assert!(header.get(key).is_some(), "{key} missing from {header}");
     }
-    assert_eq!(header["conv1.weight"]["shape"], serde_json::json!([16, 1, 3, 3]));
+    assert_eq!(
+        header["conv1.weight"]["shape"],
+        serde_json::json!([16, 1, 3, 3])
+    );
     assert!(r.checkpoints_dir().join("model.bpk").exists());
     let cfg = r.config().unwrap();
     assert_eq!(cfg.backend, "flex");
