@@ -22,6 +22,16 @@ fn spawn_terminal_events(tx: Sender<Msg>) {
                 Ok(true) => match ct::read() {
                     Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => Some(Msg::Key(k)),
                     Ok(Event::Resize(..)) => Some(Msg::Resize),
+                    // With --mouse: the wheel moves through lists like the arrow keys.
+                    Ok(Event::Mouse(m)) => match m.kind {
+                        ct::MouseEventKind::ScrollDown => {
+                            Some(Msg::Key(ct::KeyEvent::from(ct::KeyCode::Down)))
+                        }
+                        ct::MouseEventKind::ScrollUp => {
+                            Some(Msg::Key(ct::KeyEvent::from(ct::KeyCode::Up)))
+                        }
+                        _ => None,
+                    },
                     Ok(_) => None,
                     Err(_) => return,
                 },
