@@ -2,6 +2,7 @@
 //! complete run folder. It talks to the outside only through channels: `TrainEvent`s out,
 //! `Control` in. It never draws.
 
+mod batches;
 mod checkpoint;
 mod device_data;
 mod eval;

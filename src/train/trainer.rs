@@ -2,6 +2,7 @@
 //! index on the device, optionally replace part of it by its adversarial version, step the
 //! optimiser, report at a bounded rate, evaluate and checkpoint at evaluation points.
 
+use super::batches::Batches;
 use super::checkpoint::{self, TrainerState};
 use super::eval::{EvalResult, evaluate_clean, evaluate_robust};
 use super::step::train_step;
@@ -98,7 +99,6 @@ pub fn run_job(
     let plan = data::make_plan(&preset.duplication, &ds.train.labels, classes)
         .map_err(|(f, m)| anyhow!("preset {}: field `duplication.{f}` {m}", preset.name))?;
     let (pool, indices) = plan.materialise(&ds.train);
-    let copy_start = plan.originals;
     let selected = select(job.device).map_err(|e| anyhow!(e))?;
     let device = selected.device.clone();
     let inner = device.clone().inner();
@@ -209,33 +209,10 @@ pub fn run_job(
         base_elapsed + started.elapsed().as_secs_f64() - paused_s
     };
     let mut paused_s = 0.0;
-    // Distinct images seen: replay the order of completed steps so a resumed run counts right.
-    let mut seen = vec![false; pool.len()];
-    let mut unique_seen = 0usize;
-    let mut dup_seen = 0usize;
-    let mut order: Vec<u32> = vec![];
-    let mut order_epoch = usize::MAX;
-    let epoch_order = |epoch: usize| {
-        let mut o: Vec<u32> = (0..indices.len() as u32).collect();
-        Rng::derive(job.seed, "shuffle", epoch as u64).shuffle(&mut o);
-        o
-    };
+    // Replay the batches of completed steps so a resumed run counts what it has seen right.
+    let mut batches = Batches::new(&indices, plan.originals, pool.len(), t.batch_size, job.seed);
     for s in 0..state.step {
-        let (e, pos) = (s / steps_per_epoch, s % steps_per_epoch);
-        if e != order_epoch {
-            order = epoch_order(e);
-            order_epoch = e;
-        }
-        for &k in &order[pos * t.batch_size..((pos + 1) * t.batch_size).min(order.len())] {
-            count_seen(
-                k as usize,
-                copy_start,
-                &indices,
-                &mut seen,
-                &mut unique_seen,
-                &mut dup_seen,
-            );
-        }
+        batches.draw(s);
     }
 
     // Window sums stay on the device; they are read only when a record is written.
@@ -295,23 +272,7 @@ pub fn run_job(
             return Ok(());
         }
 
-        let (epoch, pos) = (state.step / steps_per_epoch, state.step % steps_per_epoch);
-        if epoch != order_epoch {
-            order = epoch_order(epoch);
-            order_epoch = epoch;
-        }
-        let batch_keys = &order[pos * t.batch_size..((pos + 1) * t.batch_size).min(order.len())];
-        let batch_idx: Vec<u32> = batch_keys.iter().map(|&k| indices[k as usize]).collect();
-        for &k in batch_keys {
-            count_seen(
-                k as usize,
-                copy_start,
-                &indices,
-                &mut seen,
-                &mut unique_seen,
-                &mut dup_seen,
-            );
-        }
+        let batch_idx = batches.draw(state.step);
         // Reseeding each step makes dropout masks and attack starts a function of (seed, step),
         // so a resumed run draws exactly what an uninterrupted one would.
         device.seed(Rng::derive(job.seed, "device", state.step as u64).next_u64());
@@ -342,8 +303,8 @@ pub fn run_job(
                 acc: (correct_sum - state.record_correct) / n,
                 lr,
                 images_per_s: window_images as f64 / secs,
-                unique_seen,
-                dup_seen,
+                unique_seen: batches.unique_seen,
+                dup_seen: batches.dup_seen,
                 elapsed_s: elapsed(&started, paused_s),
             };
             // The step record's loss is over the steps since the last record.
@@ -449,24 +410,6 @@ pub fn run_job(
         summary,
     });
     Ok(())
-}
-
-fn count_seen(
-    key: usize,
-    copy_start: usize,
-    indices: &[u32],
-    seen: &mut [bool],
-    unique: &mut usize,
-    dups: &mut usize,
-) {
-    let img = indices[key] as usize;
-    if key >= copy_start {
-        *dups += 1;
-    }
-    if !seen[img] {
-        seen[img] = true;
-        *unique += 1;
-    }
 }
 
 pub fn robust_record(r: &EvalResult, label: &str) -> RobustRecord {
