@@ -419,7 +419,7 @@ impl App {
             }
             KeyCode::Enter if ps.saving.is_some() => {
                 let name = ps.saving.take().unwrap_or_default();
-                match ps.save_as(&name) {
+                match PresetsState::save_dir().and_then(|dir| ps.save_as(&name, &dir)) {
                     Ok(path) => self.say(format!("saved {path}"), false),
                     Err(e) => self.say(e, true),
                 }

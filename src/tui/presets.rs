@@ -157,8 +157,19 @@ impl PresetsState {
         true
     }
 
-    /// Write the resolved preset as `presets/<name>.toml` (or the user's preset folder).
-    pub fn save_as(&mut self, name: &str) -> Result<String, String> {
+    /// Where "save as" writes: `./presets` when it exists, else the user's preset folder.
+    pub fn save_dir() -> Result<std::path::PathBuf, String> {
+        if std::path::Path::new("presets").is_dir() {
+            Ok(std::path::PathBuf::from("presets"))
+        } else {
+            crate::spec::preset_dirs()
+                .pop()
+                .ok_or_else(|| "no preset folder".to_string())
+        }
+    }
+
+    /// Write the resolved preset, renamed, as `<dir>/<name>.toml`, and select it.
+    pub fn save_as(&mut self, name: &str, dir: &std::path::Path) -> Result<String, String> {
         if name.is_empty()
             || !name
                 .chars()
@@ -168,18 +179,21 @@ impl PresetsState {
         }
         let mut p = self.resolved.clone()?;
         p.name = name.to_string();
-        let dir = if std::path::Path::new("presets").is_dir() {
-            std::path::PathBuf::from("presets")
-        } else {
-            crate::spec::preset_dirs().pop().ok_or("no preset folder")?
-        };
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let path = dir.join(format!("{name}.toml"));
         if path.exists() {
             return Err(format!("{} exists; choose another name", path.display()));
         }
         std::fs::write(&path, p.to_toml()).map_err(|e| format!("{}: {e}", path.display()))?;
         self.list = list_presets();
+        // A folder outside the search path (a test's): keep the new preset listed anyway.
+        if !self.list.iter().any(|s| s.name == name) {
+            self.list.push(PresetSource {
+                name: name.into(),
+                origin: path.display().to_string(),
+                text: p.to_toml(),
+            });
+        }
         if let Some(i) = self.list.iter().position(|s| s.name == name) {
             self.selected = i;
         }
@@ -192,5 +206,36 @@ impl PresetsState {
 impl Default for PresetsState {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn save_as_writes_the_edited_preset_and_selects_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ps = PresetsState::new();
+        ps.field = 1; // rate
+        ps.editing = Some("0.2".into());
+        assert!(ps.commit_edit());
+        assert!(ps.save_as("bad name", dir.path()).is_err());
+        let path = ps.save_as("my-study", dir.path()).unwrap();
+        let saved = Preset::load(std::path::Path::new(&path), &[]).unwrap();
+        assert_eq!(
+            (saved.name.as_str(), saved.duplication.rate),
+            ("my-study", Some(0.2))
+        );
+        assert_eq!(ps.source().unwrap().name, "my-study");
+        assert!(
+            ps.overrides.is_empty(),
+            "the edits now live in the saved preset"
+        );
+        assert!(
+            ps.save_as("my-study", dir.path())
+                .unwrap_err()
+                .contains("exists")
+        );
     }
 }
