@@ -29,6 +29,9 @@ pub struct Cli {
     /// Capture the mouse (off by default: it breaks copy and tmux).
     #[arg(long, global = true)]
     pub mouse: bool,
+    /// Where the lab finds full data sets (runs launched from the TUI).
+    #[arg(long, env = "DUPLAB_DATA")]
+    pub data_dir: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -157,6 +160,7 @@ pub fn main() -> i32 {
         None => crate::tui::run(
             &store,
             crate::tui::Options::from_cli(cli.no_color, cli.ascii, cli.mouse),
+            cli.data_dir,
         ),
         Some(Command::Presets { name, set }) => presets_cmd::run(name.as_deref(), &set),
         Some(Command::Data { command }) => data_cmd::run(command),

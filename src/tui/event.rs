@@ -69,6 +69,7 @@ fn spawn_signals(tx: Sender<Msg>) {
 struct Workers {
     handles: HashMap<String, WorkerHandle>,
     tx: Sender<Msg>,
+    data_dir: Option<std::path::PathBuf>,
 }
 
 impl Workers {
@@ -101,6 +102,7 @@ impl Workers {
 }
 
 fn apply_effects(app: &mut App, workers: &mut Workers, store: &RunStore) -> bool {
+    let data_dir = workers.data_dir.clone();
     let mut dirty = false;
     for e in std::mem::take(&mut app.effects) {
         dirty = true;
@@ -115,7 +117,7 @@ fn apply_effects(app: &mut App, workers: &mut Workers, store: &RunStore) -> bool
                     preset: *preset,
                     seed,
                     device,
-                    data_dir: None,
+                    data_dir: data_dir.clone(),
                     store: store.clone(),
                     resume: None,
                     sweep: None,
@@ -191,12 +193,13 @@ fn main_loop(
     Ok(())
 }
 
-pub fn run(store: &RunStore, opts: Options) -> i32 {
+pub fn run(store: &RunStore, opts: Options, data_dir: Option<std::path::PathBuf>) -> i32 {
     let (tx, rx) = channel();
     let mut app = App::new(store.clone(), opts);
     let mut workers = Workers {
         handles: HashMap::new(),
         tx: tx.clone(),
+        data_dir,
     };
     // ratatui::init restores the terminal on panic too.
     let mut terminal = ratatui::init();

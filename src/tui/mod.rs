@@ -56,7 +56,7 @@ impl Options {
     }
 }
 
-pub fn run(store: &RunStore, opts: Options) -> i32 {
+pub fn run(store: &RunStore, opts: Options, data_dir: Option<std::path::PathBuf>) -> i32 {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         eprintln!(
             "duplab: not a terminal, so the lab's screen cannot open. Headless commands:\n  \
@@ -72,7 +72,7 @@ pub fn run(store: &RunStore, opts: Options) -> i32 {
         );
         return 2;
     }
-    event::run(store, opts)
+    event::run(store, opts, data_dir)
 }
 
 #[cfg(test)]
