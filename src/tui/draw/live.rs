@@ -102,8 +102,52 @@ fn series(app: &App, raw: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
     raw.iter().zip(ys).map(|(p, y)| (p.0, y)).collect()
 }
 
+/// One series of a live chart.
+struct Series<'a> {
+    name: &'static str,
+    color: ratatui::style::Color,
+    graph: GraphType,
+    points: &'a [(f64, f64)],
+}
+
+/// A chart over the run's steps with a legend, the shape both live charts share.
+fn step_chart(
+    f: &mut Frame,
+    app: &App,
+    run: &LiveRun,
+    area: Rect,
+    title: &str,
+    lines: &[Series],
+    y: [f64; 2],
+    y_labels: [String; 3],
+    legend: LegendPosition,
+) {
+    let ds: Vec<Dataset> = lines
+        .iter()
+        .map(|l| {
+            Dataset::default()
+                .name(l.name)
+                .marker(marker(app))
+                .graph_type(l.graph)
+                .style(fg(app, l.color))
+                .data(l.points)
+        })
+        .collect();
+    let chart = Chart::new(ds)
+        .legend_position(Some(legend))
+        .hidden_legend_constraints((Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)))
+        .block(block(app, title))
+        .x_axis(
+            Axis::default()
+                .bounds([0.0, run.total_steps.max(1) as f64])
+                .labels(["0".to_string(), run.total_steps.to_string()]),
+        )
+        .y_axis(Axis::default().bounds(y).labels(y_labels));
+    f.render_widget(chart, area);
+}
+
 fn draw_loss(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
-    let train: Vec<(f64, f64)> = series(
+    let train = series(
         app,
         run.steps.iter().map(|s| (s.step as f64, s.loss)).collect(),
     );
@@ -112,41 +156,41 @@ fn draw_loss(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
         .iter()
         .map(|e| (e.step as f64, e.test_loss))
         .collect();
-    let x = [0.0, (run.total_steps.max(1)) as f64];
     let y = bounds(train.iter().chain(&test).map(|p| p.1));
-    let ds = vec![
-        Dataset::default()
-            .name("train")
-            .marker(marker(app))
-            .graph_type(GraphType::Line)
-            .style(fg(app, TRAIN))
-            .data(&train),
-        Dataset::default()
-            .name("test")
-            .marker(marker(app))
-            .graph_type(GraphType::Line)
-            .style(fg(app, CLEAN))
-            .data(&test),
+    let lines = [
+        Series {
+            name: "train",
+            color: TRAIN,
+            graph: GraphType::Line,
+            points: &train,
+        },
+        Series {
+            name: "test",
+            color: CLEAN,
+            graph: GraphType::Line,
+            points: &test,
+        },
     ];
-    let chart = Chart::new(ds)
-        .legend_position(Some(LegendPosition::TopRight))
-        .hidden_legend_constraints((Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)))
-        .block(block(app, " loss "))
-        .x_axis(
-            Axis::default()
-                .bounds(x)
-                .labels(["0".to_string(), format!("{}", run.total_steps)]),
-        )
-        .y_axis(
-            Axis::default()
-                .bounds(y)
-                .labels([format!("{:.2}", y[0]), format!("{:.2}", y[1])]),
-        );
-    f.render_widget(chart, area);
+    let labels = [
+        format!("{:.2}", y[0]),
+        format!("{:.2}", (y[0] + y[1]) / 2.0),
+        format!("{:.2}", y[1]),
+    ];
+    step_chart(
+        f,
+        app,
+        run,
+        area,
+        " loss ",
+        &lines,
+        y,
+        labels,
+        LegendPosition::TopRight,
+    );
 }
 
 fn draw_accuracy(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
-    let train: Vec<(f64, f64)> = series(
+    let train = series(
         app,
         run.steps
             .iter()
@@ -163,42 +207,38 @@ fn draw_accuracy(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
         .iter()
         .filter_map(|e| e.robust.as_ref().map(|r| (e.step as f64, r.acc * 100.0)))
         .collect();
-    let x = [0.0, (run.total_steps.max(1)) as f64];
-    let ds = vec![
-        Dataset::default()
-            .name("train")
-            .marker(marker(app))
-            .graph_type(GraphType::Line)
-            .style(fg(app, TRAIN))
-            .data(&train),
-        Dataset::default()
-            .name("test clean")
-            .marker(marker(app))
-            .graph_type(GraphType::Line)
-            .style(fg(app, CLEAN))
-            .data(&clean),
-        Dataset::default()
-            .name("test robust")
-            .marker(marker(app))
-            .graph_type(GraphType::Scatter)
-            .style(fg(app, ROBUST))
-            .data(&robust),
+    let lines = [
+        Series {
+            name: "train",
+            color: TRAIN,
+            graph: GraphType::Line,
+            points: &train,
+        },
+        Series {
+            name: "test clean",
+            color: CLEAN,
+            graph: GraphType::Line,
+            points: &clean,
+        },
+        Series {
+            name: "test robust",
+            color: ROBUST,
+            graph: GraphType::Scatter,
+            points: &robust,
+        },
     ];
-    let chart = Chart::new(ds)
-        .legend_position(Some(LegendPosition::BottomRight))
-        .hidden_legend_constraints((Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)))
-        .block(block(app, " accuracy % "))
-        .x_axis(
-            Axis::default()
-                .bounds(x)
-                .labels(["0".to_string(), format!("{}", run.total_steps)]),
-        )
-        .y_axis(
-            Axis::default()
-                .bounds([0.0, 100.0])
-                .labels(["0", "50", "100"]),
-        );
-    f.render_widget(chart, area);
+    let labels = ["0".to_string(), "50".to_string(), "100".to_string()];
+    step_chart(
+        f,
+        app,
+        run,
+        area,
+        " accuracy % ",
+        &lines,
+        [0.0, 100.0],
+        labels,
+        LegendPosition::BottomRight,
+    );
 }
 
 fn draw_classes(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
