@@ -7,7 +7,13 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn tmux(args: &[&str]) -> String {
-    let o = Command::new("tmux").args(args).output().expect("tmux runs");
+    // UTF-8 whatever the caller's locale: the lab draws box characters and arrows.
+    let o = Command::new("tmux")
+        .arg("-u")
+        .args(args)
+        .env("LANG", "C.UTF-8")
+        .output()
+        .expect("tmux runs");
     String::from_utf8_lossy(&o.stdout).to_string()
 }
 
