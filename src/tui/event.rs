@@ -174,16 +174,34 @@ fn main_loop(
     let frame = Duration::from_millis(33);
     let mut last_draw = Instant::now();
     let mut dirty = false;
+    // Graphics drivers may print to stderr while a worker looks for a GPU: repaint the whole
+    // screen once the worker has started, so no stray text stays on it.
+    let mut repaint = false;
+    let take = |app: &mut App, m: Msg, repaint: &mut bool| -> bool {
+        if let Msg::Train {
+            event: crate::train::TrainEvent::Started { .. },
+            ..
+        } = &m
+        {
+            *repaint = true;
+        }
+        app.update(m)
+    };
     while !app.quit {
         match rx.recv_timeout(frame) {
-            Ok(m) => dirty |= app.update(m),
+            Ok(m) => dirty |= take(app, m, &mut repaint),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
         while let Ok(m) = rx.try_recv() {
-            dirty |= app.update(m);
+            dirty |= take(app, m, &mut repaint);
         }
         dirty |= apply_effects(app, workers, store);
+        if repaint {
+            terminal.clear()?;
+            repaint = false;
+            dirty = true;
+        }
         if dirty && !app.quit && last_draw.elapsed() >= frame {
             terminal.draw(|f| draw(f, app))?;
             last_draw = Instant::now();
