@@ -218,7 +218,12 @@ pub fn run(store: &RunStore, a: SweepArgs) -> i32 {
     );
     if a.dry_run {
         for (p, pl) in points.iter().zip(&plans) {
-            println!("  {:<50} seed {:<3} {:?}", p.label, p.seed, pl);
+            let what = match pl {
+                Plan::Skip(id) => format!("done or running: {id}"),
+                Plan::Resume(id) => format!("resume {id}"),
+                Plan::Start => "start".into(),
+            };
+            println!("  {:<50} seed {:<3} {what}", p.label, p.seed);
         }
         return 0;
     }
