@@ -8,14 +8,7 @@ fn setup() -> (Net, Device, Tensor<4>, Tensor<1, Int>) {
     let ad = crate::backend::cpu_device().autodiff();
     let inner = ad.clone().inner();
     ad.seed(7);
-    let shape = InputShape {
-        channels: 1,
-        height: 28,
-        width: 28,
-        classes: 10,
-        mean: vec![0.3],
-        std: vec![0.3],
-    };
+    let shape = InputShape::grey28(0.3, 0.3);
     let model = Net::new(ModelKind::SmallCnn, &shape, &ad).unwrap();
     let x = Tensor::<4>::random([16, 1, 28, 28], Distribution::Uniform(0.0, 1.0), &inner);
     let y = Tensor::<1, Int>::from_ints([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5], &inner);
@@ -109,14 +102,7 @@ fn same_seed_same_adversarial_images() {
 fn attacks_do_not_touch_the_parameters() {
     let ad = crate::backend::cpu_device().autodiff();
     let inner = ad.clone().inner();
-    let shape = InputShape {
-        channels: 1,
-        height: 28,
-        width: 28,
-        classes: 10,
-        mean: vec![0.3],
-        std: vec![0.3],
-    };
+    let shape = InputShape::grey28(0.3, 0.3);
     let model = Net::new(ModelKind::Lenet, &shape, &ad).unwrap();
     let probe = Tensor::<4>::random([4, 1, 28, 28], Distribution::Uniform(0.0, 1.0), &inner);
     let before = model.valid().forward(probe.clone());

@@ -170,15 +170,7 @@ fn measure(
 ) -> Result<Vec<f64>, String> {
     let device = &sel.device;
     let inner = device.clone().inner();
-    let (mean, std) = ds.channel_stats();
-    let shape = InputShape {
-        channels: 1,
-        height: 28,
-        width: 28,
-        classes: 10,
-        mean,
-        std,
-    };
+    let shape = InputShape::of(ds);
     let preset = find_preset("default", &[]).map_err(|e| e.to_string())?;
     let mut model = Net::new(kind, &shape, device)?;
     let mut optim = optimizer(&preset);

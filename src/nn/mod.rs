@@ -25,6 +25,33 @@ pub struct InputShape {
     pub std: Vec<f32>,
 }
 
+impl InputShape {
+    /// The shape of a data set's images, normalised with its train split's statistics.
+    pub fn of(ds: &crate::data::DataSet) -> InputShape {
+        let (mean, std) = ds.channel_stats();
+        InputShape {
+            channels: ds.train.channels,
+            height: ds.train.height,
+            width: ds.train.width,
+            classes: ds.num_classes(),
+            mean,
+            std,
+        }
+    }
+
+    /// 28×28 grey, 10 classes, with given statistics (tests, parameter counts).
+    pub fn grey28(mean: f32, std: f32) -> InputShape {
+        InputShape {
+            channels: 1,
+            height: 28,
+            width: 28,
+            classes: 10,
+            mean: vec![mean],
+            std: vec![std],
+        }
+    }
+}
+
 /// Every model of the lab, as one module type so the trainer is written once.
 #[derive(Module, Debug)]
 pub enum Net {
@@ -65,14 +92,7 @@ mod tests {
     use super::*;
 
     fn grey28() -> InputShape {
-        InputShape {
-            channels: 1,
-            height: 28,
-            width: 28,
-            classes: 10,
-            mean: vec![0.5],
-            std: vec![0.25],
-        }
+        InputShape::grey28(0.5, 0.25)
     }
     fn rgb32() -> InputShape {
         InputShape {

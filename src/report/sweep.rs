@@ -72,6 +72,7 @@ fn stat(v: &[f64]) -> Option<Stat> {
     mean_std(v).map(Stat::from)
 }
 
+/// Mean accuracy over the classes `classes`.
 fn class_mean(acc: &[f64], classes: &[usize]) -> Option<f64> {
     let v: Vec<f64> = classes
         .iter()
@@ -161,12 +162,6 @@ pub fn aggregate(runs: &[Run]) -> Vec<PointStats> {
         .collect()
 }
 
-/// Mean of `v` over the classes `cls`.
-fn group_mean(v: &[f64], cls: &[usize]) -> Option<f64> {
-    let x: Vec<f64> = cls.iter().filter_map(|&c| v.get(c).copied()).collect();
-    (!x.is_empty()).then(|| x.iter().sum::<f64>() / x.len() as f64)
-}
-
 fn pm(s: &Option<Stat>) -> String {
     match s {
         Some(s) if s.n > 1 => format!("{:.1} ± {:.1}", s.mean * 100.0, s.std * 100.0),
@@ -221,19 +216,19 @@ pub fn markdown(title: &str, stats: &[PointStats]) -> String {
             let cols = [
                 (
                     &s.over_clean,
-                    base.and_then(|b| group_mean(&b.per_class_clean, &s.over_classes)),
+                    base.and_then(|b| class_mean(&b.per_class_clean, &s.over_classes)),
                 ),
                 (
                     &s.other_clean,
-                    base.and_then(|b| group_mean(&b.per_class_clean, &others)),
+                    base.and_then(|b| class_mean(&b.per_class_clean, &others)),
                 ),
                 (
                     &s.over_robust,
-                    base.and_then(|b| group_mean(&b.per_class_robust, &s.over_classes)),
+                    base.and_then(|b| class_mean(&b.per_class_robust, &s.over_classes)),
                 ),
                 (
                     &s.other_robust,
-                    base.and_then(|b| group_mean(&b.per_class_robust, &others)),
+                    base.and_then(|b| class_mean(&b.per_class_robust, &others)),
                 ),
             ];
             out.push_str(&format!("| {} | {:?} |", s.label, s.over_classes));

@@ -15,15 +15,7 @@ fn trained() -> (Net, Device, DeviceData) {
     let ad = crate::backend::cpu_device().autodiff();
     let inner = ad.clone().inner();
     ad.seed(1);
-    let (mean, std) = ds.channel_stats();
-    let shape = InputShape {
-        channels: 1,
-        height: 28,
-        width: 28,
-        classes: 10,
-        mean,
-        std,
-    };
+    let shape = InputShape::of(&ds);
     let mut model = Net::new(ModelKind::SmallCnn, &shape, &ad).unwrap();
     let mut optim = optimizer(&find_preset("default", &[]).unwrap());
     let ce = CrossEntropyLossConfig::new().init(&ad);

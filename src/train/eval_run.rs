@@ -21,15 +21,7 @@ pub fn load_trained(
     let cfg = run.config()?;
     let ds = data::load(cfg.preset.data.set, data_dir)?;
     let selected = select(choice).map_err(|e| anyhow!(e))?;
-    let (mean, std) = ds.channel_stats();
-    let shape = InputShape {
-        channels: ds.train.channels,
-        height: ds.train.height,
-        width: ds.train.width,
-        classes: ds.num_classes(),
-        mean,
-        std,
-    };
+    let shape = InputShape::of(&ds);
     let model =
         Net::new(cfg.preset.training.model, &shape, &selected.device).map_err(|e| anyhow!(e))?;
     let path = run.checkpoints_dir().join("model.bpk");

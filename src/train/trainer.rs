@@ -102,15 +102,7 @@ pub fn run_job(
     let selected = select(job.device).map_err(|e| anyhow!(e))?;
     let device = selected.device.clone();
     let inner = device.clone().inner();
-    let (mean, std) = ds.channel_stats();
-    let shape = InputShape {
-        channels: ds.train.channels,
-        height: ds.train.height,
-        width: ds.train.width,
-        classes,
-        mean,
-        std,
-    };
+    let shape = InputShape::of(&ds);
 
     let length = t.length().map_err(|(f, m)| anyhow!("training.{f} {m}"))?;
     let steps_per_epoch = indices.len().div_ceil(t.batch_size);

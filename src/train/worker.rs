@@ -18,9 +18,6 @@ impl WorkerHandle {
     pub fn send(&self, c: Control) {
         let _ = self.control.send(c);
     }
-    pub fn control(&self) -> Sender<Control> {
-        self.control.clone()
-    }
     pub fn join(self) {
         let _ = self.thread.join();
     }
