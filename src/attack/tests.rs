@@ -4,7 +4,15 @@ use super::*;
 use crate::nn::InputShape;
 use crate::spec::{AttackKind, AttackSpec, ModelKind, Norm};
 
-fn setup() -> (Net, Device, Tensor<4>, Tensor<1, Int>) {
+/// The model and a batch, with burn's generator held until the guard (first) is dropped.
+fn setup() -> (
+    std::sync::MutexGuard<'static, ()>,
+    Net,
+    Device,
+    Tensor<4>,
+    Tensor<1, Int>,
+) {
+    let serial = crate::burn_serial();
     let ad = crate::backend::cpu_device().autodiff();
     let inner = ad.clone().inner();
     ad.seed(7);
@@ -12,7 +20,7 @@ fn setup() -> (Net, Device, Tensor<4>, Tensor<1, Int>) {
     let model = Net::new(ModelKind::SmallCnn, &shape, &ad).unwrap();
     let x = Tensor::<4>::random([16, 1, 28, 28], Distribution::Uniform(0.0, 1.0), &inner);
     let y = Tensor::<1, Int>::from_ints([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3, 4, 5], &inner);
-    (attack_view(&model, &ad), ad, x, y)
+    (serial, attack_view(&model, &ad), ad, x, y)
 }
 
 fn spec(kind: AttackKind, norm: Norm, eps: f64) -> AttackSpec {
@@ -35,7 +43,7 @@ fn max_abs(t: Tensor<4>) -> f32 {
 
 #[test]
 fn every_attack_stays_in_the_linf_ball_and_in_pixel_range() {
-    let (m, _, x, y) = setup();
+    let (_serial, m, _, x, y) = setup();
     for kind in [AttackKind::Fgsm, AttackKind::FgsmRs, AttackKind::Pgd] {
         let mut s = spec(kind, Norm::Linf, 0.1);
         s.step = 0.125; // FGSM-RS's α > ε: the projection must still hold
@@ -52,7 +60,7 @@ fn every_attack_stays_in_the_linf_ball_and_in_pixel_range() {
 
 #[test]
 fn l2_attacks_stay_in_the_l2_ball_and_in_pixel_range() {
-    let (m, _, x, y) = setup();
+    let (_serial, m, _, x, y) = setup();
     for kind in [AttackKind::Fgsm, AttackKind::FgsmRs, AttackKind::Pgd] {
         let s = spec(kind, Norm::L2, 1.5);
         let adv = perturb(&m, &x, &y, &s);
@@ -72,7 +80,7 @@ fn l2_attacks_stay_in_the_l2_ball_and_in_pixel_range() {
 
 #[test]
 fn zero_eps_leaves_images_unchanged() {
-    let (m, _, x, y) = setup();
+    let (_serial, m, _, x, y) = setup();
     for kind in [AttackKind::Fgsm, AttackKind::FgsmRs, AttackKind::Pgd] {
         for norm in [Norm::Linf, Norm::L2] {
             let mut s = spec(kind, norm, 0.0);
@@ -85,8 +93,7 @@ fn zero_eps_leaves_images_unchanged() {
 
 #[test]
 fn same_seed_same_adversarial_images() {
-    let _serial = crate::BURN_RNG.lock().unwrap_or_else(|e| e.into_inner());
-    let (m, ad, x, y) = setup();
+    let (_serial, m, ad, x, y) = setup();
     let s = spec(AttackKind::Pgd, Norm::Linf, 0.1);
     ad.seed(11);
     let a = perturb(&m, &x, &y, &s);
@@ -100,6 +107,7 @@ fn same_seed_same_adversarial_images() {
 
 #[test]
 fn attacks_do_not_touch_the_parameters() {
+    let _serial = crate::burn_serial();
     let ad = crate::backend::cpu_device().autodiff();
     let inner = ad.clone().inner();
     let shape = InputShape::grey28(0.3, 0.3);

@@ -39,72 +39,11 @@ pub struct BenchArgs {
     /// Skip the one-epoch wall time of the default preset.
     #[arg(long)]
     pub no_epoch: bool,
-    /// Measure the TUI instead: frame render time (160×50, 6 runs overlaid) and the time to
-    /// read a store of 1,000 runs (generated in a temporary folder).
+    /// Measure the lab instead, on a synthetic store in a temporary folder (1,000 finished runs
+    /// and one running run whose metrics.jsonl has 1,000,000 lines): key-to-frame latency, the
+    /// first frame of that run's curves, the store worker's reads, and frame render time.
     #[arg(long)]
     pub tui: bool,
-}
-
-fn bench_tui(repeats: usize) -> i32 {
-    use crate::tui::{App, Options, Screen};
-    let Ok(tmp) = tempdir() else {
-        return fail("cannot create a temporary run store");
-    };
-    let store = crate::store::RunStore::new(tmp.join("runs"));
-    let t0 = Instant::now();
-    let mut ids = vec![];
-    for i in 0..1000 {
-        let id = format!("20261118-{:06}-default-{i:06x}", 100000 + i);
-        let rate = format!("duplication.rate={}", (i % 7) as f64 / 10.0);
-        crate::tui::fixture::fixture_run(
-            &store,
-            &id,
-            &[rate.as_str()],
-            (i % 3) as u64,
-            0.80 + (i % 10) as f64 / 100.0,
-            Some(0.2),
-        );
-        ids.push(id);
-    }
-    eprintln!(
-        "# wrote 1,000 synthetic runs in {:.1} s",
-        t0.elapsed().as_secs_f64()
-    );
-    let mut open_ms = vec![];
-    let mut rows = 0;
-    for _ in 0..repeats.max(3) {
-        let t = Instant::now();
-        let r = match crate::report::run_rows(&store) {
-            Ok(r) => r,
-            Err(e) => return fail(e),
-        };
-        open_ms.push(t.elapsed().as_secs_f64() * 1000.0);
-        rows = r.len();
-    }
-    let mut app = App::new(store.clone(), Options::default());
-    app.effects.clear();
-    app.compare = match crate::tui::screenshot_compare(&store, &ids[..6]) {
-        Ok(c) => c,
-        Err(e) => return fail(e),
-    };
-    app.screen = Screen::Compare;
-    let mut frame_ms = vec![];
-    for _ in 0..100 {
-        let t = Instant::now();
-        let _ = crate::tui::screenshot::render(&app, 160, 50);
-        frame_ms.push(t.elapsed().as_secs_f64() * 1000.0);
-    }
-    let _ = std::fs::remove_dir_all(&tmp);
-    println!(
-        "open a store of {rows} runs (the runs screen's refresh): median {:.1} ms over {} reads",
-        median(&mut open_ms),
-        open_ms.len()
-    );
-    println!(
-        "render the compare screen, 160×50, 6 runs overlaid: median {:.2} ms per frame over 100 frames",
-        median(&mut frame_ms)
-    );
-    0
 }
 
 /// PyTorch 2.15, 2 CPU threads, batch 128, 28×28 (standard, FGSM-RS, PGD-10), from
@@ -213,7 +152,7 @@ fn measure(
 
 pub fn run(a: BenchArgs) -> i32 {
     if a.tui {
-        return bench_tui(a.repeats);
+        return super::bench_tui::run(a.repeats);
     }
     let ds = data::load_embedded();
     let mut backends = vec![];

@@ -1,6 +1,9 @@
 //! The command line: `duplab` opens the TUI; subcommands run headless for scripts and sweeps.
 
 mod bench;
+mod bench_tui;
+mod exit;
+pub use exit::{EXIT_INTERRUPTED, fail};
 mod data_cmd;
 mod eval_cmd;
 mod presets_cmd;
@@ -147,21 +150,22 @@ pub struct TrainArgs {
     pub point: Option<String>,
 }
 
-/// Print an error as one paragraph and give the exit code.
-pub fn fail(msg: impl std::fmt::Display) -> i32 {
-    eprintln!("error: {msg}");
-    1
-}
-
 pub fn main() -> i32 {
     let cli = Cli::parse();
     let store = crate::store::RunStore::resolve(cli.runs_dir.as_deref());
     match cli.command {
-        None => crate::tui::run(
+        None => match crate::tui::run(
             &store,
             crate::tui::Options::from_cli(cli.no_color, cli.ascii, cli.mouse),
             cli.data_dir,
-        ),
+        ) {
+            Ok(()) => 0,
+            Err(crate::tui::LabError::NotATerminal(help)) => {
+                eprintln!("{help}");
+                exit::EXIT_NOT_A_TERMINAL
+            }
+            Err(e) => fail(e),
+        },
         Some(Command::Presets { name, set }) => presets_cmd::run(name.as_deref(), &set),
         Some(Command::Data { command }) => data_cmd::run(command),
         Some(Command::Runs { command }) => runs_cmd::run(&store, command),

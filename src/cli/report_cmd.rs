@@ -1,5 +1,7 @@
 use super::fail;
-use crate::report::{aggregate, study_chart, sweep_csv, sweep_markdown, write_svg_and_png};
+use crate::report::{
+    aggregate, membership_chart, study_chart, sweep_csv, sweep_markdown, write_svg_and_png,
+};
 use crate::store::{Run, RunStore};
 use clap::Args;
 use std::path::PathBuf;
@@ -72,9 +74,17 @@ pub fn run(store: &RunStore, a: ReportArgs) -> i32 {
     if let Err(e) = write_svg_and_png(&study_chart(&title, &stats), &out.join("accuracy")) {
         return fail(e);
     }
-    eprintln!(
-        "wrote {}/report.md, report.csv, report.json, accuracy.svg, accuracy.png",
-        out.display()
-    );
+    let mut wrote = "report.md, report.csv, report.json, accuracy.svg, accuracy.png".to_string();
+    if stats
+        .iter()
+        .any(|s| s.dup_auc.is_some() || s.unique_auc.is_some())
+    {
+        let svg = membership_chart(&format!("{title}: membership inference"), &stats);
+        if let Err(e) = write_svg_and_png(&svg, &out.join("membership")) {
+            return fail(e);
+        }
+        wrote.push_str(", membership.svg, membership.png");
+    }
+    eprintln!("wrote {}/{wrote}", out.display());
     0
 }

@@ -133,6 +133,10 @@ fn show(store: &RunStore, id: &str) -> i32 {
         if let Some(e) = &sum.error {
             println!("error      {e}");
         }
+        if let Some(g) = &sum.groups {
+            println!();
+            print!("{}", crate::report::group_table(g));
+        }
         if !sum.per_class_acc.is_empty() {
             println!();
             println!(

@@ -2,10 +2,10 @@
 //! README. Regenerated from code, never drawn by hand.
 
 use super::fail;
-use crate::report::write_svg_and_png;
-use crate::store::{RunStatus, RunStore};
+use crate::report::{one_run_per_point, run_rows, write_svg_and_png};
+use crate::store::RunStore;
 use crate::tui::screenshot::{render, svg};
-use crate::tui::{App, LiveRun, Options, Screen};
+use crate::tui::{App, Msg, Options, Screen, settle};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -19,40 +19,22 @@ pub struct ScreenshotsArgs {
     pub height: u16,
 }
 
-/// An app showing the store as a user would see it: newest finished run opened, up to four
-/// finished runs of different presets or sweep points marked and compared.
+/// An app showing the store as a user would see it: newest finished run opened, one run per
+/// point of the newest sweep (or up to four finished runs) marked and compared. Built only
+/// through messages, as the lab builds itself.
 pub fn fixture_app(store: &RunStore) -> Result<App, String> {
-    let runs = store.runs().map_err(|e| e.to_string())?;
-    let finished: Vec<_> = runs
-        .iter()
-        .filter(|r| r.status() == RunStatus::Finished)
-        .collect();
+    let rows = run_rows(store).map_err(|e| e.to_string())?;
+    let finished: Vec<_> = rows.iter().filter(|r| r.status == "finished").collect();
     if finished.len() < 2 {
         return Err(format!(
             "need at least 2 finished runs in {} (e.g. `duplab sweep study-default`)",
             store.root.display()
         ));
     }
-    let mut app = App::new(store.clone(), Options::default());
-    app.effects.clear();
-    // Prefer one run per point of the newest sweep (seed 0), else distinct presets.
-    let newest_sweep = finished
-        .iter()
-        .rev()
-        .find_map(|r| r.config().ok().and_then(|c| c.sweep));
-    let mut picked: Vec<String> = vec![];
-    let mut seen: Vec<String> = vec![];
-    for r in finished.iter() {
-        let Ok(c) = r.config() else { continue };
-        if newest_sweep.is_some() && c.sweep != newest_sweep {
-            continue;
-        }
-        let key = c.point.clone().unwrap_or(c.preset.name.clone());
-        if c.seed == 0 && !seen.contains(&key) && picked.len() < 6 {
-            seen.push(key);
-            picked.push(r.id.clone());
-        }
-    }
+    let newest_sweep = finished.iter().rev().find_map(|r| r.sweep.clone());
+    let mut picked = newest_sweep
+        .map(|s| one_run_per_point(&rows, &s, 6))
+        .unwrap_or_default();
     if picked.len() < 2 {
         picked = finished
             .iter()
@@ -61,13 +43,33 @@ pub fn fixture_app(store: &RunStore) -> Result<App, String> {
             .map(|r| r.id.clone())
             .collect();
     }
-    let newest = finished.last().expect("two or more finished runs");
-    app.open_stored(LiveRun::from_store(newest));
-    app.runs
-        .set_rows(crate::report::run_rows(store).map_err(|e| e.to_string())?);
-    app.runs.marked = picked.iter().cloned().collect();
-    app.compare = crate::tui::screenshot_compare(store, &picked)?;
+    let newest = finished
+        .last()
+        .expect("two or more finished runs")
+        .id
+        .clone();
+    let mut app = App::new(store.clone(), Options::default());
+    settle(&mut app);
+    app.update(Msg::Compare(picked));
+    app.update(Msg::Open(newest));
+    settle(&mut app);
     Ok(app)
+}
+
+/// Keys that bring the app to a screen (and its help overlay), as a user would press them.
+fn show(app: &mut App, screen: Screen, help: bool) {
+    let want = Screen::ALL.iter().position(|s| *s == screen).unwrap_or(0);
+    let digit = char::from(b'1' + want as u8);
+    let key = |c| {
+        Msg::Key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Char(c),
+        ))
+    };
+    app.update(key(digit));
+    settle(app);
+    if help {
+        app.update(key('?'));
+    }
 }
 
 pub fn run(store: &RunStore, a: ScreenshotsArgs) -> i32 {
@@ -85,9 +87,14 @@ pub fn run(store: &RunStore, a: ScreenshotsArgs) -> i32 {
         (Screen::Compare, "compare", false),
         (Screen::Live, "help", true),
     ] {
-        app.screen = screen;
-        app.show_help = help;
+        show(&mut app, screen, help);
         let buf = render(&app, a.width, a.height);
+        if help {
+            // The overlay closes with the same key.
+            app.update(Msg::Key(crossterm::event::KeyEvent::from(
+                crossterm::event::KeyCode::Esc,
+            )));
+        }
         if let Err(e) = write_svg_and_png(&svg(&buf), &a.out.join(name)) {
             return fail(e);
         }

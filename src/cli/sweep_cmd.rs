@@ -2,12 +2,11 @@
 //! Resumable: finished points are skipped, interrupted ones resumed from their checkpoint.
 //! `--emit slurm` writes an sbatch array script instead (one task per point).
 
-use super::fail;
-use super::train_cmd::EXIT_INTERRUPTED;
+use super::exit::{EXIT_INTERRUPTED, fail, stop_flag};
 use crate::backend::DeviceChoice;
 use crate::report::pct_str;
-use crate::spec::{Grid, SpecError, preset_dirs};
-use crate::store::{RunStatus, RunStore};
+use crate::spec::{Grid, load_grid};
+use crate::store::{PointPlan, RunStore};
 use crate::train::{Control, TrainEvent, TrainJob, WorkerHandle, spawn};
 use clap::Args;
 use std::collections::HashMap;
@@ -41,67 +40,6 @@ pub struct SweepArgs {
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Emit {
     Slurm,
-}
-
-/// The built-in grids, so studies run from any folder.
-pub const BUILTIN_GRIDS: &[(&str, &str)] = &[
-    (
-        "study-default",
-        include_str!("../../presets/study-default.toml"),
-    ),
-    (
-        "study-mnist",
-        include_str!("../../presets/study-mnist.toml"),
-    ),
-    (
-        "study-fashion",
-        include_str!("../../presets/study-fashion.toml"),
-    ),
-    (
-        "study-cifar10",
-        include_str!("../../presets/study-cifar10.toml"),
-    ),
-];
-
-pub fn load_grid(name: &str) -> Result<Grid, SpecError> {
-    if name.ends_with(".toml") || name.contains('/') {
-        return Grid::load(Path::new(name));
-    }
-    for dir in preset_dirs() {
-        let p = dir.join(format!("{name}.toml"));
-        if p.exists() {
-            return Grid::load(&p);
-        }
-    }
-    match BUILTIN_GRIDS.iter().find(|(n, _)| *n == name) {
-        Some((n, text)) => Grid::from_toml_str(text, &format!("<built-in>/{n}.toml")),
-        None => Err(SpecError::NotFound {
-            name: name.into(),
-            known: BUILTIN_GRIDS.iter().map(|(n, _)| n.to_string()).collect(),
-        }),
-    }
-}
-
-/// What a sweep does with a point, given the store.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Plan {
-    Skip(String),
-    Resume(String),
-    Start,
-}
-
-pub fn plan_point(store: &RunStore, sweep: &str, label: &str, seed: u64) -> Plan {
-    match store.find_point(sweep, label, seed) {
-        Ok(Some(run)) => match run.status() {
-            RunStatus::Finished => Plan::Skip(run.id),
-            RunStatus::Running => Plan::Skip(run.id),
-            RunStatus::Interrupted if run.checkpoints_dir().join("state.json").exists() => {
-                Plan::Resume(run.id)
-            }
-            _ => Plan::Start,
-        },
-        _ => Plan::Start,
-    }
 }
 
 fn shell_quote(s: &str) -> String {
@@ -194,17 +132,17 @@ pub fn run(store: &RunStore, a: SweepArgs) -> i32 {
         };
     }
     let points = grid.points();
-    let plans: Vec<Plan> = points
+    let plans: Vec<PointPlan> = points
         .iter()
-        .map(|p| plan_point(store, &grid.name, &p.label, p.seed))
+        .map(|p| store.plan_point(&grid.name, &p.label, p.seed))
         .collect();
     let todo: Vec<(usize, Option<String>)> = plans
         .iter()
         .enumerate()
         .filter_map(|(i, pl)| match pl {
-            Plan::Skip(_) => None,
-            Plan::Resume(id) => Some((i, Some(id.clone()))),
-            Plan::Start => Some((i, None)),
+            PointPlan::Skip(_) => None,
+            PointPlan::Resume(id) => Some((i, Some(id.clone()))),
+            PointPlan::Start => Some((i, None)),
         })
         .collect();
     println!(
@@ -219,15 +157,15 @@ pub fn run(store: &RunStore, a: SweepArgs) -> i32 {
     if a.dry_run {
         for (p, pl) in points.iter().zip(&plans) {
             let what = match pl {
-                Plan::Skip(id) => format!("done or running: {id}"),
-                Plan::Resume(id) => format!("resume {id}"),
-                Plan::Start => "start".into(),
+                PointPlan::Skip(id) => format!("done or running: {id}"),
+                PointPlan::Resume(id) => format!("resume {id}"),
+                PointPlan::Start => "start".into(),
             };
             println!("  {:<50} seed {:<3} {what}", p.label, p.seed);
         }
         return 0;
     }
-    let stop = super::train_cmd::stop_flag();
+    let stop = stop_flag();
     let (tx, rx) = channel();
     let mut queue = todo.into_iter();
     let mut active: HashMap<usize, WorkerHandle> = HashMap::new();
@@ -235,7 +173,11 @@ pub fn run(store: &RunStore, a: SweepArgs) -> i32 {
     let mut failed = 0;
     let mut stopping = false;
     let total = points.len();
-    let mut done = total - plans.iter().filter(|p| !matches!(p, Plan::Skip(_))).count();
+    let mut done = total
+        - plans
+            .iter()
+            .filter(|p| !matches!(p, PointPlan::Skip(_)))
+            .count();
     loop {
         while !stopping && active.len() < a.jobs.max(1) {
             let Some((i, resume)) = queue.next() else {
@@ -358,7 +300,7 @@ mod tests {
 
     #[test]
     fn builtin_grids_load_and_expand() {
-        for (name, _) in BUILTIN_GRIDS {
+        for (name, _) in crate::spec::BUILTIN_GRIDS {
             let g = load_grid(name).unwrap_or_else(|e| panic!("{e}"));
             assert!(g.points().len() >= 2, "{name}");
             assert!(g.seeds.len() >= 3, "{name}: at least 3 seeds");

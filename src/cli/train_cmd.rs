@@ -2,34 +2,17 @@
 //! otherwise (nohup, CI). Ctrl-C, SIGTERM and SIGHUP stop cleanly with a checkpoint (status
 //! `interrupted`, resumable with `--resume`); a second Ctrl-C exits at once.
 
-use super::{TrainArgs, fail};
+use super::TrainArgs;
+use super::exit::{EXIT_INTERRUPTED, fail, stop_flag};
 use crate::report::pct_str;
 use crate::spec::find_preset;
-use crate::store::RunStore;
+use crate::store::{PointPlan, RunStore};
 use crate::train::{Control, TrainEvent, TrainJob, spawn};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
-
-/// Exit code of a run stopped by a signal (as shells report SIGINT).
-pub const EXIT_INTERRUPTED: i32 = 130;
-
-pub fn stop_flag() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    for sig in [
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGHUP,
-    ] {
-        // The second signal of a kind ends the process at once.
-        let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, flag.clone());
-        let _ = signal_hook::flag::register(sig, flag.clone());
-    }
-    flag
-}
 
 pub fn run(store: &RunStore, args: TrainArgs) -> i32 {
     let (preset, resume_seed) = match &args.resume {
@@ -58,15 +41,15 @@ pub fn run(store: &RunStore, args: TrainArgs) -> i32 {
         // A sweep task (e.g. a Slurm array task) skips a finished point and resumes an interrupted one.
         let mut resume = args.resume.clone();
         if let (Some(sweep), Some(point), None) = (&args.sweep, &args.point, &args.resume) {
-            match super::sweep_cmd::plan_point(store, sweep, point, seed) {
-                super::sweep_cmd::Plan::Skip(id) => {
+            match store.plan_point(sweep, point, seed) {
+                PointPlan::Skip(id) => {
                     println!(
                         "{sweep} {point} seed {seed}: already done or running as {id}; skipped"
                     );
                     continue;
                 }
-                super::sweep_cmd::Plan::Resume(id) => resume = Some(id),
-                super::sweep_cmd::Plan::Start => {}
+                PointPlan::Resume(id) => resume = Some(id),
+                PointPlan::Start => {}
             }
         }
         let job = TrainJob {
@@ -129,13 +112,11 @@ pub fn watch(job: TrainJob, stop: &AtomicBool, fancy: bool) -> i32 {
             },
             TrainEvent::Started {
                 run_id,
-                backend,
-                adapter,
-                total_steps,
-                steps_per_epoch,
+                config,
                 start_step,
-                ..
             } => {
+                let (total_steps, steps_per_epoch) = (config.total_steps, config.steps_per_epoch);
+                let (backend, adapter) = (&config.backend, &config.device);
                 // The run id alone on stdout's first line, so scripts can capture it.
                 if bar.is_some() {
                     println!("{run_id}");
@@ -176,7 +157,7 @@ pub fn watch(job: TrainJob, stop: &AtomicBool, fancy: bool) -> i32 {
             }
             TrainEvent::Epoch { record: e, .. } => say(format!(
                 "eval {} (step {}): test acc {:.2}%  test loss {:.4}  train loss {:.4}{}  [{:.0} s]",
-                e.epoch,
+                e.evaluation,
                 e.step,
                 e.test_acc * 100.0,
                 e.test_loss,

@@ -109,11 +109,9 @@ mod tests {
 
     #[test]
     fn real_mnist_has_the_published_counts() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist");
-        if !dir.exists() {
-            eprintln!("SKIPPED: {} is absent (real MNIST)", dir.display());
+        let Some(dir) = crate::shared_data("mnist") else {
             return;
-        }
+        };
         let d = load(DataSetKind::Mnist, Some(&dir)).unwrap();
         assert_eq!((d.train.len(), d.test.len()), (60_000, 10_000));
         assert_eq!(d.train.class_counts(10)[1], 6_742);
@@ -122,11 +120,10 @@ mod tests {
 
     #[test]
     fn real_fashion_mnist_is_balanced() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-        if !dir.join("fashion-mnist").exists() {
-            eprintln!("SKIPPED: {} is absent (real Fashion-MNIST)", dir.display());
+        let Some(set) = crate::shared_data("fashion-mnist") else {
             return;
-        }
+        };
+        let dir = set.parent().unwrap().to_path_buf();
         // The parent folder works too: the set's sub-folder is found.
         let d = load(DataSetKind::FashionMnist, Some(&dir)).unwrap();
         assert_eq!(d.train.class_counts(10), vec![6_000; 10]);
@@ -135,11 +132,9 @@ mod tests {
 
     #[test]
     fn truncated_real_file_is_a_clear_error() {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist");
-        if !src.exists() {
-            eprintln!("SKIPPED: {} is absent (real MNIST)", src.display());
+        let Some(src) = crate::shared_data("mnist") else {
             return;
-        }
+        };
         let dir = tempfile::tempdir().unwrap();
         for f in std::fs::read_dir(&src).unwrap() {
             let f = f.unwrap().path();

@@ -68,14 +68,9 @@ mod tests {
 
     #[test]
     fn embedded_equals_a_fresh_cut_of_the_real_files() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/fashion-mnist");
-        if !dir.exists() {
-            eprintln!(
-                "SKIPPED: {} is absent; cannot re-cut the embedded subset",
-                dir.display()
-            );
+        let Some(dir) = crate::shared_data("fashion-mnist") else {
             return;
-        }
+        };
         let (train, test) = crate::data::read_mnist_like(&dir, 10).unwrap();
         let d = load_embedded();
         assert_eq!(

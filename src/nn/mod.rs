@@ -107,6 +107,7 @@ mod tests {
 
     #[test]
     fn parameter_counts_match_the_architectures() {
+        let _serial = crate::burn_serial(); // initialisation draws from burn\'s generator
         // small CNN on 28×28: conv 1→16 (160) + conv 16→32 (4,640) + fc 1568→128 (200,832) + fc 128→10 (1,290)
         assert_eq!(
             param_count(ModelKind::SmallCnn, &grey28()).unwrap(),
@@ -127,6 +128,7 @@ mod tests {
 
     #[test]
     fn every_model_maps_a_batch_to_logits() {
+        let _serial = crate::burn_serial(); // initialisation draws from burn\'s generator
         let device = crate::backend::cpu_device();
         for (kind, shape) in [
             (ModelKind::SmallCnn, grey28()),
@@ -142,6 +144,7 @@ mod tests {
 
     #[test]
     fn resnet_rejects_grey_input_with_a_message() {
+        let _serial = crate::burn_serial(); // initialisation draws from burn\'s generator
         let device = crate::backend::cpu_device();
         let e = Net::new(ModelKind::PreactResnet18, &grey28(), &device).unwrap_err();
         assert!(e.contains("32×32"), "{e}");

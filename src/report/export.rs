@@ -1,16 +1,66 @@
-use crate::store::{MetricRecord, Run, StoreError};
+use crate::store::{GroupMetrics, MetricRecord, Run, StoreError};
+
+/// Groups whose columns the CSV carries (a run without one leaves its cells empty).
+pub const GROUPS: [&str; 5] = ["duplicated", "copies", "unique", "dropped", "test"];
+
+/// `groups.G.loss`, `groups.G.acc`, `groups.G.gap` for every group, then
+/// `membership.G.auc|tpr_at_1|tpr_at_10|advantage` for every train group; the same prefixed
+/// `adv.` for adversarial inputs.
+pub fn group_columns() -> Vec<String> {
+    let mut cols = vec![];
+    for prefix in ["", "adv."] {
+        for g in GROUPS {
+            for m in ["loss", "acc", "gap"] {
+                cols.push(format!("{prefix}groups.{g}.{m}"));
+            }
+        }
+        for g in &GROUPS[..4] {
+            for m in ["auc", "tpr_at_1", "tpr_at_10", "advantage"] {
+                cols.push(format!("{prefix}membership.{g}.{m}"));
+            }
+        }
+    }
+    cols
+}
+
+/// Values for `group_columns()` (empty where absent).
+pub fn group_values(g: Option<&GroupMetrics>) -> Vec<String> {
+    let f = |v: Option<f64>| v.map(|x| format!("{x:.6}")).unwrap_or_default();
+    let mut out = vec![];
+    for gm in [g, g.and_then(|g| g.adversarial.as_deref())] {
+        for name in GROUPS {
+            let s = gm.and_then(|m| m.groups.get(name));
+            out.push(f(s.map(|s| s.loss)));
+            out.push(f(s.map(|s| s.acc)));
+            out.push(f(s.map(|s| s.gap)));
+        }
+        for name in &GROUPS[..4] {
+            let m = gm.and_then(|m| m.membership.get(*name));
+            out.push(f(m.map(|m| m.auc)));
+            out.push(f(m.map(|m| m.tpr_at_1)));
+            out.push(f(m.map(|m| m.tpr_at_10)));
+            out.push(f(m.map(|m| m.advantage)));
+        }
+    }
+    out
+}
 
 /// Per-epoch results as CSV: one row per evaluation, per-class accuracies as columns.
 pub fn export_csv(run: &Run) -> Result<String, StoreError> {
     let cfg = run.config().ok();
     let names: Vec<String> = cfg.map(|c| c.class_names).unwrap_or_default();
-    let mut out =
-        String::from("epoch,step,train_loss,train_acc,test_loss,test_acc,robust_acc,elapsed_s");
+    let mut out = String::from(
+        "evaluation,step,train_loss,train_acc,test_loss,test_acc,robust_acc,elapsed_s",
+    );
     for n in &names {
         out.push_str(&format!(",acc_{}", csv_name(n)));
     }
     for n in &names {
         out.push_str(&format!(",robust_acc_{}", csv_name(n)));
+    }
+    for c in group_columns() {
+        out.push(',');
+        out.push_str(&c);
     }
     out.push('\n');
     for rec in run.metrics()? {
@@ -18,7 +68,7 @@ pub fn export_csv(run: &Run) -> Result<String, StoreError> {
             let robust = e.robust.as_ref();
             out.push_str(&format!(
                 "{},{},{:.6},{:.6},{:.6},{:.6},{},{:.2}",
-                e.epoch,
+                e.evaluation,
                 e.step,
                 e.train_loss,
                 e.train_acc,
@@ -44,6 +94,10 @@ pub fn export_csv(run: &Run) -> Result<String, StoreError> {
                         .map(|a| format!("{a:.6}"))
                         .unwrap_or_default()
                 ));
+            }
+            for v in group_values(e.groups.as_ref()) {
+                out.push(',');
+                out.push_str(&v);
             }
             out.push('\n');
         }

@@ -8,9 +8,12 @@ mod rows;
 mod stats;
 mod sweep;
 
-pub use export::{export_csv, export_json};
-pub use plot::{Marker, Series, chart_svg, study_chart};
+pub use export::{GROUPS, export_csv, export_json, group_columns, group_values};
+pub use plot::{Marker, Series, chart_svg, membership_chart, study_chart};
 pub use render::{svg_to_png_bytes, write_svg_and_png};
-pub use rows::{RunRow, duration as duration_str, format_table, pct as pct_str, run_rows};
+pub use rows::{
+    RunRow, duration as duration_str, format_table, group_table, one_run_per_point, pct as pct_str,
+    run_rows,
+};
 pub use stats::{MeanStd, mean_std};
 pub use sweep::{PointStats, Stat, aggregate, csv as sweep_csv, markdown as sweep_markdown};

@@ -187,6 +187,45 @@ pub fn study_chart(title: &str, stats: &[PointStats]) -> String {
     )
 }
 
+/// Membership AUC against the duplicated share: duplicated images (solid) and unique images
+/// (dashed), standard vs adversarial training; error bars ± std over seeds. 0.5 = no leakage.
+pub fn membership_chart(title: &str, stats: &[PointStats]) -> String {
+    let mut series = vec![];
+    let colors = [("standard", "#1f77b4"), ("adversarial", "#d62728")];
+    for (robust_training, (mode, color)) in [false, true].iter().zip(colors) {
+        for dup in [true, false] {
+            let pts: Vec<(f64, f64, f64)> = stats
+                .iter()
+                .filter(|s| s.robust_training == *robust_training && s.over_classes.is_empty())
+                .filter_map(|s| {
+                    let m = if dup { s.dup_auc } else { s.unique_auc }?;
+                    Some((s.dup_fraction * 100.0, m.mean, m.std))
+                })
+                .collect();
+            if pts.is_empty() {
+                continue;
+            }
+            series.push(Series {
+                name: format!(
+                    "{mode}, {} images",
+                    if dup { "duplicated" } else { "unique" }
+                ),
+                color,
+                dashed: !dup,
+                marker: Marker::Circle,
+                connect: true,
+                points: pts,
+            });
+        }
+    }
+    chart_svg(
+        title,
+        "duplicated share of the training set (%)",
+        "membership AUC vs test images",
+        &series,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

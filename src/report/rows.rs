@@ -14,7 +14,7 @@ pub struct RunRow {
     pub status: String,
     pub test_acc: Option<f64>,
     pub robust_acc: Option<f64>,
-    pub epochs_done: usize,
+    pub evaluations_done: usize,
     pub steps_done: usize,
     pub total_steps: usize,
     pub duration_s: f64,
@@ -55,7 +55,7 @@ impl RunRow {
             status: status.name().to_string(),
             test_acc: sum.test_acc,
             robust_acc: sum.robust_acc,
-            epochs_done: sum.epochs_done,
+            evaluations_done: sum.evaluations_done,
             steps_done: sum.steps_done,
             total_steps: sum.total_steps,
             duration_s: sum.duration_s,
@@ -137,6 +137,74 @@ pub fn format_table(rows: &[RunRow]) -> String {
     let mut out = line(header.iter().map(|s| s.to_string()).collect());
     for row in body {
         out.push_str(&line(row));
+    }
+    out
+}
+
+/// The runs that stand for a sweep's points: one finished run per point (lowest seed, then id),
+/// at most `limit`, in point order of first appearance. The lab's "compare this sweep" and the
+/// screenshots both choose with this.
+pub fn one_run_per_point(rows: &[RunRow], sweep: &str, limit: usize) -> Vec<String> {
+    let mut rows: Vec<&RunRow> = rows
+        .iter()
+        .filter(|r| r.sweep.as_deref() == Some(sweep) && r.status == "finished")
+        .collect();
+    rows.sort_by(|a, b| a.seed.cmp(&b.seed).then(a.id.cmp(&b.id)));
+    let mut picked: Vec<(String, String)> = vec![];
+    for r in rows {
+        let point = r.point.clone().unwrap_or_default();
+        if picked.len() < limit && !picked.iter().any(|(p, _)| *p == point) {
+            picked.push((point, r.id.clone()));
+        }
+    }
+    picked.into_iter().map(|p| p.1).collect()
+}
+
+/// Group metrics as a plain-text table (`runs show`): loss, accuracy and memorisation gap per
+/// group, and the membership inference of each train group against the test images.
+pub fn group_table(g: &crate::store::GroupMetrics) -> String {
+    let mut out = String::new();
+    let section = |out: &mut String, g: &crate::store::GroupMetrics, title: &str| {
+        out.push_str(&format!(
+            "{title}\n{:<11} {:>7} {:>8} {:>7} {:>8} {:>7} {:>8} {:>9} {:>6}\n",
+            "group", "images", "loss", "acc%", "gap", "AUC", "TPR@1%", "TPR@10%", "adv"
+        ));
+        for name in crate::report::GROUPS {
+            let Some(s) = g.groups.get(name) else {
+                continue;
+            };
+            let m = g.membership.get(name);
+            let f = |v: Option<f64>, d: usize| v.map(|x| format!("{x:.d$}")).unwrap_or("-".into());
+            out.push_str(&format!(
+                "{:<11} {:>7} {:>8.4} {:>7.2} {:>8} {:>7} {:>8} {:>9} {:>6}\n",
+                name,
+                s.images,
+                s.loss,
+                s.acc * 100.0,
+                if name == "test" {
+                    "-".into()
+                } else {
+                    format!("{:+.4}", s.gap)
+                },
+                f(m.map(|m| m.auc), 3),
+                f(m.map(|m| m.tpr_at_1 * 100.0), 1),
+                f(m.map(|m| m.tpr_at_10 * 100.0), 1),
+                f(m.map(|m| m.advantage), 3),
+            ));
+        }
+    };
+    section(
+        &mut out,
+        g,
+        "groups (clean; gap = test loss − group loss; membership vs the test images)",
+    );
+    if let Some(a) = &g.adversarial {
+        out.push('\n');
+        section(
+            &mut out,
+            a,
+            "groups on adversarial inputs (the evaluation attack)",
+        );
     }
     out
 }

@@ -28,6 +28,17 @@ pub struct PointStats {
     /// Per-class accuracy, mean over seeds (clean, robust).
     pub per_class_clean: Vec<f64>,
     pub per_class_robust: Vec<f64>,
+    /// Group metrics at the last evaluation (runs that recorded them): mean loss of the
+    /// duplicated originals, the unique sample and the test set, and the membership AUC of
+    /// duplicated and unique images against the test set; the same AUCs on adversarial inputs.
+    pub dup_loss: Option<Stat>,
+    pub unique_loss: Option<Stat>,
+    pub test_loss: Option<Stat>,
+    pub dup_auc: Option<Stat>,
+    pub unique_auc: Option<Stat>,
+    pub dup_tpr_at_1: Option<Stat>,
+    pub adv_dup_auc: Option<Stat>,
+    pub adv_unique_auc: Option<Stat>,
 }
 
 fn mean_vectors(vs: &[&Vec<f64>]) -> Vec<f64> {
@@ -132,6 +143,15 @@ pub fn aggregate(runs: &[Run]) -> Vec<PointStats> {
             let per = |f: &dyn Fn(&crate::store::Summary) -> Option<f64>| -> Option<Stat> {
                 stat(&sums.iter().filter_map(f).collect::<Vec<_>>())
             };
+            let loss =
+                |g: &'static str| per(&move |s| Some(s.groups.as_ref()?.groups.get(g)?.loss));
+            let auc = |g: &'static str, adv: bool| {
+                per(&move |s| {
+                    let m = s.groups.as_ref()?;
+                    let m = if adv { m.adversarial.as_deref()? } else { m };
+                    Some(m.membership.get(g)?.auc)
+                })
+            };
             PointStats {
                 label,
                 seeds: cfgs.iter().map(|c| c.seed).collect(),
@@ -148,6 +168,16 @@ pub fn aggregate(runs: &[Run]) -> Vec<PointStats> {
                 over_robust: per(&|s| class_mean(&s.robust_per_class_acc, &over)),
                 other_robust: per(&|s| class_mean(&s.robust_per_class_acc, &others)),
                 over_classes: over,
+                dup_loss: loss("duplicated"),
+                unique_loss: loss("unique"),
+                test_loss: loss("test"),
+                dup_auc: auc("duplicated", false),
+                unique_auc: auc("unique", false),
+                dup_tpr_at_1: per(&|s| {
+                    Some(s.groups.as_ref()?.membership.get("duplicated")?.tpr_at_1)
+                }),
+                adv_dup_auc: auc("duplicated", true),
+                adv_unique_auc: auc("unique", true),
                 per_class_clean: mean_vectors(
                     &sums.iter().map(|s| &s.per_class_acc).collect::<Vec<_>>(),
                 ),
@@ -192,6 +222,42 @@ pub fn markdown(title: &str, stats: &[PointStats]) -> String {
             num(&s.duration_s, 0),
             num(&s.images_per_s, 0)
         ));
+    }
+    if stats.iter().any(|s| s.unique_loss.is_some()) {
+        out.push_str(
+            "\n## Memorisation: groups at the last evaluation\n\n\
+             Mean cross-entropy of the duplicated originals, of a fixed sample of unique training \
+             images and of the test set; membership AUC = a loss-threshold attack telling the group's \
+             images from test images (0.5 = no leakage). Mean ± sample std over seeds.\n\n\
+             | point | loss duplicated | loss unique | loss test | AUC duplicated | AUC unique | TPR@1% duplicated | adv. AUC duplicated | adv. AUC unique |\n\
+             |---|---|---|---|---|---|---|---|---|\n",
+        );
+        let f = |s: &Option<Stat>, d: usize| match s {
+            Some(s) if s.n > 1 => format!("{:.*} ± {:.*}", d, s.mean, d, s.std),
+            Some(s) => format!("{:.*}", d, s.mean),
+            None => "-".into(),
+        };
+        for s in stats {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                s.label,
+                f(&s.dup_loss, 4),
+                f(&s.unique_loss, 4),
+                f(&s.test_loss, 4),
+                f(&s.dup_auc, 3),
+                f(&s.unique_auc, 3),
+                f(
+                    &s.dup_tpr_at_1.map(|t| Stat {
+                        mean: t.mean * 100.0,
+                        std: t.std * 100.0,
+                        ..t
+                    }),
+                    1
+                ),
+                f(&s.adv_dup_auc, 3),
+                f(&s.adv_unique_auc, 3),
+            ));
+        }
     }
     let skewed: Vec<&PointStats> = stats
         .iter()
@@ -250,7 +316,7 @@ pub fn markdown(title: &str, stats: &[PointStats]) -> String {
 
 pub fn csv(stats: &[PointStats]) -> String {
     let mut out = String::from(
-        "point,training,duplication,dup_fraction,seeds,clean_mean,clean_std,robust_mean,robust_std,time_s,images_per_s,over_clean_mean,other_clean_mean,over_robust_mean,other_robust_mean\n",
+        "point,training,duplication,dup_fraction,seeds,clean_mean,clean_std,robust_mean,robust_std,time_s,images_per_s,over_clean_mean,other_clean_mean,over_robust_mean,other_robust_mean,dup_loss_mean,dup_loss_std,unique_loss_mean,unique_loss_std,test_loss_mean,test_loss_std,dup_auc_mean,dup_auc_std,unique_auc_mean,unique_auc_std,dup_tpr_at_1_mean,adv_dup_auc_mean,adv_unique_auc_mean\n",
     );
     let f = |s: &Option<Stat>, std: bool| {
         s.map(|s| format!("{:.6}", if std { s.std } else { s.mean }))
@@ -258,7 +324,7 @@ pub fn csv(stats: &[PointStats]) -> String {
     };
     for s in stats {
         out.push_str(&format!(
-            "\"{}\",\"{}\",\"{}\",{:.6},{},{},{},{},{},{},{},{},{},{},{}\n",
+            "\"{}\",\"{}\",\"{}\",{:.6},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
             s.label,
             s.training,
             s.duplication,
@@ -273,7 +339,20 @@ pub fn csv(stats: &[PointStats]) -> String {
             f(&s.over_clean, false),
             f(&s.other_clean, false),
             f(&s.over_robust, false),
-            f(&s.other_robust, false)
+            f(&s.other_robust, false),
+            f(&s.dup_loss, false),
+            f(&s.dup_loss, true),
+            f(&s.unique_loss, false),
+            f(&s.unique_loss, true),
+            f(&s.test_loss, false),
+            f(&s.test_loss, true),
+            f(&s.dup_auc, false),
+            f(&s.dup_auc, true),
+            f(&s.unique_auc, false),
+            f(&s.unique_auc, true),
+            f(&s.dup_tpr_at_1, false),
+            f(&s.adv_dup_auc, false),
+            f(&s.adv_unique_auc, false)
         ));
     }
     out

@@ -146,6 +146,50 @@ impl Grid {
     }
 }
 
+/// The built-in grids, so studies run from any folder.
+pub const BUILTIN_GRIDS: &[(&str, &str)] = &[
+    (
+        "study-default",
+        include_str!("../../presets/study-default.toml"),
+    ),
+    (
+        "study-mnist",
+        include_str!("../../presets/study-mnist.toml"),
+    ),
+    (
+        "study-fashion",
+        include_str!("../../presets/study-fashion.toml"),
+    ),
+    (
+        "study-cifar10",
+        include_str!("../../presets/study-cifar10.toml"),
+    ),
+    (
+        "study-memorisation",
+        include_str!("../../presets/study-memorisation.toml"),
+    ),
+];
+
+/// A grid by name (the preset folders, then the built-in set) or by path.
+pub fn load_grid(name: &str) -> Result<Grid, SpecError> {
+    if name.ends_with(".toml") || name.contains('/') {
+        return Grid::load(Path::new(name));
+    }
+    for dir in super::preset_dirs() {
+        let p = dir.join(format!("{name}.toml"));
+        if p.exists() {
+            return Grid::load(&p);
+        }
+    }
+    match BUILTIN_GRIDS.iter().find(|(n, _)| *n == name) {
+        Some((n, text)) => Grid::from_toml_str(text, &format!("<built-in>/{n}.toml")),
+        None => Err(SpecError::NotFound {
+            name: name.into(),
+            known: BUILTIN_GRIDS.iter().map(|(n, _)| n.to_string()).collect(),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@ mod training;
 pub use attack::{AttackKind, AttackSpec, EvalSpec, Norm};
 pub use duplication::{DupMode, DuplicationSpec, Profile};
 pub use error::SpecError;
-pub use grid::{Axis, AxisValue, Grid, Point};
+pub use grid::{Axis, AxisValue, BUILTIN_GRIDS, Grid, Point, load_grid};
 pub use overrides::apply_override;
 pub use training::{Length, ModelKind, OptimizerKind, Schedule, TrainingSpec};
 

@@ -85,6 +85,11 @@ pub struct TrainingSpec {
     pub eval_every: usize,
     #[serde(default = "seeds")]
     pub seeds: Vec<u64>,
+    /// Group metrics (loss, accuracy and membership inference of duplicated, unique, dropped
+    /// and test images) every this many evaluations; 0 = never. The final evaluation always
+    /// has them unless 0.
+    #[serde(default = "one")]
+    pub group_every: usize,
 }
 
 fn gamma() -> f64 {
@@ -202,6 +207,7 @@ mod tests {
             steps: None,
             eval_every: 0,
             seeds: vec![0],
+            group_every: 1,
         }
     }
 

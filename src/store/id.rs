@@ -47,6 +47,13 @@ pub fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
+/// A 64-bit finaliser (SplitMix64's): nearby inputs give unrelated outputs.
+fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 /// A fresh run id. The suffix mixes time, pid and a counter so concurrent trainers never collide.
 pub fn new_run_id(preset: &str) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -55,12 +62,13 @@ pub fn new_run_id(preset: &str) -> String {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0);
-    let mix = crate::data::rng::Rng::derive(
-        nanos,
-        "run-id",
-        std::process::id() as u64 ^ (COUNTER.fetch_add(1, Ordering::Relaxed) << 32),
-    )
-    .next_u64();
+    let mix = mix64(
+        nanos
+            ^ (std::process::id() as u64).rotate_left(40)
+            ^ COUNTER
+                .fetch_add(1, Ordering::Relaxed)
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15),
+    );
     let safe: String = preset
         .chars()
         .map(|c| {

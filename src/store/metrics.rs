@@ -31,10 +31,53 @@ pub struct RobustRecord {
     pub images: usize,
 }
 
-/// Test-set results at the end of an epoch (or evaluation point of a step budget).
+/// One group's results at an evaluation (DESIGN.md, "the instrument").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct GroupStat {
+    pub images: usize,
+    /// Mean cross-entropy and accuracy, in eval mode.
+    pub loss: f64,
+    pub acc: f64,
+    /// Memorisation gap: test loss − this group's loss.
+    pub gap: f64,
+    pub per_class_loss: Vec<f64>,
+    pub per_class_acc: Vec<f64>,
+}
+
+/// A loss-threshold membership inference of one group against the test images.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct MembershipStat {
+    pub auc: f64,
+    pub tpr_at_1: f64,
+    pub tpr_at_10: f64,
+    pub advantage: f64,
+    pub members: usize,
+    pub non_members: usize,
+}
+
+/// Group metrics of one evaluation: `groups.duplicated.loss`, `membership.duplicated.auc`, …
+/// (`test` is a group too: the non-members every membership figure is measured against).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct GroupMetrics {
+    pub groups: std::collections::BTreeMap<String, GroupStat>,
+    pub membership: std::collections::BTreeMap<String, MembershipStat>,
+    /// The same on adversarial inputs (the evaluation attack, on its image limit per group),
+    /// at the evaluations where the robust attack runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adversarial: Option<Box<GroupMetrics>>,
+    /// Wall time these metrics took (their share of the run's time is their cost).
+    #[serde(default)]
+    pub seconds: f64,
+}
+
+/// Test-set results at an evaluation point (the end of an epoch, or a point of a step budget).
+/// The record kind stays `epoch` in `metrics.jsonl` so older files read the same.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {
-    pub epoch: usize,
+    /// Which evaluation this is (1-based). Under a step budget it counts evaluation points, not
+    /// epochs; runs written before the rename call it `epoch`.
+    #[serde(alias = "epoch")]
+    pub evaluation: usize,
     pub step: usize,
     pub test_loss: f64,
     pub test_acc: f64,
@@ -45,6 +88,10 @@ pub struct EpochRecord {
     pub train_acc: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub robust: Option<RobustRecord>,
+    /// Loss, accuracy and membership inference per group (absent in runs written before, and
+    /// at evaluations the preset's `training.group_every` skips).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<GroupMetrics>,
     pub elapsed_s: f64,
 }
 
@@ -111,6 +158,88 @@ pub fn read_metrics(path: &Path) -> std::io::Result<Vec<MetricRecord>> {
     Ok(out)
 }
 
+/// Reads a growing `metrics.jsonl` from where it last stopped: only complete new lines are
+/// parsed, a half-written last line waits for its end, and a file that shrank (a resumed run
+/// truncated it) is read again from the start. Memory and work per call are bounded by `max`.
+#[derive(Debug, Default, Clone)]
+pub struct MetricsTail {
+    offset: u64,
+}
+
+impl MetricsTail {
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Records in the next at most `max` bytes of complete lines, and whether the reader has
+    /// reached the end of the file as it is now. `restarted` is set when the file shrank.
+    pub fn read(&mut self, path: &Path, max: usize) -> std::io::Result<TailRead> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut f = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(TailRead::default_at_end());
+            }
+            Err(e) => return Err(e),
+        };
+        let len = f.metadata()?.len();
+        let mut restarted = false;
+        if len < self.offset {
+            self.offset = 0;
+            restarted = true;
+        }
+        let left = len - self.offset;
+        let want = (left as usize).min(max.max(1));
+        let mut buf = vec![0u8; want];
+        f.seek(SeekFrom::Start(self.offset))?;
+        f.read_exact(&mut buf)?;
+        // Only whole lines: the rest waits for the writer (or for the next call).
+        let mut whole = buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        if whole == 0 && (want as u64) < left {
+            // One line longer than `max`: read up to its end rather than never.
+            let mut rest = vec![];
+            f.read_to_end(&mut rest)?;
+            buf.extend_from_slice(&rest);
+            whole = buf.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1);
+        }
+        let records = parse_lines(&buf[..whole]);
+        self.offset += whole as u64;
+        Ok(TailRead {
+            records,
+            // Read to the end of the file as it was (what is left is a line being written).
+            at_end: want as u64 >= left || buf.len() as u64 >= left,
+            restarted,
+        })
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct TailRead {
+    pub records: Vec<MetricRecord>,
+    /// Nothing complete is left to read for now.
+    pub at_end: bool,
+    pub restarted: bool,
+}
+
+impl TailRead {
+    fn default_at_end() -> TailRead {
+        TailRead {
+            at_end: true,
+            ..Default::default()
+        }
+    }
+}
+
+/// Complete lines to records; broken or unknown ones are skipped.
+fn parse_lines(bytes: &[u8]) -> Vec<MetricRecord> {
+    bytes
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.iter().all(|b| b.is_ascii_whitespace()))
+        .filter_map(|l| serde_json::from_slice::<MetricRecord>(l).ok())
+        .filter(|r| *r != MetricRecord::Unknown)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,6 +274,46 @@ mod tests {
         let mut w = MetricsWriter::open(&p).unwrap();
         w.append(&step(4)).unwrap();
         assert_eq!(read_metrics(&p).unwrap(), vec![step(1), step(2), step(4)]);
+    }
+
+    #[test]
+    fn tail_reads_only_new_whole_lines_in_bounded_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("metrics.jsonl");
+        let mut w = MetricsWriter::open(&p).unwrap();
+        for i in 1..=100 {
+            w.append(&step(i)).unwrap();
+        }
+        let mut tail = MetricsTail::default();
+        let mut got = vec![];
+        loop {
+            let r = tail.read(&p, 1000).unwrap();
+            assert!(r.records.len() <= 10, "bounded by max bytes");
+            got.extend(r.records);
+            if r.at_end {
+                break;
+            }
+        }
+        assert_eq!(got, (1..=100).map(step).collect::<Vec<_>>());
+        // A half-written line waits; its end brings it.
+        use std::io::Write;
+        let line = serde_json::to_string(&step(101)).unwrap();
+        let (a, b) = line.split_at(20);
+        let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(a.as_bytes()).unwrap();
+        let r = tail.read(&p, 1 << 20).unwrap();
+        assert!(r.records.is_empty() && r.at_end);
+        f.write_all(format!("{b}\n").as_bytes()).unwrap();
+        assert_eq!(tail.read(&p, 1 << 20).unwrap().records, vec![step(101)]);
+        // A truncated (resumed) file is read again from its start.
+        std::fs::write(
+            &p,
+            format!("{}\n", serde_json::to_string(&step(1)).unwrap()),
+        )
+        .unwrap();
+        let r = tail.read(&p, 1 << 20).unwrap();
+        assert!(r.restarted);
+        assert_eq!(r.records, vec![step(1)]);
     }
 
     #[test]

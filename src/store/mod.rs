@@ -8,10 +8,12 @@ mod id;
 mod metrics;
 mod run;
 mod summary;
+pub mod synthetic;
 
 pub use id::{new_run_id, validate_run_id};
 pub use metrics::{
-    EpochRecord, MetricRecord, MetricsWriter, RobustRecord, StepRecord, read_metrics,
+    EpochRecord, GroupMetrics, GroupStat, MembershipStat, MetricRecord, MetricsTail, MetricsWriter,
+    RobustRecord, StepRecord, TailRead, read_metrics,
 };
-pub use run::{Run, RunConfig, RunStatus, RunStore, StoreError, now, write_atomic};
+pub use run::{PointPlan, Run, RunConfig, RunStatus, RunStore, StoreError, now, write_atomic};
 pub use summary::Summary;

@@ -114,6 +114,14 @@ fn hostname() -> String {
         .unwrap_or_default()
 }
 
+/// What a sweep does with a point (see `RunStore::plan_point`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum PointPlan {
+    Skip(String),
+    Resume(String),
+    Start,
+}
+
 /// The run store folder.
 #[derive(Debug, Clone)]
 pub struct RunStore {
@@ -142,22 +150,31 @@ impl RunStore {
     }
 
     pub fn create(&self, preset_name: &str) -> Result<Run, StoreError> {
-        std::fs::create_dir_all(&self.root).map_err(io(&self.root))?;
         loop {
-            let id = new_run_id(preset_name);
-            let dir = self.root.join(&id);
-            match std::fs::create_dir(&dir) {
-                Ok(()) => {
-                    let run = Run { id, dir };
-                    std::fs::create_dir_all(run.checkpoints_dir()).map_err(io(&run.dir))?;
-                    run.set_status(RunStatus::Running)?;
-                    run.mark_owner()?;
-                    return Ok(run);
+            match self.create_with_id(&new_run_id(preset_name)) {
+                Err(StoreError::Io(_, e)) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    continue;
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(StoreError::Io(dir, e)),
+                other => return other,
             }
         }
+    }
+
+    /// A new run folder under a chosen id (status `running`, owned by this process); an
+    /// existing folder of that id is an `AlreadyExists` error, never reused.
+    pub fn create_with_id(&self, id: &str) -> Result<Run, StoreError> {
+        validate_run_id(id).map_err(StoreError::BadId)?;
+        std::fs::create_dir_all(&self.root).map_err(io(&self.root))?;
+        let dir = self.root.join(id);
+        std::fs::create_dir(&dir).map_err(|e| StoreError::Io(dir.clone(), e))?;
+        let run = Run {
+            id: id.to_string(),
+            dir,
+        };
+        std::fs::create_dir_all(run.checkpoints_dir()).map_err(io(&run.dir))?;
+        run.set_status(RunStatus::Running)?;
+        run.mark_owner()?;
+        Ok(run)
     }
 
     /// Every run folder (one with a `config.json` or `status`), sorted by id = by start time.
@@ -223,6 +240,21 @@ impl RunStore {
                     && c.seed == seed
             })
         }))
+    }
+
+    /// What a sweep does with one of its points, given what the store holds: skip it (done, or
+    /// trained right now by another process), resume it from its checkpoint, or start it.
+    pub fn plan_point(&self, sweep: &str, label: &str, seed: u64) -> PointPlan {
+        match self.find_point(sweep, label, seed) {
+            Ok(Some(run)) => match run.status() {
+                RunStatus::Finished | RunStatus::Running => PointPlan::Skip(run.id),
+                RunStatus::Interrupted if run.checkpoints_dir().join("state.json").exists() => {
+                    PointPlan::Resume(run.id)
+                }
+                _ => PointPlan::Start,
+            },
+            _ => PointPlan::Start,
+        }
     }
 
     pub fn delete(&self, id: &str) -> Result<(), StoreError> {
@@ -292,8 +324,13 @@ impl Run {
             .map_err(|e| StoreError::Corrupt(p, format!("unreadable config: {e}")))
     }
 
+    /// Write `summary.json` (atomically), stamped with this version's format.
     pub fn write_summary(&self, s: &Summary) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec_pretty(s)
+        let s = Summary {
+            format: super::summary::SUMMARY_FORMAT,
+            ..s.clone()
+        };
+        let bytes = serde_json::to_vec_pretty(&s)
             .map_err(|e| StoreError::Corrupt(self.dir.clone(), e.to_string()))?;
         write_atomic(&self.dir.join("summary.json"), &bytes)
     }
@@ -309,6 +346,26 @@ impl Run {
     pub fn metrics(&self) -> Result<Vec<MetricRecord>, StoreError> {
         let p = self.metrics_path();
         read_metrics(&p).map_err(io(&p))
+    }
+
+    /// Drop the records of steps after `step` (a resumed run continues from its checkpoint;
+    /// what a crash wrote after it goes). The file is replaced atomically.
+    pub fn truncate_metrics(&self, step: usize) -> Result<(), StoreError> {
+        let mut text = String::new();
+        for r in self.metrics()? {
+            let keep = match &r {
+                MetricRecord::Step(s) => s.step <= step,
+                MetricRecord::Epoch(e) => e.step <= step,
+                _ => true,
+            };
+            if keep {
+                let line = serde_json::to_string(&r)
+                    .map_err(|e| StoreError::Io(self.metrics_path(), std::io::Error::other(e)))?;
+                text.push_str(&line);
+                text.push('\n');
+            }
+        }
+        write_atomic(&self.metrics_path(), text.as_bytes())
     }
 
     pub fn metrics_writer(&self) -> Result<MetricsWriter, StoreError> {
@@ -394,7 +451,13 @@ mod tests {
             ..Default::default()
         };
         run.write_summary(&s).unwrap();
-        assert_eq!(run.summary(), s);
+        assert_eq!(
+            run.summary(),
+            Summary {
+                format: super::super::summary::SUMMARY_FORMAT,
+                ..s
+            }
+        );
         let leftovers: Vec<_> = std::fs::read_dir(&run.dir)
             .unwrap()
             .filter_map(|e| e.ok())

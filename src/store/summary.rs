@@ -1,10 +1,24 @@
+use super::metrics::GroupMetrics;
 use serde::{Deserialize, Serialize};
+
+/// The `summary.json` format this version writes. Files without the field are format 1 (written
+/// before group metrics); readers take every older format.
+pub const SUMMARY_FORMAT: u32 = 2;
+
+fn format_one() -> u32 {
+    1
+}
 
 /// `summary.json`: the headline numbers of a run, rewritten (atomically) as it goes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct Summary {
-    pub epochs_done: usize,
+    #[serde(default = "format_one")]
+    pub format: u32,
+    /// Evaluation points done (epochs only when the run is measured in epochs); runs written
+    /// before the rename call it `epochs_done`.
+    #[serde(alias = "epochs_done")]
+    pub evaluations_done: usize,
     pub steps_done: usize,
     pub total_steps: usize,
     pub test_acc: Option<f64>,
@@ -21,4 +35,7 @@ pub struct Summary {
     pub distinct_images: usize,
     pub error: Option<String>,
     pub finished_at: Option<u64>,
+    /// Group metrics of the latest evaluation that computed them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<GroupMetrics>,
 }

@@ -9,8 +9,9 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::prelude::*;
 use burn::tensor::Distribution;
 
+/// Callers hold `crate::burn_serial()` for their whole body: training and the attacks draw from
+/// burn's generator.
 fn trained() -> (Net, Device, DeviceData) {
-    let _serial = crate::BURN_RNG.lock().unwrap_or_else(|e| e.into_inner());
     let ds = crate::data::load_embedded();
     let ad = crate::backend::cpu_device().autodiff();
     let inner = ad.clone().inner();
@@ -43,6 +44,7 @@ fn trained() -> (Net, Device, DeviceData) {
 
 #[test]
 fn pgd_beats_fgsm_beats_noise_and_robust_accuracy_collapses() {
+    let _serial = crate::burn_serial();
     let (model, ad, test) = trained();
     let view = attack_view(&model, &ad);
     let (x, y) = test.range(0, 400);

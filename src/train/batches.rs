@@ -4,9 +4,9 @@
 
 use crate::data::rng::Rng;
 
-pub struct Batches<'a> {
+pub struct Batches {
     /// Plan entries: indices into the uploaded images; entries from `copy_start` on are copies.
-    indices: &'a [u32],
+    indices: Vec<u32>,
     copy_start: usize,
     batch: usize,
     per_epoch: usize,
@@ -18,16 +18,16 @@ pub struct Batches<'a> {
     pub dup_seen: usize,
 }
 
-impl<'a> Batches<'a> {
+impl Batches {
     pub fn new(
-        indices: &'a [u32],
+        indices: &[u32],
         copy_start: usize,
         images: usize,
         batch: usize,
         seed: u64,
-    ) -> Batches<'a> {
+    ) -> Batches {
         Batches {
-            indices,
+            indices: indices.to_vec(),
             copy_start,
             batch,
             per_epoch: indices.len().div_ceil(batch),

@@ -71,6 +71,11 @@ fn eval_batches(
     tally(&preds, &test.host_labels[..n], classes, loss_sum)
 }
 
+/// The clean result of a per-image pass (the test pass group metrics reuse).
+pub fn tally_per_image(p: &super::group_eval::PerImage, classes: usize) -> EvalResult {
+    tally(&p.preds, &p.labels, classes, p.loss.iter().sum())
+}
+
 /// Clean accuracy of `model` (any mode; evaluated in eval mode without autodiff).
 pub fn evaluate_clean(model: &Net, test: &DeviceData, classes: usize) -> EvalResult {
     let m = model.valid();

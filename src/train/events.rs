@@ -1,19 +1,14 @@
-use crate::store::{EpochRecord, RobustRecord, StepRecord, Summary};
+use crate::store::{EpochRecord, RobustRecord, RunConfig, StepRecord, Summary};
 
 /// What a trainer reports. Every event names its run, so several workers can share one channel.
 #[derive(Debug, Clone)]
 pub enum TrainEvent {
-    /// The run folder exists and training is about to start.
+    /// The run folder exists and training is about to start (at `start_step` when resumed).
+    /// `config` is what `config.json` holds: backend, adapter, plan, class names, lengths.
     Started {
         run_id: String,
-        backend: String,
-        adapter: String,
-        total_steps: usize,
-        steps_per_epoch: usize,
+        config: Box<RunConfig>,
         start_step: usize,
-        plan_before: Vec<usize>,
-        plan_after: Vec<usize>,
-        class_names: Vec<String>,
     },
     /// Training-batch metrics, at a bounded rate.
     Step {

@@ -6,7 +6,7 @@ use crate::spec::find_preset;
 use crate::store::{MetricRecord, RunStatus, RunStore};
 use std::sync::mpsc::channel;
 
-use crate::BURN_RNG;
+use crate::burn_serial;
 
 fn tiny(extra: &[&str]) -> crate::spec::Preset {
     let mut set: Vec<String> = vec![
@@ -34,7 +34,7 @@ fn job(store: &RunStore, preset: crate::spec::Preset, device: DeviceChoice) -> T
 
 /// Run a job on a worker to its end; returns its events.
 fn run_to_end(job: TrainJob) -> Vec<TrainEvent> {
-    let _serial = BURN_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = burn_serial();
     let (tx, rx) = channel();
     let w = spawn(job, tx);
     let events: Vec<TrainEvent> = rx.iter().collect();
@@ -111,7 +111,7 @@ fn stopped_then_resumed_matches_uninterrupted() {
     let whole = epochs(&run_to_end(job(&store, tiny(&[]), DeviceChoice::Cpu)));
 
     // Stop mid-run: the stop lands between steps, wherever the trainer is.
-    let serial = BURN_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let serial = burn_serial();
     let (tx, rx) = channel();
     let w = spawn(job(&store, tiny(&[]), DeviceChoice::Cpu), tx);
     let mut run_id = None;
@@ -246,7 +246,7 @@ fn wgpu_backend_trains_a_tiny_run() {
 fn pause_then_resume_then_finish() {
     let dir = tempfile::tempdir().unwrap();
     let store = RunStore::new(dir.path());
-    let _serial = BURN_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = burn_serial();
     let (tx, rx) = channel();
     let w = spawn(job(&store, tiny(&[]), DeviceChoice::Cpu), tx);
     let mut kinds = vec![];

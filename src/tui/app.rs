@@ -1,17 +1,22 @@
 //! The app's state and the one place it changes: `App::update`. Side effects (start a worker,
-//! send it a control, delete a folder, read the store) are returned as `Effect`s for the loop to
-//! carry out, so key handling is testable without a terminal or threads.
+//! send it a control, read or delete in the store) are returned as `Effect`s for the loop to
+//! carry out, and what they produce comes back as `Msg`s, so key handling is testable without a
+//! terminal, threads or disk. Each screen's key handling lives beside its state (`presets.rs`,
+//! `live.rs`, `runs.rs`, `compare.rs`, `dialog.rs`); keys are looked up in `keys.rs`' tables.
 
 use super::Options;
 use super::compare::CompareState;
-use super::live::{LiveRun, LiveStatus};
-use super::presets::{FIELDS, Focus, PresetsState};
-use super::runs::{COLUMNS, RunsState};
+use super::dialog::Dialog;
+use super::keys::{self, Action};
+use super::live::LiveRun;
+use super::presets::PresetsState;
+use super::runs::RunsState;
 use crate::backend::DeviceChoice;
+use crate::report::RunRow;
 use crate::spec::Preset;
-use crate::store::RunStore;
+use crate::store::{MetricRecord, RunConfig, RunStatus, RunStore};
 use crate::train::{Control, TrainEvent};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::KeyEvent;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
@@ -33,8 +38,29 @@ impl Screen {
     }
 }
 
-/// What can happen to the app.
-#[derive(Debug, Clone)]
+/// The live screen's side panel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SidePanel {
+    /// Per-class clean and robust accuracy, training counts.
+    Classes,
+    /// Group losses over the run and membership inference per group.
+    Groups,
+    /// Group losses per class (duplicated vs unique vs test).
+    GroupsByClass,
+}
+
+impl SidePanel {
+    pub fn next(self) -> SidePanel {
+        match self {
+            SidePanel::Classes => SidePanel::Groups,
+            SidePanel::Groups => SidePanel::GroupsByClass,
+            SidePanel::GroupsByClass => SidePanel::Classes,
+        }
+    }
+}
+
+/// What can happen to the app: keys, time, trainers' events, and the store worker's answers.
+#[derive(Debug)]
 pub enum Msg {
     Key(KeyEvent),
     Resize,
@@ -47,10 +73,35 @@ pub enum Msg {
     },
     /// SIGTERM or SIGHUP: stop trainers with a checkpoint and leave.
     Terminate,
+    /// Requests from outside the keyboard (the screenshots command, tests, the benchmark): open a
+    /// stored run on the live screen; mark runs and compare them.
+    Open(String),
+    Compare(Vec<String>),
+    /// The store's runs, as the runs screen lists them.
+    RunsLoaded(Result<Vec<RunRow>, String>),
+    /// A stored run opened: its config and status. Its metrics follow as `MetricsAppended`.
+    RunOpened {
+        id: String,
+        result: Result<(Option<Box<RunConfig>>, RunStatus), String>,
+    },
+    /// New complete lines of a followed run's `metrics.jsonl` (read from the last offset), and
+    /// its status as the store says now.
+    MetricsAppended {
+        id: String,
+        records: Vec<MetricRecord>,
+        status: RunStatus,
+        /// The file shrank (a resumed run truncated it): these records replace what was shown.
+        from_start: bool,
+    },
+    CompareLoaded(Result<Box<CompareState>, String>),
+    Deleted {
+        id: String,
+        result: Result<(), String>,
+    },
 }
 
-/// Work for the loop: the app never blocks or touches threads itself.
-#[derive(Debug, Clone)]
+/// Work for the loop: the app never blocks, touches threads or reads the disk itself.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Launch {
         key: String,
@@ -63,48 +114,38 @@ pub enum Effect {
         control: Control,
     },
     StopAll,
+    /// Store work, done by the store worker; answers come back as messages.
     Delete(String),
-    RefreshRuns,
+    LoadRuns,
     LoadCompare(Vec<String>),
+    /// Read a stored run and keep following its `metrics.jsonl` while it grows.
     OpenRun(String),
 }
 
-/// A question that needs an answer before anything happens.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Dialog {
-    QuitWhileTraining {
-        running: usize,
-    },
-    StopRun {
-        key: String,
-    },
-    DeleteRun {
-        id: String,
-    },
-    /// Waiting for stopped trainers to write their checkpoints.
-    Stopping,
-}
-
 pub struct App {
-    pub store: RunStore,
-    pub opts: Options,
-    pub screen: Screen,
-    pub presets: PresetsState,
+    pub(super) store: RunStore,
+    pub(super) opts: Options,
+    pub(super) screen: Screen,
+    pub(super) presets: PresetsState,
     /// Runs trained by this process, and stored runs opened from the runs screen.
-    pub live: Vec<LiveRun>,
+    pub(super) live: Vec<LiveRun>,
     /// Worker keys of `live` entries this process trains (`None` for opened stored runs).
-    pub live_keys: Vec<Option<String>>,
-    pub live_selected: usize,
-    pub smoothing: bool,
-    pub runs: RunsState,
-    pub compare: CompareState,
-    pub dialog: Option<Dialog>,
-    pub show_help: bool,
-    pub message: Option<(String, bool)>,
-    pub quit: bool,
+    pub(super) live_keys: Vec<Option<String>>,
+    pub(super) live_selected: usize,
+    pub(super) smoothing: bool,
+    /// What the live screen's side panel shows.
+    pub(super) side: SidePanel,
+    pub(super) runs: RunsState,
+    pub(super) compare: CompareState,
+    pub(super) dialog: Option<Dialog>,
+    pub(super) show_help: bool,
+    pub(super) message: Option<(String, bool)>,
+    pub(super) quit: bool,
     /// Leave as soon as every worker has stopped.
-    pub quit_when_idle: bool,
-    pub effects: Vec<Effect>,
+    pub(super) quit_when_idle: bool,
+    effects: Vec<Effect>,
+    /// The action the last key asked for (tests check keys reach their actions through it).
+    pub(super) last_action: Option<Action>,
     ticks: u64,
     launched: u64,
 }
@@ -120,6 +161,7 @@ impl App {
             live_keys: vec![],
             live_selected: 0,
             smoothing: false,
+            side: SidePanel::Classes,
             runs: RunsState::default(),
             compare: CompareState::default(),
             dialog: None,
@@ -127,12 +169,48 @@ impl App {
             message: None,
             quit: false,
             quit_when_idle: false,
-            effects: vec![RefreshRuns],
+            effects: vec![Effect::LoadRuns],
+            last_action: None,
             ticks: 0,
             launched: 0,
         }
     }
 
+    /// The effects `update` asked for since the last call, for the loop to carry out.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.effects)
+    }
+
+    pub(super) fn push(&mut self, e: Effect) {
+        self.effects.push(e);
+    }
+
+    pub fn screen(&self) -> Screen {
+        self.screen
+    }
+
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    pub fn store(&self) -> &RunStore {
+        &self.store
+    }
+
+    /// Training-loss points shown for a run on the live screen (0 when it is not open).
+    pub fn live_points(&self, id: &str) -> usize {
+        self.live
+            .iter()
+            .find(|r| r.id == id)
+            .map_or(0, |r| r.loss.len())
+    }
+
+    /// Rows the runs screen has from the store.
+    pub fn runs_listed(&self) -> usize {
+        self.runs.rows.len()
+    }
+
+    /// Runs this process trains that have not ended.
     pub fn training(&self) -> usize {
         self.live
             .iter()
@@ -141,14 +219,14 @@ impl App {
             .count()
     }
 
-    fn say(&mut self, text: impl Into<String>, error: bool) {
+    pub(super) fn say(&mut self, text: impl Into<String>, error: bool) {
         self.message = Some((text.into(), error));
     }
 
-    fn set_screen(&mut self, s: Screen) {
+    pub(super) fn set_screen(&mut self, s: Screen) {
         self.screen = s;
         if s == Screen::Runs {
-            self.effects.push(RefreshRuns);
+            self.effects.push(Effect::LoadRuns);
         }
     }
 
@@ -158,21 +236,10 @@ impl App {
             Msg::Resize => true,
             Msg::Tick => {
                 self.ticks += 1;
-                // The store is shared with other processes: re-read it every 2 s on the runs screen.
+                // The store is shared with other processes: re-read it every 2 s on the runs
+                // screen (on the store worker; the answer comes back as `RunsLoaded`).
                 if self.screen == Screen::Runs && self.ticks % 8 == 0 {
-                    self.effects.push(RefreshRuns);
-                }
-                // A stored run another process is training: re-read it every second.
-                if self.screen == Screen::Live
-                    && self.ticks % 4 == 0
-                    && let Some(r) = self.live.get(self.live_selected)
-                    && self
-                        .live_keys
-                        .get(self.live_selected)
-                        .is_some_and(|k| k.is_none())
-                    && r.status == LiveStatus::Stored(crate::store::RunStatus::Running)
-                {
-                    self.effects.push(Effect::OpenRun(r.id.clone()));
+                    self.effects.push(Effect::LoadRuns);
                 }
                 if self.quit_when_idle && self.training() == 0 {
                     self.quit = true;
@@ -187,6 +254,61 @@ impl App {
             }
             Msg::Train { key, event } => self.on_train(&key, event),
             Msg::Key(k) => self.on_key(k),
+            Msg::Open(id) => {
+                self.effects.push(Effect::OpenRun(id));
+                false
+            }
+            Msg::Compare(ids) => {
+                self.runs.marked = ids.iter().cloned().collect();
+                self.effects.push(Effect::LoadCompare(ids));
+                self.screen = Screen::Compare;
+                true
+            }
+            Msg::RunsLoaded(Ok(rows)) => {
+                self.runs.error = None;
+                self.runs.set_rows(rows);
+                self.screen == Screen::Runs
+            }
+            Msg::RunsLoaded(Err(e)) => {
+                self.runs.error = Some(e);
+                self.screen == Screen::Runs
+            }
+            Msg::RunOpened { id, result } => match result {
+                Ok((config, status)) => {
+                    self.open_stored(LiveRun::stored(&id, config.as_deref(), status));
+                    true
+                }
+                Err(e) => {
+                    self.say(e, true);
+                    true
+                }
+            },
+            Msg::MetricsAppended {
+                id,
+                records,
+                status,
+                from_start,
+            } => self.on_metrics(&id, &records, status, from_start),
+            Msg::CompareLoaded(Ok(c)) => {
+                let keep = (self.compare.metric, self.compare.diff_only);
+                self.compare = *c;
+                (self.compare.metric, self.compare.diff_only) = keep;
+                self.screen == Screen::Compare
+            }
+            Msg::CompareLoaded(Err(e)) => {
+                self.say(e, true);
+                true
+            }
+            Msg::Deleted { id, result } => {
+                match result {
+                    Ok(()) => {
+                        self.say(format!("deleted {id}"), false);
+                        self.effects.push(Effect::LoadRuns);
+                    }
+                    Err(e) => self.say(e, true),
+                }
+                true
+            }
         }
     }
 
@@ -202,11 +324,12 @@ impl App {
         match &event {
             TrainEvent::Finished { run_id, .. } => {
                 self.say(format!("run {run_id} finished"), false);
-                self.effects.push(RefreshRuns);
+                self.effects.push(Effect::LoadRuns);
             }
             TrainEvent::Failed { error, .. } => self.say(format!("run failed: {error}"), true),
-            TrainEvent::Stopped { .. } => self.effects.push(RefreshRuns),
-            TrainEvent::Started { .. } => self.effects.push(RefreshRuns),
+            TrainEvent::Stopped { .. } | TrainEvent::Started { .. } => {
+                self.effects.push(Effect::LoadRuns)
+            }
             _ => {}
         }
         if self.quit_when_idle && self.training() == 0 {
@@ -215,7 +338,32 @@ impl App {
         changed && (self.screen == Screen::Live || event.is_final())
     }
 
-    fn request_quit(&mut self) {
+    /// New lines of a stored run this lab follows.
+    fn on_metrics(
+        &mut self,
+        id: &str,
+        records: &[MetricRecord],
+        status: RunStatus,
+        from_start: bool,
+    ) -> bool {
+        let Some(i) = self
+            .live
+            .iter()
+            .zip(&self.live_keys)
+            .position(|(r, k)| k.is_none() && r.id == id)
+        else {
+            return false;
+        };
+        let run = &mut self.live[i];
+        if from_start {
+            run.clear_metrics();
+        }
+        run.append(records);
+        run.status = super::live::LiveStatus::Stored(status);
+        self.screen == Screen::Live && i == self.live_selected
+    }
+
+    pub(super) fn request_quit(&mut self) {
         let running = self.training();
         if running > 0 {
             self.dialog = Some(Dialog::QuitWhileTraining { running });
@@ -225,374 +373,62 @@ impl App {
     }
 
     fn on_key(&mut self, k: KeyEvent) -> bool {
-        let ctrl_c = k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('c');
+        self.last_action = None;
         if let Some(d) = self.dialog.clone() {
-            return self.on_dialog(d, k, ctrl_c);
+            return self.on_dialog(d, &k);
         }
-        if ctrl_c {
-            self.request_quit();
-            return true;
-        }
+        let global = keys::lookup(keys::GLOBAL, &k);
         if self.show_help {
-            if matches!(
-                k.code,
-                KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q')
-            ) {
+            if matches!(global, Some(Action::Close | Action::Help | Action::Quit)) {
+                self.last_action = global;
                 self.show_help = false;
             }
             return true;
         }
-        // Text entry owns the keyboard.
-        if self.presets.editing.is_some() || self.presets.saving.is_some() {
-            return self.on_preset_text(k);
-        }
-        if self.runs.filtering {
-            return self.on_filter_text(k);
+        // Text entry owns the keyboard (Ctrl-C still quits).
+        let ctrl_c = global == Some(Action::Quit) && k.code != crossterm::event::KeyCode::Char('q');
+        if !ctrl_c {
+            if self.presets.editing.is_some() || self.presets.saving.is_some() {
+                return self.on_preset_text(k);
+            }
+            if self.runs.filtering {
+                return self.on_filter_text(k);
+            }
         }
         self.message = None;
-        match k.code {
-            KeyCode::Char('q') => {
-                self.request_quit();
-                return true;
+        if let Some(a) = global {
+            self.last_action = Some(a);
+            let i = Screen::ALL
+                .iter()
+                .position(|s| *s == self.screen)
+                .unwrap_or(0);
+            match a {
+                Action::Quit => self.request_quit(),
+                Action::Help => self.show_help = true,
+                Action::GoPresets => self.set_screen(Screen::Presets),
+                Action::GoLive => self.set_screen(Screen::Live),
+                Action::GoRuns => self.set_screen(Screen::Runs),
+                Action::GoCompare => self.set_screen(Screen::Compare),
+                Action::NextScreen => self.set_screen(Screen::ALL[(i + 1) % 4]),
+                Action::PrevScreen => self.set_screen(Screen::ALL[(i + 3) % 4]),
+                _ => return false,
             }
-            KeyCode::Char('?') => {
-                self.show_help = true;
-                return true;
-            }
-            KeyCode::Char(c @ '1'..='4') => {
-                self.set_screen(Screen::ALL[(c as u8 - b'1') as usize]);
-                return true;
-            }
-            KeyCode::Tab => {
-                let i = Screen::ALL
-                    .iter()
-                    .position(|s| *s == self.screen)
-                    .unwrap_or(0);
-                self.set_screen(Screen::ALL[(i + 1) % 4]);
-                return true;
-            }
-            KeyCode::BackTab => {
-                let i = Screen::ALL
-                    .iter()
-                    .position(|s| *s == self.screen)
-                    .unwrap_or(0);
-                self.set_screen(Screen::ALL[(i + 3) % 4]);
-                return true;
-            }
-            _ => {}
+            return true;
         }
-        match self.screen {
-            Screen::Presets => self.on_presets_key(k),
-            Screen::Live => self.on_live_key(k),
-            Screen::Runs => self.on_runs_key(k),
-            Screen::Compare => self.on_compare_key(k),
-        }
-    }
-
-    fn on_dialog(&mut self, d: Dialog, k: KeyEvent, ctrl_c: bool) -> bool {
-        let yes = matches!(
-            k.code,
-            KeyCode::Char('y') | KeyCode::Char('s') | KeyCode::Enter
-        );
-        let no = matches!(
-            k.code,
-            KeyCode::Esc | KeyCode::Char('n') | KeyCode::Char('c')
-        ) && !ctrl_c;
-        match d {
-            Dialog::Stopping => {}
-            Dialog::QuitWhileTraining { .. } => {
-                if yes || ctrl_c {
-                    self.effects.push(Effect::StopAll);
-                    self.quit_when_idle = true;
-                    self.dialog = Some(Dialog::Stopping);
-                } else if no {
-                    self.dialog = None;
-                }
-            }
-            Dialog::StopRun { key } => {
-                if yes {
-                    self.effects.push(Effect::Control {
-                        key,
-                        control: Control::Stop,
-                    });
-                    self.dialog = None;
-                } else if no {
-                    self.dialog = None;
-                }
-            }
-            Dialog::DeleteRun { id } => {
-                if yes {
-                    self.effects.push(Effect::Delete(id.clone()));
-                    self.runs.marked.remove(&id);
-                    self.dialog = None;
-                } else if no {
-                    self.dialog = None;
-                }
-            }
-        }
-        true
-    }
-
-    fn launch(&mut self) {
-        let p = match &self.presets.resolved {
-            Ok(p) => p.clone(),
-            Err(e) => {
-                self.say(format!("cannot launch: {e}"), true);
-                return;
-            }
-        };
-        self.launched += 1;
-        let key = format!("worker-{}", self.launched);
-        let seed = p.training.seeds[0];
-        self.live.push(LiveRun::launching(&key, &p.name));
-        self.live_keys.push(Some(key.clone()));
-        self.live_selected = self.live.len() - 1;
-        self.effects.push(Effect::Launch {
-            key,
-            preset: Box::new(p),
-            seed,
-            device: self.presets.device,
-        });
-        self.screen = Screen::Live;
-    }
-
-    fn on_presets_key(&mut self, k: KeyEvent) -> bool {
-        let ps = &mut self.presets;
-        match (ps.focus, k.code) {
-            (_, KeyCode::Left | KeyCode::Char('h')) => ps.focus = Focus::List,
-            (_, KeyCode::Right | KeyCode::Char('l')) => ps.focus = Focus::Fields,
-            (Focus::List, KeyCode::Down | KeyCode::Char('j')) => ps.select(ps.selected + 1),
-            (Focus::List, KeyCode::Up | KeyCode::Char('k')) => {
-                ps.select(ps.selected.saturating_sub(1))
-            }
-            (Focus::List, KeyCode::Home | KeyCode::Char('g')) => ps.select(0),
-            (Focus::List, KeyCode::End | KeyCode::Char('G')) => {
-                ps.select(ps.list.len().saturating_sub(1))
-            }
-            (Focus::Fields, KeyCode::Down | KeyCode::Char('j')) => {
-                ps.field = (ps.field + 1).min(FIELDS.len() - 1)
-            }
-            (Focus::Fields, KeyCode::Up | KeyCode::Char('k')) => {
-                ps.field = ps.field.saturating_sub(1)
-            }
-            (Focus::Fields, KeyCode::Enter) => ps.start_edit(),
-            (Focus::List, KeyCode::Enter) => self.launch(),
-            (_, KeyCode::Char('d')) => {
-                ps.device = match ps.device {
-                    DeviceChoice::Auto => DeviceChoice::Cpu,
-                    DeviceChoice::Cpu => DeviceChoice::Gpu,
-                    DeviceChoice::Gpu => DeviceChoice::Auto,
-                }
-            }
-            (_, KeyCode::Char('s')) => {
-                ps.saving = Some(format!(
-                    "{}-edited",
-                    ps.source().map(|s| s.name.as_str()).unwrap_or("preset")
-                ))
-            }
-            (_, KeyCode::Char('u')) => {
-                ps.overrides.clear();
-                ps.resolve();
-            }
-            _ => return false,
-        }
-        true
-    }
-
-    fn on_preset_text(&mut self, k: KeyEvent) -> bool {
-        let ps = &mut self.presets;
-        let buf = if ps.saving.is_some() {
-            ps.saving.as_mut()
-        } else {
-            ps.editing.as_mut()
-        };
-        let Some(buf) = buf else { return false };
-        match k.code {
-            KeyCode::Char(c) => buf.push(c),
-            KeyCode::Backspace => {
-                buf.pop();
-            }
-            KeyCode::Esc => {
-                ps.editing = None;
-                ps.saving = None;
-                ps.edit_error = None;
-            }
-            KeyCode::Enter if ps.saving.is_some() => {
-                let name = ps.saving.take().unwrap_or_default();
-                match PresetsState::save_dir().and_then(|dir| ps.save_as(&name, &dir)) {
-                    Ok(path) => self.say(format!("saved {path}"), false),
-                    Err(e) => self.say(e, true),
-                }
-                return true;
-            }
-            KeyCode::Enter => {
-                ps.commit_edit();
-            }
-            _ => return false,
-        }
-        if ps.editing.is_some() {
-            ps.check_edit();
-        }
-        true
-    }
-
-    fn on_live_key(&mut self, k: KeyEvent) -> bool {
-        if self.live.is_empty() {
+        let Some(a) = keys::lookup(keys::for_screen(self.screen), &k) else {
             return false;
+        };
+        self.last_action = Some(a);
+        match self.screen {
+            Screen::Presets => self.on_presets(a),
+            Screen::Live => self.on_live(a),
+            Screen::Runs => self.on_runs(a),
+            Screen::Compare => self.on_compare(a),
         }
-        let i = self.live_selected.min(self.live.len() - 1);
-        match k.code {
-            KeyCode::Left | KeyCode::Char('h') => self.live_selected = i.saturating_sub(1),
-            KeyCode::Right | KeyCode::Char('l') => {
-                self.live_selected = (i + 1).min(self.live.len() - 1)
-            }
-            KeyCode::Char('e') => self.smoothing = !self.smoothing,
-            KeyCode::Char('p') => {
-                let Some(key) = self.live_keys[i].clone() else {
-                    return false;
-                };
-                let control = match self.live[i].status {
-                    LiveStatus::Running => Control::Pause,
-                    LiveStatus::Paused => Control::Resume,
-                    _ => return false,
-                };
-                self.effects.push(Effect::Control { key, control });
-            }
-            KeyCode::Char('x') => {
-                let Some(key) = self.live_keys[i].clone() else {
-                    return false;
-                };
-                if self.live[i].status.is_active() {
-                    self.dialog = Some(Dialog::StopRun { key });
-                }
-            }
-            _ => return false,
-        }
-        true
     }
 
-    fn on_filter_text(&mut self, k: KeyEvent) -> bool {
-        match k.code {
-            KeyCode::Char(c) => self.runs.filter.push(c),
-            KeyCode::Backspace => {
-                self.runs.filter.pop();
-            }
-            KeyCode::Enter => self.runs.filtering = false,
-            KeyCode::Esc => {
-                self.runs.filter.clear();
-                self.runs.filtering = false;
-            }
-            _ => return false,
-        }
-        self.runs.selected = 0;
-        true
-    }
-
-    fn on_runs_key(&mut self, k: KeyEvent) -> bool {
-        let n = self.runs.visible().len();
-        match k.code {
-            KeyCode::Down | KeyCode::Char('j') => {
-                self.runs.selected = (self.runs.selected + 1).min(n.saturating_sub(1))
-            }
-            KeyCode::Up | KeyCode::Char('k') => {
-                self.runs.selected = self.runs.selected.saturating_sub(1)
-            }
-            KeyCode::Home | KeyCode::Char('g') => self.runs.selected = 0,
-            KeyCode::End | KeyCode::Char('G') => self.runs.selected = n.saturating_sub(1),
-            KeyCode::Char('/') => self.runs.filtering = true,
-            KeyCode::Char('s') => self.runs.sort = (self.runs.sort + 1) % COLUMNS.len(),
-            KeyCode::Char('S') => self.runs.descending = !self.runs.descending,
-            KeyCode::Char(' ') => {
-                if let Some(r) = self.runs.current() {
-                    if !self.runs.marked.remove(&r.id) {
-                        if self.runs.marked.len() >= 6 {
-                            self.say("at most 6 runs can be compared", true);
-                        } else {
-                            self.runs.marked.insert(r.id);
-                        }
-                    }
-                    self.runs.selected = (self.runs.selected + 1).min(n.saturating_sub(1));
-                }
-            }
-            KeyCode::Enter => {
-                if let Some(r) = self.runs.current() {
-                    self.effects.push(Effect::OpenRun(r.id));
-                }
-            }
-            KeyCode::Char('c') => {
-                if (2..=6).contains(&self.runs.marked.len()) {
-                    self.effects.push(Effect::LoadCompare(
-                        self.runs.marked.iter().cloned().collect(),
-                    ));
-                    self.screen = Screen::Compare;
-                } else {
-                    self.say("mark 2 to 6 runs with space, then press c", true);
-                }
-            }
-            KeyCode::Char('w') => {
-                // The sweep of this run as a group: its first run of each point (up to six).
-                let Some(sweep) = self.runs.current().and_then(|r| r.sweep) else {
-                    self.say("this run is not part of a sweep", true);
-                    return true;
-                };
-                let mut picked: Vec<(String, String)> = vec![];
-                let mut rows: Vec<&crate::report::RunRow> = self
-                    .runs
-                    .rows
-                    .iter()
-                    .filter(|r| {
-                        r.sweep.as_deref() == Some(sweep.as_str()) && r.status == "finished"
-                    })
-                    .collect();
-                rows.sort_by(|a, b| a.seed.cmp(&b.seed).then(a.id.cmp(&b.id)));
-                for r in rows {
-                    let point = r.point.clone().unwrap_or_default();
-                    if picked.len() < 6 && !picked.iter().any(|(p, _)| *p == point) {
-                        picked.push((point, r.id.clone()));
-                    }
-                }
-                if picked.len() < 2 {
-                    self.say("fewer than 2 finished points in this sweep", true);
-                    return true;
-                }
-                self.runs.marked = picked.iter().map(|p| p.1.clone()).collect();
-                self.effects.push(Effect::LoadCompare(
-                    picked.into_iter().map(|p| p.1).collect(),
-                ));
-                self.screen = Screen::Compare;
-            }
-            KeyCode::Char('D') => {
-                if let Some(r) = self.runs.current() {
-                    let ours = self
-                        .live
-                        .iter()
-                        .zip(&self.live_keys)
-                        .any(|(l, k)| l.id == r.id && k.is_some() && l.status.is_active());
-                    if ours || r.status == "running" {
-                        self.say("this run is training; stop it first", true);
-                    } else {
-                        self.dialog = Some(Dialog::DeleteRun { id: r.id });
-                    }
-                }
-            }
-            _ => return false,
-        }
-        self.runs.clamp();
-        true
-    }
-
-    fn on_compare_key(&mut self, k: KeyEvent) -> bool {
-        match k.code {
-            KeyCode::Char('m') => self.compare.metric = self.compare.metric.next(),
-            KeyCode::Char('d') => self.compare.diff_only = !self.compare.diff_only,
-            KeyCode::Char('e') => self.smoothing = !self.smoothing,
-            _ => return false,
-        }
-        true
-    }
-
-    /// Show a stored run on the live screen (read from its files).
-    pub fn open_stored(&mut self, run: LiveRun) {
+    /// Show a stored run on the live screen (its records arrive from the store worker).
+    pub(super) fn open_stored(&mut self, run: LiveRun) {
         if let Some(i) = self.live.iter().position(|l| l.id == run.id) {
             if self.live_keys[i].is_none() {
                 self.live[i] = run;
@@ -606,176 +442,17 @@ impl App {
         self.screen = Screen::Live;
     }
 
-    pub fn set_message(&mut self, text: String, error: bool) {
-        self.say(text, error);
+    /// A new worker key, and the live entry that waits for its events.
+    pub(super) fn next_worker(&mut self, preset: &str) -> String {
+        self.launched += 1;
+        let key = format!("worker-{}", self.launched);
+        self.live.push(LiveRun::launching(&key, preset));
+        self.live_keys.push(Some(key.clone()));
+        self.live_selected = self.live.len() - 1;
+        key
     }
 }
-
-use Effect::RefreshRuns;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn key(c: KeyCode) -> Msg {
-        Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
-    }
-
-    fn app() -> App {
-        App::new(RunStore::new("/nonexistent-store"), Options::default())
-    }
-
-    #[test]
-    fn starts_on_presets_with_the_default_and_its_plan() {
-        let a = app();
-        assert_eq!(a.screen, Screen::Presets);
-        assert_eq!(a.presets.source().unwrap().name, "default");
-        assert!(a.presets.plan.is_some());
-    }
-
-    #[test]
-    fn number_keys_and_tab_switch_screens() {
-        let mut a = app();
-        a.update(key(KeyCode::Char('3')));
-        assert_eq!(a.screen, Screen::Runs);
-        assert!(matches!(a.effects.last(), Some(Effect::RefreshRuns)));
-        a.update(key(KeyCode::Tab));
-        assert_eq!(a.screen, Screen::Compare);
-        a.update(key(KeyCode::Tab));
-        assert_eq!(a.screen, Screen::Presets);
-    }
-
-    #[test]
-    fn enter_launches_the_selected_preset_on_the_live_screen() {
-        let mut a = app();
-        a.effects.clear();
-        a.update(key(KeyCode::Char('d'))); // device auto → cpu
-        a.update(key(KeyCode::Enter));
-        assert_eq!(a.screen, Screen::Live);
-        match a.effects.as_slice() {
-            [Effect::Launch { preset, device, .. }] => {
-                assert_eq!(preset.name, "default");
-                assert_eq!(*device, DeviceChoice::Cpu);
-            }
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(a.training(), 1);
-    }
-
-    #[test]
-    fn editing_a_field_validates_as_you_type() {
-        let mut a = app();
-        a.update(key(KeyCode::Char('l')));
-        a.update(key(KeyCode::Down)); // rate
-        a.update(key(KeyCode::Enter));
-        assert_eq!(a.presets.editing.as_deref(), Some("0.0"));
-        for _ in 0..3 {
-            a.update(key(KeyCode::Backspace));
-        }
-        a.update(key(KeyCode::Char('5')));
-        assert!(
-            a.presets
-                .edit_error
-                .as_deref()
-                .unwrap_or("")
-                .contains("[0, 1]"),
-            "{:?}",
-            a.presets.edit_error
-        );
-        a.update(key(KeyCode::Backspace));
-        for c in "0.3".chars() {
-            a.update(key(KeyCode::Char(c)));
-        }
-        assert!(a.presets.edit_error.is_none());
-        a.update(key(KeyCode::Enter));
-        assert_eq!(
-            a.presets.resolved.as_ref().unwrap().duplication.rate,
-            Some(0.3)
-        );
-        let plan = &a.presets.plan.as_ref().unwrap().0;
-        assert_eq!(plan.copies(), 3000);
-    }
-
-    #[test]
-    fn quitting_while_training_asks_and_stops_with_checkpoint() {
-        let mut a = app();
-        a.update(key(KeyCode::Enter));
-        a.effects.clear();
-        a.update(key(KeyCode::Char('q')));
-        assert_eq!(a.dialog, Some(Dialog::QuitWhileTraining { running: 1 }));
-        a.update(key(KeyCode::Esc));
-        assert!(a.dialog.is_none() && !a.quit);
-        a.update(key(KeyCode::Char('q')));
-        a.update(key(KeyCode::Char('y')));
-        assert!(matches!(a.effects.as_slice(), [Effect::StopAll]));
-        assert!(!a.quit, "waits for the checkpoint");
-        let key_ = a.live_keys[0].clone().unwrap();
-        a.update(Msg::Train {
-            key: key_,
-            event: TrainEvent::Stopped {
-                run_id: "r".into(),
-                step: 3,
-            },
-        });
-        assert!(a.quit);
-    }
-
-    #[test]
-    fn runs_screen_marks_filters_and_asks_before_delete() {
-        let mut a = app();
-        a.update(key(KeyCode::Char('3')));
-        let row = |id: &str, preset: &str| crate::report::RunRow {
-            id: id.into(),
-            preset: preset.into(),
-            data: "embedded".into(),
-            duplication: "uniform 0%".into(),
-            attack: "none".into(),
-            model: "small-cnn".into(),
-            seed: Some(0),
-            status: "finished".into(),
-            test_acc: Some(0.8),
-            robust_acc: None,
-            epochs_done: 1,
-            steps_done: 1,
-            total_steps: 1,
-            duration_s: 1.0,
-            started: String::new(),
-            backend: "flex".into(),
-            sweep: None,
-            point: None,
-        };
-        a.runs.set_rows(vec![
-            row("a", "default"),
-            row("b", "default-skewed"),
-            row("c", "mnist-lenet"),
-        ]);
-        a.update(key(KeyCode::Char(' ')));
-        a.update(key(KeyCode::Char(' ')));
-        assert_eq!(a.runs.marked.len(), 2);
-        a.effects.clear();
-        a.update(key(KeyCode::Char('c')));
-        assert_eq!(a.screen, Screen::Compare);
-        assert!(matches!(a.effects.as_slice(), [Effect::LoadCompare(ids)] if ids.len() == 2));
-        a.update(key(KeyCode::Char('3')));
-        a.update(key(KeyCode::Char('/')));
-        for c in "mnist".chars() {
-            a.update(key(KeyCode::Char(c)));
-        }
-        a.update(key(KeyCode::Enter));
-        assert_eq!(a.runs.visible().len(), 1);
-        a.update(key(KeyCode::Char('D')));
-        assert_eq!(a.dialog, Some(Dialog::DeleteRun { id: "c".into() }));
-        a.effects.clear();
-        a.update(key(KeyCode::Char('y')));
-        assert!(matches!(a.effects.as_slice(), [Effect::Delete(id)] if id == "c"));
-    }
-
-    #[test]
-    fn help_opens_and_closes() {
-        let mut a = app();
-        a.update(key(KeyCode::Char('?')));
-        assert!(a.show_help);
-        a.update(key(KeyCode::Esc));
-        assert!(!a.show_help && !a.quit);
-    }
-}
+#[path = "app_tests.rs"]
+mod tests;

@@ -1,6 +1,8 @@
 //! The compare screen's state: 2–6 runs read from the store, their config differences, and
 //! runs that differ only by seed grouped as mean ± std.
 
+use super::app::App;
+use super::keys::Action;
 use super::live::LiveRun;
 use crate::report::{MeanStd, RunRow, mean_std};
 use crate::store::RunStore;
@@ -30,6 +32,7 @@ impl Metric {
     }
 }
 
+#[derive(Debug)]
 pub struct CompareRun {
     pub row: RunRow,
     pub run: LiveRun,
@@ -38,12 +41,39 @@ pub struct CompareRun {
 }
 
 /// Runs that differ only by seed.
+#[derive(Debug)]
 pub struct SeedGroup {
     pub members: Vec<usize>,
     pub clean: Option<MeanStd>,
     pub robust: Option<MeanStd>,
+    pub dup_loss: Option<MeanStd>,
+    pub dup_auc: Option<MeanStd>,
 }
 
+impl CompareRun {
+    /// The duplicated group's loss and membership AUC at the run's last group evaluation (the
+    /// standard vs robust question: which model memorises its duplicates more).
+    pub fn dup_loss(&self) -> Option<f64> {
+        let g = self
+            .run
+            .evals
+            .iter()
+            .rev()
+            .find_map(|e| e.groups.as_ref())?;
+        Some(g.groups.get("duplicated")?.loss)
+    }
+    pub fn dup_auc(&self) -> Option<f64> {
+        let g = self
+            .run
+            .evals
+            .iter()
+            .rev()
+            .find_map(|e| e.groups.as_ref())?;
+        Some(g.membership.get("duplicated")?.auc)
+    }
+}
+
+#[derive(Debug)]
 pub struct CompareState {
     pub runs: Vec<CompareRun>,
     pub metric: Metric,
@@ -83,6 +113,19 @@ fn flatten(prefix: &str, v: &serde_json::Value, out: &mut BTreeMap<String, Strin
                 other.to_string().trim_matches('"').to_string(),
             );
         }
+    }
+}
+
+/// The compare screen's keys.
+impl App {
+    pub(super) fn on_compare(&mut self, a: Action) -> bool {
+        match a {
+            Action::NextMetric => self.compare.metric = self.compare.metric.next(),
+            Action::DiffOnly => self.compare.diff_only = !self.compare.diff_only,
+            Action::Smoothing => self.smoothing = !self.smoothing,
+            _ => return false,
+        }
+        true
     }
 }
 
@@ -145,10 +188,20 @@ impl CompareState {
                     .iter()
                     .filter_map(|&i| self.runs[i].row.robust_acc)
                     .collect();
+                let of = |f: fn(&CompareRun) -> Option<f64>| {
+                    mean_std(
+                        &members
+                            .iter()
+                            .filter_map(|&i| f(&self.runs[i]))
+                            .collect::<Vec<_>>(),
+                    )
+                };
                 SeedGroup {
-                    members,
                     clean: mean_std(&clean),
                     robust: mean_std(&robust),
+                    dup_loss: of(CompareRun::dup_loss),
+                    dup_auc: of(CompareRun::dup_auc),
+                    members,
                 }
             })
             .collect();

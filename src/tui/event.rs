@@ -1,12 +1,12 @@
 //! The loop: terminal events on a thread, trainer events forwarded from workers, SIGTERM/SIGHUP
-//! from a handler thread, all into one channel. Effects from `App::update` are carried out here.
-//! Redraws happen only when the state says something changed, at most ~30 a second.
+//! from a handler thread and the store worker's answers, all into one channel. Effects from
+//! `App::update` are carried out by an `Executor`, whose work ends on other threads; what it
+//! produces comes back as messages. Redraws happen only when the state says something changed,
+//! at most ~30 a second.
 
 use super::app::{App, Effect, Msg};
-use super::compare::CompareState;
-use super::live::LiveRun;
+use super::store_worker::{StoreRequest, StoreWorker};
 use super::{Options, draw};
-use crate::report::run_rows;
 use crate::store::RunStore;
 use crate::train::{Control, TrainJob, WorkerHandle, spawn};
 use crossterm::event::{self as ct, Event, KeyEventKind};
@@ -66,13 +66,31 @@ fn spawn_signals(tx: Sender<Msg>) {
     }
 }
 
-struct Workers {
-    handles: HashMap<String, WorkerHandle>,
+/// Carries out effects: trainers on worker threads, store work on the store worker. Nothing
+/// here waits on training or on the disk.
+pub struct Executor {
+    workers: HashMap<String, WorkerHandle>,
+    store_worker: StoreWorker,
     tx: Sender<Msg>,
+    store: RunStore,
     data_dir: Option<std::path::PathBuf>,
 }
 
-impl Workers {
+impl Executor {
+    pub fn new(
+        store: &RunStore,
+        data_dir: Option<std::path::PathBuf>,
+        tx: Sender<Msg>,
+    ) -> Executor {
+        Executor {
+            workers: HashMap::new(),
+            store_worker: StoreWorker::spawn(store.clone(), tx.clone()),
+            tx,
+            store: store.clone(),
+            data_dir,
+        }
+    }
+
     fn launch(&mut self, key: String, job: TrainJob) {
         let (wtx, wrx) = channel();
         let fwd = self.tx.clone();
@@ -90,120 +108,128 @@ impl Workers {
                 }
             }
         });
-        self.handles.insert(key, spawn(job, wtx));
+        self.workers.insert(key, spawn(job, wtx));
     }
 
     fn stop_all(&self) {
-        for w in self.handles.values() {
+        for w in self.workers.values() {
             w.send(Control::Resume);
             w.send(Control::Stop);
         }
     }
-}
 
-fn apply_effects(app: &mut App, workers: &mut Workers, store: &RunStore) -> bool {
-    let data_dir = workers.data_dir.clone();
-    let mut dirty = false;
-    for e in std::mem::take(&mut app.effects) {
-        dirty = true;
-        match e {
-            Effect::Launch {
-                key,
-                preset,
-                seed,
-                device,
-            } => {
-                let job = TrainJob {
-                    preset: *preset,
-                    seed,
-                    device,
-                    data_dir: data_dir.clone(),
-                    store: store.clone(),
-                    resume: None,
-                    sweep: None,
-                    point: None,
-                };
-                workers.launch(key, job);
-            }
-            Effect::Control { key, control } => {
-                if let Some(w) = workers.handles.get(&key) {
-                    w.send(control);
-                }
-            }
-            Effect::StopAll => workers.stop_all(),
-            Effect::Delete(id) => match store.delete(&id) {
-                Ok(()) => {
-                    app.set_message(format!("deleted {id}"), false);
-                    app.effects.push(Effect::RefreshRuns);
-                }
-                Err(e) => app.set_message(e.to_string(), true),
-            },
-            Effect::RefreshRuns => match run_rows(store) {
-                Ok(rows) => {
-                    app.runs.error = None;
-                    app.runs.set_rows(rows);
-                }
-                Err(e) => app.runs.error = Some(e.to_string()),
-            },
-            Effect::LoadCompare(ids) => match CompareState::load(store, &ids) {
-                Ok(c) => app.compare = c,
-                Err(e) => app.set_message(e, true),
-            },
-            Effect::OpenRun(id) => match store.open(&id) {
-                Ok(run) => app.open_stored(LiveRun::from_store(&run)),
-                Err(e) => app.set_message(e.to_string(), true),
-            },
+    /// Stop every trainer with a checkpoint and wait for them (the lab is closing).
+    pub fn shutdown(&mut self) {
+        self.stop_all();
+        for (_, w) in self.workers.drain() {
+            w.join();
         }
     }
-    // Effects may queue effects (a delete refreshes the table).
-    if !app.effects.is_empty() {
-        apply_effects(app, workers, store);
+
+    pub fn run(&mut self, effects: Vec<Effect>) {
+        for e in effects {
+            match e {
+                Effect::Launch {
+                    key,
+                    preset,
+                    seed,
+                    device,
+                } => {
+                    let job = TrainJob {
+                        preset: *preset,
+                        seed,
+                        device,
+                        data_dir: self.data_dir.clone(),
+                        store: self.store.clone(),
+                        resume: None,
+                        sweep: None,
+                        point: None,
+                    };
+                    self.launch(key, job);
+                }
+                Effect::Control { key, control } => {
+                    if let Some(w) = self.workers.get(&key) {
+                        w.send(control);
+                    }
+                }
+                Effect::StopAll => self.stop_all(),
+                store => {
+                    if let Some(r) = StoreRequest::of(store) {
+                        self.store_worker.send(r);
+                    }
+                }
+            }
+        }
     }
-    dirty
 }
 
-fn main_loop(
-    terminal: &mut ratatui::DefaultTerminal,
-    app: &mut App,
-    rx: &Receiver<Msg>,
-    workers: &mut Workers,
-    store: &RunStore,
-) -> std::io::Result<()> {
-    apply_effects(app, workers, store);
-    terminal.draw(|f| draw(f, app))?;
+/// Everything the lab is, without a terminal: the app, what carries out its effects, and the
+/// channel every message arrives on. The terminal loop and `duplab bench --tui` both drive it.
+pub struct Lab {
+    pub app: App,
+    pub exec: Executor,
+    pub rx: Receiver<Msg>,
+    pub tx: Sender<Msg>,
+}
+
+impl Lab {
+    pub fn new(store: &RunStore, opts: Options, data_dir: Option<std::path::PathBuf>) -> Lab {
+        let (tx, rx) = channel();
+        let mut app = App::new(store.clone(), opts);
+        let mut exec = Executor::new(store, data_dir, tx.clone());
+        exec.run(app.take_effects());
+        Lab { app, exec, rx, tx }
+    }
+
+    /// Apply one message and carry out what it asked for. Returns whether to redraw.
+    pub fn handle(&mut self, m: Msg) -> bool {
+        let dirty = self.app.update(m);
+        let effects = self.app.take_effects();
+        let more = !effects.is_empty();
+        self.exec.run(effects);
+        dirty || more
+    }
+
+    /// Every message waiting now, without blocking. Returns whether to redraw.
+    pub fn drain(&mut self) -> bool {
+        let mut dirty = false;
+        while let Ok(m) = self.rx.try_recv() {
+            dirty |= self.handle(m);
+        }
+        dirty
+    }
+}
+
+fn main_loop(terminal: &mut ratatui::DefaultTerminal, lab: &mut Lab) -> std::io::Result<()> {
+    terminal.draw(|f| draw(f, &lab.app))?;
     let frame = Duration::from_millis(33);
     let mut last_draw = Instant::now();
     let mut dirty = false;
-    // Graphics drivers may print to stderr while a worker looks for a GPU: repaint the whole
-    // screen once the worker has started, so no stray text stays on it.
-    let mut repaint = false;
-    let take = |app: &mut App, m: Msg, repaint: &mut bool| -> bool {
-        if let Msg::Train {
-            event: crate::train::TrainEvent::Started { .. },
-            ..
-        } = &m
-        {
-            *repaint = true;
-        }
-        app.update(m)
-    };
-    while !app.quit {
-        match rx.recv_timeout(frame) {
-            Ok(m) => dirty |= take(app, m, &mut repaint),
-            Err(RecvTimeoutError::Timeout) => {}
+    while !lab.app.should_quit() {
+        let m = match lab.rx.recv_timeout(frame) {
+            Ok(m) => Some(m),
+            Err(RecvTimeoutError::Timeout) => None,
             Err(RecvTimeoutError::Disconnected) => break,
+        };
+        // Graphics drivers may print to stderr while a worker looks for a GPU: repaint the
+        // whole screen once the worker has started, so no stray text stays on it.
+        let repaint = matches!(
+            &m,
+            Some(Msg::Train {
+                event: crate::train::TrainEvent::Started { .. },
+                ..
+            })
+        );
+        if let Some(m) = m {
+            dirty |= lab.handle(m);
         }
-        while let Ok(m) = rx.try_recv() {
-            dirty |= take(app, m, &mut repaint);
-        }
-        dirty |= apply_effects(app, workers, store);
+        dirty |= lab.drain();
         if repaint {
             terminal.clear()?;
-            repaint = false;
             dirty = true;
         }
-        if dirty && !app.quit && last_draw.elapsed() >= frame {
-            terminal.draw(|f| draw(f, app))?;
+        if dirty && !lab.app.should_quit() && last_draw.elapsed() >= frame {
+            terminal.draw(|f| draw(f, &lab.app))?;
             last_draw = Instant::now();
             dirty = false;
         }
@@ -211,38 +237,30 @@ fn main_loop(
     Ok(())
 }
 
-pub fn run(store: &RunStore, opts: Options, data_dir: Option<std::path::PathBuf>) -> i32 {
-    let (tx, rx) = channel();
-    let mut app = App::new(store.clone(), opts);
-    let mut workers = Workers {
-        handles: HashMap::new(),
-        tx: tx.clone(),
-        data_dir,
-    };
+pub fn run(
+    store: &RunStore,
+    opts: Options,
+    data_dir: Option<std::path::PathBuf>,
+) -> std::io::Result<()> {
+    let mut lab = Lab::new(store, opts, data_dir);
     // ratatui::init restores the terminal on panic too.
     let mut terminal = ratatui::init();
     if opts.mouse {
         let _ = crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture);
     }
-    spawn_terminal_events(tx.clone());
-    spawn_signals(tx.clone());
+    spawn_terminal_events(lab.tx.clone());
+    spawn_signals(lab.tx.clone());
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        main_loop(&mut terminal, &mut app, &rx, &mut workers, store)
+        main_loop(&mut terminal, &mut lab)
     }));
     if opts.mouse {
         let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
     }
     ratatui::restore();
     // Whatever ended the loop, no training is lost: stop every worker with a checkpoint.
-    if !workers.handles.is_empty() {
-        workers.stop_all();
-        for (_, w) in workers.handles.drain() {
-            w.join();
-        }
-    }
+    lab.exec.shutdown();
     match result {
-        Ok(Ok(())) => 0,
-        Ok(Err(e)) => crate::cli::fail(e),
+        Ok(r) => r,
         Err(p) => std::panic::resume_unwind(p),
     }
 }

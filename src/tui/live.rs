@@ -1,6 +1,11 @@
 //! A run as the dashboard shows it: built from a worker's events, or read back from the store.
 
-use crate::store::{EpochRecord, MetricRecord, Run, RunStatus, StepRecord};
+use super::app::{App, Effect};
+use super::curve::Curve;
+use super::dialog::Dialog;
+use super::keys::Action;
+use crate::store::{EpochRecord, MetricRecord, Run, RunConfig, RunStatus, StepRecord};
+use crate::train::Control;
 use crate::train::TrainEvent;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -44,8 +49,13 @@ pub struct LiveRun {
     pub adapter: String,
     pub total_steps: usize,
     pub steps_per_epoch: usize,
-    pub steps: Vec<StepRecord>,
-    pub epochs: Vec<EpochRecord>,
+    /// Training loss and accuracy per step record, in bounded memory.
+    pub loss: Curve,
+    pub acc: Curve,
+    /// The newest step record (step, images/s, elapsed time).
+    pub last_step: Option<StepRecord>,
+    /// One record per evaluation point: few, kept whole.
+    pub evals: Vec<EpochRecord>,
     pub plan_before: Vec<usize>,
     pub plan_after: Vec<usize>,
     pub class_names: Vec<String>,
@@ -62,8 +72,10 @@ impl LiveRun {
             adapter: String::new(),
             total_steps: 0,
             steps_per_epoch: 0,
-            steps: vec![],
-            epochs: vec![],
+            loss: Curve::default(),
+            acc: Curve::default(),
+            last_step: None,
+            evals: vec![],
             plan_before: vec![],
             plan_after: vec![],
             class_names: vec![],
@@ -72,43 +84,66 @@ impl LiveRun {
         }
     }
 
-    /// A stored run, as far as its files tell.
-    pub fn from_store(run: &Run) -> LiveRun {
-        let cfg = run.config().ok();
-        let mut r = LiveRun::launching(
-            &run.id,
-            &cfg.as_ref()
-                .map(|c| c.preset.name.clone())
-                .unwrap_or_default(),
-        );
-        if let Some(c) = &cfg {
-            r.backend = c.backend.clone();
-            r.adapter = c.device.clone();
-            r.total_steps = c.total_steps;
-            r.steps_per_epoch = c.steps_per_epoch;
-            r.plan_before = c.plan_before.clone();
-            r.plan_after = c.plan_after.clone();
-            r.class_names = c.class_names.clone();
+    fn set_config(&mut self, c: &RunConfig) {
+        self.preset = c.preset.name.clone();
+        self.backend = c.backend.clone();
+        self.adapter = c.device.clone();
+        self.total_steps = c.total_steps;
+        self.steps_per_epoch = c.steps_per_epoch;
+        self.plan_before = c.plan_before.clone();
+        self.plan_after = c.plan_after.clone();
+        self.class_names = c.class_names.clone();
+    }
+
+    /// A stored run from its config and status alone; its metrics follow through `append`.
+    pub fn stored(id: &str, config: Option<&RunConfig>, status: RunStatus) -> LiveRun {
+        let mut r = LiveRun::launching(id, "");
+        if let Some(c) = config {
+            r.set_config(c);
         }
-        for m in run.metrics().unwrap_or_default() {
-            match m {
-                MetricRecord::Step(s) => r.steps.push(s),
-                MetricRecord::Epoch(e) => r.epochs.push(e),
-                _ => {}
-            }
-        }
-        r.status = LiveStatus::Stored(run.status());
+        r.status = LiveStatus::Stored(status);
         r.phase = String::new();
         r
     }
 
+    /// A stored run, as far as its files tell (read whole: compare, screenshots, tests).
+    pub fn from_store(run: &Run) -> LiveRun {
+        let mut r = LiveRun::stored(&run.id, run.config().ok().as_ref(), run.status());
+        r.append(&run.metrics().unwrap_or_default());
+        r
+    }
+
+    /// Records read from `metrics.jsonl` (a stored or detached run).
+    pub fn append(&mut self, records: &[MetricRecord]) {
+        for m in records {
+            match m {
+                MetricRecord::Step(s) => self.push_step(s),
+                MetricRecord::Epoch(e) => self.evals.push(e.clone()),
+                _ => {}
+            }
+        }
+    }
+
+    pub fn clear_metrics(&mut self) {
+        self.loss = Curve::default();
+        self.acc = Curve::default();
+        self.last_step = None;
+        self.evals.clear();
+    }
+
+    fn push_step(&mut self, s: &StepRecord) {
+        self.loss.push(s.step as f64, s.loss);
+        self.acc.push(s.step as f64, s.acc * 100.0);
+        self.last_step = Some(s.clone());
+    }
+
     pub fn step(&self) -> usize {
-        self.steps.last().map(|s| s.step).unwrap_or(0)
+        self.last_step.as_ref().map(|s| s.step).unwrap_or(0)
     }
 
     /// Seconds left, from the recent images/s.
     pub fn eta_s(&self) -> Option<f64> {
-        let last = self.steps.last()?;
+        let last = self.last_step.as_ref()?;
         let per_step = last.elapsed_s / last.step.max(1) as f64;
         Some(per_step * (self.total_steps.saturating_sub(last.step)) as f64)
     }
@@ -116,32 +151,16 @@ impl LiveRun {
     /// Apply a worker event. Returns whether anything visible changed.
     pub fn apply(&mut self, ev: &TrainEvent) -> bool {
         match ev {
-            TrainEvent::Started {
-                run_id,
-                backend,
-                adapter,
-                total_steps,
-                steps_per_epoch,
-                plan_before,
-                plan_after,
-                class_names,
-                ..
-            } => {
+            TrainEvent::Started { run_id, config, .. } => {
                 self.id = run_id.clone();
-                self.backend = backend.clone();
-                self.adapter = adapter.clone();
-                self.total_steps = *total_steps;
-                self.steps_per_epoch = *steps_per_epoch;
-                self.plan_before = plan_before.clone();
-                self.plan_after = plan_after.clone();
-                self.class_names = class_names.clone();
+                self.set_config(config);
                 self.status = LiveStatus::Running;
             }
             TrainEvent::Step { record, .. } => {
-                self.steps.push(record.clone());
+                self.push_step(record);
                 self.phase = "training".into();
             }
-            TrainEvent::Epoch { record, .. } => self.epochs.push(record.clone()),
+            TrainEvent::Epoch { record, .. } => self.evals.push(record.clone()),
             TrainEvent::Phase { what, .. } => self.phase = what.clone(),
             TrainEvent::Paused { .. } => self.status = LiveStatus::Paused,
             TrainEvent::Resumed { .. } => self.status = LiveStatus::Running,
@@ -161,6 +180,45 @@ impl LiveRun {
                 self.phase = format!("failed: {error}");
             }
             TrainEvent::CheckpointSaved { .. } | TrainEvent::Robust { .. } => return false,
+        }
+        true
+    }
+}
+
+/// The live screen's keys.
+impl App {
+    pub(super) fn on_live(&mut self, a: Action) -> bool {
+        if self.live.is_empty() {
+            return false;
+        }
+        let i = self.live_selected.min(self.live.len() - 1);
+        match a {
+            Action::PrevRun => self.live_selected = i.saturating_sub(1),
+            Action::NextRun => self.live_selected = (i + 1).min(self.live.len() - 1),
+            Action::Smoothing => self.smoothing = !self.smoothing,
+            Action::SidePanel => self.side = self.side.next(),
+            Action::PauseResume => {
+                let Some(key) = self.live_keys[i].clone() else {
+                    self.say("this run is not trained by this lab", true);
+                    return true;
+                };
+                let control = match self.live[i].status {
+                    LiveStatus::Running => Control::Pause,
+                    LiveStatus::Paused => Control::Resume,
+                    _ => return false,
+                };
+                self.push(Effect::Control { key, control });
+            }
+            Action::StopRun => {
+                let Some(key) = self.live_keys[i].clone() else {
+                    self.say("this run is not trained by this lab", true);
+                    return true;
+                };
+                if self.live[i].status.is_active() {
+                    self.dialog = Some(Dialog::StopRun { key });
+                }
+            }
+            _ => return false,
         }
         true
     }

@@ -4,29 +4,46 @@
 
 mod app;
 pub mod compare;
+mod curve;
+mod dialog;
 mod draw;
 mod event;
-pub mod fixture;
 mod keys;
 mod live;
 mod presets;
 mod runs;
 pub mod screenshot;
+mod store_worker;
 
-pub use app::{App, Dialog, Effect, Msg, Screen};
+pub use app::{App, Effect, Msg, Screen};
+pub use dialog::Dialog;
 pub use draw::{CLEAN, ROBUST, draw};
+pub use event::{Executor, Lab};
+pub use keys::{Action, Binding, event as key_event, for_screen as keys_for_screen};
 pub use live::{LiveRun, LiveStatus, ema};
-
-/// The compare state for a list of runs (screenshots, benchmarks).
-pub fn screenshot_compare(
-    store: &RunStore,
-    ids: &[String],
-) -> Result<compare::CompareState, String> {
-    compare::CompareState::load(store, ids)
-}
 
 use crate::store::RunStore;
 use std::io::IsTerminal;
+
+/// Carry out an app's store effects on this thread and feed the answers back through `update`
+/// until none is left. For screenshots and tests, which want a settled screen; the lab itself
+/// hands store work to its worker and never waits.
+pub fn settle(app: &mut App) {
+    let store = app.store().clone();
+    loop {
+        let effects = app.take_effects();
+        if effects.is_empty() {
+            return;
+        }
+        for e in effects {
+            if let Some(r) = store_worker::StoreRequest::of(e) {
+                for m in store_worker::answer_now(&store, r) {
+                    app.update(m);
+                }
+            }
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
@@ -56,9 +73,30 @@ impl Options {
     }
 }
 
-pub fn run(store: &RunStore, opts: Options, data_dir: Option<std::path::PathBuf>) -> i32 {
+/// Why the lab could not run.
+#[derive(Debug)]
+pub enum LabError {
+    /// stdin or stdout is not a terminal; the text lists the headless commands.
+    NotATerminal(String),
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for LabError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LabError::NotATerminal(s) => f.write_str(s),
+            LabError::Io(e) => write!(f, "terminal: {e}"),
+        }
+    }
+}
+
+pub fn run(
+    store: &RunStore,
+    opts: Options,
+    data_dir: Option<std::path::PathBuf>,
+) -> Result<(), LabError> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        eprintln!(
+        return Err(LabError::NotATerminal(format!(
             "duplab: not a terminal, so the lab's screen cannot open. Headless commands:\n  \
              duplab train --preset NAME      train a preset\n  \
              duplab sweep GRID               train every point of a grid\n  \
@@ -69,10 +107,9 @@ pub fn run(store: &RunStore, opts: Options, data_dir: Option<std::path::PathBuf>
              duplab eval RUN_ID              robust accuracy of a finished run\n  \
              duplab bench                    training throughput\n\
              (duplab --help for everything)"
-        );
-        return 2;
+        )));
     }
-    event::run(store, opts, data_dir)
+    event::run(store, opts, data_dir).map_err(LabError::Io)
 }
 
 #[cfg(test)]

@@ -1,9 +1,12 @@
 //! The presets screen's state: the list, inline edits of a few fields (validated as you type),
 //! and the resolved preset with its duplication plan.
 
+use super::app::{App, Effect, Screen};
+use super::keys::Action;
 use crate::backend::DeviceChoice;
 use crate::data::{DataSet, Plan};
 use crate::spec::{DataSetKind, Preset, PresetSource, list_presets};
+use crossterm::event::{KeyCode, KeyEvent};
 
 /// The fields a user edits most, with the preset key each one sets.
 pub const FIELDS: &[(&str, &str)] = &[
@@ -206,6 +209,105 @@ impl PresetsState {
 impl Default for PresetsState {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// The presets screen's keys.
+impl App {
+    pub(super) fn on_presets(&mut self, a: Action) -> bool {
+        let ps = &mut self.presets;
+        match (ps.focus, a) {
+            (_, Action::FocusList) => ps.focus = Focus::List,
+            (_, Action::FocusFields) => ps.focus = Focus::Fields,
+            (Focus::List, Action::Down) => ps.select(ps.selected + 1),
+            (Focus::List, Action::Up) => ps.select(ps.selected.saturating_sub(1)),
+            (Focus::List, Action::Top) => ps.select(0),
+            (Focus::List, Action::Bottom) => ps.select(ps.list.len().saturating_sub(1)),
+            (Focus::Fields, Action::Down) => ps.field = (ps.field + 1).min(FIELDS.len() - 1),
+            (Focus::Fields, Action::Up) => ps.field = ps.field.saturating_sub(1),
+            (Focus::Fields, Action::Top) => ps.field = 0,
+            (Focus::Fields, Action::Bottom) => ps.field = FIELDS.len() - 1,
+            (Focus::Fields, Action::LaunchOrEdit) => ps.start_edit(),
+            (Focus::List, Action::LaunchOrEdit) => self.launch(),
+            (_, Action::CycleDevice) => {
+                ps.device = match ps.device {
+                    DeviceChoice::Auto => DeviceChoice::Cpu,
+                    DeviceChoice::Cpu => DeviceChoice::Gpu,
+                    DeviceChoice::Gpu => DeviceChoice::Auto,
+                }
+            }
+            (_, Action::SaveAs) => {
+                ps.saving = Some(format!(
+                    "{}-edited",
+                    ps.source().map(|s| s.name.as_str()).unwrap_or("preset")
+                ))
+            }
+            (_, Action::UndoEdits) => {
+                ps.overrides.clear();
+                ps.resolve();
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// Typing into a field or the "save as" name.
+    pub(super) fn on_preset_text(&mut self, k: KeyEvent) -> bool {
+        let ps = &mut self.presets;
+        let buf = if ps.saving.is_some() {
+            ps.saving.as_mut()
+        } else {
+            ps.editing.as_mut()
+        };
+        let Some(buf) = buf else { return false };
+        match k.code {
+            KeyCode::Char(c) => buf.push(c),
+            KeyCode::Backspace => {
+                buf.pop();
+            }
+            KeyCode::Esc => {
+                ps.editing = None;
+                ps.saving = None;
+                ps.edit_error = None;
+            }
+            KeyCode::Enter if ps.saving.is_some() => {
+                let name = ps.saving.take().unwrap_or_default();
+                match PresetsState::save_dir().and_then(|dir| ps.save_as(&name, &dir)) {
+                    Ok(path) => self.say(format!("saved {path}"), false),
+                    Err(e) => self.say(e, true),
+                }
+                return true;
+            }
+            KeyCode::Enter => {
+                ps.commit_edit();
+            }
+            _ => return false,
+        }
+        if ps.editing.is_some() {
+            ps.check_edit();
+        }
+        true
+    }
+
+    /// Enter on the list: train the resolved preset (with its inline edits) on a new worker.
+    fn launch(&mut self) {
+        let p = match &self.presets.resolved {
+            Ok(p) => p.clone(),
+            Err(e) => {
+                self.say(format!("cannot launch: {e}"), true);
+                return;
+            }
+        };
+        let key = self.next_worker(&p.name);
+        let seed = p.training.seeds[0];
+        let device = self.presets.device;
+        self.push(Effect::Launch {
+            key,
+            preset: Box::new(p),
+            seed,
+            device,
+        });
+        self.screen = Screen::Live;
     }
 }
 

@@ -1,6 +1,10 @@
 //! The runs screen's state: every run in the store, sorted, filtered, marked.
 
+use super::app::{App, Effect, Screen};
+use super::dialog::Dialog;
+use super::keys::Action;
 use crate::report::RunRow;
+use crossterm::event::{KeyCode, KeyEvent};
 use std::collections::BTreeSet;
 
 pub const COLUMNS: &[&str] = &[
@@ -111,5 +115,95 @@ impl RunsState {
         if self.selected >= n {
             self.selected = n.saturating_sub(1);
         }
+    }
+}
+
+/// The runs screen's keys.
+impl App {
+    pub(super) fn on_filter_text(&mut self, k: KeyEvent) -> bool {
+        match k.code {
+            KeyCode::Char(c) => self.runs.filter.push(c),
+            KeyCode::Backspace => {
+                self.runs.filter.pop();
+            }
+            KeyCode::Enter => self.runs.filtering = false,
+            KeyCode::Esc => {
+                self.runs.filter.clear();
+                self.runs.filtering = false;
+            }
+            _ => return false,
+        }
+        self.runs.selected = 0;
+        true
+    }
+
+    pub(super) fn on_runs(&mut self, a: Action) -> bool {
+        let n = self.runs.visible().len();
+        match a {
+            Action::Down => self.runs.selected = (self.runs.selected + 1).min(n.saturating_sub(1)),
+            Action::Up => self.runs.selected = self.runs.selected.saturating_sub(1),
+            Action::Top => self.runs.selected = 0,
+            Action::Bottom => self.runs.selected = n.saturating_sub(1),
+            Action::Filter => self.runs.filtering = true,
+            Action::SortNext => self.runs.sort = (self.runs.sort + 1) % COLUMNS.len(),
+            Action::SortReverse => self.runs.descending = !self.runs.descending,
+            Action::Mark => {
+                if let Some(r) = self.runs.current() {
+                    if !self.runs.marked.remove(&r.id) {
+                        if self.runs.marked.len() >= 6 {
+                            self.say("at most 6 runs can be compared", true);
+                        } else {
+                            self.runs.marked.insert(r.id);
+                        }
+                    }
+                    self.runs.selected = (self.runs.selected + 1).min(n.saturating_sub(1));
+                }
+            }
+            Action::Open => {
+                if let Some(r) = self.runs.current() {
+                    self.push(Effect::OpenRun(r.id));
+                }
+            }
+            Action::CompareMarked => {
+                if (2..=6).contains(&self.runs.marked.len()) {
+                    let ids = self.runs.marked.iter().cloned().collect();
+                    self.push(Effect::LoadCompare(ids));
+                    self.screen = Screen::Compare;
+                } else {
+                    self.say("mark 2 to 6 runs with space, then press c", true);
+                }
+            }
+            Action::CompareSweep => {
+                let Some(sweep) = self.runs.current().and_then(|r| r.sweep) else {
+                    self.say("this run is not part of a sweep", true);
+                    return true;
+                };
+                let picked = crate::report::one_run_per_point(&self.runs.rows, &sweep, 6);
+                if picked.len() < 2 {
+                    self.say("fewer than 2 finished points in this sweep", true);
+                    return true;
+                }
+                self.runs.marked = picked.iter().cloned().collect();
+                self.push(Effect::LoadCompare(picked));
+                self.screen = Screen::Compare;
+            }
+            Action::Delete => {
+                if let Some(r) = self.runs.current() {
+                    let ours = self
+                        .live
+                        .iter()
+                        .zip(&self.live_keys)
+                        .any(|(l, k)| l.id == r.id && k.is_some() && l.status.is_active());
+                    if ours || r.status == "running" {
+                        self.say("this run is training; stop it first", true);
+                    } else {
+                        self.dialog = Some(Dialog::DeleteRun { id: r.id });
+                    }
+                }
+            }
+            _ => return false,
+        }
+        self.runs.clamp();
+        true
     }
 }

@@ -1,10 +1,27 @@
 //! Screens rendered into `TestBackend` from fixture runs: insta snapshots of the text, and the
 //! colours that carry meaning (clean vs robust).
 
-use super::fixture::fixture_run;
 use super::screenshot::{render, text};
 use super::*;
+use crate::store::synthetic::finished_run;
+use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::style::Color;
+
+fn fixture_run(
+    store: &RunStore,
+    id: &str,
+    overrides: &[&str],
+    seed: u64,
+    acc: f64,
+    robust: Option<f64>,
+) {
+    finished_run(store, id, overrides, seed, acc, robust).unwrap();
+}
+
+fn press(a: &mut App, c: KeyCode) {
+    a.update(Msg::Key(KeyEvent::from(c)));
+    settle(a);
+}
 
 fn fixture_store() -> (tempfile::TempDir, RunStore) {
     let dir = tempfile::tempdir().unwrap();
@@ -42,10 +59,19 @@ fn shot(a: &App, w: u16, h: u16) -> String {
 }
 
 fn app_on(store: &RunStore) -> App {
-    let mut a = App::new(store.clone(), Options::default());
-    a.effects.clear();
-    a.runs.set_rows(crate::report::run_rows(store).unwrap());
+    app_with(store, Options::default())
+}
+
+/// A settled app on the store, built as the lab builds itself: through messages.
+fn app_with(store: &RunStore, opts: Options) -> App {
+    let mut a = App::new(store.clone(), opts);
+    settle(&mut a);
     a
+}
+
+fn open(a: &mut App, id: &str) {
+    a.update(Msg::Open(id.into()));
+    settle(a);
 }
 
 #[test]
@@ -59,10 +85,11 @@ fn presets_screen() {
 fn runs_screen_with_marks() {
     let (_d, store) = fixture_store();
     let mut a = app_on(&store);
-    a.screen = Screen::Runs;
-    a.runs
-        .marked
-        .insert("20261118-110000-default-aaaaaa".into());
+    press(&mut a, KeyCode::Char('3'));
+    // Mark the oldest run (the list is newest first).
+    press(&mut a, KeyCode::End);
+    press(&mut a, KeyCode::Char(' '));
+    press(&mut a, KeyCode::Home);
     insta::assert_snapshot!("runs", shot(&a, 120, 20));
 }
 
@@ -70,7 +97,7 @@ fn runs_screen_with_marks() {
 fn live_screen_of_a_stored_run() {
     let (_d, store) = fixture_store();
     let mut a = app_on(&store);
-    a.open_stored(LiveRun::from_store(&store.open("aaaaaa").unwrap()));
+    open(&mut a, "20261118-110000-default-aaaaaa");
     insta::assert_snapshot!("live", shot(&a, 120, 36));
 }
 
@@ -78,9 +105,9 @@ fn live_screen_of_a_stored_run() {
 fn compare_screen_groups_seeds_and_diffs_configs() {
     let (_d, store) = fixture_store();
     let mut a = app_on(&store);
-    a.screen = Screen::Compare;
     let ids: Vec<String> = store.runs().unwrap().into_iter().map(|r| r.id).collect();
-    a.compare = screenshot_compare(&store, &ids).unwrap();
+    a.update(Msg::Compare(ids));
+    settle(&mut a);
     assert_eq!(
         a.compare.groups.len(),
         1,
@@ -99,11 +126,15 @@ fn compare_screen_groups_seeds_and_diffs_configs() {
 fn help_overlay_lists_this_screens_keys() {
     let (_d, store) = fixture_store();
     let mut a = app_on(&store);
-    a.screen = Screen::Runs;
-    a.show_help = true;
-    let t = text(&render(&a, 100, 30));
-    for (k, _) in keys::RUNS {
-        assert!(t.contains(k), "help lacks {k}:\n{t}");
+    press(&mut a, KeyCode::Char('3'));
+    press(&mut a, KeyCode::Char('?'));
+    let t = text(&render(&a, 100, 40));
+    for b in keys::RUNS.iter().chain(keys::GLOBAL) {
+        assert!(
+            t.contains(b.label) && t.contains(b.help),
+            "help lacks {}:\n{t}",
+            b.label
+        );
     }
 }
 
@@ -122,7 +153,7 @@ fn too_small_terminal_says_so() {
 fn clean_and_robust_have_their_own_colours_and_no_color_removes_them() {
     let (_d, store) = fixture_store();
     let mut a = app_on(&store);
-    a.open_stored(LiveRun::from_store(&store.open("aaaaaa").unwrap()));
+    open(&mut a, "20261118-110000-default-aaaaaa");
     let buf = render(&a, 120, 36);
     let find = |word: &str| -> Color {
         for y in 0..buf.area.height {
@@ -139,7 +170,14 @@ fn clean_and_robust_have_their_own_colours_and_no_color_removes_them() {
     assert_eq!(find("clean %"), CLEAN);
     assert_eq!(find("robust %"), ROBUST);
     assert_ne!(CLEAN, ROBUST);
-    a.opts.color = false;
+    let mut a = app_with(
+        &store,
+        Options {
+            color: false,
+            ..Options::default()
+        },
+    );
+    open(&mut a, "20261118-110000-default-aaaaaa");
     let buf = render(&a, 120, 36);
     assert!(
         buf.content
@@ -152,9 +190,14 @@ fn clean_and_robust_have_their_own_colours_and_no_color_removes_them() {
 #[test]
 fn ascii_mode_draws_no_braille_or_box_characters() {
     let (_d, store) = fixture_store();
-    let mut a = app_on(&store);
-    a.opts.ascii = true;
-    a.open_stored(LiveRun::from_store(&store.open("aaaaaa").unwrap()));
+    let mut a = app_with(
+        &store,
+        Options {
+            ascii: true,
+            ..Options::default()
+        },
+    );
+    open(&mut a, "20261118-110000-default-aaaaaa");
     let t = text(&render(&a, 120, 36));
     assert!(
         !t.chars().any(|c| ('\u{2800}'..='\u{28FF}').contains(&c)

@@ -117,3 +117,22 @@ pub fn bounds(values: impl Iterator<Item = f64>) -> [f64; 2] {
     let pad = (hi - lo) * 0.05;
     [lo - pad, hi + pad]
 }
+
+/// A curve as a chart draws it in `cols` columns: the envelope (each column's low and high, so
+/// spikes show), or with smoothing on, the EMA of the bucket means thinned to the width.
+pub fn curve_points(app: &App, curve: &crate::tui::curve::Curve, cols: u16) -> Vec<(f64, f64)> {
+    let max = 2 * cols.max(1) as usize;
+    if !app.smoothing || curve.len() < 3 {
+        return curve.points(max);
+    }
+    let means = curve.means();
+    let ys = crate::tui::ema(&means.iter().map(|p| p.1).collect::<Vec<_>>(), 0.9);
+    let step = means.len().div_ceil(max).max(1);
+    means
+        .iter()
+        .zip(ys)
+        .enumerate()
+        .filter(|(i, _)| i % step == 0 || *i + 1 == means.len())
+        .map(|(_, (p, y))| (p.0, y))
+        .collect()
+}

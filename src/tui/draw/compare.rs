@@ -1,8 +1,7 @@
 use super::RUN_COLORS;
-use super::common::{bar, block, bounds, fg, marker, pct, st};
+use super::common::{bar, block, bounds, curve_points, fg, marker, pct, st};
 use crate::tui::App;
 use crate::tui::compare::Metric;
-use crate::tui::live::ema;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -52,29 +51,19 @@ fn draw_curves(f: &mut Frame, app: &App, area: Rect) {
             let raw: Vec<(f64, f64)> = match cs.metric {
                 Metric::TestAcc => r
                     .run
-                    .epochs
+                    .evals
                     .iter()
                     .map(|e| (e.step as f64, e.test_acc * 100.0))
                     .collect(),
                 Metric::RobustAcc => r
                     .run
-                    .epochs
+                    .evals
                     .iter()
                     .filter_map(|e| e.robust.as_ref().map(|x| (e.step as f64, x.acc * 100.0)))
                     .collect(),
-                Metric::TrainLoss => r
-                    .run
-                    .steps
-                    .iter()
-                    .map(|s| (s.step as f64, s.loss))
-                    .collect(),
+                Metric::TrainLoss => curve_points(app, &r.run.loss, area.width),
             };
-            if app.smoothing && cs.metric == Metric::TrainLoss && raw.len() > 2 {
-                let ys = ema(&raw.iter().map(|p| p.1).collect::<Vec<_>>(), 0.9);
-                raw.iter().zip(ys).map(|(p, y)| (p.0, y)).collect()
-            } else {
-                raw
-            }
+            raw
         })
         .collect();
     let names: Vec<String> = cs
@@ -134,7 +123,7 @@ fn draw_classes(f: &mut Frame, app: &App, area: Rect) {
     let mut lines = vec![];
     for (c, name) in names.iter().enumerate() {
         for (i, r) in cs.runs.iter().enumerate() {
-            let last = r.run.epochs.last();
+            let last = r.run.evals.last();
             let acc = if robust {
                 last.and_then(|e| e.robust.as_ref())
                     .and_then(|x| x.per_class_acc.get(c).copied())
@@ -172,38 +161,58 @@ fn delta(v: Option<f64>, base: Option<f64>) -> String {
 fn draw_summary(f: &mut Frame, app: &App, area: Rect) {
     let cs = &app.compare;
     let base = &cs.runs[0].row;
+    // Group columns only when some run recorded group metrics (older runs have none).
+    let groups = cs
+        .runs
+        .iter()
+        .any(|r| r.dup_loss().is_some() || r.dup_auc().is_some());
     let mut rows: Vec<Row> = cs
         .runs
         .iter()
         .enumerate()
         .map(|(i, r)| {
             let row = &r.row;
-            Row::new(vec![
-                Cell::from(Span::styled(
-                    format!("■ {}", short(&row.id)),
-                    fg(app, color(i)),
-                )),
-                Cell::from(row.point.clone().unwrap_or_else(|| row.preset.clone())),
-                Cell::from(row.seed.map(|s| s.to_string()).unwrap_or_default()),
-                Cell::from(format!(
-                    "{} {}",
-                    pct(row.test_acc),
-                    if i == 0 {
-                        "base".into()
-                    } else {
-                        delta(row.test_acc, base.test_acc)
-                    }
-                )),
-                Cell::from(format!(
-                    "{} {}",
-                    pct(row.robust_acc),
-                    if i == 0 {
-                        String::new()
-                    } else {
-                        delta(row.robust_acc, base.robust_acc)
-                    }
-                )),
-            ])
+            Row::new(
+                vec![
+                    Cell::from(Span::styled(
+                        format!("■ {}", short(&row.id)),
+                        fg(app, color(i)),
+                    )),
+                    Cell::from(row.point.clone().unwrap_or_else(|| row.preset.clone())),
+                    Cell::from(row.seed.map(|s| s.to_string()).unwrap_or_default()),
+                    Cell::from(format!(
+                        "{} {}",
+                        pct(row.test_acc),
+                        if i == 0 {
+                            "base".into()
+                        } else {
+                            delta(row.test_acc, base.test_acc)
+                        }
+                    )),
+                    Cell::from(format!(
+                        "{} {}",
+                        pct(row.robust_acc),
+                        if i == 0 {
+                            String::new()
+                        } else {
+                            delta(row.robust_acc, base.robust_acc)
+                        }
+                    )),
+                ]
+                .into_iter()
+                .chain(
+                    groups
+                        .then(|| {
+                            [
+                                Cell::from(num(r.dup_loss(), cs.runs[0].dup_loss(), i == 0, 3)),
+                                Cell::from(num(r.dup_auc(), cs.runs[0].dup_auc(), i == 0, 3)),
+                            ]
+                        })
+                        .into_iter()
+                        .flatten(),
+                )
+                .collect::<Vec<_>>(),
+            )
         })
         .collect();
     for g in &cs.groups {
@@ -212,40 +221,61 @@ fn draw_summary(f: &mut Frame, app: &App, area: Rect) {
             .iter()
             .map(|&i| short(&cs.runs[i].row.id))
             .collect();
-        rows.push(Row::new(vec![
-            Cell::from(Span::styled(
-                "seeds",
-                st(app, Style::default().add_modifier(Modifier::BOLD)),
-            )),
-            Cell::from(members.join(",")),
-            Cell::from(format!("n={}", g.members.len())),
-            Cell::from(g.clean.map(|m| m.to_string()).unwrap_or_default()),
-            Cell::from(g.robust.map(|m| m.to_string()).unwrap_or_default()),
-        ]));
+        rows.push(Row::new(
+            vec![
+                Cell::from(Span::styled(
+                    "seeds",
+                    st(app, Style::default().add_modifier(Modifier::BOLD)),
+                )),
+                Cell::from(members.join(",")),
+                Cell::from(format!("n={}", g.members.len())),
+                Cell::from(g.clean.map(|m| m.to_string()).unwrap_or_default()),
+                Cell::from(g.robust.map(|m| m.to_string()).unwrap_or_default()),
+                Cell::from(
+                    g.dup_loss
+                        .map(|m| format!("{:.3}±{:.3}", m.mean, m.std))
+                        .unwrap_or_default(),
+                ),
+                Cell::from(
+                    g.dup_auc
+                        .map(|m| format!("{:.3}±{:.3}", m.mean, m.std))
+                        .unwrap_or_default(),
+                ),
+            ]
+            .into_iter()
+            .take(if groups { 7 } else { 5 })
+            .collect::<Vec<_>>(),
+        ));
     }
-    let widths = [
+    let mut widths = vec![
         Constraint::Length(9),
         Constraint::Min(12),
         Constraint::Length(5),
         Constraint::Length(13),
         Constraint::Length(13),
     ];
+    let mut header = vec!["run", "preset / sweep point", "seed", "clean Δ", "robust Δ"];
+    if groups {
+        widths.extend([Constraint::Length(13), Constraint::Length(13)]);
+        header.extend(["dup loss Δ", "dup AUC Δ"]);
+    }
     let t = Table::new(rows, widths)
-        .header(
-            Row::new(vec![
-                "run",
-                "preset / sweep point",
-                "seed",
-                "clean Δ",
-                "robust Δ",
-            ])
-            .style(st(app, Style::default().add_modifier(Modifier::BOLD))),
-        )
+        .header(Row::new(header).style(st(app, Style::default().add_modifier(Modifier::BOLD))))
         .block(block(
             app,
             " summary (Δ vs the first run; seed groups as mean ± std) ",
         ));
     f.render_widget(t, area);
+}
+
+/// A value and, after the first run, its change against the first run's.
+fn num(v: Option<f64>, base: Option<f64>, first: bool, d: usize) -> String {
+    match (v, base) {
+        (None, _) => "-".into(),
+        (Some(v), _) if first => format!("{v:.d$}"),
+        (Some(v), Some(b)) => format!("{v:.d$} {:+.d$}", v - b),
+        (Some(v), None) => format!("{v:.d$}"),
+    }
 }
 
 fn draw_diff(f: &mut Frame, app: &App, area: Rect) {

@@ -1,7 +1,8 @@
-use super::common::{bar, block, bounds, fg, fmt_secs, marker, pct, st};
+use super::common::{bar, block, bounds, curve_points, fg, fmt_secs, marker, pct, st};
 use super::{CLEAN, ROBUST, TRAIN};
 use crate::tui::App;
-use crate::tui::live::{LiveRun, LiveStatus, ema};
+use crate::tui::app::SidePanel;
+use crate::tui::live::{LiveRun, LiveStatus};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -37,7 +38,11 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(charts);
     draw_loss(f, app, run, loss_area);
     draw_accuracy(f, app, run, acc_area);
-    draw_classes(f, app, run, side);
+    match app.side {
+        SidePanel::Classes => draw_classes(f, app, run, side),
+        SidePanel::Groups => super::groups::draw(f, app, run, side),
+        SidePanel::GroupsByClass => super::groups::draw_by_class(f, app, run, side),
+    }
 }
 
 fn draw_head(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
@@ -48,7 +53,7 @@ fn draw_head(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
         LiveStatus::Failed(_) => Color::Red,
         _ => Color::Blue,
     };
-    let last = run.steps.last();
+    let last = run.last_step.as_ref();
     let step = run.step();
     let epoch = if run.steps_per_epoch > 0 {
         step as f64 / run.steps_per_epoch as f64
@@ -92,14 +97,6 @@ fn draw_head(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
     ));
     let l3 = Line::from(Span::styled(run.phase.clone(), fg(app, Color::DarkGray)));
     f.render_widget(Paragraph::new(vec![l1, l2, l3]), area);
-}
-
-fn series(app: &App, raw: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
-    if !app.smoothing || raw.len() < 3 {
-        return raw;
-    }
-    let ys = ema(&raw.iter().map(|p| p.1).collect::<Vec<_>>(), 0.9);
-    raw.iter().zip(ys).map(|(p, y)| (p.0, y)).collect()
 }
 
 /// One series of a live chart.
@@ -147,12 +144,9 @@ fn step_chart(
 }
 
 fn draw_loss(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
-    let train = series(
-        app,
-        run.steps.iter().map(|s| (s.step as f64, s.loss)).collect(),
-    );
+    let train = curve_points(app, &run.loss, area.width);
     let test: Vec<(f64, f64)> = run
-        .epochs
+        .evals
         .iter()
         .map(|e| (e.step as f64, e.test_loss))
         .collect();
@@ -190,20 +184,14 @@ fn draw_loss(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
 }
 
 fn draw_accuracy(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
-    let train = series(
-        app,
-        run.steps
-            .iter()
-            .map(|s| (s.step as f64, s.acc * 100.0))
-            .collect(),
-    );
+    let train = curve_points(app, &run.acc, area.width);
     let clean: Vec<(f64, f64)> = run
-        .epochs
+        .evals
         .iter()
         .map(|e| (e.step as f64, e.test_acc * 100.0))
         .collect();
     let robust: Vec<(f64, f64)> = run
-        .epochs
+        .evals
         .iter()
         .filter_map(|e| e.robust.as_ref().map(|r| (e.step as f64, r.acc * 100.0)))
         .collect();
@@ -242,7 +230,7 @@ fn draw_accuracy(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
 }
 
 fn draw_classes(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
-    let last = run.epochs.last();
+    let last = run.evals.last();
     let robust = last.and_then(|e| e.robust.as_ref());
     let name_w = 11;
     let bw = ((area.width as usize).saturating_sub(name_w + 26) / 2).max(4);
@@ -286,7 +274,7 @@ fn draw_classes(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
             ),
         ]));
     }
-    let s = run.steps.last();
+    let s = run.last_step.as_ref();
     lines.push(Line::from(""));
     if let Some(s) = s {
         lines.push(Line::from(format!(
@@ -296,7 +284,7 @@ fn draw_classes(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
     }
     if let Some(e) = last {
         lines.push(Line::from(vec![
-            Span::raw(format!("eval {} (step {}): ", e.epoch, e.step)),
+            Span::raw(format!("eval {} (step {}): ", e.evaluation, e.step)),
             Span::styled(format!("clean {:.2}%", e.test_acc * 100.0), fg(app, CLEAN)),
             Span::raw("  "),
             Span::styled(

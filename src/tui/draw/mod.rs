@@ -3,13 +3,15 @@
 
 mod common;
 mod compare;
+mod groups;
 mod live;
 mod presets;
 mod runs;
 
 pub use common::{CLEAN, ROBUST, RUN_COLORS, TRAIN};
 
-use super::app::{App, Dialog, Screen};
+use super::app::{App, Screen};
+use super::dialog::Dialog;
 use super::keys;
 use common::{block, centered, st};
 use ratatui::Frame;
@@ -129,12 +131,16 @@ fn draw_footer(f: &mut Frame, app: &App, area: ratatui::layout::Rect) {
             ),
         )),
         None => {
+            // The screen's keys in full, then the global ones by their first key and word.
             let mut items: Vec<String> = keys::for_screen(app.screen)
                 .iter()
-                .map(|(k, v)| format!("{k} {v}"))
+                .filter(|b| b.footer)
+                .map(|b| format!("{} {}", b.label, b.help))
                 .collect();
-            items.push("? help".into());
-            items.push("q quit".into());
+            items.extend(keys::GLOBAL.iter().filter(|b| b.footer).map(|b| {
+                let word = b.help.split(' ').next().unwrap_or(b.help);
+                format!("{} {word}", b.keys[0].name())
+            }));
             Line::from(Span::styled(
                 items.join(" · "),
                 st(app, Style::default().fg(Color::DarkGray)),
@@ -150,7 +156,10 @@ fn draw_help(f: &mut Frame, app: &App) {
         format!("{} screen", app.screen.title()),
         st(app, Style::default().add_modifier(Modifier::BOLD)),
     ))];
-    lines.extend(k.iter().map(|(a, b)| Line::from(format!("  {a:<16} {b}"))));
+    lines.extend(
+        k.iter()
+            .map(|b| Line::from(format!("  {:<16} {}", b.label, b.help))),
+    );
     lines.push(Line::from(""));
     lines.push(Line::from(Span::styled(
         "everywhere",
@@ -159,9 +168,9 @@ fn draw_help(f: &mut Frame, app: &App) {
     lines.extend(
         keys::GLOBAL
             .iter()
-            .map(|(a, b)| Line::from(format!("  {a:<16} {b}"))),
+            .map(|b| Line::from(format!("  {:<16} {}", b.label, b.help))),
     );
-    let r = centered(f.area(), 64, lines.len() as u16 + 2);
+    let r = centered(f.area(), 80, lines.len() as u16 + 2);
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(lines).block(block(app, " keys (Esc closes) ")),
@@ -170,14 +179,7 @@ fn draw_help(f: &mut Frame, app: &App) {
 }
 
 fn draw_dialog(f: &mut Frame, app: &App, d: &Dialog) {
-    let text = match d {
-        Dialog::QuitWhileTraining { running } => format!(
-            "{running} run(s) still training.\n\n[s] stop them with a checkpoint and quit\n    (resume later: duplab train --resume ID)\n[c] cancel"
-        ),
-        Dialog::StopRun { .. } => "Stop this run?\nIts model and optimiser are checkpointed; the run is\nmarked interrupted and can be resumed.\n\n[y] stop   [n] cancel".into(),
-        Dialog::DeleteRun { id } => format!("Delete run {id}?\nIts folder and checkpoints are removed for good.\n\n[y] delete   [n] cancel"),
-        Dialog::Stopping => "Stopping: writing checkpoints…".into(),
-    };
+    let text = d.text();
     let h = text.lines().count() as u16 + 2;
     let r = centered(f.area(), 62, h);
     f.render_widget(Clear, r);

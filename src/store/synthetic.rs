@@ -1,36 +1,44 @@
-//! Synthetic finished runs with fixed, plausible numbers: for snapshot tests (which need stable
-//! values) and the TUI benchmark (which needs a store of 1,000 runs). Never mixed with real runs:
-//! they are written only into temporary stores.
+//! Synthetic runs with fixed, plausible numbers, written through the store's own functions: for
+//! snapshot tests (which need stable values) and `duplab bench --tui` (a store of 1,000 runs, a
+//! metrics file of a million lines). Never mixed with real runs: they are written only into
+//! temporary stores, and their `version` says "synthetic".
 
-use crate::spec::find_preset;
-use crate::store::{
-    EpochRecord, MetricRecord, RobustRecord, RunConfig, RunStatus, RunStore, StepRecord, Summary,
+use super::{
+    EpochRecord, MetricRecord, RobustRecord, Run, RunConfig, RunStatus, RunStore, StepRecord,
+    StoreError, Summary,
 };
+use crate::spec::find_preset;
 
-/// A finished run with fixed, plausible numbers (a fixture: snapshots need stable values).
-pub fn fixture_run(
+/// Class names of the synthetic runs (those of the embedded Fashion-MNIST subset).
+const CLASSES: [&str; 10] = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+];
+
+/// A finished run of the `default` preset (with `overrides`) and fixed numbers.
+pub fn finished_run(
     store: &RunStore,
     id: &str,
     overrides: &[&str],
     seed: u64,
     acc: f64,
     robust: Option<f64>,
-) {
+) -> Result<Run, StoreError> {
     let preset = find_preset(
         "default",
         &overrides.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
     )
-    .unwrap();
-    let dir = store.root.join(id);
-    std::fs::create_dir_all(dir.join("checkpoints")).unwrap();
-    let run = store.open(id).unwrap_or(crate::store::Run {
-        id: id.into(),
-        dir: dir.clone(),
-    });
-    let ds_names: Vec<String> = crate::data::FASHION_CLASSES
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    .map_err(|e| StoreError::BadId(e.to_string()))?;
+    let run = store.create_with_id(id)?;
+    let ds_names: Vec<String> = CLASSES.iter().map(|s| s.to_string()).collect();
     let rate = preset.duplication.rate.unwrap_or(0.0);
     let after: Vec<usize> = (0..10).map(|_| 1000 + (rate * 1000.0) as usize).collect();
     run.write_config(&RunConfig {
@@ -39,7 +47,7 @@ pub fn fixture_run(
         seed,
         backend: "flex".into(),
         device: "CPU (2 threads)".into(),
-        version: "test".into(),
+        version: "synthetic".into(),
         created_at: 1_795_000_000 + seed,
         data_source: "embedded".into(),
         train_checksum: "0".into(),
@@ -52,9 +60,8 @@ pub fn fixture_run(
         params: 206_922,
         sweep: None,
         point: None,
-    })
-    .unwrap();
-    let mut w = run.metrics_writer().unwrap();
+    })?;
+    let mut w = run.metrics_writer()?;
     for s in 1..=20 {
         let step = s * 20;
         let p = step as f64 / 400.0;
@@ -69,7 +76,7 @@ pub fn fixture_run(
             dup_seen: 0,
             elapsed_s: step as f64 * 0.09,
         }))
-        .unwrap();
+        .map_err(|e| StoreError::Io(run.metrics_path(), e))?;
     }
     let per_class: Vec<f64> = (0..10)
         .map(|c| (acc - 0.15 + 0.03 * c as f64).min(0.99))
@@ -86,7 +93,7 @@ pub fn fixture_run(
             images: 500,
         });
         w.append(&MetricRecord::Epoch(EpochRecord {
-            epoch: e,
+            evaluation: e,
             step: e * 100,
             test_loss: 1.0 - 0.5 * f,
             test_acc: acc - 0.2 * (1.0 - f),
@@ -95,12 +102,13 @@ pub fn fixture_run(
             train_loss: 0.5,
             train_acc: acc,
             robust: rob,
+            groups: None,
             elapsed_s: e as f64 * 9.0,
         }))
-        .unwrap();
+        .map_err(|e| StoreError::Io(run.metrics_path(), e))?;
     }
     run.write_summary(&Summary {
-        epochs_done: 4,
+        evaluations_done: 4,
         steps_done: 400,
         total_steps: 400,
         test_acc: Some(acc),
@@ -112,7 +120,39 @@ pub fn fixture_run(
         distinct_images: 10_000,
         finished_at: Some(1_795_000_100),
         ..Default::default()
-    })
-    .unwrap();
-    run.set_status(RunStatus::Finished).unwrap();
+    })?;
+    run.set_status(RunStatus::Finished)?;
+    Ok(run)
+}
+
+/// Append `n` step records after step `from` (a long run's `metrics.jsonl`), buffered.
+pub fn append_steps(run: &Run, from: usize, n: usize) -> Result<(), StoreError> {
+    use std::io::Write;
+    let path = run.metrics_path();
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| StoreError::Io(path.clone(), e))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+    for i in 0..n {
+        let step = from + i + 1;
+        let rec = MetricRecord::Step(StepRecord {
+            step,
+            epoch: step as f64 / 79.0,
+            loss: 0.4 + 2.0 / (1.0 + step as f64 / 1000.0) + 0.01 * (i % 13) as f64,
+            acc: 0.9 - 0.8 / (1.0 + step as f64 / 1000.0),
+            lr: 0.05,
+            images_per_s: 1500.0,
+            unique_seen: 10_000,
+            dup_seen: step * 128,
+            elapsed_s: step as f64 * 0.09,
+        });
+        let mut line = serde_json::to_vec(&rec)
+            .map_err(|e| StoreError::Io(path.clone(), std::io::Error::other(e)))?;
+        line.push(b'\n');
+        w.write_all(&line)
+            .map_err(|e| StoreError::Io(path.clone(), e))?;
+    }
+    w.flush().map_err(|e| StoreError::Io(path.clone(), e))
 }

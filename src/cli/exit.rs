@@ -1,0 +1,31 @@
+//! What every command shares at its end: exit codes, one-paragraph errors, and the stop flag
+//! that turns Ctrl-C, SIGTERM and SIGHUP into a clean stop with a checkpoint.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+/// Exit code of a run stopped by a signal (as shells report SIGINT).
+pub const EXIT_INTERRUPTED: i32 = 130;
+/// Exit code of the lab started without a terminal.
+pub const EXIT_NOT_A_TERMINAL: i32 = 2;
+
+/// Print an error as one paragraph and give the exit code.
+pub fn fail(msg: impl std::fmt::Display) -> i32 {
+    eprintln!("error: {msg}");
+    1
+}
+
+/// Set by the first SIGINT, SIGTERM or SIGHUP; a second signal of a kind ends the process at once.
+pub fn stop_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for sig in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
+        let _ =
+            signal_hook::flag::register_conditional_shutdown(sig, EXIT_INTERRUPTED, flag.clone());
+        let _ = signal_hook::flag::register(sig, flag.clone());
+    }
+    flag
+}

@@ -1,0 +1,515 @@
+//! One training run as a session of named steps (burn's custom-training-loop style, written out):
+//! `prepare` (load data, plan, device, run folder new or resumed, model and optimiser), then per
+//! step `control` (pause/resume/stop between steps) → `train_step` → `record_window` (the step
+//! metrics, at a bounded rate), at evaluation points `evaluate` → `checkpoint`, and `finish` or
+//! `stop`. `run_job` (trainer.rs) strings them together.
+
+use super::batches::Batches;
+use super::checkpoint::{self, TrainerState};
+use super::eval::{evaluate_robust, tally_per_image};
+use super::group_eval::{adversarial_groups, clean_groups, per_image};
+use super::step::train_step;
+use super::trainer::{TrainJob, eval_points, optimizer, robust_record, update_summary};
+use super::{Control, DeviceData, TrainEvent};
+use crate::backend::select;
+use crate::data::{self, rng::Rng};
+use crate::nn::{InputShape, Net};
+use crate::spec::{AttackKind, Length};
+use crate::store::{
+    EpochRecord, MetricRecord, MetricsWriter, Run, RunConfig, RunStatus, StepRecord, Summary,
+};
+use anyhow::{Context, Result, anyhow, bail};
+use burn::module::Module;
+use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
+use burn::optim::ModuleOptimizer;
+use burn::prelude::*;
+use std::sync::mpsc::{Receiver, Sender, TryRecvError};
+use std::time::Instant;
+
+/// What `control` decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Go,
+    Stop,
+}
+
+/// The training-metric window: loss and correct counts summed on the device since the last
+/// evaluation, read only when a step record is written (the only sync between evaluations).
+struct Window {
+    loss: Tensor<1>,
+    correct: Tensor<1, Int>,
+    count: usize,
+    /// Wall time and steps since the last step record, for images/s.
+    start: Instant,
+    steps: usize,
+}
+
+impl Window {
+    fn new(state: &TrainerState, inner: &Device) -> Window {
+        Window {
+            loss: Tensor::<1>::from_floats([state.window_loss as f32], inner),
+            correct: Tensor::<1, Int>::from_ints([state.window_correct as i64], inner),
+            count: state.window_count,
+            start: Instant::now(),
+            steps: 0,
+        }
+    }
+
+    /// The device-side sums into the state, before a checkpoint.
+    fn sync(&self, state: &mut TrainerState) {
+        state.window_loss = self.loss.clone().into_scalar::<f32>() as f64;
+        state.window_correct = self.correct.clone().into_scalar::<i64>() as f64;
+        state.window_count = self.count;
+    }
+}
+
+pub struct Session<'a> {
+    job: &'a TrainJob,
+    events: &'a Sender<TrainEvent>,
+    run: Run,
+    rid: String,
+    pub state: TrainerState,
+    pub total_steps: usize,
+    steps_per_epoch: usize,
+    pub points: Vec<usize>,
+    /// A step record every this many steps.
+    pub emit_every: usize,
+    classes: usize,
+    /// The model, taken out for each optimiser step (which consumes it) and put back.
+    model: Option<Net>,
+    optim: ModuleOptimizer,
+    device: Device,
+    train: DeviceData,
+    test: DeviceData,
+    ce: CrossEntropyLoss,
+    batches: Batches,
+    /// Which pool images are duplicated, copies, unique (a sample) or dropped.
+    groups: data::Groups,
+    summary: Summary,
+    metrics: MetricsWriter,
+    window: Window,
+    /// Learning rate of the last step (for its record).
+    lr: f64,
+    started: Instant,
+    base_elapsed: f64,
+    paused_s: f64,
+}
+
+impl<'a> Session<'a> {
+    fn send(&self, e: TrainEvent) {
+        let _ = self.events.send(e);
+    }
+
+    fn model(&self) -> &Net {
+        self.model
+            .as_ref()
+            .expect("the model is back after every step")
+    }
+
+    /// Training time so far (time paused does not count; a resumed run adds its earlier time).
+    fn elapsed(&self) -> f64 {
+        self.base_elapsed + self.started.elapsed().as_secs_f64() - self.paused_s
+    }
+
+    /// Load the data, build the plan, open (or resume) the run folder, write its config, build
+    /// model and optimiser (from the checkpoint when resuming) and upload the data.
+    pub fn prepare(
+        job: &'a TrainJob,
+        events: &'a Sender<TrainEvent>,
+        run_slot: &mut Option<Run>,
+    ) -> Result<Session<'a>> {
+        let send = |e: TrainEvent| {
+            let _ = events.send(e);
+        };
+        let preset = &job.preset;
+        let t = &preset.training;
+        send(TrainEvent::Phase {
+            run_id: None,
+            what: format!("loading data set {}", preset.data.set.name()),
+        });
+        let ds = data::load(preset.data.set, job.data_dir.as_deref())?;
+        let classes = ds.num_classes();
+        let plan = data::make_plan(&preset.duplication, &ds.train.labels, classes)
+            .map_err(|(f, m)| anyhow!("preset {}: field `duplication.{f}` {m}", preset.name))?;
+        let (pool, indices) = plan.materialise(&ds.train);
+        let selected = select(job.device).map_err(|e| anyhow!(e))?;
+        let device = selected.device.clone();
+        let inner = device.clone().inner();
+        let shape = InputShape::of(&ds);
+
+        let length = t.length().map_err(|(f, m)| anyhow!("training.{f} {m}"))?;
+        let steps_per_epoch = indices.len().div_ceil(t.batch_size);
+        let total_steps = match length {
+            Length::Epochs(e) => e * steps_per_epoch,
+            Length::Steps(s) => s,
+        };
+        let points = eval_points(length, steps_per_epoch, total_steps, t.eval_every);
+
+        // The run folder: new, or the one being resumed.
+        let (run, state) = match &job.resume {
+            Some(id) => {
+                let run = job.store.open(id)?;
+                let status = run.status();
+                if status == RunStatus::Finished {
+                    bail!("run {} is already finished; nothing to resume", run.id);
+                }
+                if status == RunStatus::Running {
+                    bail!("run {} is still being trained by a live process", run.id);
+                }
+                run.mark_owner()?;
+                run.set_status(RunStatus::Running)?;
+                let state = checkpoint::load_state(&run)?.unwrap_or_default();
+                (run, state)
+            }
+            None => (job.store.create(&preset.name)?, TrainerState::default()),
+        };
+        *run_slot = Some(run.clone());
+        let rid = run.id.clone();
+
+        device.seed(job.seed);
+        let mut model = Net::new(t.model, &shape, &device).map_err(|e| anyhow!(e))?;
+        let mut optim = optimizer(preset);
+        if state.step > 0 {
+            (model, optim) = checkpoint::load(&run, model, optim)?;
+            // Records written after the checkpoint (a crash after it) are dropped, so the
+            // metrics stream reads as one uninterrupted run.
+            run.truncate_metrics(state.step)?;
+        }
+        let config = RunConfig {
+            id: rid.clone(),
+            preset: preset.clone(),
+            seed: job.seed,
+            backend: selected.backend.clone(),
+            device: selected.adapter.clone(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            created_at: if job.resume.is_some() {
+                run.started_at()
+            } else {
+                crate::store::now()
+            },
+            data_source: ds.source.clone(),
+            train_checksum: data::checksum(&ds.train.images),
+            plan_before: plan.before.clone(),
+            plan_after: plan.after.clone(),
+            plan_chosen: plan.chosen.clone(),
+            class_names: ds.class_names.clone(),
+            total_steps,
+            steps_per_epoch,
+            params: model.num_params(),
+            sweep: job.sweep.clone(),
+            point: job.point.clone(),
+        };
+        run.write_config(&config)?;
+        let metrics = run.metrics_writer()?;
+        send(TrainEvent::Started {
+            run_id: rid.clone(),
+            config: Box::new(config),
+            start_step: state.step,
+        });
+
+        send(TrainEvent::Phase {
+            run_id: Some(rid.clone()),
+            what: "uploading data to the device".into(),
+        });
+        let train = DeviceData::upload(&pool, &inner);
+        let test = DeviceData::upload(&ds.test, &inner);
+        let ce = CrossEntropyLossConfig::new().init(&device);
+        let summary = Summary {
+            total_steps,
+            train_size: indices.len(),
+            distinct_images: plan.distinct.iter().sum(),
+            ..run.summary()
+        };
+        // Replay the batches of completed steps so a resumed run counts what it has seen right.
+        let mut batches =
+            Batches::new(&indices, plan.originals, pool.len(), t.batch_size, job.seed);
+        for s in 0..state.step {
+            batches.draw(s);
+        }
+        let window = Window::new(&state, &inner);
+        let groups = data::groups(&plan, ds.train.len(), data::UNIQUE_SAMPLE, job.seed);
+        Ok(Session {
+            job,
+            events,
+            rid,
+            base_elapsed: state.elapsed_s,
+            state,
+            total_steps,
+            steps_per_epoch,
+            points,
+            emit_every: (steps_per_epoch / 25).max(1),
+            classes,
+            model: Some(model),
+            optim,
+            device,
+            train,
+            test,
+            ce,
+            batches,
+            groups,
+            summary,
+            metrics,
+            window,
+            lr: 0.0,
+            started: Instant::now(),
+            paused_s: 0.0,
+            run,
+        })
+    }
+
+    /// Controls between steps, never mid-update. A pause blocks here until resume or stop.
+    pub fn control(&mut self, control: &Receiver<Control>) -> Flow {
+        match control.try_recv() {
+            Ok(Control::Stop) | Err(TryRecvError::Disconnected) => Flow::Stop,
+            Ok(Control::Pause) => {
+                self.send(TrainEvent::Paused {
+                    run_id: self.rid.clone(),
+                });
+                let paused_at = Instant::now();
+                let flow = loop {
+                    match control.recv() {
+                        Ok(Control::Resume) => break Flow::Go,
+                        Ok(Control::Pause) => {}
+                        Ok(Control::Stop) | Err(_) => break Flow::Stop,
+                    }
+                };
+                // Time spent paused is not training time.
+                self.paused_s += paused_at.elapsed().as_secs_f64();
+                if flow == Flow::Go {
+                    self.window.start = Instant::now();
+                    self.window.steps = 0;
+                    self.send(TrainEvent::Resumed {
+                        run_id: self.rid.clone(),
+                    });
+                }
+                flow
+            }
+            Ok(Control::Resume) | Err(TryRecvError::Empty) => Flow::Go,
+        }
+    }
+
+    /// One optimiser step on the next batch (part of it adversarial when the preset says so).
+    pub fn train_step(&mut self) {
+        let t = &self.job.preset.training;
+        let step = self.state.step;
+        let batch_idx = self.batches.draw(step);
+        // Reseeding each step makes dropout masks and attack starts a function of (seed, step),
+        // so a resumed run draws exactly what an uninterrupted one would.
+        self.device
+            .seed(Rng::derive(self.job.seed, "device", step as u64).next_u64());
+        let (x, y) = self.train.gather(&batch_idx);
+        self.lr = t.lr_at(step, self.total_steps, self.steps_per_epoch);
+        // ε warm-up: the attack grows with progress through the run.
+        let attack = self
+            .job
+            .preset
+            .attack
+            .train
+            .at_progress(step as f64 / self.total_steps as f64);
+        let model = self
+            .model
+            .take()
+            .expect("the model is back after every step");
+        let (m, loss, correct) = train_step(
+            model,
+            &mut self.optim,
+            &self.ce,
+            x,
+            y,
+            &attack,
+            self.lr,
+            &self.device,
+        );
+        self.model = Some(m);
+        let w = &mut self.window;
+        w.loss = w.loss.clone() + loss.mul_scalar(batch_idx.len() as f64);
+        w.correct = w.correct.clone() + correct;
+        w.count += batch_idx.len();
+        w.steps += 1;
+        self.state.step += 1;
+    }
+
+    /// A step record: loss and accuracy over the steps since the last record, images/s.
+    pub fn record_window(&mut self) -> Result<()> {
+        let t = &self.job.preset.training;
+        let loss_sum = self.window.loss.clone().into_scalar::<f32>() as f64;
+        let correct_sum = self.window.correct.clone().into_scalar::<i64>() as f64;
+        let secs = self.window.start.elapsed().as_secs_f64().max(1e-9);
+        let window_images = self.window.steps * t.batch_size;
+        let n = (self.window.count - self.state.record_count).max(1) as f64;
+        let rec = StepRecord {
+            step: self.state.step,
+            epoch: self.state.step as f64 / self.steps_per_epoch as f64,
+            loss: (loss_sum - self.state.record_loss) / n,
+            acc: (correct_sum - self.state.record_correct) / n,
+            lr: self.lr,
+            images_per_s: window_images as f64 / secs,
+            unique_seen: self.batches.unique_seen,
+            dup_seen: self.batches.dup_seen,
+            elapsed_s: self.elapsed(),
+        };
+        // The next record's loss is over the steps after this one.
+        self.state.record_loss = loss_sum;
+        self.state.record_correct = correct_sum;
+        self.state.record_count = self.window.count;
+        self.window.start = Instant::now();
+        self.window.steps = 0;
+        self.summary.images_per_s = Some(rec.images_per_s);
+        self.summary.train_loss = Some(rec.loss);
+        self.metrics.append(&MetricRecord::Step(rec.clone()))?;
+        self.send(TrainEvent::Step {
+            run_id: self.rid.clone(),
+            record: rec,
+        });
+        Ok(())
+    }
+
+    /// Test-set loss, accuracy and per-class results; robust accuracy when due.
+    pub fn evaluate(&mut self) -> Result<()> {
+        // A step record was just written: its baseline is the whole window's sums.
+        let train_loss = self.state.record_loss / self.window.count.max(1) as f64;
+        let train_acc = self.state.record_correct / self.window.count.max(1) as f64;
+        self.state.evals_done += 1;
+        self.send(TrainEvent::Phase {
+            run_id: Some(self.rid.clone()),
+            what: "evaluating on the test set".into(),
+        });
+        // One per-image pass over the test set gives the clean result and the test group.
+        let test_pass = per_image(self.model(), &self.test, None);
+        let clean = tally_per_image(&test_pass, self.classes);
+        let eval_attack = &self.job.preset.attack.eval;
+        let last = self.state.step == self.total_steps;
+        let every = self.job.preset.training.group_every;
+        let groups_due = every > 0 && (last || self.state.evals_done % every == 0);
+        let robust_due = eval_attack.attack.kind != AttackKind::None
+            && (last || (eval_attack.every > 0 && self.state.evals_done % eval_attack.every == 0));
+        let robust = if robust_due {
+            let rid = self.rid.clone();
+            let events = self.events;
+            let mut progress = |done: usize, n: usize| {
+                let _ = events.send(TrainEvent::Phase {
+                    run_id: Some(rid.clone()),
+                    what: format!(
+                        "robust evaluation ({}): {done}/{n} images",
+                        eval_attack.attack.label()
+                    ),
+                });
+            };
+            let r = evaluate_robust(
+                self.model(),
+                &self.test,
+                self.classes,
+                &eval_attack.attack,
+                eval_attack.limit,
+                &self.device,
+                &mut progress,
+            );
+            Some(robust_record(&r, &eval_attack.attack.label()))
+        } else {
+            None
+        };
+        let groups = if groups_due {
+            self.send(TrainEvent::Phase {
+                run_id: Some(self.rid.clone()),
+                what: "group metrics: duplicated, unique, dropped, test".into(),
+            });
+            let t0 = Instant::now();
+            let mut g = clean_groups(
+                self.model(),
+                &self.train,
+                &self.groups,
+                &test_pass,
+                self.classes,
+            );
+            if robust.is_some() {
+                g.adversarial = Some(Box::new(adversarial_groups(
+                    self.model(),
+                    &self.train,
+                    &self.test,
+                    &self.groups,
+                    &eval_attack.attack,
+                    eval_attack.limit,
+                    self.classes,
+                    &self.device,
+                )));
+            }
+            g.seconds = t0.elapsed().as_secs_f64();
+            Some(g)
+        } else {
+            None
+        };
+        let rec = EpochRecord {
+            evaluation: self.state.evals_done,
+            step: self.state.step,
+            test_loss: clean.loss,
+            test_acc: clean.acc,
+            per_class_acc: clean.per_class_acc.clone(),
+            confusion: clean.confusion.clone(),
+            train_loss,
+            train_acc,
+            robust: robust.clone(),
+            groups,
+            elapsed_s: self.elapsed(),
+        };
+        self.metrics.append(&MetricRecord::Epoch(rec.clone()))?;
+        update_summary(&mut self.summary, &rec, robust.as_ref());
+        self.summary.evaluations_done = self.state.evals_done;
+        self.summary.steps_done = self.state.step;
+        self.summary.duration_s = rec.elapsed_s;
+        self.send(TrainEvent::Epoch {
+            run_id: self.rid.clone(),
+            record: rec,
+        });
+        Ok(())
+    }
+
+    /// After an evaluation: a new metric window, then model, optimiser and state to disk.
+    pub fn checkpoint(&mut self) -> Result<()> {
+        let inner = self.device.clone().inner();
+        self.window.loss = Tensor::<1>::zeros([1], &inner);
+        self.window.correct = Tensor::<1, Int>::zeros([1], &inner);
+        self.window.count = 0;
+        let st = &mut self.state;
+        (st.window_loss, st.window_correct, st.window_count) = (0.0, 0.0, 0);
+        (st.record_loss, st.record_correct, st.record_count) = (0.0, 0.0, 0);
+        self.state.elapsed_s = self.elapsed();
+        checkpoint::save(&self.run, self.model(), &self.optim, &self.state)?;
+        self.run.write_summary(&self.summary)?;
+        self.send(TrainEvent::CheckpointSaved {
+            run_id: self.rid.clone(),
+            step: self.state.step,
+        });
+        Ok(())
+    }
+
+    /// Stopped on request: checkpoint mid-window, mark the run interrupted (resumable).
+    pub fn stop(mut self) -> Result<()> {
+        self.state.elapsed_s = self.elapsed();
+        self.window.sync(&mut self.state);
+        checkpoint::save(&self.run, self.model(), &self.optim, &self.state)?;
+        self.summary.steps_done = self.state.step;
+        self.summary.duration_s = self.state.elapsed_s;
+        self.run.write_summary(&self.summary)?;
+        self.run.set_status(RunStatus::Interrupted)?;
+        self.send(TrainEvent::Stopped {
+            run_id: self.rid.clone(),
+            step: self.state.step,
+        });
+        Ok(())
+    }
+
+    /// All steps done: final weights, summary, status.
+    pub fn finish(mut self) -> Result<()> {
+        checkpoint::export_safetensors(self.model(), &self.run.dir.join("model.safetensors"))
+            .context("exporting final weights")?;
+        self.summary.finished_at = Some(crate::store::now());
+        self.summary.duration_s = self.elapsed();
+        self.run.write_summary(&self.summary)?;
+        self.run.set_status(RunStatus::Finished)?;
+        self.send(TrainEvent::Finished {
+            run_id: self.rid.clone(),
+            summary: self.summary.clone(),
+        });
+        Ok(())
+    }
+}

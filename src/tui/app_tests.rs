@@ -1,0 +1,323 @@
+//! `App::update` without a terminal: keys in, state and effects out.
+
+use super::*;
+use crate::tui::keys::{Binding, DIALOG, GLOBAL, event, for_screen};
+use crossterm::event::{KeyCode, KeyModifiers};
+
+fn key(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+fn app() -> App {
+    let mut a = App::new(RunStore::new("/nonexistent-store"), Options::default());
+    a.effects.clear();
+    a
+}
+
+fn row(id: &str, preset: &str) -> RunRow {
+    RunRow {
+        id: id.into(),
+        preset: preset.into(),
+        data: "embedded".into(),
+        duplication: "uniform 0%".into(),
+        attack: "none".into(),
+        model: "small-cnn".into(),
+        seed: Some(0),
+        status: "finished".into(),
+        test_acc: Some(0.8),
+        robust_acc: None,
+        evaluations_done: 1,
+        steps_done: 1,
+        total_steps: 1,
+        duration_s: 1.0,
+        started: String::new(),
+        backend: "flex".into(),
+        sweep: None,
+        point: None,
+    }
+}
+
+/// An app on `screen` where every key of that screen has something to act on: a run in the
+/// store list, a stored run and a trained one on the live screen.
+fn app_on(screen: Screen) -> App {
+    let mut a = app();
+    a.update(Msg::RunsLoaded(Ok(vec![
+        row("a", "default"),
+        row("b", "x"),
+    ])));
+    a.update(key(KeyCode::Enter)); // launch: a trained run on the live screen
+    let k = a.live_keys[0].clone().unwrap();
+    a.update(Msg::Train {
+        key: k,
+        event: TrainEvent::Paused { run_id: "r".into() },
+    });
+    a.set_screen(screen);
+    a.effects.clear();
+    a
+}
+
+#[test]
+fn every_key_of_every_table_reaches_its_action() {
+    for screen in Screen::ALL {
+        let tables: [(&str, &[Binding]); 2] = [("screen", for_screen(screen)), ("global", GLOBAL)];
+        for (which, table) in tables {
+            for b in table {
+                for k in b.keys {
+                    let mut a = app_on(screen);
+                    a.update(Msg::Key(event(k)));
+                    assert_eq!(
+                        a.last_action,
+                        Some(b.action),
+                        "{screen:?} ({which}): key {} should do {:?}",
+                        k.name(),
+                        b.action
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_dialog_key_reaches_its_answer() {
+    for b in DIALOG {
+        for k in b.keys {
+            let mut a = app_on(Screen::Runs);
+            a.update(key(KeyCode::Char('D')));
+            assert!(matches!(a.dialog, Some(Dialog::DeleteRun { .. })));
+            a.update(Msg::Key(event(k)));
+            assert_eq!(a.last_action, Some(b.action), "key {}", k.name());
+        }
+    }
+}
+
+#[test]
+fn starts_on_presets_with_the_default_and_its_plan() {
+    let a = App::new(RunStore::new("/nonexistent-store"), Options::default());
+    assert_eq!(a.screen, Screen::Presets);
+    assert_eq!(a.presets.source().unwrap().name, "default");
+    assert!(a.presets.plan.is_some());
+    assert_eq!(
+        a.effects,
+        vec![Effect::LoadRuns],
+        "the store is read off the UI thread"
+    );
+}
+
+#[test]
+fn number_keys_and_tab_switch_screens() {
+    let mut a = app();
+    a.update(key(KeyCode::Char('3')));
+    assert_eq!(a.screen, Screen::Runs);
+    assert!(matches!(a.effects.last(), Some(Effect::LoadRuns)));
+    a.update(key(KeyCode::Tab));
+    assert_eq!(a.screen, Screen::Compare);
+    a.update(key(KeyCode::Tab));
+    assert_eq!(a.screen, Screen::Presets);
+    a.update(key(KeyCode::BackTab));
+    assert_eq!(a.screen, Screen::Compare);
+}
+
+#[test]
+fn enter_launches_the_selected_preset_on_the_live_screen() {
+    let mut a = app();
+    a.update(key(KeyCode::Char('d'))); // device auto → cpu
+    a.update(key(KeyCode::Enter));
+    assert_eq!(a.screen, Screen::Live);
+    match a.effects.as_slice() {
+        [Effect::Launch { preset, device, .. }] => {
+            assert_eq!(preset.name, "default");
+            assert_eq!(*device, DeviceChoice::Cpu);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(a.training(), 1);
+}
+
+#[test]
+fn editing_a_field_validates_as_you_type() {
+    let mut a = app();
+    a.update(key(KeyCode::Char('l')));
+    a.update(key(KeyCode::Down)); // rate
+    a.update(key(KeyCode::Enter));
+    assert_eq!(a.presets.editing.as_deref(), Some("0.0"));
+    for _ in 0..3 {
+        a.update(key(KeyCode::Backspace));
+    }
+    a.update(key(KeyCode::Char('5')));
+    assert!(
+        a.presets
+            .edit_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("[0, 1]"),
+        "{:?}",
+        a.presets.edit_error
+    );
+    a.update(key(KeyCode::Backspace));
+    for c in "0.3".chars() {
+        a.update(key(KeyCode::Char(c)));
+    }
+    assert!(a.presets.edit_error.is_none());
+    // Typing `q` or a digit into a field is text, not a command.
+    assert_eq!(a.screen, Screen::Presets);
+    a.update(key(KeyCode::Enter));
+    assert_eq!(
+        a.presets.resolved.as_ref().unwrap().duplication.rate,
+        Some(0.3)
+    );
+    let plan = &a.presets.plan.as_ref().unwrap().0;
+    assert_eq!(plan.copies(), 3000);
+}
+
+#[test]
+fn quitting_while_training_asks_and_enter_is_the_safe_answer() {
+    let mut a = app();
+    a.update(key(KeyCode::Enter));
+    a.effects.clear();
+    a.update(key(KeyCode::Char('q')));
+    assert_eq!(a.dialog, Some(Dialog::QuitWhileTraining { running: 1 }));
+    a.update(key(KeyCode::Enter));
+    assert!(a.dialog.is_none() && !a.quit, "Enter keeps training");
+    a.update(key(KeyCode::Char('q')));
+    a.update(key(KeyCode::Esc));
+    assert!(a.dialog.is_none() && !a.quit);
+    a.update(key(KeyCode::Char('q')));
+    a.update(key(KeyCode::Char('s')));
+    assert!(
+        a.dialog.is_some() && a.effects.is_empty(),
+        "only y/n/Esc/Enter answer"
+    );
+    a.update(key(KeyCode::Char('y')));
+    assert!(matches!(a.effects.as_slice(), [Effect::StopAll]));
+    assert!(!a.quit, "waits for the checkpoint");
+    let key_ = a.live_keys[0].clone().unwrap();
+    a.update(Msg::Train {
+        key: key_,
+        event: TrainEvent::Stopped {
+            run_id: "r".into(),
+            step: 3,
+        },
+    });
+    assert!(a.quit);
+}
+
+#[test]
+fn runs_screen_marks_filters_and_asks_before_delete() {
+    let mut a = app();
+    a.update(key(KeyCode::Char('3')));
+    a.update(Msg::RunsLoaded(Ok(vec![
+        row("a", "default"),
+        row("b", "default-skewed"),
+        row("c", "mnist-lenet"),
+    ])));
+    a.update(key(KeyCode::Char(' ')));
+    a.update(key(KeyCode::Char(' ')));
+    assert_eq!(a.runs.marked.len(), 2);
+    a.effects.clear();
+    a.update(key(KeyCode::Char('c')));
+    assert_eq!(a.screen, Screen::Compare);
+    assert!(matches!(a.effects.as_slice(), [Effect::LoadCompare(ids)] if ids.len() == 2));
+    a.update(key(KeyCode::Char('3')));
+    a.update(key(KeyCode::Char('/')));
+    for c in "mnist".chars() {
+        a.update(key(KeyCode::Char(c)));
+    }
+    a.update(key(KeyCode::Enter));
+    assert_eq!(a.runs.visible().len(), 1);
+    a.update(key(KeyCode::Char('D')));
+    assert_eq!(a.dialog, Some(Dialog::DeleteRun { id: "c".into() }));
+    a.effects.clear();
+    // `s` is not an answer (the dialog offers y/n); Enter is the safe one.
+    a.update(key(KeyCode::Char('s')));
+    assert!(a.dialog.is_some() && a.effects.is_empty());
+    a.update(key(KeyCode::Enter));
+    assert!(
+        a.dialog.is_none() && a.effects.is_empty(),
+        "Enter does not delete"
+    );
+    a.update(key(KeyCode::Char('D')));
+    a.update(key(KeyCode::Char('y')));
+    assert!(matches!(a.effects.as_slice(), [Effect::Delete(id)] if id == "c"));
+    a.update(Msg::Deleted {
+        id: "c".into(),
+        result: Ok(()),
+    });
+    assert_eq!(a.message, Some(("deleted c".into(), false)));
+}
+
+#[test]
+fn stop_dialog_enter_keeps_the_run_training() {
+    let mut a = app_on(Screen::Live);
+    a.update(key(KeyCode::Char('x')));
+    assert!(matches!(a.dialog, Some(Dialog::StopRun { .. })));
+    a.update(key(KeyCode::Enter));
+    assert!(a.dialog.is_none() && a.effects.is_empty());
+    a.update(key(KeyCode::Char('x')));
+    a.update(key(KeyCode::Char('y')));
+    assert!(matches!(
+        a.effects.as_slice(),
+        [Effect::Control {
+            control: Control::Stop,
+            ..
+        }]
+    ));
+}
+
+#[test]
+fn an_opened_run_follows_its_appended_metrics() {
+    let mut a = app();
+    a.update(Msg::RunOpened {
+        id: "r1".into(),
+        result: Ok((None, RunStatus::Running)),
+    });
+    assert_eq!(a.screen, Screen::Live);
+    let step = |i: usize| {
+        MetricRecord::Step(crate::store::StepRecord {
+            step: i,
+            epoch: 0.0,
+            loss: 1.0,
+            acc: 0.5,
+            lr: 0.1,
+            images_per_s: 1.0,
+            unique_seen: 0,
+            dup_seen: 0,
+            elapsed_s: 1.0,
+        })
+    };
+    a.update(Msg::MetricsAppended {
+        id: "r1".into(),
+        records: (1..=3).map(step).collect(),
+        status: RunStatus::Running,
+        from_start: false,
+    });
+    a.update(Msg::MetricsAppended {
+        id: "r1".into(),
+        records: vec![step(4)],
+        status: RunStatus::Finished,
+        from_start: false,
+    });
+    assert_eq!(a.live[0].step(), 4);
+    assert_eq!(a.live[0].loss.len(), 4);
+    assert_eq!(
+        a.live[0].status,
+        crate::tui::LiveStatus::Stored(RunStatus::Finished)
+    );
+    // A resumed run truncated its file: what follows replaces what was shown.
+    a.update(Msg::MetricsAppended {
+        id: "r1".into(),
+        records: vec![step(1)],
+        status: RunStatus::Running,
+        from_start: true,
+    });
+    assert_eq!(a.live[0].loss.len(), 1);
+}
+
+#[test]
+fn help_opens_and_closes() {
+    let mut a = app();
+    a.update(key(KeyCode::Char('?')));
+    assert!(a.show_help);
+    a.update(key(KeyCode::Esc));
+    assert!(!a.show_help && !a.quit);
+}

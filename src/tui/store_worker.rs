@@ -1,0 +1,182 @@
+//! The store worker (gitui's async jobs): every read and delete in the run store happens on this
+//! thread, never on the UI thread. Requests come in over a channel; answers go out as `Msg`s.
+//! Runs opened on the live screen are *followed*: their `metrics.jsonl` is read from the last
+//! byte offset, in bounded chunks, and only new lines are sent (`MetricsAppended`).
+
+use super::app::{Effect, Msg};
+use super::compare::CompareState;
+use crate::report::run_rows;
+use crate::store::{MetricsTail, RunStatus, RunStore};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreRequest {
+    LoadRuns,
+    Open(String),
+    LoadCompare(Vec<String>),
+    Delete(String),
+}
+
+impl StoreRequest {
+    /// The store work an effect asks for (`None` for trainer effects).
+    pub fn of(e: Effect) -> Option<StoreRequest> {
+        match e {
+            Effect::Delete(id) => Some(StoreRequest::Delete(id)),
+            Effect::LoadRuns => Some(StoreRequest::LoadRuns),
+            Effect::LoadCompare(ids) => Some(StoreRequest::LoadCompare(ids)),
+            Effect::OpenRun(id) => Some(StoreRequest::Open(id)),
+            Effect::Launch { .. } | Effect::Control { .. } | Effect::StopAll => None,
+        }
+    }
+}
+
+/// Bytes of `metrics.jsonl` parsed per message: a 228 MB file arrives in pieces, so the first
+/// part of its curves shows while the rest is read, and each message stays cheap to apply.
+pub const CHUNK: usize = 4 << 20;
+/// How often followed runs are checked for new lines.
+const POLL: Duration = Duration::from_millis(500);
+
+struct Followed {
+    id: String,
+    tail: MetricsTail,
+}
+
+pub struct StoreWorker {
+    tx: Sender<StoreRequest>,
+}
+
+impl StoreWorker {
+    pub fn spawn(store: RunStore, out: Sender<Msg>) -> StoreWorker {
+        let (tx, rx) = channel();
+        std::thread::Builder::new()
+            .name("duplab-store".into())
+            .spawn(move || serve(&store, &rx, &out))
+            .expect("a thread can be started");
+        StoreWorker { tx }
+    }
+
+    pub fn send(&self, r: StoreRequest) {
+        let _ = self.tx.send(r);
+    }
+}
+
+fn serve(store: &RunStore, rx: &Receiver<StoreRequest>, out: &Sender<Msg>) {
+    let mut followed: Vec<Followed> = vec![];
+    loop {
+        // Wait for work; wake up to poll followed runs; drain what queued up meanwhile and
+        // drop repeats (a burst of refreshes is one read).
+        let wait = if followed.is_empty() {
+            Duration::from_secs(3600)
+        } else {
+            POLL
+        };
+        let mut batch = vec![];
+        match rx.recv_timeout(wait) {
+            Ok(r) => batch.push(r),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        while let Ok(r) = rx.try_recv() {
+            if !batch.contains(&r) {
+                batch.push(r);
+            }
+        }
+        for r in batch {
+            if out.send(answer(store, r, &mut followed)).is_err() {
+                return;
+            }
+        }
+        if !follow(store, &mut followed, out) {
+            return;
+        }
+    }
+}
+
+/// One request's answer; `Open` starts following the run.
+fn answer(store: &RunStore, r: StoreRequest, followed: &mut Vec<Followed>) -> Msg {
+    match r {
+        StoreRequest::LoadRuns => Msg::RunsLoaded(run_rows(store).map_err(|e| e.to_string())),
+        StoreRequest::LoadCompare(ids) => {
+            Msg::CompareLoaded(CompareState::load(store, &ids).map(Box::new))
+        }
+        StoreRequest::Delete(id) => Msg::Deleted {
+            result: store.delete(&id).map_err(|e| e.to_string()),
+            id,
+        },
+        StoreRequest::Open(id) => match store.open(&id) {
+            Ok(run) => {
+                followed.retain(|f| f.id != run.id);
+                followed.push(Followed {
+                    id: run.id.clone(),
+                    tail: MetricsTail::default(),
+                });
+                Msg::RunOpened {
+                    id: run.id.clone(),
+                    result: Ok((run.config().ok().map(Box::new), run.status())),
+                }
+            }
+            Err(e) => Msg::RunOpened {
+                id,
+                result: Err(e.to_string()),
+            },
+        },
+    }
+}
+
+/// The worker's answers to one request, computed on the calling thread, with an opened run
+/// read to its end (screenshots and tests, which want the whole answer at once).
+pub fn answer_now(store: &RunStore, r: StoreRequest) -> Vec<Msg> {
+    let (tx, rx) = channel();
+    let mut followed = vec![];
+    let _ = tx.send(answer(store, r, &mut followed));
+    follow(store, &mut followed, &tx);
+    drop(tx);
+    rx.iter().collect()
+}
+
+/// New lines of every followed run, a chunk at a time until each is at its end. A run whose
+/// trainer is done (any status but running) is dropped once read to its end.
+fn follow(store: &RunStore, followed: &mut Vec<Followed>, out: &Sender<Msg>) -> bool {
+    let mut keep = vec![];
+    for mut f in followed.drain(..) {
+        let Ok(run) = store.open(&f.id) else { continue };
+        let path = run.metrics_path();
+        loop {
+            let status = run.status();
+            let read = match f.tail.read(&path, CHUNK) {
+                Ok(r) => r,
+                Err(_) => break,
+            };
+            if !read.records.is_empty() || read.restarted {
+                let msg = Msg::MetricsAppended {
+                    id: f.id.clone(),
+                    records: read.records,
+                    status,
+                    from_start: read.restarted,
+                };
+                if out.send(msg).is_err() {
+                    return false;
+                }
+            }
+            if read.at_end {
+                if status == RunStatus::Running {
+                    keep.push(f);
+                } else if out
+                    .send(Msg::MetricsAppended {
+                        id: f.id.clone(),
+                        records: vec![],
+                        status,
+                        from_start: false,
+                    })
+                    .is_err()
+                {
+                    return false;
+                }
+                break;
+            }
+        }
+    }
+    *followed = keep;
+    true
+}
