@@ -465,4 +465,39 @@ mod tests {
             .collect();
         assert!(leftovers.is_empty());
     }
+
+    /// A run folder written before evaluation points were renamed and group metrics added
+    /// (summary format 1, `epoch` / `epochs_done`), committed as it was: still read whole.
+    #[test]
+    fn a_run_folder_of_format_one_reads_as_before() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store/fixtures/run-format-1");
+        let dir = tempfile::tempdir().unwrap();
+        let id = "20261118-120000-default-f1f1f1";
+        std::fs::create_dir_all(dir.path().join(id)).unwrap();
+        for f in std::fs::read_dir(src.join(id)).unwrap() {
+            let f = f.unwrap();
+            std::fs::copy(f.path(), dir.path().join(id).join(f.file_name())).unwrap();
+        }
+        let store = RunStore::new(dir.path());
+        let run = store.open("f1f1f1").unwrap();
+        assert_eq!(run.status(), RunStatus::Finished);
+        let c = run.config().unwrap();
+        assert_eq!(
+            c.preset.training.group_every, 1,
+            "new fields take their defaults"
+        );
+        let s = run.summary();
+        assert_eq!((s.format, s.evaluations_done, s.steps_done), (1, 2, 4));
+        assert!(s.groups.is_none() && s.test_acc.is_some());
+        let evals: Vec<usize> = run
+            .metrics()
+            .unwrap()
+            .into_iter()
+            .filter_map(|m| match m {
+                MetricRecord::Epoch(e) => Some(e.evaluation),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(evals, vec![1, 2]);
+    }
 }

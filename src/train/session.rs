@@ -63,6 +63,21 @@ impl Window {
     }
 }
 
+/// The epoch length the step schedule decays by: the run's own epochs when it is measured in
+/// epochs; under a fixed step budget, the *un-duplicated* set's, so that duplicated and clean
+/// runs decay at the same steps (the budget's whole point).
+pub fn schedule_epoch(
+    length: Length,
+    steps_per_epoch: usize,
+    clean_len: usize,
+    batch: usize,
+) -> usize {
+    match length {
+        Length::Epochs(_) => steps_per_epoch,
+        Length::Steps(_) => clean_len.div_ceil(batch.max(1)),
+    }
+}
+
 pub struct Session<'a> {
     job: &'a TrainJob,
     events: &'a Sender<TrainEvent>,
@@ -71,6 +86,8 @@ pub struct Session<'a> {
     pub state: TrainerState,
     pub total_steps: usize,
     steps_per_epoch: usize,
+    /// Steps of an epoch as the step schedule counts them (see `schedule_epoch`).
+    schedule_epoch: usize,
     pub points: Vec<usize>,
     /// A step record every this many steps.
     pub emit_every: usize,
@@ -236,6 +253,7 @@ impl<'a> Session<'a> {
             state,
             total_steps,
             steps_per_epoch,
+            schedule_epoch: schedule_epoch(length, steps_per_epoch, ds.train.len(), t.batch_size),
             points,
             emit_every: (steps_per_epoch / 25).max(1),
             classes,
@@ -298,7 +316,7 @@ impl<'a> Session<'a> {
         self.device
             .seed(Rng::derive(self.job.seed, "device", step as u64).next_u64());
         let (x, y) = self.train.gather(&batch_idx);
-        self.lr = t.lr_at(step, self.total_steps, self.steps_per_epoch);
+        self.lr = t.lr_at(step, self.total_steps, self.schedule_epoch);
         // ε warm-up: the attack grows with progress through the run.
         let attack = self
             .job

@@ -208,6 +208,43 @@ fn fixed_step_budget_gives_duplicated_runs_the_same_steps() {
     assert_eq!(summary.distinct_images, 10_000);
 }
 
+/// The step schedule under a step budget decays at the same steps whatever the duplication:
+/// its epoch is the un-duplicated set's (otherwise a duplicated run decays later, the confound
+/// the budget exists to remove).
+#[test]
+fn step_schedule_under_a_budget_ignores_duplication() {
+    let lrs = |rate: &str| -> Vec<f64> {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RunStore::new(dir.path());
+        let ev = run_to_end(job(
+            &store,
+            // 10,000 clean images in batches of 1,000: an epoch is 10 steps; decay every epoch.
+            tiny(&[
+                rate,
+                "training.batch_size=1000",
+                "training.schedule=step",
+                "training.step_every=1",
+                "training.gamma=0.5",
+                "training.eval_every=12",
+                "training.group_every=0",
+            ]),
+            DeviceChoice::Cpu,
+        ));
+        ev.iter()
+            .filter_map(|e| match e {
+                TrainEvent::Step { record, .. } => Some(record.lr),
+                _ => None,
+            })
+            .collect()
+    };
+    let clean = lrs("duplication.rate=0.0");
+    assert_eq!(clean, lrs("duplication.rate=0.5"));
+    // A record every step here (an epoch has fewer than 25 steps): record k has the lr of
+    // step k − 1, in epoch (k − 1) / 10.
+    assert_eq!(clean.len(), 12);
+    assert_eq!((clean[0], clean[9], clean[10]), (0.05, 0.05, 0.025));
+}
+
 /// The wgpu path, on whatever adapter exists (software Vulkan in CI).
 #[test]
 fn wgpu_backend_trains_a_tiny_run() {
@@ -275,4 +312,63 @@ fn pause_then_resume_then_finish() {
     }
     w.join();
     assert_eq!(kinds, vec!["pause-sent", "paused", "resumed", "finished"]);
+}
+
+/// Heavy duplication is memorised first: after a short run, the duplicated originals have a
+/// lower loss than the unique sample, and leak membership more (AUC against the test set).
+#[test]
+fn heavily_duplicated_images_end_with_lower_loss_than_unique_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::new(dir.path());
+    let ev = run_to_end(job(
+        &store,
+        tiny(&[
+            "training.steps=150",
+            "training.eval_every=150",
+            "training.batch_size=64",
+            "duplication.rate=0.01",
+            "duplication.copies=20",
+        ]),
+        DeviceChoice::Cpu,
+    ));
+    let Some(TrainEvent::Finished { summary, .. }) = ev.last() else {
+        panic!("{:?}", ev.last());
+    };
+    let g = summary
+        .groups
+        .as_ref()
+        .expect("group metrics at the last evaluation");
+    let dup = &g.groups["duplicated"];
+    let uni = &g.groups["unique"];
+    assert_eq!(dup.images, 100);
+    assert_eq!(uni.images, crate::data::UNIQUE_SAMPLE);
+    assert_eq!(g.groups["test"].images, 2000);
+    assert!(
+        dup.loss < 0.85 * uni.loss,
+        "duplicated {:.4} vs unique {:.4}",
+        dup.loss,
+        uni.loss
+    );
+    assert!(dup.gap > uni.gap);
+    let (md, mu) = (&g.membership["duplicated"], &g.membership["unique"]);
+    assert!(
+        md.auc > mu.auc,
+        "AUC duplicated {} vs unique {}",
+        md.auc,
+        mu.auc
+    );
+    // The record in metrics.jsonl carries the same metrics under explicit names.
+    let run = store.runs().unwrap().pop().unwrap();
+    let last = run
+        .metrics()
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| match m {
+            MetricRecord::Epoch(e) => e.groups,
+            _ => None,
+        })
+        .last()
+        .unwrap();
+    assert_eq!(last.groups["duplicated"], *dup);
+    assert!(last.seconds > 0.0);
 }
