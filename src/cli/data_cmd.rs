@@ -41,7 +41,12 @@ fn inspect(data_dir: Option<&Path>, preset: Option<&str>, set: &[String]) -> i32
     };
     print_dataset(&ds);
     if let Some(p) = preset {
-        match data::make_plan(&p.duplication, &ds.train.labels, ds.num_classes()) {
+        match data::make_plan(
+            &p.duplication,
+            &ds.train.labels,
+            ds.num_classes(),
+            p.training.seeds.first().copied().unwrap_or(0),
+        ) {
             Ok(plan) => print_plan(&ds, &plan, &p.duplication.label(), &p.name),
             Err((f, m)) => return fail(format!("preset {}: field `duplication.{f}` {m}", p.name)),
         }

@@ -108,7 +108,7 @@ mod tests {
     #[test]
     fn every_train_image_lands_in_exactly_the_right_group() {
         let l = labels();
-        let plan = make_plan(&spec(0.1, 4, false, DupMode::Exact), &l, 10).unwrap();
+        let plan = make_plan(&spec(0.1, 4, false, DupMode::Exact), &l, 10, 0).unwrap();
         let g = groups(&plan, l.len(), usize::MAX, 1);
         // The chosen originals are exactly the images the copies repeat.
         let mut copied: Vec<u32> = plan.indices[plan.originals..].to_vec();
@@ -129,7 +129,7 @@ mod tests {
     #[test]
     fn keep_size_drops_images_and_near_mode_names_its_copies() {
         let l = labels();
-        let plan = make_plan(&spec(0.1, 2, true, DupMode::Near), &l, 10).unwrap();
+        let plan = make_plan(&spec(0.1, 2, true, DupMode::Near), &l, 10, 0).unwrap();
         let g = groups(&plan, l.len(), usize::MAX, 1);
         assert_eq!(g.duplicated.len(), 100);
         assert_eq!(
@@ -148,7 +148,7 @@ mod tests {
     #[test]
     fn the_unique_sample_is_seeded_and_capped() {
         let l = labels();
-        let plan = make_plan(&spec(0.0, 1, false, DupMode::Exact), &l, 10).unwrap();
+        let plan = make_plan(&spec(0.0, 1, false, DupMode::Exact), &l, 10, 0).unwrap();
         let a = groups(&plan, l.len(), 50, 7);
         assert_eq!(a.unique.len(), 50);
         assert_eq!(a, groups(&plan, l.len(), 50, 7));

@@ -5,6 +5,8 @@
 
 use super::Split;
 use super::rng::Rng;
+#[cfg(test)]
+use crate::spec::PlanSeed;
 use crate::spec::{DupMode, DuplicationSpec};
 use serde::{Deserialize, Serialize};
 
@@ -126,13 +128,16 @@ fn near_jitter(r: &mut Rng) -> Jitter {
     }
 }
 
-/// Build the plan for `labels` (the train split's) under `spec` with `num_classes` classes.
+/// Build the plan for `labels` (the train split's) under `spec` with `num_classes` classes, for a
+/// run of seed `run_seed` (used when the spec's seed follows the run).
 pub fn make_plan(
     spec: &DuplicationSpec,
     labels: &[u8],
     num_classes: usize,
+    run_seed: u64,
 ) -> Result<Plan, (String, String)> {
     let rates = spec.class_rates(num_classes)?;
+    let seed = spec.seed.resolve(run_seed);
     let mut by_class: Vec<Vec<u32>> = vec![vec![]; num_classes];
     for (i, &l) in labels.iter().enumerate() {
         by_class[l as usize].push(i as u32);
@@ -144,7 +149,7 @@ pub fn make_plan(
     let mut jitter = vec![];
     for c in 0..num_classes {
         let mut order = by_class[c].clone();
-        Rng::derive(spec.seed, "choose", c as u64).shuffle(&mut order);
+        Rng::derive(seed, "choose", c as u64).shuffle(&mut order);
         let n = order.len();
         let mut k = ((rates[c] * n as f64).round() as usize).min(n);
         if spec.keep_size {
@@ -155,7 +160,7 @@ pub fn make_plan(
             kept.extend_from_slice(&order);
         }
         chosen_n[c] = k;
-        let mut jr = Rng::derive(spec.seed, "jitter", c as u64);
+        let mut jr = Rng::derive(seed, "jitter", c as u64);
         for &i in &order[..k] {
             for _ in 0..spec.copies {
                 copies.push(i);
@@ -218,7 +223,7 @@ mod tests {
     fn uniform_counts_are_exact() {
         let mut s = spec(Profile::Uniform);
         s.rate = Some(0.3);
-        let p = make_plan(&s, &labels(), 10).unwrap();
+        let p = make_plan(&s, &labels(), 10, 0).unwrap();
         for c in 0..10 {
             let n = 100 * (c + 1);
             assert_eq!(p.before[c], n);
@@ -235,7 +240,7 @@ mod tests {
         s.rate_max = Some(0.9);
         s.rate_min = Some(0.0);
         s.copies = 2;
-        let p = make_plan(&s, &labels(), 10).unwrap();
+        let p = make_plan(&s, &labels(), 10, 0).unwrap();
         assert_eq!(p.chosen, vec![90, 160, 210, 240, 250, 240, 210, 160, 90, 0]);
         assert_eq!(p.after[0], 100 + 180);
         assert_eq!(p.after[9], 1000);
@@ -244,12 +249,12 @@ mod tests {
         s.rate = Some(0.5);
         s.other_rate = Some(0.1);
         s.classes = Some(vec![0, 3]);
-        let p = make_plan(&s, &labels(), 10).unwrap();
+        let p = make_plan(&s, &labels(), 10, 0).unwrap();
         assert_eq!(p.chosen, vec![50, 20, 30, 200, 50, 60, 70, 80, 90, 100]);
 
         let mut s = spec(Profile::Custom);
         s.rates = Some(vec![1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.25]);
-        let p = make_plan(&s, &labels(), 10).unwrap();
+        let p = make_plan(&s, &labels(), 10, 0).unwrap();
         assert_eq!(p.chosen, vec![100, 0, 0, 0, 0, 0, 0, 0, 0, 250]);
     }
 
@@ -259,7 +264,7 @@ mod tests {
         s.rate = Some(0.2);
         s.copies = 2;
         s.keep_size = true;
-        let p = make_plan(&s, &labels(), 10).unwrap();
+        let p = make_plan(&s, &labels(), 10, 0).unwrap();
         assert_eq!(p.after, p.before);
         for c in 0..10 {
             assert_eq!(p.distinct[c], p.before[c] - 2 * p.chosen[c]);
@@ -276,7 +281,7 @@ mod tests {
         s.rate = Some(0.1);
         s.mode = DupMode::Near;
         let l = labels();
-        let p = make_plan(&s, &l, 10).unwrap();
+        let p = make_plan(&s, &l, 10, 0).unwrap();
         assert_eq!(p.jitter.len(), p.copies());
         assert!(
             p.jitter
@@ -323,10 +328,30 @@ mod tests {
     fn same_seed_same_plan_other_seed_other_plan() {
         let mut s = spec(Profile::Uniform);
         s.rate = Some(0.3);
-        let a = make_plan(&s, &labels(), 10).unwrap();
-        assert_eq!(a, make_plan(&s, &labels(), 10).unwrap());
-        s.seed = 1;
-        assert_ne!(a.indices, make_plan(&s, &labels(), 10).unwrap().indices);
+        let a = make_plan(&s, &labels(), 10, 0).unwrap();
+        assert_eq!(a, make_plan(&s, &labels(), 10, 0).unwrap());
+        s.seed = PlanSeed::Fixed(1);
+        assert_ne!(a.indices, make_plan(&s, &labels(), 10, 0).unwrap().indices);
+        // A seed that follows the run: the run's seed decides, a fixed one ignores it.
+        s.seed = PlanSeed::Run;
+        assert_eq!(
+            make_plan(&s, &labels(), 10, 1).unwrap(),
+            make_plan(
+                &{
+                    let mut f = s.clone();
+                    f.seed = PlanSeed::Fixed(1);
+                    f
+                },
+                &labels(),
+                10,
+                7
+            )
+            .unwrap()
+        );
+        assert_ne!(
+            make_plan(&s, &labels(), 10, 1).unwrap().indices,
+            make_plan(&s, &labels(), 10, 2).unwrap().indices
+        );
     }
 
     proptest! {
@@ -338,8 +363,8 @@ mod tests {
             keep_size in any::<bool>(),
             seed in any::<u64>(),
         ) {
-            let s = DuplicationSpec { rate: Some(rate), copies, keep_size, seed, ..Default::default() };
-            let p = make_plan(&s, &labels, 5).unwrap();
+            let s = DuplicationSpec { rate: Some(rate), copies, keep_size, seed: PlanSeed::Fixed(seed), ..Default::default() };
+            let p = make_plan(&s, &labels, 5, 0).unwrap();
             prop_assert!(p.indices.iter().all(|&i| (i as usize) < labels.len()));
             prop_assert_eq!(p.after.iter().sum::<usize>(), p.len());
             if keep_size {

@@ -58,9 +58,72 @@ pub struct DuplicationSpec {
     /// only the number of distinct images drops.
     #[serde(default)]
     pub keep_size: bool,
-    /// Seed of the plan (which images are chosen, and the jitter of near-duplicates).
+    /// Seed of the plan (which images are chosen, and the jitter of near-duplicates): a number,
+    /// or `"run"` to follow each run's seed, so that the spread over seeds includes *which*
+    /// images were copied.
     #[serde(default)]
-    pub seed: u64,
+    pub seed: PlanSeed,
+}
+
+/// A duplication plan's seed: fixed, or the run's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanSeed {
+    Fixed(u64),
+    Run,
+}
+
+impl Default for PlanSeed {
+    fn default() -> Self {
+        PlanSeed::Fixed(0)
+    }
+}
+
+impl PlanSeed {
+    /// The seed a run with seed `run_seed` builds its plan with.
+    pub fn resolve(self, run_seed: u64) -> u64 {
+        match self {
+            PlanSeed::Fixed(s) => s,
+            PlanSeed::Run => run_seed,
+        }
+    }
+}
+
+impl std::fmt::Display for PlanSeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PlanSeed::Fixed(s) => write!(f, "{s}"),
+            PlanSeed::Run => f.write_str("run"),
+        }
+    }
+}
+
+impl Serialize for PlanSeed {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            PlanSeed::Fixed(n) => s.serialize_u64(*n),
+            PlanSeed::Run => s.serialize_str("run"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for PlanSeed {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Num(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d).map_err(|_| {
+            serde::de::Error::custom("allowed: a non-negative integer, or \"run\" (the run's seed)")
+        })? {
+            Raw::Num(n) => Ok(PlanSeed::Fixed(n)),
+            Raw::Text(t) if t == "run" => Ok(PlanSeed::Run),
+            Raw::Text(t) => Err(serde::de::Error::custom(format!(
+                "is \"{t}\"; allowed: a non-negative integer, or \"run\" (the run's seed)"
+            ))),
+        }
+    }
 }
 
 fn one() -> usize {
@@ -80,7 +143,7 @@ impl Default for DuplicationSpec {
             copies: 1,
             mode: DupMode::Exact,
             keep_size: false,
-            seed: 0,
+            seed: PlanSeed::default(),
         }
     }
 }

@@ -12,7 +12,7 @@ mod overrides;
 mod training;
 
 pub use attack::{AttackKind, AttackSpec, EvalSpec, Norm};
-pub use duplication::{DupMode, DuplicationSpec, Profile};
+pub use duplication::{DupMode, DuplicationSpec, PlanSeed, Profile};
 pub use error::SpecError;
 pub use grid::{Axis, AxisValue, BUILTIN_GRIDS, Grid, Point, load_grid};
 pub use overrides::apply_override;

@@ -146,7 +146,7 @@ impl<'a> Session<'a> {
         });
         let ds = data::load(preset.data.set, job.data_dir.as_deref())?;
         let classes = ds.num_classes();
-        let plan = data::make_plan(&preset.duplication, &ds.train.labels, classes)
+        let plan = data::make_plan(&preset.duplication, &ds.train.labels, classes, job.seed)
             .map_err(|(f, m)| anyhow!("preset {}: field `duplication.{f}` {m}", preset.name))?;
         let (pool, indices) = plan.materialise(&ds.train);
         let selected = select(job.device).map_err(|e| anyhow!(e))?;

@@ -96,9 +96,12 @@ impl PresetsState {
             && p.data.set == DataSetKind::Embedded
         {
             let ds = self.embedded.get_or_insert_with(crate::data::load_embedded);
-            if let Ok(plan) =
-                crate::data::make_plan(&p.duplication, &ds.train.labels, ds.num_classes())
-            {
+            if let Ok(plan) = crate::data::make_plan(
+                &p.duplication,
+                &ds.train.labels,
+                ds.num_classes(),
+                p.training.seeds.first().copied().unwrap_or(0),
+            ) {
                 self.plan = Some((plan, ds.class_names.clone()));
             }
         }
