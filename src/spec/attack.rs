@@ -190,6 +190,14 @@ pub struct EvalSpec {
     /// Test images used for robust accuracy (0 = the whole test set).
     #[serde(default)]
     pub limit: usize,
+    /// Images of each training group attacked for the adversarial group metrics (the test
+    /// group reuses the robust-accuracy pass above). 0 = none.
+    #[serde(default = "group_limit")]
+    pub group_limit: usize,
+}
+
+fn group_limit() -> usize {
+    200
 }
 
 impl Default for EvalSpec {
@@ -198,6 +206,7 @@ impl Default for EvalSpec {
             attack: AttackSpec::default(),
             every: 0,
             limit: 0,
+            group_limit: group_limit(),
         }
     }
 }

@@ -75,6 +75,7 @@ pub fn per_image(model: &Net, data: &DeviceData, idx: Option<&[u32]>) -> PerImag
 }
 
 /// The same on adversarial versions of the first `limit` images of `idx` (0 = all).
+/// `progress` is told how many images are done (the attack is the slow part).
 pub fn per_image_adversarial(
     model: &Net,
     data: &DeviceData,
@@ -82,6 +83,7 @@ pub fn per_image_adversarial(
     attack: &AttackSpec,
     limit: usize,
     autodiff_device: &Device,
+    progress: &mut dyn FnMut(usize, usize),
 ) -> PerImage {
     let view = attack_view(model, autodiff_device);
     let n = if limit == 0 {
@@ -98,6 +100,7 @@ pub fn per_image_adversarial(
             .collect();
         let adv = perturb(&view, &x, &y, attack);
         out.push_batch(view.forward(adv).without_autodiff(), y, &labels);
+        progress(out.len(), n);
     }
     out
 }
@@ -180,29 +183,36 @@ pub fn clean_groups(
     metrics(test_pass, &passes, classes)
 }
 
-/// Adversarial group metrics: each group and the test set attacked, `limit` images of each.
+/// Adversarial group metrics: `limit` images of each training group attacked, against the
+/// attacked test images of the robust-accuracy pass (`adv_test`, reused).
 #[allow(clippy::too_many_arguments)]
 pub fn adversarial_groups(
     model: &Net,
     pool: &DeviceData,
-    test: &DeviceData,
     groups: &Groups,
+    adv_test: &PerImage,
     attack: &AttackSpec,
     limit: usize,
     classes: usize,
     autodiff_device: &Device,
 ) -> GroupMetrics {
-    let all_test: Vec<u32> = (0..test.len() as u32).collect();
-    let t = per_image_adversarial(model, test, &all_test, attack, limit, autodiff_device);
     let passes: Vec<(&str, PerImage)> = groups
         .named()
         .into_iter()
         .map(|(name, idx)| {
             (
                 name,
-                per_image_adversarial(model, pool, idx, attack, limit, autodiff_device),
+                per_image_adversarial(
+                    model,
+                    pool,
+                    idx,
+                    attack,
+                    limit,
+                    autodiff_device,
+                    &mut |_, _| {},
+                ),
             )
         })
         .collect();
-    metrics(&t, &passes, classes)
+    metrics(adv_test, &passes, classes)
 }

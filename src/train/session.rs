@@ -6,8 +6,8 @@
 
 use super::batches::Batches;
 use super::checkpoint::{self, TrainerState};
-use super::eval::{evaluate_robust, tally_per_image};
-use super::group_eval::{adversarial_groups, clean_groups, per_image};
+use super::eval::tally_per_image;
+use super::group_eval::{adversarial_groups, clean_groups, per_image, per_image_adversarial};
 use super::step::train_step;
 use super::trainer::{TrainJob, eval_points, optimizer, robust_record, update_summary};
 use super::{Control, DeviceData, TrainEvent};
@@ -401,7 +401,8 @@ impl<'a> Session<'a> {
         let groups_due = every > 0 && (last || self.state.evals_done % every == 0);
         let robust_due = eval_attack.attack.kind != AttackKind::None
             && (last || (eval_attack.every > 0 && self.state.evals_done % eval_attack.every == 0));
-        let robust = if robust_due {
+        // The robust pass keeps its per-image results: the adversarial test group reuses them.
+        let adv_test = if robust_due {
             let rid = self.rid.clone();
             let events = self.events;
             let mut progress = |done: usize, n: usize| {
@@ -413,19 +414,25 @@ impl<'a> Session<'a> {
                     ),
                 });
             };
-            let r = evaluate_robust(
+            let all: Vec<u32> = (0..self.test.len() as u32).collect();
+            Some(per_image_adversarial(
                 self.model(),
                 &self.test,
-                self.classes,
+                &all,
                 &eval_attack.attack,
                 eval_attack.limit,
                 &self.device,
                 &mut progress,
-            );
-            Some(robust_record(&r, &eval_attack.attack.label()))
+            ))
         } else {
             None
         };
+        let robust = adv_test.as_ref().map(|p| {
+            robust_record(
+                &tally_per_image(p, self.classes),
+                &eval_attack.attack.label(),
+            )
+        });
         let groups = if groups_due {
             self.send(TrainEvent::Phase {
                 run_id: Some(self.rid.clone()),
@@ -439,14 +446,14 @@ impl<'a> Session<'a> {
                 &test_pass,
                 self.classes,
             );
-            if robust.is_some() {
+            if let Some(adv_test) = adv_test.as_ref().filter(|_| eval_attack.group_limit > 0) {
                 g.adversarial = Some(Box::new(adversarial_groups(
                     self.model(),
                     &self.train,
-                    &self.test,
                     &self.groups,
+                    adv_test,
                     &eval_attack.attack,
-                    eval_attack.limit,
+                    eval_attack.group_limit,
                     self.classes,
                     &self.device,
                 )));
