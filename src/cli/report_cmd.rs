@@ -53,7 +53,8 @@ pub fn run(store: &RunStore, a: ReportArgs) -> i32 {
     if stats.is_empty() {
         return fail("none of these runs is finished yet");
     }
-    let md = sweep_markdown(&title, &stats);
+    let compared = crate::report::comparisons(&stats);
+    let md = sweep_markdown(&title, &stats) + &crate::report::comparisons_markdown(&compared);
     print!("{md}");
     let out = a.out.clone().unwrap_or_else(|| {
         PathBuf::from("results").join(a.sweep.clone().unwrap_or_else(|| "selection".into()))
@@ -61,10 +62,15 @@ pub fn run(store: &RunStore, a: ReportArgs) -> i32 {
     if let Err(e) = std::fs::create_dir_all(&out) {
         return fail(format!("{}: {e}", out.display()));
     }
-    let json = serde_json::to_string_pretty(&stats).expect("stats serialise");
+    let json = serde_json::to_string_pretty(&serde_json::json!({
+        "points": stats,
+        "comparisons": compared,
+    }))
+    .expect("stats serialise");
     for (name, text) in [
         ("report.md", md.as_str()),
         ("report.csv", &sweep_csv(&stats)),
+        ("runs.csv", &crate::report::runs_csv(&stats)),
         ("report.json", &json),
     ] {
         if let Err(e) = std::fs::write(out.join(name), text) {
@@ -74,7 +80,8 @@ pub fn run(store: &RunStore, a: ReportArgs) -> i32 {
     if let Err(e) = write_svg_and_png(&study_chart(&title, &stats), &out.join("accuracy")) {
         return fail(e);
     }
-    let mut wrote = "report.md, report.csv, report.json, accuracy.svg, accuracy.png".to_string();
+    let mut wrote =
+        "report.md, report.csv, runs.csv, report.json, accuracy.svg, accuracy.png".to_string();
     if stats
         .iter()
         .any(|s| s.dup_auc.is_some() || s.unique_auc.is_some())

@@ -2,6 +2,7 @@
 //! their plots. Plain Rust: no burn, no terminal.
 
 mod export;
+mod paired;
 mod plot;
 mod render;
 mod rows;
@@ -9,6 +10,7 @@ mod stats;
 mod sweep;
 
 pub use export::{GROUPS, export_csv, export_json, group_columns, group_values};
+pub use paired::{Paired, holm, paired, t_cdf, t_quantile};
 pub use plot::{Marker, Series, chart_svg, membership_chart, study_chart};
 pub use render::{svg_to_png_bytes, write_svg_and_png};
 pub use rows::{
@@ -16,4 +18,7 @@ pub use rows::{
     run_rows,
 };
 pub use stats::{MeanStd, mean_std};
-pub use sweep::{PointStats, Stat, aggregate, csv as sweep_csv, markdown as sweep_markdown};
+pub use sweep::{
+    Comparison, PointStats, SeedValues, Stat, aggregate, comparisons, comparisons_markdown,
+    csv as sweep_csv, markdown as sweep_markdown, runs_csv,
+};
