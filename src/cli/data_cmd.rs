@@ -11,6 +11,27 @@ pub fn run(cmd: DataCommand) -> i32 {
             set,
         } => inspect(data_dir.as_deref(), preset.as_deref(), &set),
         DataCommand::MakeSubset { data_dir, out } => make_subset(&data_dir, &out),
+        DataCommand::Dups {
+            data_dir,
+            preset,
+            threshold,
+            pairs,
+            json,
+            csv,
+            limit,
+        } => match super::dups_cmd::load(data_dir.as_deref(), preset.as_deref(), kind_of_dir) {
+            Ok(ds) => super::dups_cmd::run(
+                &ds,
+                &super::dups_cmd::DupsArgs {
+                    threshold,
+                    pairs,
+                    json,
+                    csv,
+                    limit,
+                },
+            ),
+            Err(e) => fail(e),
+        },
     }
 }
 

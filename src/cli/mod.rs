@@ -5,6 +5,7 @@ mod bench_tui;
 mod exit;
 pub use exit::{EXIT_INTERRUPTED, fail};
 mod data_cmd;
+mod dups_cmd;
 mod eval_cmd;
 mod presets_cmd;
 mod report_cmd;
@@ -83,6 +84,31 @@ pub enum DataCommand {
         preset: Option<String>,
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
+    },
+    /// Exact and near-duplicate pairs within train, within test, and test→train (leakage), by
+    /// RMS pixel distance in [0, 1] units; exact for the metric.
+    Dups {
+        /// Folder with the data files (IDX or CIFAR-10 binary).
+        #[arg(long, env = "DUPLAB_DATA")]
+        data_dir: Option<PathBuf>,
+        /// Search this preset's data set.
+        #[arg(long)]
+        preset: Option<String>,
+        /// Largest RMS distance listed (0 = exact duplicates only).
+        #[arg(long, default_value_t = 0.05)]
+        threshold: f64,
+        /// Which pairs: train, test, cross (each test image against the training set), all.
+        #[arg(long, value_enum, default_value = "all")]
+        pairs: dups_cmd::PairScope,
+        /// Every pair as JSON on stdout.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// Every pair as CSV on stdout.
+        #[arg(long)]
+        csv: bool,
+        /// How many closest pairs the text report lists.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
     },
     /// Cut the embedded default subset from the official Fashion-MNIST files.
     MakeSubset {

@@ -4,6 +4,7 @@
 mod cifar;
 mod dataset;
 mod discover;
+mod dups;
 mod embedded;
 mod error;
 mod groups;
@@ -16,6 +17,7 @@ mod subset;
 pub use cifar::read_cifar10;
 pub use dataset::{DataSet, Split, checksum};
 pub use discover::{candidate_dirs, load, load_from_dir};
+pub use dups::{Pair, brute_force, find_pairs, rms};
 pub use embedded::{TEST_PER_CLASS, TRAIN_PER_CLASS, load_embedded};
 pub use error::DataError;
 pub use groups::{Groups, UNIQUE_SAMPLE, groups};
