@@ -44,6 +44,16 @@ pub struct BenchArgs {
     /// first frame of that run's curves, the store worker's reads, and frame render time.
     #[arg(long)]
     pub tui: bool,
+    /// Measure the duplicate finder instead: test→train and within-train on the data set in
+    /// --data-dir (the embedded one without it), against a matrix-product brute force run beside
+    /// it (test→train only; within-train it would take 36× longer).
+    #[arg(long)]
+    pub dups: bool,
+    #[arg(long, env = "DUPLAB_DATA")]
+    pub data_dir: Option<std::path::PathBuf>,
+    /// RMS threshold for --dups.
+    #[arg(long, default_value_t = 0.05)]
+    pub threshold: f64,
 }
 
 /// PyTorch 2.15, 2 CPU threads, batch 128, 28×28 (standard, FGSM-RS, PGD-10), from
@@ -153,6 +163,9 @@ fn measure(
 pub fn run(a: BenchArgs) -> i32 {
     if a.tui {
         return super::bench_tui::run(a.repeats);
+    }
+    if a.dups {
+        return bench_dups(&a);
     }
     let ds = data::load_embedded();
     let mut backends = vec![];
@@ -264,4 +277,58 @@ fn tempdir() -> std::io::Result<std::path::PathBuf> {
     let p = std::env::temp_dir().join(format!("duplab-bench-{}", std::process::id()));
     std::fs::create_dir_all(&p)?;
     Ok(p)
+}
+
+/// The duplicate finder against the GEMM brute force, interleaved, medians of the repeats.
+fn bench_dups(a: &BenchArgs) -> i32 {
+    let ds = match &a.data_dir {
+        Some(dir) => match data::load(data::guess_kind(dir), Some(dir)) {
+            Ok(d) => d,
+            Err(e) => return fail(e),
+        },
+        None => data::load_embedded(),
+    };
+    let reps = a.repeats.clamp(1, 3);
+    println!(
+        "duplicate finder on {} ({} train, {} test), threshold {}, median of {reps}:",
+        ds.name,
+        ds.train.len(),
+        ds.test.len(),
+        a.threshold
+    );
+    let (mut fast, mut slow) = (vec![], vec![]);
+    let mut found = (0, 0);
+    for _ in 0..reps {
+        let t = Instant::now();
+        let p = data::find_pairs(&ds.train, Some(&ds.test), a.threshold, &|_, _| {});
+        fast.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        let g = data::gemm_brute_force(&ds.train, &ds.test, a.threshold);
+        slow.push(t.elapsed().as_secs_f64());
+        if p != g {
+            return fail("the finder and the brute force disagree: a bug, please report it");
+        }
+        found = (p.len(), g.len());
+    }
+    let (f, g) = (median(&mut fast), median(&mut slow));
+    println!(
+        "  test→train ({} × {} pairs): finder {f:.2} s, GEMM brute force {g:.2} s: {:.1}× faster, the same {} pairs",
+        ds.test.len(),
+        ds.train.len(),
+        g / f,
+        found.0
+    );
+    let mut within = vec![];
+    let mut n = 0;
+    for _ in 0..reps {
+        let t = Instant::now();
+        n = data::find_pairs(&ds.train, None, a.threshold, &|_, _| {}).len();
+        within.push(t.elapsed().as_secs_f64());
+    }
+    println!(
+        "  within train ({} pairs): finder {:.2} s, {n} pairs",
+        ds.train.len() * ds.train.len().saturating_sub(1) / 2,
+        median(&mut within)
+    );
+    0
 }

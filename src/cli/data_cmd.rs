@@ -1,6 +1,6 @@
 use super::{DataCommand, fail};
 use crate::data::{self, DataSet, Plan};
-use crate::spec::{DataSetKind, find_preset};
+use crate::spec::find_preset;
 use std::path::Path;
 
 pub fn run(cmd: DataCommand) -> i32 {
@@ -35,16 +35,7 @@ pub fn run(cmd: DataCommand) -> i32 {
     }
 }
 
-/// Guess what a folder holds: CIFAR-10 by its batch files, Fashion-MNIST by its name, else MNIST.
-fn kind_of_dir(dir: &Path) -> DataSetKind {
-    if dir.join("data_batch_1.bin").exists() {
-        DataSetKind::Cifar10
-    } else if dir.to_string_lossy().to_lowercase().contains("fashion") {
-        DataSetKind::FashionMnist
-    } else {
-        DataSetKind::Mnist
-    }
-}
+use crate::data::guess_kind as kind_of_dir;
 
 fn inspect(data_dir: Option<&Path>, preset: Option<&str>, set: &[String]) -> i32 {
     let preset = match preset.map(|p| find_preset(p, set)).transpose() {

@@ -51,6 +51,17 @@ fn looks_like(kind: DataSetKind, dir: &Path) -> bool {
 }
 
 /// Load a data set from one folder that holds its files.
+/// Guess what a folder holds: CIFAR-10 by its batch files, Fashion-MNIST by its name, else MNIST.
+pub fn guess_kind(dir: &Path) -> DataSetKind {
+    if dir.join("data_batch_1.bin").exists() {
+        DataSetKind::Cifar10
+    } else if dir.to_string_lossy().to_lowercase().contains("fashion") {
+        DataSetKind::FashionMnist
+    } else {
+        DataSetKind::Mnist
+    }
+}
+
 pub fn load_from_dir(kind: DataSetKind, dir: &Path) -> Result<DataSet, DataError> {
     let (train, test, names): (_, _, &[&str]) = match kind {
         DataSetKind::Cifar10 => {

@@ -258,6 +258,76 @@ pub fn brute_force(s: &Split, q: Option<&Split>, threshold: f64) -> Vec<Pair> {
     out
 }
 
+/// The matrix-product brute force, as a GPU or PyTorch user would write it: every distance as
+/// ‖a‖² + ‖b‖² − 2 a·b, the dot products by a blocked f32 GEMM (the `gemm` crate, all cores),
+/// candidates within the threshold plus a rounding margin rechecked exactly. The benchmark's
+/// baseline for `find_pairs`; it returns the same pairs.
+pub fn gemm_brute_force(s: &Split, q: &Split, threshold: f64) -> Vec<Pair> {
+    let d = s.channels * s.height * s.width;
+    let limit = sq_limit(threshold, d);
+    let to_f32 = |x: &Split| -> Vec<f32> { x.images.iter().map(|&p| p as f32).collect() };
+    let (bs, qf) = (to_f32(s), to_f32(q));
+    let norms = |v: &[f32]| -> Vec<f64> {
+        v.chunks(d)
+            .map(|r| r.iter().map(|&x| (x as f64) * (x as f64)).sum())
+            .collect()
+    };
+    let (nb, nq) = (norms(&bs), norms(&qf));
+    // f32 dot products of 784 values up to 255² each: a relative margin covers their rounding.
+    let margin = 1e-4 * (255.0f64 * 255.0 * d as f64) + 1.0;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let block = 1024;
+    let mut out = vec![];
+    let mut dots = vec![0f32; block * s.len()];
+    for q0 in (0..q.len()).step_by(block) {
+        let m = block.min(q.len() - q0);
+        // dots[i, j] = q[q0 + i] · s[j]: lhs m×d row-major, rhs d×n (s transposed, i.e. s
+        // row-major read with swapped strides), dst m×n row-major.
+        unsafe {
+            gemm::gemm(
+                m,
+                s.len(),
+                d,
+                dots.as_mut_ptr(),
+                1,
+                s.len() as isize,
+                false,
+                qf[q0 * d..].as_ptr(),
+                1,
+                d as isize,
+                bs.as_ptr(),
+                d as isize,
+                1,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::Rayon(threads),
+            );
+        }
+        for i in 0..m {
+            let row = &dots[i * s.len()..(i + 1) * s.len()];
+            for (j, &dot) in row.iter().enumerate() {
+                let est = nq[q0 + i] + nb[j] - 2.0 * dot as f64;
+                if est <= limit + margin {
+                    let sq = exact_sq(q.image(q0 + i), s.image(j));
+                    if sq as f64 <= limit {
+                        out.push(Pair {
+                            a: (q0 + i) as u32,
+                            b: j as u32,
+                            sq,
+                            dist: rms(sq, d),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    out.sort_by(|x, y| x.sq.cmp(&y.sq).then(x.a.cmp(&y.a)).then(x.b.cmp(&y.b)));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,6 +401,11 @@ mod tests {
         for t in [0.05, 0.12] {
             let fast = find_pairs(&s, Some(&q), t, &|_, _| {});
             assert_eq!(fast, brute_force(&s, Some(&q), t), "cross, threshold {t}");
+            assert_eq!(
+                fast,
+                gemm_brute_force(&s, &q, t),
+                "gemm baseline, threshold {t}"
+            );
         }
         // The search found something to compare: the planted near-duplicates.
         assert!(find_pairs(&s, None, 0.05, &|_, _| {}).len() >= 30);

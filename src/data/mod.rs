@@ -16,8 +16,8 @@ mod subset;
 
 pub use cifar::read_cifar10;
 pub use dataset::{DataSet, Split, checksum};
-pub use discover::{candidate_dirs, load, load_from_dir};
-pub use dups::{Pair, brute_force, find_pairs, rms};
+pub use discover::{candidate_dirs, guess_kind, load, load_from_dir};
+pub use dups::{Pair, brute_force, find_pairs, gemm_brute_force, rms};
 pub use embedded::{TEST_PER_CLASS, TRAIN_PER_CLASS, load_embedded};
 pub use error::DataError;
 pub use groups::{Groups, UNIQUE_SAMPLE, groups};
