@@ -133,6 +133,16 @@ fn show(store: &RunStore, id: &str) -> i32 {
         if let Some(e) = &sum.error {
             println!("error      {e}");
         }
+        if let Some(l) = sum.leakage.filter(|l| l.leaky > 0) {
+            println!(
+                "leakage    {} of {} test images have a training image within {} (leaky): clean acc {} on them, {} on the fair rest",
+                l.leaky,
+                l.leaky + l.fair,
+                l.threshold,
+                crate::report::pct_str(l.leaky_acc),
+                crate::report::pct_str(l.fair_acc)
+            );
+        }
         if let Some(g) = &sum.groups {
             println!();
             print!("{}", crate::report::group_table(g));

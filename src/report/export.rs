@@ -62,6 +62,7 @@ pub fn export_csv(run: &Run) -> Result<String, StoreError> {
         out.push(',');
         out.push_str(&c);
     }
+    out.push_str(",leaky_images,leaky_acc,fair_acc");
     out.push('\n');
     for rec in run.metrics()? {
         if let MetricRecord::Epoch(e) = rec {
@@ -99,6 +100,14 @@ pub fn export_csv(run: &Run) -> Result<String, StoreError> {
                 out.push(',');
                 out.push_str(&v);
             }
+            let l = e.leakage;
+            let f = |v: Option<f64>| v.map(|x| format!("{x:.6}")).unwrap_or_default();
+            out.push_str(&format!(
+                ",{},{},{}",
+                l.map(|l| l.leaky.to_string()).unwrap_or_default(),
+                f(l.and_then(|l| l.leaky_acc)),
+                f(l.and_then(|l| l.fair_acc))
+            ));
             out.push('\n');
         }
     }

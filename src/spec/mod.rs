@@ -48,6 +48,14 @@ impl DataSetKind {
 #[serde(deny_unknown_fields)]
 pub struct DataSpec {
     pub set: DataSetKind,
+    /// Test images with a training image within this RMS distance ([0, 1] units) are *leaky*;
+    /// every evaluation reports accuracy on leaky and fair test images apart (0 = exact copies).
+    #[serde(default = "leak_threshold")]
+    pub leak_threshold: f64,
+}
+
+fn leak_threshold() -> f64 {
+    0.05
 }
 
 /// How the model is attacked while training and while being evaluated.
@@ -113,6 +121,13 @@ impl Preset {
     pub fn validate(&self) -> Result<(), (String, String)> {
         if self.name.trim().is_empty() {
             return Err(("name".into(), "must not be empty".into()));
+        }
+        let t = self.data.leak_threshold;
+        if !(0.0..=1.0).contains(&t) || t.is_nan() {
+            return Err((
+                "data.leak_threshold".into(),
+                format!("is {t}; allowed: an RMS pixel distance in [0, 1]"),
+            ));
         }
         self.duplication
             .validate()

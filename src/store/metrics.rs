@@ -70,6 +70,17 @@ pub struct GroupMetrics {
     pub seconds: f64,
 }
 
+/// Test accuracy split the ciFAIR way: *leaky* test images (a training image lies within the
+/// data set's `leak_threshold`) and the *fair* rest.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+pub struct LeakageStat {
+    pub threshold: f64,
+    pub leaky: usize,
+    pub fair: usize,
+    pub leaky_acc: Option<f64>,
+    pub fair_acc: Option<f64>,
+}
+
 /// Test-set results at an evaluation point (the end of an epoch, or a point of a step budget).
 /// The record kind stays `epoch` in `metrics.jsonl` so older files read the same.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -92,6 +103,9 @@ pub struct EpochRecord {
     /// at evaluations the preset's `training.group_every` skips).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<GroupMetrics>,
+    /// Clean test accuracy on leaky and fair test images (absent in runs written before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leakage: Option<LeakageStat>,
     pub elapsed_s: f64,
 }
 

@@ -12,8 +12,8 @@ pub mod synthetic;
 
 pub use id::{new_run_id, validate_run_id};
 pub use metrics::{
-    EpochRecord, GroupMetrics, GroupStat, MembershipStat, MetricRecord, MetricsTail, MetricsWriter,
-    RobustRecord, StepRecord, TailRead, read_metrics,
+    EpochRecord, GroupMetrics, GroupStat, LeakageStat, MembershipStat, MetricRecord, MetricsTail,
+    MetricsWriter, RobustRecord, StepRecord, TailRead, read_metrics,
 };
 pub use run::{PointPlan, Run, RunConfig, RunStatus, RunStore, StoreError, now, write_atomic};
 pub use summary::Summary;

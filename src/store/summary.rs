@@ -1,4 +1,4 @@
-use super::metrics::GroupMetrics;
+use super::metrics::{GroupMetrics, LeakageStat};
 use serde::{Deserialize, Serialize};
 
 /// The `summary.json` format this version writes. Files without the field are format 1 (written
@@ -38,4 +38,7 @@ pub struct Summary {
     /// Group metrics of the latest evaluation that computed them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub groups: Option<GroupMetrics>,
+    /// Clean accuracy on leaky and fair test images at the latest evaluation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leakage: Option<LeakageStat>,
 }

@@ -103,6 +103,7 @@ pub fn finished_run(
             train_acc: acc,
             robust: rob,
             groups: None,
+            leakage: None,
             elapsed_s: e as f64 * 9.0,
         }))
         .map_err(|e| StoreError::Io(run.metrics_path(), e))?;

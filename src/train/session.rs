@@ -16,7 +16,8 @@ use crate::data::{self, rng::Rng};
 use crate::nn::{InputShape, Net};
 use crate::spec::{AttackKind, Length};
 use crate::store::{
-    EpochRecord, MetricRecord, MetricsWriter, Run, RunConfig, RunStatus, StepRecord, Summary,
+    EpochRecord, LeakageStat, MetricRecord, MetricsWriter, Run, RunConfig, RunStatus, StepRecord,
+    Summary,
 };
 use anyhow::{Context, Result, anyhow, bail};
 use burn::module::Module;
@@ -102,6 +103,9 @@ pub struct Session<'a> {
     batches: Batches,
     /// Which pool images are duplicated, copies, unique (a sample) or dropped.
     groups: data::Groups,
+    /// Whether each test image is leaky (a training image within the data's leak threshold).
+    leaky: Vec<bool>,
+    leak_threshold: f64,
     summary: Summary,
     metrics: MetricsWriter,
     window: Window,
@@ -245,6 +249,15 @@ impl<'a> Session<'a> {
         }
         let window = Window::new(&state, &inner);
         let groups = data::groups(&plan, ds.train.len(), data::UNIQUE_SAMPLE, job.seed);
+        send(TrainEvent::Phase {
+            run_id: Some(rid.clone()),
+            what: "finding test images that nearly copy a training image".into(),
+        });
+        let leakage = data::leaky_test_images(&ds, preset.data.leak_threshold);
+        let mut leaky = vec![false; ds.test.len()];
+        for &i in &leakage.leaky {
+            leaky[i as usize] = true;
+        }
         Ok(Session {
             job,
             events,
@@ -265,6 +278,8 @@ impl<'a> Session<'a> {
             ce,
             batches,
             groups,
+            leaky,
+            leak_threshold: preset.data.leak_threshold,
             summary,
             metrics,
             window,
@@ -463,6 +478,7 @@ impl<'a> Session<'a> {
         } else {
             None
         };
+        let leakage = Some(self.leakage(&test_pass.correct));
         let rec = EpochRecord {
             evaluation: self.state.evals_done,
             step: self.state.step,
@@ -474,6 +490,7 @@ impl<'a> Session<'a> {
             train_acc,
             robust: robust.clone(),
             groups,
+            leakage,
             elapsed_s: self.elapsed(),
         };
         self.metrics.append(&MetricRecord::Epoch(rec.clone()))?;
@@ -486,6 +503,23 @@ impl<'a> Session<'a> {
             record: rec,
         });
         Ok(())
+    }
+
+    /// Clean accuracy on leaky and on fair test images.
+    fn leakage(&self, correct: &[bool]) -> LeakageStat {
+        let (mut n, mut k) = ([0usize; 2], [0usize; 2]);
+        for (c, &l) in correct.iter().zip(&self.leaky) {
+            n[l as usize] += 1;
+            k[l as usize] += *c as usize;
+        }
+        let acc = |i: usize| (n[i] > 0).then(|| k[i] as f64 / n[i] as f64);
+        LeakageStat {
+            threshold: self.leak_threshold,
+            leaky: n[1],
+            fair: n[0],
+            leaky_acc: acc(1),
+            fair_acc: acc(0),
+        }
     }
 
     /// After an evaluation: a new metric window, then model, optimiser and state to disk.

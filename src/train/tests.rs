@@ -371,4 +371,8 @@ fn heavily_duplicated_images_end_with_lower_loss_than_unique_ones() {
         .unwrap();
     assert_eq!(last.groups["duplicated"], *dup);
     assert!(last.seconds > 0.0);
+    // Leakage-aware accuracy: the embedded subset has 3 test images within 0.05 of a train image.
+    let l = summary.leakage.expect("leaky/fair accuracy");
+    assert_eq!((l.leaky, l.fair, l.threshold), (3, 1997, 0.05));
+    assert!(l.leaky_acc.is_some() && l.fair_acc.is_some());
 }

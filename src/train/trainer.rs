@@ -116,4 +116,7 @@ pub(super) fn update_summary(s: &mut Summary, rec: &EpochRecord, robust: Option<
     if let Some(g) = &rec.groups {
         s.groups = Some(g.clone());
     }
+    if rec.leakage.is_some() {
+        s.leakage = rec.leakage;
+    }
 }

@@ -282,6 +282,15 @@ fn draw_classes(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
             s.unique_seen, s.dup_seen
         )));
     }
+    if let Some(l) = last.and_then(|e| e.leakage).filter(|l| l.leaky > 0) {
+        lines.push(Line::from(format!(
+            "leaky test images (≤ {}): {} · clean {} vs fair {}",
+            l.threshold,
+            l.leaky,
+            pct(l.leaky_acc),
+            pct(l.fair_acc)
+        )));
+    }
     if let Some(e) = last {
         lines.push(Line::from(vec![
             Span::raw(format!("eval {} (step {}): ", e.evaluation, e.step)),
