@@ -50,10 +50,14 @@ fn random_start(clean: &Tensor<4>, norm: Norm, eps: f64) -> Tensor<4> {
     let delta = match norm {
         Norm::Linf => Tensor::<4>::random(shape, Distribution::Uniform(-eps, eps), &device),
         Norm::L2 => {
-            // Uniform direction, radius ε·u.
+            // Uniform in the ball: a uniform direction, radius ε·u^(1/d) (d = values per
+            // image), so the volume, not the radius, is uniform.
             let dir = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device);
-            let [n, ..] = clean.dims();
-            let r = Tensor::<4>::random([n, 1, 1, 1], Distribution::Uniform(0.0, eps), &device);
+            let [n, c, h, w] = clean.dims();
+            let d = (c * h * w) as f64;
+            let r = Tensor::<4>::random([n, 1, 1, 1], Distribution::Uniform(0.0, 1.0), &device)
+                .powf_scalar(1.0 / d)
+                .mul_scalar(eps);
             dir.clone() / l2_norm(dir).clamp_min(1e-12) * r
         }
     };
@@ -123,25 +127,48 @@ fn run_once(model: &Net, clean: &Tensor<4>, y: &Tensor<1, Int>, spec: &AttackSpe
 }
 
 /// Adversarial versions of `clean` (on a plain device) against `model` (from `attack_view`).
-/// With restarts, each sample keeps the restart with the highest loss.
+/// With restarts, an image counts as robust only if *no* restart fools the model: each sample
+/// keeps a restart that misclassifies it when any does, and among equals the highest loss.
 pub fn perturb(model: &Net, clean: &Tensor<4>, y: &Tensor<1, Int>, spec: &AttackSpec) -> Tensor<4> {
     let mut best = run_once(model, clean, y, spec);
     if spec.restarts <= 1 || spec.kind == AttackKind::None || spec.kind == AttackKind::Fgsm {
         return best;
     }
-    let mut best_loss = sample_losses(model, &best, y);
+    let (mut best_loss, mut best_fooled) = loss_and_fooled(model, &best, y);
     for _ in 1..spec.restarts {
         let cand = run_once(model, clean, y, spec);
-        let loss = sample_losses(model, &cand, y);
+        let (loss, fooled) = loss_and_fooled(model, &cand, y);
         let [n, ..] = clean.dims();
-        let better = loss.clone().greater(best_loss.clone());
+        let better = better_restart(&best_loss, &best_fooled, &loss, &fooled);
         best = best.mask_where(
             better.clone().reshape([n, 1, 1, 1]).expand(clean.shape()),
             cand,
         );
-        best_loss = best_loss.mask_where(better, loss);
+        best_loss = best_loss.mask_where(better.clone(), loss);
+        best_fooled = best_fooled.bool_or(fooled);
     }
     best
+}
+
+/// Per-sample loss, and whether the model misclassifies the sample.
+fn loss_and_fooled(model: &Net, x: &Tensor<4>, y: &Tensor<1, Int>) -> (Tensor<1>, Tensor<1, Bool>) {
+    let logits = model.forward(x.clone().detach()).without_autodiff();
+    let [n, _] = logits.dims();
+    let fooled = logits.clone().argmax(1).reshape([n]).not_equal(y.clone());
+    (per_sample_loss(logits).gather_targets(y), fooled)
+}
+
+/// Where a new restart replaces the kept one: it fools the model and the kept one does not, or
+/// both agree on that and the new one has the higher loss.
+fn better_restart(
+    best_loss: &Tensor<1>,
+    best_fooled: &Tensor<1, Bool>,
+    loss: &Tensor<1>,
+    fooled: &Tensor<1, Bool>,
+) -> Tensor<1, Bool> {
+    let newly = fooled.clone().bool_and(best_fooled.clone().bool_not());
+    let same = fooled.clone().equal(best_fooled.clone());
+    newly.bool_or(same.bool_and(loss.clone().greater(best_loss.clone())))
 }
 
 /// Per-sample cross-entropy, no gradient.
@@ -162,3 +189,25 @@ pub fn mean_loss(model: &Net, x: &Tensor<4>, y: &Tensor<1, Int>) -> f64 {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod restart_tests {
+    use super::*;
+
+    /// A restart that fools the model wins over one with a higher loss that does not; among
+    /// equals the higher loss wins.
+    #[test]
+    fn a_fooling_restart_beats_a_higher_loss() {
+        let dev = crate::backend::cpu_device();
+        let f = |v: [f32; 4]| Tensor::<1>::from_floats(v, &dev);
+        let b = |v: [bool; 4]| Tensor::<1, Bool>::from_bool(TensorData::from(v), &dev);
+        let better = better_restart(
+            &f([5.0, 1.0, 1.0, 1.0]),
+            &b([false, true, false, true]),
+            &f([1.0, 5.0, 2.0, 0.5]),
+            &b([true, false, false, true]),
+        );
+        let got: Vec<bool> = better.into_data().iter::<bool>().collect();
+        assert_eq!(got, vec![true, false, true, false]);
+    }
+}
