@@ -273,8 +273,38 @@ fn headless_train_writes_a_complete_run_and_exports_it() {
         t.contains("robust acc") && t.contains("fgsm L∞ ε=0.2") && t.contains("32 images"),
         "{t}"
     );
+    // A second evaluation under another attack is added beside the first, keyed by its attack;
+    // neither overwrites the training-time robust accuracy.
+    let before = duplab(&["runs", "show", id], tmp.path());
+    let o = duplab(
+        &[
+            "eval", id, "--attack", "pgd", "--eps", "0.1", "--steps", "3", "--step", "0.05",
+            "--limit", "16", "--device", "cpu",
+        ],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
     let o = duplab(&["runs", "show", id], tmp.path());
-    assert!(text(&o).contains("(fgsm L∞ ε=0.2)"), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains("under fgsm L∞ ε=0.2 · step") && t.contains("· 32 images"),
+        "{t}"
+    );
+    assert!(
+        t.contains("under pgd-3 L∞ ε=0.1 · step 0.05") && t.contains("· 16 images"),
+        "{t}"
+    );
+    let line = |s: &str| {
+        s.lines()
+            .find(|l| l.starts_with("robust acc"))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(
+        line(&t),
+        line(&text(&before)),
+        "the training-time robust accuracy stays"
+    );
     let o = duplab(&["runs", "export", id, "--json"], tmp.path());
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(

@@ -133,6 +133,12 @@ fn show(store: &RunStore, id: &str) -> i32 {
         if let Some(e) = &sum.error {
             println!("error      {e}");
         }
+        for (key, r) in &sum.evaluations {
+            println!(
+                "evaluated  {} under {key} (duplab eval)",
+                crate::report::pct_str(Some(r.acc))
+            );
+        }
         if let Some(l) = sum.leakage.filter(|l| l.leaky > 0) {
             println!(
                 "leakage    {} of {} test images have a training image within {} (leaky): clean acc {} on them, {} on the fair rest",

@@ -38,6 +38,11 @@ pub struct Summary {
     /// Group metrics of the latest evaluation that computed them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub groups: Option<GroupMetrics>,
+    /// Robust evaluations added after training (`duplab eval`), keyed by their attack (kind,
+    /// norm, ε, steps, step, restarts, images): each attack keeps its own result, and the
+    /// training-time `robust_acc` is never overwritten.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub evaluations: std::collections::BTreeMap<String, super::metrics::RobustRecord>,
     /// Clean accuracy on leaky and fair test images at the latest evaluation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leakage: Option<LeakageStat>,

@@ -55,9 +55,19 @@ pub fn eval_run(
     run.metrics_writer()?
         .append(&MetricRecord::Eval(rec.clone()))?;
     let mut s = run.summary();
-    s.robust_acc = Some(rec.acc);
-    s.robust_attack = Some(rec.attack.clone());
-    s.robust_per_class_acc = rec.per_class_acc.clone();
+    s.evaluations
+        .insert(attack_key(attack, rec.images), rec.clone());
     run.write_summary(&s)?;
     Ok((clean.acc, rec))
+}
+
+/// What identifies an evaluation attack: kind, norm, ε, steps, step size, restarts and the
+/// number of images. Two evaluations with the same key measured the same thing.
+pub fn attack_key(a: &AttackSpec, images: usize) -> String {
+    format!(
+        "{} · step {} · {} restart(s) · {images} images",
+        a.label(),
+        a.step,
+        a.restarts.max(1)
+    )
 }

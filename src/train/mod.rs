@@ -17,7 +17,7 @@ mod worker;
 pub use checkpoint::export_safetensors;
 pub use device_data::DeviceData;
 pub use eval::{EvalResult, evaluate_clean, evaluate_robust};
-pub use eval_run::{eval_run, load_trained};
+pub use eval_run::{attack_key, eval_run, load_trained};
 pub use events::{Control, TrainEvent};
 pub use group_eval::{PerImage, metrics as group_metrics, per_image};
 pub use step::train_step;
