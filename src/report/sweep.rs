@@ -16,7 +16,10 @@ pub struct PointStats {
     pub dup_fraction: f64,
     pub robust_training: bool,
     pub clean: Option<Stat>,
+    /// Robust accuracy under `robust_attack`; runs of the point measured under another attack
+    /// are left out of it (attacks are never mixed).
     pub robust: Option<Stat>,
+    pub robust_attack: Option<String>,
     pub duration_s: Option<Stat>,
     pub images_per_s: Option<Stat>,
     /// Classes duplicated more than average, and the rest (skewed profiles only).
@@ -200,7 +203,12 @@ pub fn aggregate(runs: &[Run]) -> Vec<PointStats> {
                 dup_fraction: (total as f64 - before as f64) / total.max(1) as f64,
                 robust_training: c0.preset.attack.train.kind != crate::spec::AttackKind::None,
                 clean: per(&|s| s.test_acc),
-                robust: per(&|s| s.robust_acc),
+                robust: per(&|s| {
+                    (s.robust_attack == sums[0].robust_attack)
+                        .then_some(s.robust_acc)
+                        .flatten()
+                }),
+                robust_attack: sums[0].robust_attack.clone(),
                 duration_s: per(&|s| Some(s.duration_s)),
                 images_per_s: per(&|s| s.images_per_s),
                 over_clean: per(&|s| class_mean(&s.per_class_acc, &over)),
@@ -303,6 +311,23 @@ pub fn markdown(title: &str, stats: &[PointStats]) -> String {
                 f(&s.adv_dup_auc, 3),
                 f(&s.adv_unique_auc, 3),
             ));
+        }
+    }
+    let mut attacks: Vec<&str> = stats
+        .iter()
+        .filter_map(|s| s.robust_attack.as_deref())
+        .collect();
+    attacks.dedup();
+    match attacks.as_slice() {
+        [] => {}
+        [one] => out.push_str(&format!("\nRobust accuracy: under {one}.\n")),
+        _ => {
+            out.push_str("\nRobust accuracy, by point (attacks differ between points; compare only equal ones):\n\n");
+            for s in stats {
+                if let Some(a) = &s.robust_attack {
+                    out.push_str(&format!("- {}: {a}\n", s.label));
+                }
+            }
         }
     }
     let skewed: Vec<&PointStats> = stats
