@@ -27,6 +27,20 @@ fn esc(s: &str) -> String {
 }
 
 /// A chart with axes from the data's range, ticks, a legend on the right.
+/// A round tick step (1, 2 or 5 × a power of ten) giving about `n` ticks over `range`, and the
+/// decimals its labels need.
+pub fn nice_step(range: f64, n: usize) -> (f64, usize) {
+    let raw = (range / n.max(1) as f64).max(1e-12);
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw * (1.0 - 1e-9))
+        .unwrap_or(10.0 * mag);
+    let dec = (-step.log10().floor()).max(0.0) as usize;
+    (step, dec)
+}
+
 pub fn chart_svg(title: &str, xlabel: &str, ylabel: &str, series: &[Series]) -> String {
     let (w, h) = (920.0, 480.0);
     let (l, r, t, b) = (70.0, 300.0, 40.0, 60.0);
@@ -64,11 +78,33 @@ pub fn chart_svg(title: &str, xlabel: &str, ylabel: &str, series: &[Series]) -> 
         "<line x1=\"{l}\" y1=\"{t}\" x2=\"{l}\" y2=\"{}\" stroke=\"black\"/>\n",
         h - b
     ));
-    for i in 0..=5 {
-        let xv = x0 + (x1 - x0) * i as f64 / 5.0;
-        let yv = y0 + (y1 - y0) * i as f64 / 5.0;
-        s.push_str(&format!("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"black\"/><text x=\"{0}\" y=\"{3}\" text-anchor=\"middle\">{4:.0}</text>\n", px(xv), h - b, h - b + 5.0, h - b + 20.0, xv));
-        s.push_str(&format!("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"#ddd\"/><text x=\"{3}\" y=\"{4}\" text-anchor=\"end\">{5:.1}</text>\n", l, py(yv), w - r, l - 6.0, py(yv) + 4.0, yv));
+    // y ticks at round values (1-2-5 steps); x ticks at the x values actually run.
+    let (ystep, ydec) = nice_step(y1 - y0, 5);
+    let mut yv = (y0 / ystep).ceil() * ystep;
+    while yv <= y1 + 1e-9 {
+        s.push_str(&format!("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"#ddd\"/><text x=\"{3}\" y=\"{4}\" text-anchor=\"end\">{5:.6$}</text>\n", l, py(yv), w - r, l - 6.0, py(yv) + 4.0, yv, ydec));
+        yv += ystep;
+    }
+    let mut xs: Vec<f64> = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .collect();
+    xs.sort_by(f64::total_cmp);
+    xs.dedup_by(|a, b| (*a - *b).abs() < 1e-9);
+    if xs.len() > 12 || xs.is_empty() {
+        let (xstep, _) = nice_step(x1 - x0, 5);
+        xs = (0..)
+            .map(|k| (x0 / xstep).ceil() * xstep + k as f64 * xstep)
+            .take_while(|v| *v <= x1 + 1e-9)
+            .collect();
+    }
+    for xv in xs {
+        let label = if (xv - xv.round()).abs() < 1e-9 {
+            format!("{xv:.0}")
+        } else {
+            format!("{xv:.1}")
+        };
+        s.push_str(&format!("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"black\"/><text x=\"{0}\" y=\"{3}\" text-anchor=\"middle\">{4}</text>\n", px(xv), h - b, h - b + 5.0, h - b + 20.0, label));
     }
     s.push_str(&format!(
         "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n",
@@ -229,6 +265,13 @@ pub fn membership_chart(title: &str, stats: &[PointStats]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ticks_are_round() {
+        assert_eq!(nice_step(0.1, 5), (0.02, 2));
+        assert_eq!(nice_step(43.0, 5), (10.0, 0));
+        assert_eq!(nice_step(2.4, 5), (0.5, 1));
+    }
 
     #[test]
     fn chart_is_well_formed_svg_with_every_series_in_the_legend() {
