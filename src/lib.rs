@@ -26,22 +26,8 @@ pub(crate) fn burn_serial() -> std::sync::MutexGuard<'static, ()> {
     BURN_RNG.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A real data set under `../shared/data/SET` for a test. When it is absent the test is skipped
-/// with a message, unless `DUPLAB_TEST_DATA=1` (CI, which checked the files) says it must be
-/// there: then the test fails loudly instead of passing by returning early.
+/// Real data sets for tests (shared with the integration tests, which include the same file).
 #[cfg(test)]
-pub(crate) fn shared_data(set: &str) -> Option<std::path::PathBuf> {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data")
-        .join(set);
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var("DUPLAB_TEST_DATA").map_or(true, |v| v != "1"),
-        "DUPLAB_TEST_DATA=1 but {} is absent",
-        p.display()
-    );
-    eprintln!("SKIPPED: {} is absent", p.display());
-    None
-}
+mod test_data;
+#[cfg(test)]
+pub(crate) use test_data::shared_data;

@@ -1,6 +1,6 @@
 //! The real binary, driven as a script would.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 fn duplab(args: &[&str], runs: &Path) -> Output {
@@ -21,22 +21,9 @@ fn text(o: &Output) -> String {
     )
 }
 
-fn shared(set: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data")
-        .join(set);
-    if p.exists() {
-        return Some(p);
-    }
-    // CI checked the files: there a missing set is a failure, not a skip.
-    assert!(
-        std::env::var("DUPLAB_TEST_DATA").map_or(true, |v| v != "1"),
-        "DUPLAB_TEST_DATA=1 but {} is absent",
-        p.display()
-    );
-    eprintln!("SKIPPED: {} is absent", p.display());
-    None
-}
+#[path = "../src/test_data.rs"]
+mod test_data;
+use test_data::shared_data as shared;
 
 #[test]
 fn inspect_real_mnist_prints_published_counts() {

@@ -281,12 +281,9 @@ fn tempdir() -> std::io::Result<std::path::PathBuf> {
 
 /// The duplicate finder against the GEMM brute force, interleaved, medians of the repeats.
 fn bench_dups(a: &BenchArgs) -> i32 {
-    let ds = match &a.data_dir {
-        Some(dir) => match data::load(data::guess_kind(dir), Some(dir)) {
-            Ok(d) => d,
-            Err(e) => return fail(e),
-        },
-        None => data::load_embedded(),
+    let ds = match super::dups_cmd::load(a.data_dir.as_deref(), None) {
+        Ok(d) => d,
+        Err(e) => return fail(e),
     };
     let reps = a.repeats.clamp(1, 3);
     println!(

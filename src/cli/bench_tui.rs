@@ -56,6 +56,7 @@ fn build_and_measure(tmp: &std::path::Path, repeats: usize) -> Result<(), String
             &store,
             &id,
             &[rate.as_str()],
+            &crate::data::FASHION_CLASSES,
             (i % 3) as u64,
             0.80 + (i % 10) as f64 / 100.0,
             Some(0.2),

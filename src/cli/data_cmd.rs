@@ -19,7 +19,7 @@ pub fn run(cmd: DataCommand) -> i32 {
             json,
             csv,
             limit,
-        } => match super::dups_cmd::load(data_dir.as_deref(), preset.as_deref(), kind_of_dir) {
+        } => match super::dups_cmd::load(data_dir.as_deref(), preset.as_deref()) {
             Ok(ds) => super::dups_cmd::run(
                 &ds,
                 &super::dups_cmd::DupsArgs {

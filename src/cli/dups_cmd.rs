@@ -283,18 +283,17 @@ fn print_text(ds: &DataSet, a: &DupsArgs, results: &[ScopeResult]) {
     }
 }
 
-/// Load what `data dups` searches: a preset's data set, a folder, or the embedded default.
-pub fn load(
-    data_dir: Option<&std::path::Path>,
-    preset: Option<&str>,
-    kind_of_dir: impl Fn(&std::path::Path) -> crate::spec::DataSetKind,
-) -> Result<DataSet, String> {
+/// Load what `data dups` (and `bench --dups`) searches: a preset's data set, a folder, or the
+/// embedded default.
+pub fn load(data_dir: Option<&std::path::Path>, preset: Option<&str>) -> Result<DataSet, String> {
     match (preset, data_dir) {
         (Some(p), dir) => {
             let p = crate::spec::find_preset(p, &[]).map_err(|e| e.to_string())?;
             data::load(p.data.set, dir).map_err(|e| e.to_string())
         }
-        (None, Some(dir)) => data::load(kind_of_dir(dir), Some(dir)).map_err(|e| e.to_string()),
+        (None, Some(dir)) => {
+            data::load(data::guess_kind(dir), Some(dir)).map_err(|e| e.to_string())
+        }
         (None, None) => Ok(data::load_embedded()),
     }
 }

@@ -150,6 +150,21 @@ fn show(store: &RunStore, id: &str) -> i32 {
             );
         }
         if let Some(g) = &sum.groups {
+            // Their cost: the seconds every evaluation's group metrics took, against the run's.
+            let secs: f64 = run
+                .metrics()
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|m| match m {
+                    crate::store::MetricRecord::Epoch(e) => e.groups.as_ref().map(|g| g.seconds),
+                    _ => None,
+                })
+                .sum();
+            println!(
+                "groups     measured in {secs:.1} s of the run's {:.1} s ({:.1} %)",
+                sum.duration_s,
+                100.0 * secs / sum.duration_s.max(1e-9)
+            );
             println!();
             print!("{}", crate::report::group_table(g));
         }

@@ -26,6 +26,23 @@ pub struct Pair {
     pub dist: f64,
 }
 
+impl Pair {
+    fn new(a: usize, b: usize, sq: u64, values: usize) -> Pair {
+        Pair {
+            a: a as u32,
+            b: b as u32,
+            sq,
+            dist: rms(sq, values),
+        }
+    }
+}
+
+/// Pairs in the order every search returns them: by distance, then indices.
+fn sorted(mut pairs: Vec<Pair>) -> Vec<Pair> {
+    pairs.sort_by(|x, y| x.sq.cmp(&y.sq).then(x.a.cmp(&y.a)).then(x.b.cmp(&y.b)));
+    pairs
+}
+
 /// The squared-difference sum at or below which a pair is within `threshold` (RMS, [0, 1]).
 fn sq_limit(threshold: f64, values: usize) -> f64 {
     (threshold * 255.0).powi(2) * values as f64
@@ -175,7 +192,7 @@ pub fn find_pairs(
     let chunk = n.div_ceil(threads * 8).max(1);
     let starts: Vec<usize> = (0..n).step_by(chunk).collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut pairs: Vec<Pair> = std::thread::scope(|scope| {
+    let pairs: Vec<Pair> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
@@ -209,12 +226,7 @@ pub fn find_pairs(
                                 }
                                 let sq = exact_sq(img, s.image(j));
                                 if sq as f64 <= limit {
-                                    found.push(Pair {
-                                        a: i as u32,
-                                        b: j as u32,
-                                        sq,
-                                        dist: rms(sq, values),
-                                    });
+                                    found.push(Pair::new(i, j, sq, values));
                                 }
                             }
                         }
@@ -230,8 +242,7 @@ pub fn find_pairs(
             .flat_map(|w| w.join().expect("a finder thread does not panic"))
             .collect()
     });
-    pairs.sort_by(|x, y| x.sq.cmp(&y.sq).then(x.a.cmp(&y.a)).then(x.b.cmp(&y.b)));
-    pairs
+    sorted(pairs)
 }
 
 /// The brute force the finder must equal: every pair, in integers. For tests and the benchmark.
@@ -245,17 +256,11 @@ pub fn brute_force(s: &Split, q: Option<&Split>, threshold: f64) -> Vec<Pair> {
         for j in from..s.len() {
             let sq = exact_sq(qs.image(i), s.image(j));
             if sq as f64 <= limit {
-                out.push(Pair {
-                    a: i as u32,
-                    b: j as u32,
-                    sq,
-                    dist: rms(sq, values),
-                });
+                out.push(Pair::new(i, j, sq, values));
             }
         }
     }
-    out.sort_by(|x, y| x.sq.cmp(&y.sq).then(x.a.cmp(&y.a)).then(x.b.cmp(&y.b)));
-    out
+    sorted(out)
 }
 
 /// The matrix-product brute force, as a GPU or PyTorch user would write it: every distance as
@@ -313,19 +318,13 @@ pub fn gemm_brute_force(s: &Split, q: &Split, threshold: f64) -> Vec<Pair> {
                 if est <= limit + margin {
                     let sq = exact_sq(q.image(q0 + i), s.image(j));
                     if sq as f64 <= limit {
-                        out.push(Pair {
-                            a: (q0 + i) as u32,
-                            b: j as u32,
-                            sq,
-                            dist: rms(sq, d),
-                        });
+                        out.push(Pair::new(q0 + i, j, sq, d));
                     }
                 }
             }
         }
     }
-    out.sort_by(|x, y| x.sq.cmp(&y.sq).then(x.a.cmp(&y.a)).then(x.b.cmp(&y.b)));
-    out
+    sorted(out)
 }
 
 #[cfg(test)]

@@ -14,8 +14,6 @@ pub const UNIQUE_SAMPLE: usize = 2000;
 pub struct Groups {
     /// Originals the plan chose for copying (members seen `1 + copies` times per epoch).
     pub duplicated: Vec<u32>,
-    /// Copies per chosen original.
-    pub copies_per_image: usize,
     /// Near-duplicate copies (jittered images appended to the pool); empty for exact copies.
     pub copies: Vec<u32>,
     /// A fixed seeded sample of the training images the plan kept but did not choose.
@@ -58,7 +56,6 @@ pub fn groups(plan: &Plan, train_len: usize, sample: usize, seed: u64) -> Groups
     let duplicated: Vec<u32> = (0..train_len as u32)
         .filter(|&i| chosen[i as usize])
         .collect();
-    let per_image = copies.checked_div(duplicated.len()).unwrap_or(0);
     let near: Vec<u32> = if plan.jitter.is_empty() {
         vec![]
     } else {
@@ -77,7 +74,6 @@ pub fn groups(plan: &Plan, train_len: usize, sample: usize, seed: u64) -> Groups
         .collect();
     Groups {
         duplicated,
-        copies_per_image: per_image,
         copies: near,
         unique,
         dropped,
@@ -116,7 +112,7 @@ mod tests {
         copied.dedup();
         assert_eq!(g.duplicated, copied);
         assert_eq!(g.duplicated.len(), 100);
-        assert_eq!(g.copies_per_image, 4);
+        assert_eq!(plan.copies(), 4 * g.duplicated.len());
         assert!(
             g.copies.is_empty(),
             "exact copies are the originals themselves"

@@ -9,8 +9,8 @@ mod rows;
 mod stats;
 mod sweep;
 
-pub use export::{GROUPS, export_csv, export_json, group_columns, group_values};
-pub use paired::{Paired, holm, paired, t_cdf, t_quantile};
+pub use export::{GROUPS, export_csv, export_json};
+pub use paired::Paired;
 pub use plot::{Marker, Series, chart_svg, membership_chart, study_chart};
 pub use render::{svg_to_png_bytes, write_svg_and_png};
 pub use rows::{

@@ -181,10 +181,6 @@ pub struct MetricsTail {
 }
 
 impl MetricsTail {
-    pub fn offset(&self) -> u64 {
-        self.offset
-    }
-
     /// Records in the next at most `max` bytes of complete lines, and whether the reader has
     /// reached the end of the file as it is now. `restarted` is set when the file shrank.
     pub fn read(&mut self, path: &Path, max: usize) -> std::io::Result<TailRead> {

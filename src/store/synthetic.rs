@@ -9,25 +9,13 @@ use super::{
 };
 use crate::spec::find_preset;
 
-/// Class names of the synthetic runs (those of the embedded Fashion-MNIST subset).
-const CLASSES: [&str; 10] = [
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-];
-
-/// A finished run of the `default` preset (with `overrides`) and fixed numbers.
+/// A finished run of the `default` preset (with `overrides`) and fixed numbers, its classes
+/// named `class_names` (ten of them).
 pub fn finished_run(
     store: &RunStore,
     id: &str,
     overrides: &[&str],
+    class_names: &[&str],
     seed: u64,
     acc: f64,
     robust: Option<f64>,
@@ -38,7 +26,7 @@ pub fn finished_run(
     )
     .map_err(|e| StoreError::BadId(e.to_string()))?;
     let run = store.create_with_id(id)?;
-    let ds_names: Vec<String> = CLASSES.iter().map(|s| s.to_string()).collect();
+    let ds_names: Vec<String> = class_names.iter().map(|s| s.to_string()).collect();
     let rate = preset.duplication.rate.unwrap_or(0.0);
     let after: Vec<usize> = (0..10).map(|_| 1000 + (rate * 1000.0) as usize).collect();
     run.write_config(&RunConfig {

@@ -1,12 +1,14 @@
-//! Test-set evaluation: clean (loss, accuracy, per class, confusion matrix) and robust (under an
-//! attack, on the first `limit` test images).
+//! Evaluation, one image at a time: per-image loss, prediction and correctness of any images of
+//! a split, clean or under an attack (batched on the device), and the tallies built from them —
+//! loss, accuracy, per class, confusion matrix. The test pass, robust accuracy and the group
+//! metrics all go through `per_image`.
 
 use super::DeviceData;
 use crate::attack::{attack_view, perturb};
 use crate::nn::Net;
 use crate::spec::AttackSpec;
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvalResult {
@@ -46,46 +48,107 @@ fn tally(preds: &[i64], labels: &[u8], classes: usize, loss_sum: f64) -> EvalRes
     }
 }
 
-const EVAL_BATCH: usize = 500;
+const BATCH: usize = 500;
 
-/// Run `logits_of` over the first `n` test images in batches and tally the predictions.
-fn eval_batches(
-    test: &DeviceData,
-    n: usize,
-    classes: usize,
-    mut logits_of: impl FnMut(Tensor<4>, &Tensor<1, Int>) -> Tensor<2>,
-    progress: &mut dyn FnMut(usize, usize),
-) -> EvalResult {
-    let mut preds = Vec::with_capacity(n);
-    let mut loss_sum = 0.0;
-    let ce = CrossEntropyLossConfig::new().init(&test.images.device());
-    for start in (0..n).step_by(EVAL_BATCH) {
-        let end = (start + EVAL_BATCH).min(n);
-        let (x, y) = test.range(start, end);
-        let logits = logits_of(x, &y).without_autodiff();
-        loss_sum +=
-            ce.forward(logits.clone(), y).into_scalar::<f32>() as f64 * (end - start) as f64;
-        preds.extend(logits.argmax(1).into_data().iter::<i64>());
-        progress(end, n);
-    }
-    tally(&preds, &test.host_labels[..n], classes, loss_sum)
+/// Per-image cross-entropy and correctness, and the labels, of `data[idx]`.
+#[derive(Debug, Clone, Default)]
+pub struct PerImage {
+    pub loss: Vec<f64>,
+    pub correct: Vec<bool>,
+    pub preds: Vec<i64>,
+    pub labels: Vec<u8>,
 }
 
-/// The clean result of a per-image pass (the test pass group metrics reuse).
-pub fn tally_per_image(p: &super::group_eval::PerImage, classes: usize) -> EvalResult {
+impl PerImage {
+    fn push_batch(&mut self, logits: Tensor<2>, y: Tensor<1, Int>, labels: &[u8]) {
+        let b = labels.len();
+        let logp = log_softmax(logits.clone(), 1);
+        let picked = logp.gather(1, y.reshape([b, 1])).reshape([b]);
+        self.loss
+            .extend(picked.into_data().iter::<f32>().map(|v| -(v as f64)));
+        let pred: Vec<i64> = logits
+            .argmax(1)
+            .reshape([b])
+            .into_data()
+            .iter::<i64>()
+            .collect();
+        self.correct
+            .extend(pred.iter().zip(labels).map(|(&p, &l)| p == l as i64));
+        self.preds.extend(pred);
+        self.labels.extend_from_slice(labels);
+    }
+
+    pub fn len(&self) -> usize {
+        self.loss.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.loss.is_empty()
+    }
+}
+
+/// Clean per-image results of the images `idx` of `data` (all of them when `idx` is `None`).
+pub fn per_image(model: &Net, data: &DeviceData, idx: Option<&[u32]>) -> PerImage {
+    let m = model.valid();
+    let all: Vec<u32>;
+    let idx = match idx {
+        Some(i) => i,
+        None => {
+            all = (0..data.len() as u32).collect();
+            &all
+        }
+    };
+    let mut out = PerImage::default();
+    for chunk in idx.chunks(BATCH) {
+        let (x, y) = data.gather(chunk);
+        let labels: Vec<u8> = chunk
+            .iter()
+            .map(|&i| data.host_labels[i as usize])
+            .collect();
+        out.push_batch(m.forward(x), y, &labels);
+    }
+    out
+}
+
+/// The same on adversarial versions of the first `limit` images of `idx` (0 = all).
+/// `progress` is told how many images are done (the attack is the slow part).
+pub fn per_image_adversarial(
+    model: &Net,
+    data: &DeviceData,
+    idx: &[u32],
+    attack: &AttackSpec,
+    limit: usize,
+    autodiff_device: &Device,
+    progress: &mut dyn FnMut(usize, usize),
+) -> PerImage {
+    let view = attack_view(model, autodiff_device);
+    let n = if limit == 0 {
+        idx.len()
+    } else {
+        limit.min(idx.len())
+    };
+    let mut out = PerImage::default();
+    for chunk in idx[..n].chunks(BATCH) {
+        let (x, y) = data.gather(chunk);
+        let labels: Vec<u8> = chunk
+            .iter()
+            .map(|&i| data.host_labels[i as usize])
+            .collect();
+        let adv = perturb(&view, &x, &y, attack);
+        out.push_batch(view.forward(adv).without_autodiff(), y, &labels);
+        progress(out.len(), n);
+    }
+    out
+}
+
+/// The clean or robust result of a per-image pass.
+pub fn tally_per_image(p: &PerImage, classes: usize) -> EvalResult {
     tally(&p.preds, &p.labels, classes, p.loss.iter().sum())
 }
 
-/// Clean accuracy of `model` (any mode; evaluated in eval mode without autodiff).
+/// Clean accuracy of `model` on the whole of `test` (eval mode, no autodiff).
 pub fn evaluate_clean(model: &Net, test: &DeviceData, classes: usize) -> EvalResult {
-    let m = model.valid();
-    eval_batches(
-        test,
-        test.len(),
-        classes,
-        |x, _| m.forward(x),
-        &mut |_, _| {},
-    )
+    tally_per_image(&per_image(model, test, None), classes)
 }
 
 /// Accuracy under `attack` on the first `limit` test images (0 = all). `progress` is told how
@@ -99,19 +162,9 @@ pub fn evaluate_robust(
     autodiff_device: &Device,
     progress: &mut dyn FnMut(usize, usize),
 ) -> EvalResult {
-    let view = attack_view(model, autodiff_device);
-    let n = if limit == 0 {
-        test.len()
-    } else {
-        limit.min(test.len())
-    };
-    eval_batches(
-        test,
-        n,
-        classes,
-        |x, y| view.forward(perturb(&view, &x, y, attack)),
-        progress,
-    )
+    let all: Vec<u32> = (0..test.len() as u32).collect();
+    let p = per_image_adversarial(model, test, &all, attack, limit, autodiff_device, progress);
+    tally_per_image(&p, classes)
 }
 
 #[cfg(test)]

@@ -4,106 +4,12 @@
 //! loss-threshold membership inference of each train group against the test images.
 
 use super::DeviceData;
-use crate::attack::{attack_view, perturb};
+use super::eval::{PerImage, per_image, per_image_adversarial};
 use crate::data::{Groups, membership};
 use crate::nn::Net;
 use crate::spec::AttackSpec;
 use crate::store::{GroupMetrics, GroupStat, MembershipStat};
 use burn::prelude::*;
-use burn::tensor::activation::log_softmax;
-
-const BATCH: usize = 500;
-
-/// Per-image cross-entropy and correctness, and the labels, of `data[idx]`.
-#[derive(Debug, Clone, Default)]
-pub struct PerImage {
-    pub loss: Vec<f64>,
-    pub correct: Vec<bool>,
-    pub preds: Vec<i64>,
-    pub labels: Vec<u8>,
-}
-
-impl PerImage {
-    fn push_batch(&mut self, logits: Tensor<2>, y: Tensor<1, Int>, labels: &[u8]) {
-        let b = labels.len();
-        let logp = log_softmax(logits.clone(), 1);
-        let picked = logp.gather(1, y.reshape([b, 1])).reshape([b]);
-        self.loss
-            .extend(picked.into_data().iter::<f32>().map(|v| -(v as f64)));
-        let pred: Vec<i64> = logits
-            .argmax(1)
-            .reshape([b])
-            .into_data()
-            .iter::<i64>()
-            .collect();
-        self.correct
-            .extend(pred.iter().zip(labels).map(|(&p, &l)| p == l as i64));
-        self.preds.extend(pred);
-        self.labels.extend_from_slice(labels);
-    }
-
-    pub fn len(&self) -> usize {
-        self.loss.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.loss.is_empty()
-    }
-}
-
-/// Clean per-image results of the images `idx` of `data` (all of them when `idx` is `None`).
-pub fn per_image(model: &Net, data: &DeviceData, idx: Option<&[u32]>) -> PerImage {
-    let m = model.valid();
-    let all: Vec<u32>;
-    let idx = match idx {
-        Some(i) => i,
-        None => {
-            all = (0..data.len() as u32).collect();
-            &all
-        }
-    };
-    let mut out = PerImage::default();
-    for chunk in idx.chunks(BATCH) {
-        let (x, y) = data.gather(chunk);
-        let labels: Vec<u8> = chunk
-            .iter()
-            .map(|&i| data.host_labels[i as usize])
-            .collect();
-        out.push_batch(m.forward(x), y, &labels);
-    }
-    out
-}
-
-/// The same on adversarial versions of the first `limit` images of `idx` (0 = all).
-/// `progress` is told how many images are done (the attack is the slow part).
-pub fn per_image_adversarial(
-    model: &Net,
-    data: &DeviceData,
-    idx: &[u32],
-    attack: &AttackSpec,
-    limit: usize,
-    autodiff_device: &Device,
-    progress: &mut dyn FnMut(usize, usize),
-) -> PerImage {
-    let view = attack_view(model, autodiff_device);
-    let n = if limit == 0 {
-        idx.len()
-    } else {
-        limit.min(idx.len())
-    };
-    let mut out = PerImage::default();
-    for chunk in idx[..n].chunks(BATCH) {
-        let (x, y) = data.gather(chunk);
-        let labels: Vec<u8> = chunk
-            .iter()
-            .map(|&i| data.host_labels[i as usize])
-            .collect();
-        let adv = perturb(&view, &x, &y, attack);
-        out.push_batch(view.forward(adv).without_autodiff(), y, &labels);
-        progress(out.len(), n);
-    }
-    out
-}
 
 fn stat(p: &PerImage, classes: usize, test_loss: f64) -> GroupStat {
     let n = p.len().max(1) as f64;

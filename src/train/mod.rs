@@ -16,10 +16,9 @@ mod worker;
 
 pub use checkpoint::export_safetensors;
 pub use device_data::DeviceData;
-pub use eval::{EvalResult, evaluate_clean, evaluate_robust};
+pub use eval::{EvalResult, PerImage, evaluate_clean, evaluate_robust, per_image};
 pub use eval_run::{attack_key, eval_run, load_trained};
 pub use events::{Control, TrainEvent};
-pub use group_eval::{PerImage, metrics as group_metrics, per_image};
 pub use step::train_step;
 pub use trainer::{TrainJob, eval_points, optimizer, run_job};
 pub use worker::{WorkerHandle, spawn};

@@ -6,8 +6,8 @@
 
 use super::batches::Batches;
 use super::checkpoint::{self, TrainerState};
-use super::eval::tally_per_image;
-use super::group_eval::{adversarial_groups, clean_groups, per_image, per_image_adversarial};
+use super::eval::{per_image, per_image_adversarial, tally_per_image};
+use super::group_eval::{adversarial_groups, clean_groups};
 use super::step::train_step;
 use super::trainer::{TrainJob, eval_points, optimizer, robust_record, update_summary};
 use super::{Control, DeviceData, TrainEvent};

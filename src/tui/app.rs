@@ -185,10 +185,6 @@ impl App {
         self.effects.push(e);
     }
 
-    pub fn screen(&self) -> Screen {
-        self.screen
-    }
-
     pub fn should_quit(&self) -> bool {
         self.quit
     }

@@ -54,22 +54,10 @@ impl CompareRun {
     /// The duplicated group's loss and membership AUC at the run's last group evaluation (the
     /// standard vs robust question: which model memorises its duplicates more).
     pub fn dup_loss(&self) -> Option<f64> {
-        let g = self
-            .run
-            .evals
-            .iter()
-            .rev()
-            .find_map(|e| e.groups.as_ref())?;
-        Some(g.groups.get("duplicated")?.loss)
+        Some(self.run.last_groups()?.1.groups.get("duplicated")?.loss)
     }
     pub fn dup_auc(&self) -> Option<f64> {
-        let g = self
-            .run
-            .evals
-            .iter()
-            .rev()
-            .find_map(|e| e.groups.as_ref())?;
-        Some(g.membership.get("duplicated")?.auc)
+        Some(self.run.last_groups()?.1.membership.get("duplicated")?.auc)
     }
 }
 

@@ -117,13 +117,6 @@ impl Curve {
     pub fn means(&self) -> Vec<(f64, f64)> {
         self.buckets.iter().map(Bucket::mean).collect()
     }
-
-    /// The smallest and largest values pushed.
-    pub fn range(&self) -> Option<(f64, f64)> {
-        let lo = self.buckets.iter().map(|b| b.min.1).reduce(f64::min)?;
-        let hi = self.buckets.iter().map(|b| b.max.1).reduce(f64::max)?;
-        Some((lo, hi))
-    }
 }
 
 #[cfg(test)]
@@ -162,7 +155,6 @@ mod tests {
         );
         // x stays in step order: the chart draws lines between neighbours.
         assert!(p.windows(2).all(|w| w[0].0 <= w[1].0));
-        assert_eq!(c.range(), Some((1.0, 50.0)));
     }
 
     #[test]

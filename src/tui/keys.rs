@@ -145,11 +145,8 @@ const fn quiet(
     help: &'static str,
 ) -> Binding {
     Binding {
-        action,
-        keys,
-        label,
-        help,
         footer: false,
+        ..b(action, keys, label, help)
     }
 }
 
@@ -324,7 +321,8 @@ pub fn lookup(table: &[Binding], e: &KeyEvent) -> Option<Action> {
         .map(|b| b.action)
 }
 
-/// The key event a key of a table stands for (tests, the benchmark).
+/// The key event a key of a table stands for (tests).
+#[cfg(test)]
 pub fn event(key: &Key) -> KeyEvent {
     let mods = if key.ctrl {
         KeyModifiers::CONTROL

@@ -137,6 +137,14 @@ impl LiveRun {
         self.last_step = Some(s.clone());
     }
 
+    /// The latest evaluation that recorded group metrics: its step and the metrics.
+    pub fn last_groups(&self) -> Option<(usize, &crate::store::GroupMetrics)> {
+        self.evals
+            .iter()
+            .rev()
+            .find_map(|e| e.groups.as_ref().map(|g| (e.step, g)))
+    }
+
     pub fn step(&self) -> usize {
         self.last_step.as_ref().map(|s| s.step).unwrap_or(0)
     }

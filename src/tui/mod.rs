@@ -15,11 +15,9 @@ mod runs;
 pub mod screenshot;
 mod store_worker;
 
-pub use app::{App, Effect, Msg, Screen};
-pub use dialog::Dialog;
+pub use app::{App, Msg, Screen};
 pub use draw::{CLEAN, ROBUST, draw};
-pub use event::{Executor, Lab};
-pub use keys::{Action, Binding, event as key_event, for_screen as keys_for_screen};
+pub use event::Lab;
 pub use live::{LiveRun, LiveStatus, ema};
 
 use crate::store::RunStore;

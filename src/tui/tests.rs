@@ -15,7 +15,8 @@ fn fixture_run(
     acc: f64,
     robust: Option<f64>,
 ) {
-    finished_run(store, id, overrides, seed, acc, robust).unwrap();
+    let names = crate::data::FASHION_CLASSES;
+    finished_run(store, id, overrides, &names, seed, acc, robust).unwrap();
 }
 
 fn press(a: &mut App, c: KeyCode) {

@@ -2,15 +2,15 @@
 //! losses over the run (duplicated / copies / unique / dropped / test), and per group the
 //! membership inference against the test images; or, per class, duplicated vs unique vs test.
 
-use super::common::{block, bounds, fg, marker};
-use crate::store::GroupMetrics;
+use super::common::{block, bounds, fg};
+use super::live::{Series, step_chart};
 use crate::tui::App;
 use crate::tui::live::LiveRun;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Color;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Chart, Dataset, GraphType, LegendPosition, Paragraph, Wrap};
+use ratatui::widgets::{GraphType, LegendPosition, Paragraph, Wrap};
 
 /// Each group's colour: duplicated images stand out, test is the clean-accuracy colour.
 pub const GROUP_COLORS: [(&str, Color); 5] = [
@@ -20,13 +20,6 @@ pub const GROUP_COLORS: [(&str, Color); 5] = [
     ("dropped", Color::Gray),
     ("test", super::CLEAN),
 ];
-
-fn latest(run: &LiveRun) -> Option<(usize, &GroupMetrics)> {
-    run.evals
-        .iter()
-        .rev()
-        .find_map(|e| e.groups.as_ref().map(|g| (e.step, g)))
-}
 
 fn none_yet(f: &mut Frame, app: &App, area: Rect, title: &str) {
     f.render_widget(
@@ -42,13 +35,13 @@ fn none_yet(f: &mut Frame, app: &App, area: Rect, title: &str) {
 
 pub fn draw(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
     let title = " memorisation: loss by group (g: next panel) ";
-    let Some((step, last)) = latest(run) else {
+    let Some((step, last)) = run.last_groups() else {
         return none_yet(f, app, area, title);
     };
     let rows = last.groups.len() as u16 + 4;
     let [chart_area, table_area] =
         Layout::vertical([Constraint::Min(6), Constraint::Length(rows)]).areas(area);
-    let series: Vec<(&str, Color, Vec<(f64, f64)>)> = GROUP_COLORS
+    let series: Vec<(&'static str, Color, Vec<(f64, f64)>)> = GROUP_COLORS
         .iter()
         .map(|&(name, color)| {
             let pts = run
@@ -63,33 +56,32 @@ pub fn draw(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
         })
         .filter(|s| !s.2.is_empty())
         .collect();
-    let ds: Vec<Dataset> = series
+    let lines: Vec<Series> = series
         .iter()
-        .map(|(name, color, pts)| {
-            Dataset::default()
-                .name(*name)
-                .marker(marker(app))
-                .graph_type(GraphType::Line)
-                .style(fg(app, *color))
-                .data(pts)
+        .map(|(name, color, pts)| Series {
+            name,
+            color: *color,
+            graph: GraphType::Line,
+            points: pts,
         })
         .collect();
     let y = bounds(series.iter().flat_map(|s| s.2.iter().map(|p| p.1)));
-    let chart = Chart::new(ds)
-        .legend_position(Some(LegendPosition::TopRight))
-        .hidden_legend_constraints((Constraint::Ratio(1, 1), Constraint::Ratio(1, 1)))
-        .block(block(app, title))
-        .x_axis(
-            Axis::default()
-                .bounds([0.0, run.total_steps.max(1) as f64])
-                .labels(["0".to_string(), run.total_steps.to_string()]),
-        )
-        .y_axis(
-            Axis::default()
-                .bounds(y)
-                .labels([format!("{:.2}", y[0]), format!("{:.2}", y[1])]),
-        );
-    f.render_widget(chart, chart_area);
+    let labels = [
+        format!("{:.2}", y[0]),
+        format!("{:.2}", (y[0] + y[1]) / 2.0),
+        format!("{:.2}", y[1]),
+    ];
+    step_chart(
+        f,
+        app,
+        run,
+        chart_area,
+        title,
+        &lines,
+        y,
+        labels,
+        LegendPosition::TopRight,
+    );
 
     let mut lines = vec![Line::from(format!(
         "{:<10} {:>6} {:>7} {:>6} {:>6} {:>7}",
@@ -133,7 +125,7 @@ pub fn draw(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
 
 pub fn draw_by_class(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
     let title = " memorisation per class: loss (g: next panel) ";
-    let Some((step, last)) = latest(run) else {
+    let Some((step, last)) = run.last_groups() else {
         return none_yet(f, app, area, title);
     };
     let shown: Vec<(&str, Color)> = GROUP_COLORS

@@ -100,15 +100,17 @@ fn draw_head(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
 }
 
 /// One series of a live chart.
-struct Series<'a> {
-    name: &'static str,
-    color: ratatui::style::Color,
-    graph: GraphType,
-    points: &'a [(f64, f64)],
+pub(super) struct Series<'a> {
+    pub name: &'static str,
+    pub color: ratatui::style::Color,
+    pub graph: GraphType,
+    pub points: &'a [(f64, f64)],
 }
 
-/// A chart over the run's steps with a legend, the shape both live charts share.
-fn step_chart(
+/// A chart over the run's steps with a legend, the shape every live chart shares (the loss and
+/// accuracy charts, and the memorisation panel's group losses).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn step_chart(
     f: &mut Frame,
     app: &App,
     run: &LiveRun,
