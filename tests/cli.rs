@@ -245,6 +245,12 @@ fn headless_train_writes_a_complete_run_and_exports_it() {
     let csv = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(csv.starts_with("evaluation,step,train_loss"), "{csv}");
     assert_eq!(csv.lines().count(), 3, "header + 2 evaluations: {csv}");
+    let o = duplab(&["runs", "stop", id], tmp.path());
+    assert!(
+        !o.status.success() && text(&o).contains("is not training (status finished)"),
+        "{}",
+        text(&o)
+    );
     let o = duplab(&["runs", "show", &id[id.len() - 6..]], tmp.path());
     assert!(text(&o).contains("T-shirt/top"), "{}", text(&o));
     // A later robust evaluation of the finished run, written into it.
@@ -385,4 +391,65 @@ values = [{ label = "0", set = { "duplication.rate" = 0.0 } }, { label = "30", s
             "run {id} of the first attempt was kept"
         );
     }
+}
+
+#[test]
+fn a_prepared_folder_trains_the_preset_written_into_it() {
+    use duplab::store::{RunStatus, RunStore};
+    let tmp = tempfile::tempdir().unwrap();
+    let store = RunStore::new(tmp.path());
+    // What the lab does on Enter: a folder under its chosen id, the resolved preset with the
+    // user's unsaved edits in it.
+    let edits = [
+        "training.steps=4".to_string(),
+        "training.eval_every=2".to_string(),
+        "duplication.rate=0.3".to_string(),
+        "attack.eval.limit=16".to_string(),
+    ];
+    let preset = duplab::spec::find_preset("default", &edits).unwrap();
+    let id = "20260101-000000-default-abc123";
+    let run = store.create_with_id(id).unwrap();
+    run.write_preset(&preset).unwrap();
+    let o = duplab(
+        &[
+            "train",
+            "--prepared",
+            id,
+            "--seed",
+            "3",
+            "--device",
+            "cpu",
+            "--plain",
+        ],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let run = store.open(id).unwrap();
+    assert_eq!(run.status(), RunStatus::Finished);
+    let config = run.config().unwrap();
+    assert_eq!(config.seed, 3);
+    assert_eq!(config.preset, preset, "nothing the user edited is lost");
+    assert_eq!(store.runs().unwrap().len(), 1, "no second folder");
+    // Started twice: refused, the finished run untouched.
+    let o = duplab(&["train", "--prepared", id, "--device", "cpu"], tmp.path());
+    assert!(
+        !o.status.success() && text(&o).contains("was started before"),
+        "{}",
+        text(&o)
+    );
+    // A folder without a preset: a clear error, and the folder says why nothing trains.
+    let bare = store
+        .create_with_id("20260101-000001-default-def456")
+        .unwrap();
+    let o = duplab(
+        &["train", "--prepared", &bare.id, "--device", "cpu"],
+        tmp.path(),
+    );
+    assert!(
+        !o.status.success() && text(&o).contains("has no preset.toml"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(bare.status(), RunStatus::Failed);
+    assert!(bare.summary().error.unwrap().contains("has no preset.toml"));
 }

@@ -253,6 +253,7 @@ pub fn run(a: BenchArgs) -> i32 {
             data_dir: None,
             store: crate::store::RunStore::new(&tmp),
             resume: None,
+            prepared: None,
             sweep: None,
             point: None,
         };

@@ -11,7 +11,9 @@ pub const EXIT_NOT_A_TERMINAL: i32 = 2;
 
 /// Print an error as one paragraph and give the exit code.
 pub fn fail(msg: impl std::fmt::Display) -> i32 {
-    eprintln!("error: {msg}");
+    use std::io::Write;
+    // Not eprintln: a closed terminal must not turn an error into a panic.
+    let _ = writeln!(std::io::stderr(), "error: {msg}");
     1
 }
 

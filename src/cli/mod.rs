@@ -1,7 +1,23 @@
 //! The command line: `duplab` opens the TUI; subcommands run headless for scripts and sweeps.
 
+// A terminal that went away (a closed window, a dropped link) makes println! panic, which would
+// end the process before its stop path writes the checkpoint: write and ignore the error instead.
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+macro_rules! errln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 mod bench;
 mod bench_tui;
+mod control_cmd;
 mod exit;
 pub use exit::{EXIT_INTERRUPTED, fail};
 mod data_cmd;
@@ -33,6 +49,10 @@ pub struct Cli {
     /// Capture the mouse (off by default: it breaks copy and tmux).
     #[arg(long, global = true)]
     pub mouse: bool,
+    /// Lab: train launched runs on threads of the lab, which stop (with a checkpoint) when it
+    /// closes. By default each run gets a trainer process of its own that outlives the lab.
+    #[arg(long)]
+    pub in_process: bool,
     /// Where the lab finds full data sets (runs launched from the TUI).
     #[arg(long, env = "DUPLAB_DATA")]
     pub data_dir: Option<PathBuf>,
@@ -136,6 +156,26 @@ pub enum RunsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Ask a training run to stop with a checkpoint (status `interrupted`, resumable), wherever
+    /// its trainer runs; waits until it has.
+    Stop {
+        id: String,
+        /// Seconds to wait for the checkpoint (0: ask and return).
+        #[arg(long, default_value_t = 120)]
+        wait: u64,
+    },
+    /// Hold a training run between steps (its process stays, the device memory too).
+    Pause {
+        id: String,
+        #[arg(long, default_value_t = 60)]
+        wait: u64,
+    },
+    /// Let a paused run train on.
+    Resume {
+        id: String,
+        #[arg(long, default_value_t = 60)]
+        wait: u64,
+    },
     /// Delete a run folder.
     Rm {
         id: String,
@@ -165,6 +205,10 @@ pub struct TrainArgs {
     /// Continue an interrupted run from its last checkpoint.
     #[arg(long, value_name = "RUN_ID", conflicts_with_all = ["seed", "all_seeds"])]
     pub resume: Option<String>,
+    /// Train the run folder the lab prepared under this id, from the `preset.toml` it wrote
+    /// there (how the lab starts a detached trainer).
+    #[arg(long, value_name = "RUN_ID", conflicts_with_all = ["resume", "all_seeds"])]
+    pub prepared: Option<String>,
     /// Plain progress lines even on a TTY.
     #[arg(long)]
     pub plain: bool,
@@ -182,7 +226,7 @@ pub fn main() -> i32 {
     match cli.command {
         None => match crate::tui::run(
             &store,
-            crate::tui::Options::from_cli(cli.no_color, cli.ascii, cli.mouse),
+            crate::tui::Options::from_cli(cli.no_color, cli.ascii, cli.mouse, cli.in_process),
             cli.data_dir,
         ) {
             Ok(()) => 0,

@@ -27,6 +27,15 @@ pub fn run(store: &RunStore, cmd: RunsCommand) -> i32 {
             Err(e) => fail(e),
         },
         RunsCommand::Show { id } => show(store, &id),
+        RunsCommand::Stop { id, wait } => {
+            super::control_cmd::run(store, &id, crate::store::ControlCommand::Stop, wait)
+        }
+        RunsCommand::Pause { id, wait } => {
+            super::control_cmd::run(store, &id, crate::store::ControlCommand::Pause, wait)
+        }
+        RunsCommand::Resume { id, wait } => {
+            super::control_cmd::run(store, &id, crate::store::ControlCommand::Resume, wait)
+        }
         RunsCommand::Export { id, csv, json } => {
             let run = match store.open(&id) {
                 Ok(r) => r,

@@ -115,7 +115,7 @@ pub fn run(store: &RunStore, a: SweepArgs) -> i32 {
         return match &a.out {
             Some(p) => match std::fs::write(p, script) {
                 Ok(()) => {
-                    println!(
+                    outln!(
                         "wrote {} ({} array tasks); submit with: sbatch {}",
                         p.display(),
                         grid.points().len(),
@@ -145,7 +145,7 @@ pub fn run(store: &RunStore, a: SweepArgs) -> i32 {
             PointPlan::Start => Some((i, None)),
         })
         .collect();
-    println!(
+    outln!(
         "sweep {}: {} runs, {} done, {} to resume, {} to start; {} at a time",
         grid.name,
         points.len(),
@@ -161,7 +161,7 @@ pub fn run(store: &RunStore, a: SweepArgs) -> i32 {
                 PointPlan::Resume(id) => format!("resume {id}"),
                 PointPlan::Start => "start".into(),
             };
-            println!("  {:<50} seed {:<3} {what}", p.label, p.seed);
+            outln!("  {:<50} seed {:<3} {what}", p.label, p.seed);
         }
         return 0;
     }
@@ -195,6 +195,7 @@ pub fn run(store: &RunStore, a: SweepArgs) -> i32 {
                 data_dir: a.data_dir.clone(),
                 store: store.clone(),
                 resume,
+                prepared: None,
                 sweep: Some(grid.name.clone()),
                 point: Some(p.label.clone()),
             };
@@ -214,7 +215,7 @@ pub fn run(store: &RunStore, a: SweepArgs) -> i32 {
             break;
         }
         if stop.load(Ordering::Relaxed) && !stopping {
-            println!(
+            outln!(
                 "stopping: checkpointing {} running point(s); re-run the sweep to continue",
                 active.len()
             );
@@ -232,14 +233,14 @@ pub fn run(store: &RunStore, a: SweepArgs) -> i32 {
         match &ev {
             TrainEvent::Started { run_id, .. } => {
                 by_run.insert(run_id.clone(), i);
-                println!(
+                outln!(
                     "[{}/{total}] start  {} seed {} → {run_id}",
                     done + 1,
                     p.label,
                     p.seed
                 );
             }
-            TrainEvent::Epoch { record, .. } => println!(
+            TrainEvent::Epoch { record, .. } => outln!(
                 "         eval   {} seed {}: step {} test acc {:.2}%{}",
                 p.label,
                 p.seed,
@@ -253,7 +254,7 @@ pub fn run(store: &RunStore, a: SweepArgs) -> i32 {
             ),
             TrainEvent::Finished { summary, .. } => {
                 done += 1;
-                println!(
+                outln!(
                     "[{done}/{total}] done   {} seed {}: clean {}%  robust {}%  {:.0} s",
                     p.label,
                     p.seed,
@@ -262,13 +263,14 @@ pub fn run(store: &RunStore, a: SweepArgs) -> i32 {
                     summary.duration_s
                 );
             }
-            TrainEvent::Stopped { run_id, step } => println!(
+            TrainEvent::Stopped { run_id, step } => outln!(
                 "         stopped {} seed {} at step {step} ({run_id})",
-                p.label, p.seed
+                p.label,
+                p.seed
             ),
             TrainEvent::Failed { error, .. } => {
                 failed += 1;
-                eprintln!("         FAILED {} seed {}: {error}", p.label, p.seed);
+                errln!("         FAILED {} seed {}: {error}", p.label, p.seed);
             }
             _ => {}
         }
@@ -281,7 +283,7 @@ pub fn run(store: &RunStore, a: SweepArgs) -> i32 {
     if stopping {
         return EXIT_INTERRUPTED;
     }
-    println!(
+    outln!(
         "sweep {} complete: {done}/{total} runs finished{}; report with: duplab report --sweep {}",
         grid.name,
         if failed > 0 {

@@ -15,15 +15,25 @@ use std::sync::mpsc::{RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
 pub fn run(store: &RunStore, args: TrainArgs) -> i32 {
-    let (preset, resume_seed) = match &args.resume {
-        Some(id) => match store
+    let (preset, resume_seed) = match (&args.resume, &args.prepared) {
+        (None, Some(id)) => match prepared_preset(store, id, &args.set) {
+            Ok(p) => (p, None),
+            Err(e) => {
+                // The lab watches this folder: say there why nothing trains.
+                if let Ok(run) = store.open(id) {
+                    let _ = run.mark_failed(&format!("{e:#}"));
+                }
+                return fail(format!("{e:#}"));
+            }
+        },
+        (Some(id), _) => match store
             .open(id)
             .and_then(|r| r.config().map(|c| (c.preset, c.seed)))
         {
             Ok((p, s)) => (p, Some(s)),
             Err(e) => return fail(e),
         },
-        None => match find_preset(&args.preset, &args.set) {
+        (None, None) => match find_preset(&args.preset, &args.set) {
             Ok(p) => (p, None),
             Err(e) => return fail(e),
         },
@@ -43,9 +53,7 @@ pub fn run(store: &RunStore, args: TrainArgs) -> i32 {
         if let (Some(sweep), Some(point), None) = (&args.sweep, &args.point, &args.resume) {
             match store.plan_point(sweep, point, seed) {
                 PointPlan::Skip(id) => {
-                    println!(
-                        "{sweep} {point} seed {seed}: already done or running as {id}; skipped"
-                    );
+                    outln!("{sweep} {point} seed {seed}: already done or running as {id}; skipped");
                     continue;
                 }
                 PointPlan::Resume(id) => resume = Some(id),
@@ -59,6 +67,7 @@ pub fn run(store: &RunStore, args: TrainArgs) -> i32 {
             data_dir: args.data_dir.clone(),
             store: store.clone(),
             resume,
+            prepared: args.prepared.clone(),
             sweep: args.sweep.clone(),
             point: args.point.clone(),
         };
@@ -68,6 +77,24 @@ pub fn run(store: &RunStore, args: TrainArgs) -> i32 {
         }
     }
     code
+}
+
+/// The preset a launcher wrote into a run folder it prepared.
+fn prepared_preset(
+    store: &RunStore,
+    id: &str,
+    overrides: &[String],
+) -> anyhow::Result<crate::spec::Preset> {
+    let run = store.open(id)?;
+    let path = run.preset_path();
+    if !path.exists() {
+        anyhow::bail!(
+            "run {} has no preset.toml ({}): only a folder the lab prepared can be trained with --prepared",
+            run.id,
+            path.display()
+        );
+    }
+    Ok(crate::spec::Preset::load(&path, overrides)?)
 }
 
 /// Run one job and report its events until it ends; returns the exit code.
@@ -91,7 +118,7 @@ pub fn watch(job: TrainJob, stop: &AtomicBool, fancy: bool) -> i32 {
     }
     let say = |line: String| match &bar {
         Some(b) => b.println(line),
-        None => println!("{line}"),
+        None => outln!("{line}"),
     };
     let mut last_plain = Instant::now() - Duration::from_secs(60);
     let code = loop {
@@ -108,7 +135,7 @@ pub fn watch(job: TrainJob, stop: &AtomicBool, fancy: bool) -> i32 {
         match ev {
             TrainEvent::Phase { what, .. } => match &bar {
                 Some(b) => b.set_message(what),
-                None => println!("{what}"),
+                None => outln!("{what}"),
             },
             TrainEvent::Started {
                 run_id,
@@ -119,7 +146,7 @@ pub fn watch(job: TrainJob, stop: &AtomicBool, fancy: bool) -> i32 {
                 let (backend, adapter) = (&config.backend, &config.device);
                 // The run id alone on stdout's first line, so scripts can capture it.
                 if bar.is_some() {
-                    println!("{run_id}");
+                    outln!("{run_id}");
                 }
                 say(format!(
                     "run {run_id}: {total_steps} steps ({steps_per_epoch} per epoch){} on {backend} ({adapter})",
@@ -150,7 +177,7 @@ pub fn watch(job: TrainJob, stop: &AtomicBool, fancy: bool) -> i32 {
                     }
                     None if last_plain.elapsed() >= Duration::from_secs(5) => {
                         last_plain = Instant::now();
-                        println!("step {}  {msg}", r.step);
+                        outln!("step {}  {msg}", r.step);
                     }
                     None => {}
                 }
@@ -172,7 +199,7 @@ pub fn watch(job: TrainJob, stop: &AtomicBool, fancy: bool) -> i32 {
                 if let Some(b) = &bar {
                     b.finish_and_clear();
                 }
-                println!(
+                outln!(
                     "finished {run_id}: clean acc {}%  robust acc {}%  in {:.1} s",
                     pct_str(summary.test_acc),
                     pct_str(summary.robust_acc),
@@ -184,7 +211,7 @@ pub fn watch(job: TrainJob, stop: &AtomicBool, fancy: bool) -> i32 {
                 if let Some(b) = &bar {
                     b.finish_and_clear();
                 }
-                println!(
+                outln!(
                     "interrupted {run_id} at step {step}; continue with: duplab train --resume {run_id}"
                 );
                 break EXIT_INTERRUPTED;
@@ -193,7 +220,7 @@ pub fn watch(job: TrainJob, stop: &AtomicBool, fancy: bool) -> i32 {
                 if let Some(b) = &bar {
                     b.finish_and_clear();
                 }
-                eprintln!(
+                errln!(
                     "error: {}{error}",
                     run_id
                         .map(|r| format!("run {r} failed: "))

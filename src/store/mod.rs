@@ -2,14 +2,18 @@
 //! Plain Rust: no burn, no terminal.
 //!
 //! `runs/<time>-<preset>-<short id>/` holds `config.json`, `metrics.jsonl` (append-only, flushed a
-//! record at a time), `summary.json` (temp file + rename), `status`, `pid` and `checkpoints/`.
+//! record at a time), `summary.json` (temp file + rename), `status`, `pid` and `checkpoints/`; a run launched
+//! from the lab adds `preset.toml` (what its trainer reads), `train.log`, and the `phase` and
+//! `control` files through which other processes watch and steer it.
 
+mod control;
 mod id;
 mod metrics;
 mod run;
 mod summary;
 pub mod synthetic;
 
+pub use control::{ControlCommand, ControlReader};
 pub use id::{new_run_id, validate_run_id};
 pub use metrics::{
     EpochRecord, GroupMetrics, GroupStat, LeakageStat, MembershipStat, MetricRecord, MetricsTail,

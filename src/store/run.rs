@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
     Running,
+    /// Training is held between steps by a pause control; the trainer process is alive.
+    Paused,
     Finished,
     Failed,
     Interrupted,
@@ -19,6 +21,7 @@ impl RunStatus {
     pub fn name(self) -> &'static str {
         match self {
             RunStatus::Running => "running",
+            RunStatus::Paused => "paused",
             RunStatus::Finished => "finished",
             RunStatus::Failed => "failed",
             RunStatus::Interrupted => "interrupted",
@@ -27,11 +30,17 @@ impl RunStatus {
     fn parse(s: &str) -> Option<RunStatus> {
         Some(match s.trim() {
             "running" => RunStatus::Running,
+            "paused" => RunStatus::Paused,
             "finished" => RunStatus::Finished,
             "failed" => RunStatus::Failed,
             "interrupted" => RunStatus::Interrupted,
             _ => return None,
         })
+    }
+
+    /// A trainer process owns the run right now (running or paused).
+    pub fn is_live(self) -> bool {
+        matches!(self, RunStatus::Running | RunStatus::Paused)
     }
 }
 
@@ -103,9 +112,25 @@ fn io(p: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
 
 /// Write a file by writing a temporary sibling and renaming it over: readers never see half.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    // Unique per process and call, so two writers (two labs, two threads) never share a temp file.
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
     std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
     std::fs::rename(&tmp, path).map_err(io(path))
+}
+
+/// Whether a process of this machine is alive. A zombie (exited, not yet reaped by its parent)
+/// still has a `/proc` entry but trains nothing: its state letter is `Z`.
+fn process_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command name, which is in parentheses and may hold spaces.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
 }
 
 fn hostname() -> String {
@@ -247,7 +272,9 @@ impl RunStore {
     pub fn plan_point(&self, sweep: &str, label: &str, seed: u64) -> PointPlan {
         match self.find_point(sweep, label, seed) {
             Ok(Some(run)) => match run.status() {
-                RunStatus::Finished | RunStatus::Running => PointPlan::Skip(run.id),
+                RunStatus::Finished | RunStatus::Running | RunStatus::Paused => {
+                    PointPlan::Skip(run.id)
+                }
                 RunStatus::Interrupted if run.checkpoints_dir().join("state.json").exists() => {
                     PointPlan::Resume(run.id)
                 }
@@ -280,19 +307,60 @@ impl Run {
 
     /// Record which process trains this run, so a reader can tell a dead trainer.
     pub fn mark_owner(&self) -> Result<(), StoreError> {
+        self.set_owner(std::process::id())
+    }
+
+    /// Record another process (a trainer the lab just started) as this run's owner.
+    pub fn set_owner(&self, pid: u32) -> Result<(), StoreError> {
         write_atomic(
             &self.dir.join("pid"),
-            format!("{} {}\n", std::process::id(), hostname()).as_bytes(),
+            format!("{pid} {}\n", hostname()).as_bytes(),
         )
     }
 
-    /// The status on disk; `running` whose trainer process is gone reads as `interrupted`.
+    /// The trainer's process id, when it runs on this machine and is alive.
+    pub fn owner_pid(&self) -> Option<u32> {
+        let text = std::fs::read_to_string(self.dir.join("pid")).ok()?;
+        let mut parts = text.split_whitespace();
+        let pid: u32 = parts.next()?.parse().ok()?;
+        let host = parts.next().unwrap_or("");
+        (host.is_empty() || host == hostname())
+            .then_some(pid)
+            .filter(|&p| process_alive(p))
+    }
+
+    /// The resolved preset a launcher wrote for its trainer (`preset.toml`).
+    pub fn preset_path(&self) -> PathBuf {
+        self.dir.join("preset.toml")
+    }
+
+    pub fn write_preset(&self, p: &Preset) -> Result<(), StoreError> {
+        write_atomic(&self.preset_path(), p.to_toml().as_bytes())
+    }
+
+    /// What a detached trainer printed (`train.log`).
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join("train.log")
+    }
+
+    /// What the trainer is doing outside training steps (loading, evaluating), for watchers
+    /// in other processes. One line, replaced atomically.
+    pub fn set_phase(&self, what: &str) -> Result<(), StoreError> {
+        write_atomic(&self.dir.join("phase"), what.as_bytes())
+    }
+
+    pub fn phase(&self) -> String {
+        std::fs::read_to_string(self.dir.join("phase")).unwrap_or_default()
+    }
+
+    /// The status on disk; `running` or `paused` whose trainer process is gone reads as
+    /// `interrupted`.
     pub fn status(&self) -> RunStatus {
         let s = std::fs::read_to_string(self.dir.join("status"))
             .ok()
             .and_then(|s| RunStatus::parse(&s));
         match s {
-            Some(RunStatus::Running) if !self.owner_alive() => RunStatus::Interrupted,
+            Some(s) if s.is_live() && !self.owner_alive() => RunStatus::Interrupted,
             Some(s) => s,
             None => RunStatus::Interrupted,
         }
@@ -308,7 +376,7 @@ impl Run {
         if !host.is_empty() && host != hostname() {
             return true; // trained on another machine sharing the store: we cannot tell
         }
-        !pid.is_empty() && Path::new("/proc").join(pid).exists()
+        pid.parse().is_ok_and(process_alive)
     }
 
     pub fn write_config(&self, c: &RunConfig) -> Result<(), StoreError> {
@@ -333,6 +401,14 @@ impl Run {
         let bytes = serde_json::to_vec_pretty(&s)
             .map_err(|e| StoreError::Corrupt(self.dir.clone(), e.to_string()))?;
         write_atomic(&self.dir.join("summary.json"), &bytes)
+    }
+
+    /// Record a failure: the error in the summary, status `failed`.
+    pub fn mark_failed(&self, error: &str) -> Result<(), StoreError> {
+        let mut s = self.summary();
+        s.error = Some(error.to_string());
+        self.write_summary(&s)?;
+        self.set_status(RunStatus::Failed)
     }
 
     /// The summary, or an empty one if none was written yet.

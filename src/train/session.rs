@@ -16,16 +16,21 @@ use crate::data::{self, rng::Rng};
 use crate::nn::{InputShape, Net};
 use crate::spec::{AttackKind, Length};
 use crate::store::{
-    EpochRecord, LeakageStat, MetricRecord, MetricsWriter, Run, RunConfig, RunStatus, StepRecord,
-    Summary,
+    ControlCommand, ControlReader, EpochRecord, LeakageStat, MetricRecord, MetricsWriter, Run,
+    RunConfig, RunStatus, StepRecord, Summary,
 };
 use anyhow::{Context, Result, anyhow, bail};
 use burn::module::Module;
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
 use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
-use std::sync::mpsc::{Receiver, Sender, TryRecvError};
-use std::time::Instant;
+use std::cell::Cell;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::time::{Duration, Instant};
+
+/// How often the run folder's control file is read, and the phase file written at most.
+const CONTROL_POLL: Duration = Duration::from_millis(250);
+const PHASE_EVERY: Duration = Duration::from_secs(1);
 
 /// What `control` decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,10 +119,35 @@ pub struct Session<'a> {
     started: Instant,
     base_elapsed: f64,
     paused_s: f64,
+    /// Commands from other processes, through the run folder's control file.
+    control_file: ControlReader,
+    control_checked: Instant,
+    /// When the phase file was last written (progress phases come many a second).
+    phase_written: Cell<Option<Instant>>,
+}
+
+/// Send a phase and mirror it into the run folder, so a lab in another process shows it too.
+fn send_phase(events: &Sender<TrainEvent>, run: Option<&Run>, what: String) {
+    if let Some(run) = run {
+        let _ = run.set_phase(&what);
+    }
+    let _ = events.send(TrainEvent::Phase {
+        run_id: run.map(|r| r.id.clone()),
+        what,
+    });
 }
 
 impl<'a> Session<'a> {
     fn send(&self, e: TrainEvent) {
+        if let TrainEvent::Phase { what, .. } = &e
+            && self
+                .phase_written
+                .get()
+                .is_none_or(|t| t.elapsed() >= PHASE_EVERY)
+        {
+            self.phase_written.set(Some(Instant::now()));
+            let _ = self.run.set_phase(what);
+        }
         let _ = self.events.send(e);
     }
 
@@ -144,10 +174,27 @@ impl<'a> Session<'a> {
         };
         let preset = &job.preset;
         let t = &preset.training;
-        send(TrainEvent::Phase {
-            run_id: None,
-            what: format!("loading data set {}", preset.data.set.name()),
-        });
+        // A folder a launcher prepared is ours from the first moment, so that whatever fails
+        // from here on is recorded in it (status failed, the error in its summary).
+        let prepared = match &job.prepared {
+            Some(id) => {
+                let run = job.store.open(id)?;
+                *run_slot = Some(run.clone());
+                if run.dir.join("config.json").exists() {
+                    bail!(
+                        "run {id} was started before; continue it with: duplab train --resume {id}"
+                    );
+                }
+                run.mark_owner()?;
+                Some(run)
+            }
+            None => None,
+        };
+        send_phase(
+            events,
+            prepared.as_ref(),
+            format!("loading data set {}", preset.data.set.name()),
+        );
         let ds = data::load(preset.data.set, job.data_dir.as_deref())?;
         let classes = ds.num_classes();
         let plan = data::make_plan(&preset.duplication, &ds.train.labels, classes, job.seed)
@@ -179,10 +226,15 @@ impl<'a> Session<'a> {
                 }
                 run.mark_owner()?;
                 run.set_status(RunStatus::Running)?;
+                // The stop that ended it last time is not a command for this run.
+                run.clear_control()?;
                 let state = checkpoint::load_state(&run)?.unwrap_or_default();
                 (run, state)
             }
-            None => (job.store.create(&preset.name)?, TrainerState::default()),
+            None => match prepared {
+                Some(run) => (run, TrainerState::default()),
+                None => (job.store.create(&preset.name)?, TrainerState::default()),
+            },
         };
         *run_slot = Some(run.clone());
         let rid = run.id.clone();
@@ -228,10 +280,7 @@ impl<'a> Session<'a> {
             start_step: state.step,
         });
 
-        send(TrainEvent::Phase {
-            run_id: Some(rid.clone()),
-            what: "uploading data to the device".into(),
-        });
+        send_phase(events, Some(&run), "uploading data to the device".into());
         let train = DeviceData::upload(&pool, &inner);
         let test = DeviceData::upload(&ds.test, &inner);
         let ce = CrossEntropyLossConfig::new().init(&device);
@@ -249,10 +298,11 @@ impl<'a> Session<'a> {
         }
         let window = Window::new(&state, &inner);
         let groups = data::groups(&plan, ds.train.len(), data::UNIQUE_SAMPLE, job.seed);
-        send(TrainEvent::Phase {
-            run_id: Some(rid.clone()),
-            what: "finding test images that nearly copy a training image".into(),
-        });
+        send_phase(
+            events,
+            Some(&run),
+            "finding test images that nearly copy a training image".into(),
+        );
         let leakage = data::leaky_test_images(&ds, preset.data.leak_threshold);
         let mut leaky = vec![false; ds.test.len()];
         for &i in &leakage.leaky {
@@ -286,29 +336,72 @@ impl<'a> Session<'a> {
             lr: 0.0,
             started: Instant::now(),
             paused_s: 0.0,
+            control_file: ControlReader::default(),
+            control_checked: Instant::now(),
+            phase_written: Cell::new(None),
             run,
         })
     }
 
-    /// Controls between steps, never mid-update. A pause blocks here until resume or stop.
+    /// Back to training steps: say so in the phase file (in-process watchers learn it from the
+    /// step events themselves).
+    pub fn training_phase(&self) {
+        let _ = self.run.set_phase("training");
+        self.phase_written.set(None);
+    }
+
+    /// The next command from the lab's channel or the run folder's control file (read at most
+    /// every `CONTROL_POLL`). A channel whose sender is gone means stop.
+    fn next_control(&mut self, channel: &Receiver<Control>, wait: Duration) -> Option<Control> {
+        let from_channel = if wait.is_zero() {
+            match channel.try_recv() {
+                Ok(c) => Some(c),
+                Err(TryRecvError::Disconnected) => Some(Control::Stop),
+                Err(TryRecvError::Empty) => None,
+            }
+        } else {
+            match channel.recv_timeout(wait) {
+                Ok(c) => Some(c),
+                Err(RecvTimeoutError::Disconnected) => Some(Control::Stop),
+                Err(RecvTimeoutError::Timeout) => None,
+            }
+        };
+        if from_channel.is_some() {
+            return from_channel;
+        }
+        if self.control_checked.elapsed() < CONTROL_POLL {
+            return None;
+        }
+        self.control_checked = Instant::now();
+        self.control_file.poll(&self.run).map(|c| match c {
+            ControlCommand::Pause => Control::Pause,
+            ControlCommand::Resume => Control::Resume,
+            ControlCommand::Stop => Control::Stop,
+        })
+    }
+
+    /// Controls between steps, never mid-update. A pause blocks here until resume or stop;
+    /// the run's status says `paused` meanwhile, so watchers in other processes see it.
     pub fn control(&mut self, control: &Receiver<Control>) -> Flow {
-        match control.try_recv() {
-            Ok(Control::Stop) | Err(TryRecvError::Disconnected) => Flow::Stop,
-            Ok(Control::Pause) => {
+        match self.next_control(control, Duration::ZERO) {
+            Some(Control::Stop) => Flow::Stop,
+            Some(Control::Pause) => {
+                let _ = self.run.set_status(RunStatus::Paused);
                 self.send(TrainEvent::Paused {
                     run_id: self.rid.clone(),
                 });
                 let paused_at = Instant::now();
                 let flow = loop {
-                    match control.recv() {
-                        Ok(Control::Resume) => break Flow::Go,
-                        Ok(Control::Pause) => {}
-                        Ok(Control::Stop) | Err(_) => break Flow::Stop,
+                    match self.next_control(control, CONTROL_POLL) {
+                        Some(Control::Resume) => break Flow::Go,
+                        Some(Control::Stop) => break Flow::Stop,
+                        Some(Control::Pause) | None => {}
                     }
                 };
                 // Time spent paused is not training time.
                 self.paused_s += paused_at.elapsed().as_secs_f64();
                 if flow == Flow::Go {
+                    let _ = self.run.set_status(RunStatus::Running);
                     self.window.start = Instant::now();
                     self.window.steps = 0;
                     self.send(TrainEvent::Resumed {
@@ -317,7 +410,7 @@ impl<'a> Session<'a> {
                 }
                 flow
             }
-            Ok(Control::Resume) | Err(TryRecvError::Empty) => Flow::Go,
+            Some(Control::Resume) | None => Flow::Go,
         }
     }
 

@@ -27,6 +27,7 @@ fn job(store: &RunStore, preset: crate::spec::Preset, device: DeviceChoice) -> T
         data_dir: None,
         store: store.clone(),
         resume: None,
+        prepared: None,
         sweep: None,
         point: None,
     }

@@ -24,6 +24,9 @@ pub struct TrainJob {
     pub store: RunStore,
     /// Continue this run from its last checkpoint instead of starting a new one.
     pub resume: Option<String>,
+    /// Start in this run folder, which a launcher (the lab) created and wrote `preset.toml` into,
+    /// instead of creating one.
+    pub prepared: Option<String>,
     /// Tag of the sweep this run belongs to, and its point label.
     pub sweep: Option<String>,
     pub point: Option<String>,
@@ -76,6 +79,7 @@ pub fn run_job(
     run_slot: &mut Option<Run>,
 ) -> Result<()> {
     let mut s = Session::prepare(job, events, run_slot)?;
+    s.training_phase();
     while s.state.step < s.total_steps {
         if s.control(control) == Flow::Stop {
             return s.stop();
@@ -88,6 +92,7 @@ pub fn run_job(
         if at_eval {
             s.evaluate()?;
             s.checkpoint()?;
+            s.training_phase();
         }
     }
     s.finish()

@@ -4,7 +4,7 @@
 
 use super::trainer::{TrainJob, run_job};
 use super::{Control, TrainEvent};
-use crate::store::{Run, RunStatus};
+use crate::store::Run;
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{Sender, channel};
 use std::thread::JoinHandle;
@@ -49,10 +49,7 @@ pub fn spawn(job: TrainJob, events: Sender<TrainEvent>) -> WorkerHandle {
                 Err(p) => format!("training panicked: {}", panic_message(p.as_ref())),
             };
             if let Some(run) = &run {
-                let mut s = run.summary();
-                s.error = Some(error.clone());
-                let _ = run.write_summary(&s);
-                let _ = run.set_status(RunStatus::Failed);
+                let _ = run.mark_failed(&error);
             }
             let _ = events.send(TrainEvent::Failed {
                 run_id: run.map(|r| r.id),

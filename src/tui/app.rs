@@ -14,9 +14,10 @@ use super::runs::RunsState;
 use crate::backend::DeviceChoice;
 use crate::report::RunRow;
 use crate::spec::Preset;
-use crate::store::{MetricRecord, RunConfig, RunStatus, RunStore};
+use crate::store::{ControlCommand, MetricRecord, RunConfig, RunStatus, RunStore};
 use crate::train::{Control, TrainEvent};
 use crossterm::event::KeyEvent;
+use std::collections::HashSet;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
@@ -92,6 +93,21 @@ pub enum Msg {
         status: RunStatus,
         /// The file shrank (a resumed run truncated it): these records replace what was shown.
         from_start: bool,
+        /// The run's config, once it appears (a trainer in another process writes it late).
+        config: Option<Box<RunConfig>>,
+        /// What the trainer says it is doing (its `phase` file, or a failed run's error).
+        phase: Option<String>,
+    },
+    /// A trainer process was started for a run the lab prepared (or could not be).
+    Detached {
+        id: String,
+        result: Result<u32, String>,
+    },
+    /// A control command was written into a run's folder (or could not be).
+    ControlSent {
+        id: String,
+        command: ControlCommand,
+        result: Result<(), String>,
     },
     CompareLoaded(Result<Box<CompareState>, String>),
     Deleted {
@@ -112,6 +128,18 @@ pub enum Effect {
     Control {
         key: String,
         control: Control,
+    },
+    /// Create the run folder `id`, write the preset into it and start a trainer process for it.
+    Detach {
+        id: String,
+        preset: Box<Preset>,
+        seed: u64,
+        device: DeviceChoice,
+    },
+    /// Ask the trainer of a run, in whatever process, through the control file in its folder.
+    ControlRun {
+        id: String,
+        command: ControlCommand,
     },
     StopAll,
     /// Store work, done by the store worker; answers come back as messages.
@@ -143,6 +171,10 @@ pub struct App {
     pub(super) quit: bool,
     /// Leave as soon as every worker has stopped.
     pub(super) quit_when_idle: bool,
+    /// Runs other processes train, opened without leaving the current screen.
+    quiet_opens: HashSet<String>,
+    /// Whether the store's runs were listed once (the first listing re-attaches).
+    listed_once: bool,
     effects: Vec<Effect>,
     /// The action the last key asked for (tests check keys reach their actions through it).
     pub(super) last_action: Option<Action>,
@@ -169,6 +201,8 @@ impl App {
             message: None,
             quit: false,
             quit_when_idle: false,
+            quiet_opens: HashSet::new(),
+            listed_once: false,
             effects: vec![Effect::LoadRuns],
             last_action: None,
             ticks: 0,
@@ -234,7 +268,9 @@ impl App {
                 self.ticks += 1;
                 // The store is shared with other processes: re-read it every 2 s on the runs
                 // screen (on the store worker; the answer comes back as `RunsLoaded`).
-                if self.screen == Screen::Runs && self.ticks % 8 == 0 {
+                // Elsewhere every 10 s, to see runs that started training meanwhile.
+                let every = if self.screen == Screen::Runs { 8 } else { 40 };
+                if self.ticks % every == 0 {
                     self.effects.push(Effect::LoadRuns);
                 }
                 if self.quit_when_idle && self.training() == 0 {
@@ -262,8 +298,9 @@ impl App {
             }
             Msg::RunsLoaded(Ok(rows)) => {
                 self.runs.error = None;
+                let attached = self.attach(&rows);
                 self.runs.set_rows(rows);
-                self.screen == Screen::Runs
+                self.screen == Screen::Runs || attached
             }
             Msg::RunsLoaded(Err(e)) => {
                 self.runs.error = Some(e);
@@ -271,7 +308,19 @@ impl App {
             }
             Msg::RunOpened { id, result } => match result {
                 Ok((config, status)) => {
-                    self.open_stored(LiveRun::stored(&id, config.as_deref(), status));
+                    let mut run = LiveRun::stored(&id, config.as_deref(), status);
+                    if self.quiet_opens.remove(&id) {
+                        self.add_stored(run);
+                    } else {
+                        // A detached launch knows its preset before the trainer wrote a config.
+                        if let Some(old) = self.live.iter().find(|l| l.id == id)
+                            && run.preset.is_empty()
+                        {
+                            run.preset = old.preset.clone();
+                            run.phase = old.phase.clone();
+                        }
+                        self.open_stored(run);
+                    }
                     true
                 }
                 Err(e) => {
@@ -284,7 +333,57 @@ impl App {
                 records,
                 status,
                 from_start,
-            } => self.on_metrics(&id, &records, status, from_start),
+                config,
+                phase,
+            } => {
+                let shown = self.on_metrics(&id, &records, status, from_start);
+                let Some(run) = self.live.iter_mut().find(|r| r.id == id) else {
+                    return shown;
+                };
+                if let Some(c) = config {
+                    run.set_config(&c);
+                }
+                if let Some(p) = phase {
+                    run.phase = p;
+                }
+                shown
+            }
+            Msg::Detached { id, result } => {
+                match result {
+                    Ok(pid) => {
+                        self.say(
+                            format!("run {id} trains in process {pid}; it keeps training when the lab closes"),
+                            false,
+                        );
+                        self.effects.push(Effect::OpenRun(id));
+                    }
+                    Err(e) => {
+                        if let Some(run) = self.live.iter_mut().find(|r| r.id == id) {
+                            run.status = super::live::LiveStatus::Failed(e.clone());
+                            run.phase = format!("failed: {e}");
+                        }
+                        self.say(format!("could not start run {id}: {e}"), true);
+                    }
+                }
+                true
+            }
+            Msg::ControlSent {
+                id,
+                command,
+                result,
+            } => {
+                match result {
+                    Ok(()) => self.say(
+                        format!(
+                            "asked run {id} to {}; its trainer acts between steps",
+                            command.word()
+                        ),
+                        false,
+                    ),
+                    Err(e) => self.say(e, true),
+                }
+                true
+            }
             Msg::CompareLoaded(Ok(c)) => {
                 let keep = (self.compare.metric, self.compare.diff_only);
                 self.compare = *c;
@@ -359,6 +458,8 @@ impl App {
         self.screen == Screen::Live && i == self.live_selected
     }
 
+    /// Quit asks only when it would stop something: runs on this lab's own threads. Runs in
+    /// trainer processes of their own go on, and the lab says so as it leaves (`farewell`).
     pub(super) fn request_quit(&mut self) {
         let running = self.training();
         if running > 0 {
@@ -366,6 +467,60 @@ impl App {
         } else {
             self.quit = true;
         }
+    }
+
+    /// Runs other processes train that this lab shows (its detached launches, re-attached runs).
+    pub fn training_elsewhere(&self) -> usize {
+        self.live
+            .iter()
+            .zip(&self.live_keys)
+            .filter(|(r, k)| k.is_none() && r.status.is_active())
+            .count()
+    }
+
+    /// The line the lab prints as it closes, when runs keep training without it.
+    pub fn farewell(&self) -> Option<String> {
+        match self.training_elsewhere() {
+            0 => None,
+            n => Some(format!(
+                "{n} run{} keep{} training without the lab: duplab runs ls; open the lab again to watch{}",
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "s" } else { "" },
+                if n == 1 { " it" } else { " them" },
+            )),
+        }
+    }
+
+    /// Open every run that a trainer process trains and the lab does not show yet. At the
+    /// first listing (a lab started again) the live screen comes up with them; later ones join
+    /// it without moving the user. Returns whether anything was opened.
+    fn attach(&mut self, rows: &[RunRow]) -> bool {
+        let first = !self.listed_once;
+        self.listed_once = true;
+        let new: Vec<String> = rows
+            .iter()
+            .filter(|r| r.status == "running" || r.status == "paused")
+            .filter(|r| !self.live.iter().any(|l| l.id == r.id))
+            .filter(|r| !self.quiet_opens.contains(&r.id))
+            .map(|r| r.id.clone())
+            .collect();
+        for id in &new {
+            self.quiet_opens.insert(id.clone());
+            self.effects.push(Effect::OpenRun(id.clone()));
+        }
+        if first && !new.is_empty() {
+            self.screen = Screen::Live;
+            self.say(
+                format!(
+                    "{} run{} training: shown live from {}",
+                    new.len(),
+                    if new.len() == 1 { " is" } else { "s are" },
+                    self.store.root.display()
+                ),
+                false,
+            );
+        }
+        !new.is_empty()
     }
 
     fn on_key(&mut self, k: KeyEvent) -> bool {
@@ -436,6 +591,28 @@ impl App {
             self.live_selected = self.live.len() - 1;
         }
         self.screen = Screen::Live;
+    }
+
+    /// A stored run on the live screen without selecting it or changing screen.
+    fn add_stored(&mut self, run: LiveRun) {
+        if let Some(i) = self.live.iter().position(|l| l.id == run.id) {
+            if self.live_keys[i].is_none() {
+                self.live[i] = run;
+            }
+        } else {
+            self.live.push(run);
+            self.live_keys.push(None);
+        }
+    }
+
+    /// The live entry of a run the lab launches in a trainer process (followed from its folder
+    /// once the process has started).
+    pub(super) fn add_detached(&mut self, id: &str, preset: &str) {
+        let mut run = LiveRun::launching(id, preset);
+        run.phase = "starting its trainer process".into();
+        self.live.push(run);
+        self.live_keys.push(None);
+        self.live_selected = self.live.len() - 1;
     }
 
     /// A new worker key, and the live entry that waits for its events.

@@ -8,7 +8,21 @@ fn key(c: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
 }
 
+/// An app that trains on its own threads (`--in-process`): launches are worker keys.
 fn app() -> App {
+    let mut a = App::new(
+        RunStore::new("/nonexistent-store"),
+        Options {
+            in_process: true,
+            ..Options::default()
+        },
+    );
+    a.effects.clear();
+    a
+}
+
+/// An app as started by default: launches are trainer processes of their own.
+fn app_detached() -> App {
     let mut a = App::new(RunStore::new("/nonexistent-store"), Options::default());
     a.effects.clear();
     a
@@ -290,12 +304,16 @@ fn an_opened_run_follows_its_appended_metrics() {
         records: (1..=3).map(step).collect(),
         status: RunStatus::Running,
         from_start: false,
+        config: None,
+        phase: None,
     });
     a.update(Msg::MetricsAppended {
         id: "r1".into(),
         records: vec![step(4)],
         status: RunStatus::Finished,
         from_start: false,
+        config: None,
+        phase: None,
     });
     assert_eq!(a.live[0].step(), 4);
     assert_eq!(a.live[0].loss.len(), 4);
@@ -309,6 +327,8 @@ fn an_opened_run_follows_its_appended_metrics() {
         records: vec![step(1)],
         status: RunStatus::Running,
         from_start: true,
+        config: None,
+        phase: None,
     });
     assert_eq!(a.live[0].loss.len(), 1);
 }
@@ -320,4 +340,159 @@ fn help_opens_and_closes() {
     assert!(a.show_help);
     a.update(key(KeyCode::Esc));
     assert!(!a.show_help && !a.quit);
+}
+
+#[test]
+fn a_detached_launch_is_followed_from_its_folder_and_steered_through_it() {
+    let mut a = app_detached();
+    a.update(key(KeyCode::Enter));
+    let id = match a.take_effects().as_slice() {
+        [Effect::Detach { id, preset, .. }] => {
+            assert_eq!(preset.name, "default");
+            id.clone()
+        }
+        other => panic!("{other:?}"),
+    };
+    assert!(id.contains("-default-"), "{id}");
+    assert_eq!(a.screen, Screen::Live);
+    assert_eq!(a.live_keys, vec![None], "no worker of this lab trains it");
+    assert_eq!(a.live[0].preset, "default");
+    a.update(Msg::Detached {
+        id: id.clone(),
+        result: Ok(4242),
+    });
+    assert_eq!(a.take_effects(), vec![Effect::OpenRun(id.clone())]);
+    // The trainer has not written its config yet: the preset name stays.
+    a.update(Msg::RunOpened {
+        id: id.clone(),
+        result: Ok((None, RunStatus::Running)),
+    });
+    assert_eq!(a.live.len(), 1);
+    assert_eq!(a.live[0].preset, "default");
+    let (_d, store) = crate::tui::tests::fixture_store();
+    let config = store.runs().unwrap()[0].config().unwrap();
+    a.update(Msg::MetricsAppended {
+        id: id.clone(),
+        records: vec![],
+        status: RunStatus::Running,
+        from_start: false,
+        config: Some(Box::new(config.clone())),
+        phase: Some("evaluating on the test set".into()),
+    });
+    assert_eq!(a.live[0].total_steps, config.total_steps);
+    assert_eq!(a.live[0].phase, "evaluating on the test set");
+    // Pause, resume and stop go into the run folder's control file.
+    a.update(key(KeyCode::Char('p')));
+    assert_eq!(
+        a.take_effects(),
+        vec![Effect::ControlRun {
+            id: id.clone(),
+            command: ControlCommand::Pause
+        }]
+    );
+    a.update(Msg::MetricsAppended {
+        id: id.clone(),
+        records: vec![],
+        status: RunStatus::Paused,
+        from_start: false,
+        config: None,
+        phase: None,
+    });
+    a.update(key(KeyCode::Char('p')));
+    assert_eq!(
+        a.take_effects(),
+        vec![Effect::ControlRun {
+            id: id.clone(),
+            command: ControlCommand::Resume
+        }]
+    );
+    a.update(key(KeyCode::Char('x')));
+    a.update(key(KeyCode::Char('y')));
+    assert_eq!(
+        a.take_effects(),
+        vec![Effect::ControlRun {
+            id: id.clone(),
+            command: ControlCommand::Stop
+        }]
+    );
+    // Quitting asks nothing: the run goes on without the lab, and the lab says so.
+    a.update(key(KeyCode::Char('q')));
+    assert!(a.quit && a.dialog.is_none());
+    assert_eq!(
+        a.farewell().as_deref(),
+        Some(
+            "1 run keeps training without the lab: duplab runs ls; open the lab again to watch it"
+        )
+    );
+}
+
+#[test]
+fn a_lab_started_again_reattaches_to_every_training_run() {
+    let mut a = app_detached();
+    let mut running = row("r-running", "default");
+    running.status = "running".into();
+    let mut paused = row("r-paused", "default");
+    paused.status = "paused".into();
+    a.update(Msg::RunsLoaded(Ok(vec![
+        row("done", "default"),
+        running.clone(),
+        paused.clone(),
+    ])));
+    assert_eq!(
+        a.take_effects(),
+        vec![
+            Effect::OpenRun("r-running".into()),
+            Effect::OpenRun("r-paused".into())
+        ]
+    );
+    assert_eq!(a.screen, Screen::Live, "the first listing brings them up");
+    for (id, st) in [
+        ("r-running", RunStatus::Running),
+        ("r-paused", RunStatus::Paused),
+    ] {
+        a.update(Msg::RunOpened {
+            id: id.into(),
+            result: Ok((None, st)),
+        });
+    }
+    assert_eq!(a.live.len(), 2);
+    assert_eq!(a.training_elsewhere(), 2);
+    // Listed again: nothing opens twice. A run started meanwhile joins without moving the user.
+    a.update(key(KeyCode::Char('3')));
+    a.take_effects();
+    let mut later = row("r-later", "x");
+    later.status = "running".into();
+    a.update(Msg::RunsLoaded(Ok(vec![running, paused, later])));
+    assert_eq!(a.take_effects(), vec![Effect::OpenRun("r-later".into())]);
+    a.update(Msg::RunOpened {
+        id: "r-later".into(),
+        result: Ok((None, RunStatus::Running)),
+    });
+    assert_eq!(a.screen, Screen::Runs);
+    assert_eq!(a.live.len(), 3);
+    assert_eq!(a.live_selected, 0, "the selection stays");
+}
+
+#[test]
+fn a_failed_trainer_start_says_why() {
+    let mut a = app_detached();
+    a.update(key(KeyCode::Enter));
+    let id = match a.take_effects().as_slice() {
+        [Effect::Detach { id, .. }] => id.clone(),
+        other => panic!("{other:?}"),
+    };
+    a.update(Msg::Detached {
+        id,
+        result: Err("no such file".into()),
+    });
+    assert!(matches!(
+        a.live[0].status,
+        crate::tui::LiveStatus::Failed(_)
+    ));
+    assert_eq!(a.farewell(), None);
+    assert!(
+        a.message
+            .as_ref()
+            .is_some_and(|(m, err)| *err && m.contains("no such file"))
+    );
 }

@@ -4,6 +4,7 @@
 
 use super::app::{App, Effect};
 use super::keys::{self, Action};
+use super::live::Target;
 use crate::train::Control;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -13,7 +14,7 @@ pub enum Dialog {
         running: usize,
     },
     StopRun {
-        key: String,
+        target: Target,
     },
     DeleteRun {
         id: String,
@@ -28,7 +29,7 @@ impl Dialog {
         let answers = "[y] yes   [n] no (Esc, Enter)";
         match self {
             Dialog::QuitWhileTraining { running } => format!(
-                "{running} run(s) still training.\nStop them with a checkpoint and quit?\n(resume later: duplab train --resume ID)\n\n{answers}"
+                "{running} run(s) train inside this lab (--in-process).\nStop them with a checkpoint and quit?\n(resume later: duplab train --resume ID)\n\n{answers}"
             ),
             Dialog::StopRun { .. } => format!(
                 "Stop this run?\nIts model and optimiser are checkpointed; the run is\nmarked interrupted and can be resumed.\n\n{answers}"
@@ -59,11 +60,8 @@ impl App {
                 self.quit_when_idle = true;
                 self.dialog = Some(Dialog::Stopping);
             }
-            (Dialog::StopRun { key }, Some(_)) => {
-                self.push(Effect::Control {
-                    key,
-                    control: Control::Stop,
-                });
+            (Dialog::StopRun { target }, Some(_)) => {
+                self.push(target.effect(Control::Stop));
                 self.dialog = None;
             }
             (Dialog::DeleteRun { id }, Some(_)) => {

@@ -142,10 +142,34 @@ impl Executor {
                         data_dir: self.data_dir.clone(),
                         store: self.store.clone(),
                         resume: None,
+                        prepared: None,
                         sweep: None,
                         point: None,
                     };
                     self.launch(key, job);
+                }
+                Effect::Detach {
+                    id,
+                    preset,
+                    seed,
+                    device,
+                } => {
+                    // Creating the folder and forking happen off the UI thread; the answer
+                    // comes back as a message.
+                    let (store, data_dir, tx) =
+                        (self.store.clone(), self.data_dir.clone(), self.tx.clone());
+                    std::thread::spawn(move || {
+                        let result = super::detach::detach(
+                            &store,
+                            &id,
+                            &preset,
+                            seed,
+                            device,
+                            data_dir.as_deref(),
+                        )
+                        .map_err(|e| format!("{e:#}"));
+                        let _ = tx.send(Msg::Detached { id, result });
+                    });
                 }
                 Effect::Control { key, control } => {
                     if let Some(w) = self.workers.get(&key) {
@@ -253,12 +277,21 @@ pub fn run(
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         main_loop(&mut terminal, &mut lab)
     }));
-    if opts.mouse {
-        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
-    }
-    ratatui::restore();
-    // Whatever ended the loop, no training is lost: stop every worker with a checkpoint.
+    // Whatever ended the loop, no training is lost: stop every in-process worker with a
+    // checkpoint, first. When the terminal is gone (a closed window, a dropped link), anything
+    // written to it fails, and a failed write in a restore would otherwise end the process
+    // before the trainers' stop path ran.
     lab.exec.shutdown();
+    let _ = std::panic::catch_unwind(|| {
+        if opts.mouse {
+            let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+        }
+        ratatui::restore();
+    });
+    if let Some(line) = lab.app.farewell() {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "{line}");
+    }
     match result {
         Ok(r) => r,
         Err(p) => std::panic::resume_unwind(p),

@@ -4,7 +4,9 @@ use super::app::{App, Effect};
 use super::curve::Curve;
 use super::dialog::Dialog;
 use super::keys::Action;
-use crate::store::{EpochRecord, MetricRecord, Run, RunConfig, RunStatus, StepRecord};
+use crate::store::{
+    ControlCommand, EpochRecord, MetricRecord, Run, RunConfig, RunStatus, StepRecord,
+};
 use crate::train::Control;
 use crate::train::TrainEvent;
 
@@ -21,11 +23,13 @@ pub enum LiveStatus {
 }
 
 impl LiveStatus {
+    /// A trainer is at work on it (in this process or, for a stored run, in another one).
     pub fn is_active(&self) -> bool {
-        matches!(
-            self,
-            LiveStatus::Starting | LiveStatus::Running | LiveStatus::Paused
-        )
+        match self {
+            LiveStatus::Starting | LiveStatus::Running | LiveStatus::Paused => true,
+            LiveStatus::Stored(s) => s.is_live(),
+            _ => false,
+        }
     }
     pub fn label(&self) -> String {
         match self {
@@ -84,7 +88,7 @@ impl LiveRun {
         }
     }
 
-    fn set_config(&mut self, c: &RunConfig) {
+    pub(super) fn set_config(&mut self, c: &RunConfig) {
         self.preset = c.preset.name.clone();
         self.backend = c.backend.clone();
         self.adapter = c.device.clone();
@@ -206,29 +210,65 @@ impl App {
             Action::Smoothing => self.smoothing = !self.smoothing,
             Action::SidePanel => self.side = self.side.next(),
             Action::PauseResume => {
-                let Some(key) = self.live_keys[i].clone() else {
-                    self.say("this run is not trained by this lab", true);
-                    return true;
-                };
                 let control = match self.live[i].status {
-                    LiveStatus::Running => Control::Pause,
-                    LiveStatus::Paused => Control::Resume,
-                    _ => return false,
+                    LiveStatus::Running | LiveStatus::Stored(RunStatus::Running) => Control::Pause,
+                    LiveStatus::Paused | LiveStatus::Stored(RunStatus::Paused) => Control::Resume,
+                    _ => {
+                        self.say("this run is not training", true);
+                        return true;
+                    }
                 };
-                self.push(Effect::Control { key, control });
+                let target = self.target(i);
+                self.push(target.effect(control));
             }
             Action::StopRun => {
-                let Some(key) = self.live_keys[i].clone() else {
-                    self.say("this run is not trained by this lab", true);
-                    return true;
-                };
                 if self.live[i].status.is_active() {
-                    self.dialog = Some(Dialog::StopRun { key });
+                    self.dialog = Some(Dialog::StopRun {
+                        target: self.target(i),
+                    });
+                } else {
+                    self.say("this run is not training", true);
                 }
             }
             _ => return false,
         }
         true
+    }
+}
+
+/// Who carries out a control for a live entry: this lab's worker, or the run's trainer
+/// process through the control file in its folder.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    Worker(String),
+    Run(String),
+}
+
+impl Target {
+    pub fn effect(&self, control: Control) -> Effect {
+        match self {
+            Target::Worker(key) => Effect::Control {
+                key: key.clone(),
+                control,
+            },
+            Target::Run(id) => Effect::ControlRun {
+                id: id.clone(),
+                command: match control {
+                    Control::Pause => ControlCommand::Pause,
+                    Control::Resume => ControlCommand::Resume,
+                    Control::Stop => ControlCommand::Stop,
+                },
+            },
+        }
+    }
+}
+
+impl App {
+    fn target(&self, i: usize) -> Target {
+        match &self.live_keys[i] {
+            Some(key) => Target::Worker(key.clone()),
+            None => Target::Run(self.live[i].id.clone()),
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 mod app;
 pub mod compare;
 mod curve;
+mod detach;
 mod dialog;
 mod draw;
 mod event;
@@ -48,6 +49,9 @@ pub struct Options {
     pub color: bool,
     pub ascii: bool,
     pub mouse: bool,
+    /// Train launched runs on worker threads of the lab (they stop when it closes) instead of
+    /// trainer processes of their own (which outlive it).
+    pub in_process: bool,
 }
 
 impl Default for Options {
@@ -56,17 +60,19 @@ impl Default for Options {
             color: true,
             ascii: false,
             mouse: false,
+            in_process: false,
         }
     }
 }
 
 impl Options {
-    pub fn from_cli(no_color: bool, ascii: bool, mouse: bool) -> Options {
+    pub fn from_cli(no_color: bool, ascii: bool, mouse: bool, in_process: bool) -> Options {
         let env_no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         Options {
             color: !(no_color || env_no_color),
             ascii,
             mouse,
+            in_process,
         }
     }
 }

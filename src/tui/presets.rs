@@ -292,7 +292,8 @@ impl App {
         true
     }
 
-    /// Enter on the list: train the resolved preset (with its inline edits) on a new worker.
+    /// Enter on the list: train the resolved preset (with its inline edits) in a trainer
+    /// process of its own (or, with `--in-process`, on a worker thread of this lab).
     fn launch(&mut self) {
         let p = match &self.presets.resolved {
             Ok(p) => p.clone(),
@@ -301,15 +302,27 @@ impl App {
                 return;
             }
         };
-        let key = self.next_worker(&p.name);
         let seed = p.training.seeds[0];
         let device = self.presets.device;
-        self.push(Effect::Launch {
-            key,
-            preset: Box::new(p),
-            seed,
-            device,
-        });
+        if self.opts.in_process {
+            let key = self.next_worker(&p.name);
+            self.push(Effect::Launch {
+                key,
+                preset: Box::new(p),
+                seed,
+                device,
+            });
+        } else {
+            // The lab names the run, so it can follow the folder before the trainer writes to it.
+            let id = crate::store::new_run_id(&p.name);
+            self.add_detached(&id, &p.name);
+            self.push(Effect::Detach {
+                id,
+                preset: Box::new(p),
+                seed,
+                device,
+            });
+        }
         self.screen = Screen::Live;
     }
 }

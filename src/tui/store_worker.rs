@@ -6,7 +6,7 @@
 use super::app::{Effect, Msg};
 use super::compare::CompareState;
 use crate::report::run_rows;
-use crate::store::{MetricsTail, RunStatus, RunStore};
+use crate::store::{ControlCommand, MetricsTail, Run, RunStatus, RunStore};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::time::Duration;
 
@@ -16,6 +16,7 @@ pub enum StoreRequest {
     Open(String),
     LoadCompare(Vec<String>),
     Delete(String),
+    Control(String, ControlCommand),
 }
 
 impl StoreRequest {
@@ -26,7 +27,11 @@ impl StoreRequest {
             Effect::LoadRuns => Some(StoreRequest::LoadRuns),
             Effect::LoadCompare(ids) => Some(StoreRequest::LoadCompare(ids)),
             Effect::OpenRun(id) => Some(StoreRequest::Open(id)),
-            Effect::Launch { .. } | Effect::Control { .. } | Effect::StopAll => None,
+            Effect::ControlRun { id, command } => Some(StoreRequest::Control(id, command)),
+            Effect::Launch { .. }
+            | Effect::Detach { .. }
+            | Effect::Control { .. }
+            | Effect::StopAll => None,
         }
     }
 }
@@ -40,6 +45,11 @@ const POLL: Duration = Duration::from_millis(500);
 struct Followed {
     id: String,
     tail: MetricsTail,
+    /// What was last sent: a message goes out when any of it changes, even with no new lines
+    /// (a run paused from elsewhere, a trainer that wrote its config or moved to a new phase).
+    status: Option<RunStatus>,
+    has_config: bool,
+    phase: String,
 }
 
 pub struct StoreWorker {
@@ -104,16 +114,25 @@ fn answer(store: &RunStore, r: StoreRequest, followed: &mut Vec<Followed>) -> Ms
             result: store.delete(&id).map_err(|e| e.to_string()),
             id,
         },
+        StoreRequest::Control(id, command) => Msg::ControlSent {
+            result: send_control(store, &id, command),
+            id,
+            command,
+        },
         StoreRequest::Open(id) => match store.open(&id) {
             Ok(run) => {
                 followed.retain(|f| f.id != run.id);
+                let config = run.config().ok().map(Box::new);
                 followed.push(Followed {
                     id: run.id.clone(),
                     tail: MetricsTail::default(),
+                    status: None,
+                    has_config: config.is_some(),
+                    phase: String::new(),
                 });
                 Msg::RunOpened {
                     id: run.id.clone(),
-                    result: Ok((run.config().ok().map(Box::new), run.status())),
+                    result: Ok((config, run.status())),
                 }
             }
             Err(e) => Msg::RunOpened {
@@ -135,8 +154,39 @@ pub fn answer_now(store: &RunStore, r: StoreRequest) -> Vec<Msg> {
     rx.iter().collect()
 }
 
+/// Write a control command into a run's folder, if a trainer is there to read it.
+fn send_control(store: &RunStore, id: &str, command: ControlCommand) -> Result<(), String> {
+    let run = store.open(id).map_err(|e| e.to_string())?;
+    let status = run.status();
+    if !status.is_live() {
+        return Err(format!(
+            "run {id} is not training (status {})",
+            status.name()
+        ));
+    }
+    run.send_control(command).map_err(|e| e.to_string())
+}
+
+/// What a followed run's trainer says it is doing: its phase file while it trains, the error
+/// of a failed run.
+fn phase_of(run: &Run, status: RunStatus) -> String {
+    match status {
+        RunStatus::Running | RunStatus::Paused => run.phase(),
+        RunStatus::Failed => run
+            .summary()
+            .error
+            .map(|e| format!("failed: {e}"))
+            .unwrap_or_default(),
+        RunStatus::Interrupted => format!(
+            "interrupted; continue with duplab train --resume {}",
+            run.id
+        ),
+        RunStatus::Finished => String::new(),
+    }
+}
+
 /// New lines of every followed run, a chunk at a time until each is at its end. A run whose
-/// trainer is done (any status but running) is dropped once read to its end.
+/// trainer is done (any status but running or paused) is dropped once read to its end.
 fn follow(store: &RunStore, followed: &mut Vec<Followed>, out: &Sender<Msg>) -> bool {
     let mut keep = vec![];
     for mut f in followed.drain(..) {
@@ -144,34 +194,43 @@ fn follow(store: &RunStore, followed: &mut Vec<Followed>, out: &Sender<Msg>) -> 
         let path = run.metrics_path();
         loop {
             let status = run.status();
+            let config = if f.has_config {
+                None
+            } else {
+                run.config().ok().map(Box::new)
+            };
+            f.has_config |= config.is_some();
+            let phase = Some(phase_of(&run, status)).filter(|p| *p != f.phase);
+            if let Some(p) = &phase {
+                f.phase = p.clone();
+            }
             let read = match f.tail.read(&path, CHUNK) {
                 Ok(r) => r,
-                Err(_) => break,
+                // No metrics yet (a trainer still loading its data) is not an error.
+                Err(_) => crate::store::TailRead {
+                    records: vec![],
+                    restarted: false,
+                    at_end: true,
+                },
             };
-            if !read.records.is_empty() || read.restarted {
+            let changed = f.status != Some(status) || config.is_some() || phase.is_some();
+            if !read.records.is_empty() || read.restarted || changed {
+                f.status = Some(status);
                 let msg = Msg::MetricsAppended {
                     id: f.id.clone(),
                     records: read.records,
                     status,
                     from_start: read.restarted,
+                    config,
+                    phase,
                 };
                 if out.send(msg).is_err() {
                     return false;
                 }
             }
             if read.at_end {
-                if status == RunStatus::Running {
+                if status.is_live() {
                     keep.push(f);
-                } else if out
-                    .send(Msg::MetricsAppended {
-                        id: f.id.clone(),
-                        records: vec![],
-                        status,
-                        from_start: false,
-                    })
-                    .is_err()
-                {
-                    return false;
                 }
                 break;
             }

@@ -24,7 +24,7 @@ fn press(a: &mut App, c: KeyCode) {
     settle(a);
 }
 
-fn fixture_store() -> (tempfile::TempDir, RunStore) {
+pub(super) fn fixture_store() -> (tempfile::TempDir, RunStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = RunStore::new(dir.path().join("runs"));
     fixture_run(

@@ -107,10 +107,16 @@ fn draw_header(f: &mut Frame, app: &App, area: ratatui::layout::Rect) {
             spans.push(Span::raw(label));
         }
     }
-    let training = app.training();
-    if training > 0 {
+    // Runs on this lab's threads stop with it; runs in their own processes go on without it.
+    let (here, elsewhere) = (app.training(), app.training_elsewhere());
+    if here + elsewhere > 0 {
+        let text = match (here, elsewhere) {
+            (0, n) => format!("  ● {n} training (own process)"),
+            (n, 0) => format!("  ● {n} training (in this lab)"),
+            (n, m) => format!("  ● {} training ({n} in this lab)", n + m),
+        };
         spans.push(Span::styled(
-            format!("  ● {training} training"),
+            text,
             st(app, Style::default().fg(Color::Green)),
         ));
     }
