@@ -453,3 +453,62 @@ fn a_prepared_folder_trains_the_preset_written_into_it() {
     assert_eq!(bare.status(), RunStatus::Failed);
     assert!(bare.summary().error.unwrap().contains("has no preset.toml"));
 }
+
+#[test]
+fn dedup_removes_the_training_sets_own_near_duplicates_and_records_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_duplab"))
+            .args(args)
+            .env("DUPLAB_RUNS", tmp.path().join("runs"))
+            .env("DUPLAB_CACHE", &cache)
+            .env_remove("DUPLAB_DATA")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap()
+    };
+    let o = run(&[
+        "train",
+        "--set",
+        "duplication.dedup=true",
+        "--set",
+        "training.steps=2",
+        "--set",
+        "training.eval_every=2",
+        "--set",
+        "attack.eval.limit=8",
+        "--device",
+        "cpu",
+        "--plain",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    // The embedded subset holds 7 pairs within 0.05 in 5 groups: 6 images go.
+    let o = run(&["runs", "ls", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let id = rows[0]["id"].as_str().unwrap().to_string();
+    let o = run(&["runs", "show", &id]);
+    let t = text(&o);
+    assert!(
+        t.contains("dedup      6 near-duplicates removed (≤ 0.05: 7 pairs, 5 groups), 9994 training images left; per class [0, 1, 3, 2, 0, 0, 0, 0, 0, 0]"),
+        "{t}"
+    );
+    assert!(
+        cache.join("pairs").read_dir().unwrap().count() >= 1,
+        "the pairs are cached for the next run"
+    );
+    let o = run(&[
+        "train",
+        "--set",
+        "duplication.dedup_threshold=1.5",
+        "--device",
+        "cpu",
+    ]);
+    assert!(
+        !o.status.success()
+            && text(&o).contains("duplication.dedup_threshold")
+            && text(&o).contains("allowed: an RMS pixel distance in [0, 1]"),
+        "{}",
+        text(&o)
+    );
+}

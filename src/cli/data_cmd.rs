@@ -52,6 +52,22 @@ fn inspect(data_dir: Option<&Path>, preset: Option<&str>, set: &[String]) -> i32
         Err(e) => return fail(e),
     };
     print_dataset(&ds);
+    let ds = match &preset {
+        Some(p) if p.duplication.dedup => {
+            let th = p.duplication.dedup_threshold;
+            let (out, d) = data::deduplicate(&ds, th, data::cache_dir().as_deref(), &|_, _| {});
+            println!(
+                "\ndedup (≤ {th}): {} pairs in {} groups; {} training images removed, {} left",
+                d.pairs,
+                d.groups,
+                d.removed.len(),
+                out.train.len()
+            );
+            println!("removed per class: {:?}", d.removed_per_class);
+            out
+        }
+        _ => ds,
+    };
     if let Some(p) = preset {
         match data::make_plan(
             &p.duplication,

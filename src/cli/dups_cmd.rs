@@ -4,7 +4,7 @@
 //! as JSON or CSV.
 
 use super::exit::fail;
-use crate::data::{self, DataSet, Pair, Split, find_pairs};
+use crate::data::{self, DataSet, Pair, PairSet};
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -31,6 +31,8 @@ struct ScopeResult {
     near: usize,
     label_disagreements: usize,
     seconds: f64,
+    /// Read from the user cache (searched before on the same data and threshold).
+    cached: bool,
 }
 
 #[derive(Serialize, Clone)]
@@ -52,15 +54,11 @@ pub struct DupsArgs {
     pub limit: usize,
 }
 
-fn search(
-    scope: &'static str,
-    base: &Split,
-    query: Option<&Split>,
-    threshold: f64,
-    fancy: bool,
-) -> ScopeResult {
+fn search(ds: &DataSet, set: PairSet, threshold: f64, fancy: bool) -> ScopeResult {
     let t0 = Instant::now();
-    let n = query.unwrap_or(base).len() as u64;
+    let scope = set.label();
+    let (query, base) = set.splits(ds);
+    let n = query.len() as u64;
     let bar = fancy.then(|| {
         let b = ProgressBar::new(n);
         b.set_style(
@@ -76,11 +74,12 @@ fn search(
             b.set_position(done as u64);
         }
     };
-    let found: Vec<Pair> = find_pairs(base, query, threshold, &progress);
+    // Cached per data set and threshold: the lab and the trainer find these without searching.
+    let (found, cached): (Vec<Pair>, bool) = data::pairs(ds, set, threshold, &progress);
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let qlabels = &query.unwrap_or(base).labels;
+    let qlabels = &query.labels;
     let pairs: Vec<PairOut> = found
         .iter()
         .map(|p| {
@@ -103,6 +102,7 @@ fn search(
         label_disagreements: pairs.iter().filter(|p| !p.labels_agree).count(),
         pairs,
         seconds: t0.elapsed().as_secs_f64(),
+        cached,
     }
 }
 
@@ -124,13 +124,13 @@ pub fn run(ds: &DataSet, a: &DupsArgs) -> i32 {
     let mut results = vec![];
     let want = |s: PairScope| a.pairs == s || a.pairs == PairScope::All;
     if want(PairScope::Train) {
-        results.push(search("train", tr, None, a.threshold, fancy));
+        results.push(search(ds, PairSet::Train, a.threshold, fancy));
     }
     if want(PairScope::Test) {
-        results.push(search("test", te, None, a.threshold, fancy));
+        results.push(search(ds, PairSet::Test, a.threshold, fancy));
     }
     if want(PairScope::Cross) {
-        results.push(search("test→train", tr, Some(te), a.threshold, fancy));
+        results.push(search(ds, PairSet::Cross, a.threshold, fancy));
     }
     if a.json {
         let v = serde_json::json!({
@@ -185,8 +185,13 @@ fn print_text(ds: &DataSet, a: &DupsArgs, results: &[ScopeResult]) {
     );
     for r in results {
         println!(
-            "{:<11} {:>9} {:>9} {:>16} {:>9.2}",
-            r.scope, r.exact, r.near, r.label_disagreements, r.seconds
+            "{:<11} {:>9} {:>9} {:>16} {:>9.2}{}",
+            r.scope,
+            r.exact,
+            r.near,
+            r.label_disagreements,
+            r.seconds,
+            if r.cached { "  (cached)" } else { "" }
         );
     }
     let classes = ds.num_classes();

@@ -112,6 +112,12 @@ fn show(store: &RunStore, id: &str) -> i32 {
             c.params
         );
         println!("duplication {}", c.preset.duplication.label());
+        if let Some(d) = &c.dedup {
+            println!(
+                "dedup      {} near-duplicates removed (≤ {}: {} pairs, {} groups), {} training images left; per class {:?}",
+                d.removed, d.threshold, d.pairs, d.groups, d.kept, d.removed_per_class
+            );
+        }
         println!(
             "attack     train: {}   eval: {}",
             c.preset.attack.train.label(),

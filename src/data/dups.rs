@@ -12,11 +12,11 @@
 //! checked exactly, in integers (the sum of squared u8 differences).
 
 use super::Split;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A pair under the threshold. `a` indexes the first split, `b` the second (the same split for
 /// a within-split search, then `a < b`). Indices are 0-based, in file order.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Pair {
     pub a: u32,
     pub b: u32,

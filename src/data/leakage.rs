@@ -1,11 +1,10 @@
 //! Train/test leakage: which test images have a near-duplicate in the training set (ciFAIR's
-//! "leaky" test images), found by the exact duplicate finder and cached per data set in the
-//! user cache folder, keyed by both splits' checksums and the threshold, so a changed data set
-//! is searched again and an unchanged one is not.
+//! "leaky" test images), from the exact duplicate finder's test→train pairs (cached per data
+//! set, see `pair_cache`).
 
-use super::{DataSet, checksum, find_pairs};
+use super::DataSet;
+use super::pair_cache::{PairSet, cache_dir, pairs_in};
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Leakage {
@@ -15,26 +14,6 @@ pub struct Leakage {
     /// Whether this came from the cache.
     #[serde(skip)]
     pub cached: bool,
-}
-
-/// `$DUPLAB_CACHE`, else the user cache folder (`~/.cache/duplab`).
-pub fn cache_dir() -> Option<PathBuf> {
-    if let Some(d) = std::env::var_os("DUPLAB_CACHE") {
-        return Some(PathBuf::from(d));
-    }
-    directories::ProjectDirs::from("", "", "duplab").map(|p| p.cache_dir().to_path_buf())
-}
-
-fn key(ds: &DataSet, threshold: f64) -> String {
-    let k = format!(
-        "{}|{}|{}x{}x{}|{threshold}",
-        checksum(&ds.train.images),
-        checksum(&ds.test.images),
-        ds.train.channels,
-        ds.train.height,
-        ds.train.width
-    );
-    checksum(k.as_bytes())[..32].to_string()
 }
 
 /// The leaky test images of `ds` at `threshold`, from the user cache when it has them.
@@ -48,40 +27,15 @@ pub fn leaky_test_images_in(
     threshold: f64,
     cache: Option<&std::path::Path>,
 ) -> Leakage {
-    let file = cache.map(|d| {
-        d.join("leakage")
-            .join(format!("{}.json", key(ds, threshold)))
-    });
-    if let Some(f) = &file
-        && let Ok(text) = std::fs::read_to_string(f)
-        && let Ok(mut l) = serde_json::from_str::<Leakage>(&text)
-    {
-        l.cached = true;
-        return l;
-    }
-    let mut leaky: Vec<u32> = find_pairs(&ds.train, Some(&ds.test), threshold, &|_, _| {})
-        .into_iter()
-        .map(|p| p.a)
-        .collect();
+    let (pairs, cached) = pairs_in(ds, PairSet::Cross, threshold, cache, &|_, _| {});
+    let mut leaky: Vec<u32> = pairs.into_iter().map(|p| p.a).collect();
     leaky.sort_unstable();
     leaky.dedup();
-    let l = Leakage {
+    Leakage {
         threshold,
         leaky,
-        cached: false,
-    };
-    // A cache that cannot be written only costs a search next time.
-    if let Some(f) = &file
-        && let Some(dir) = f.parent()
-        && std::fs::create_dir_all(dir).is_ok()
-        && let Ok(text) = serde_json::to_string(&l)
-    {
-        let tmp = f.with_extension("tmp");
-        if std::fs::write(&tmp, text).is_ok() {
-            let _ = std::fs::rename(&tmp, f);
-        }
+        cached,
     }
-    l
 }
 
 #[cfg(test)]
@@ -112,9 +66,7 @@ mod tests {
         assert!(!changed.cached);
         assert!(changed.leaky.contains(&5));
         assert_eq!(
-            std::fs::read_dir(dir.path().join("leakage"))
-                .unwrap()
-                .count(),
+            std::fs::read_dir(dir.path().join("pairs")).unwrap().count(),
             2
         );
     }

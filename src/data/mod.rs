@@ -3,6 +3,7 @@
 
 mod cifar;
 mod dataset;
+mod dedup;
 mod discover;
 mod dups;
 mod embedded;
@@ -11,20 +12,23 @@ mod groups;
 mod idx;
 mod leakage;
 mod membership;
+mod pair_cache;
 pub mod plan;
 pub mod rng;
 mod subset;
 
 pub use cifar::read_cifar10;
 pub use dataset::{DataSet, Split, checksum};
+pub use dedup::{Dedup, components, deduplicate, without};
 pub use discover::{candidate_dirs, guess_kind, load, load_from_dir};
 pub use dups::{Pair, brute_force, find_pairs, gemm_brute_force, rms};
 pub use embedded::{TEST_PER_CLASS, TRAIN_PER_CLASS, load_embedded};
 pub use error::DataError;
 pub use groups::{Groups, UNIQUE_SAMPLE, groups};
 pub use idx::{read_idx_images, read_idx_labels, read_mnist_like};
-pub use leakage::{Leakage, cache_dir, leaky_test_images, leaky_test_images_in};
+pub use leakage::{Leakage, leaky_test_images, leaky_test_images_in};
 pub use membership::{Membership, membership};
+pub use pair_cache::{PairSet, cache_dir, pairs, pairs_in};
 pub use plan::{Jitter, Plan, apply_jitter, make_plan};
 pub use subset::{balanced_subset, write_idx_gz};
 

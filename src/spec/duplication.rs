@@ -63,6 +63,29 @@ pub struct DuplicationSpec {
     /// images were copied.
     #[serde(default)]
     pub seed: PlanSeed,
+    /// Before the plan: remove the near-duplicates the training set already holds (groups of
+    /// images joined by pairs within `dedup_threshold` keep their lowest index), the control for
+    /// "does deduplicating a real data set change anything?".
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub dedup: bool,
+    /// RMS pixel distance in [0, 1] under which two training images count as duplicates.
+    #[serde(
+        default = "dedup_threshold",
+        skip_serializing_if = "is_default_threshold"
+    )]
+    pub dedup_threshold: f64,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn dedup_threshold() -> f64 {
+    0.05
+}
+
+fn is_default_threshold(t: &f64) -> bool {
+    *t == dedup_threshold()
 }
 
 /// A duplication plan's seed: fixed, or the run's.
@@ -144,6 +167,8 @@ impl Default for DuplicationSpec {
             mode: DupMode::Exact,
             keep_size: false,
             seed: PlanSeed::default(),
+            dedup: false,
+            dedup_threshold: dedup_threshold(),
         }
     }
 }
@@ -164,6 +189,13 @@ fn check_rate(field: &str, v: Option<f64>, profile: &str) -> Result<f64, (String
 
 impl DuplicationSpec {
     pub fn validate(&self) -> Result<(), (String, String)> {
+        let t = self.dedup_threshold;
+        if !(0.0..=1.0).contains(&t) || t.is_nan() {
+            return Err((
+                "dedup_threshold".into(),
+                format!("is {t}; allowed: an RMS pixel distance in [0, 1]"),
+            ));
+        }
         if self.copies == 0 || self.copies > 100 {
             return Err((
                 "copies".into(),
@@ -308,6 +340,9 @@ impl DuplicationSpec {
         }
         if self.mode == DupMode::Near {
             s.push_str(" near");
+        }
+        if self.dedup {
+            s.push_str(&format!(" dedup≤{}", self.dedup_threshold));
         }
         if self.keep_size {
             s.push_str(" keep-size");

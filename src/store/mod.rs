@@ -19,5 +19,7 @@ pub use metrics::{
     EpochRecord, GroupMetrics, GroupStat, LeakageStat, MembershipStat, MetricRecord, MetricsTail,
     MetricsWriter, RobustRecord, StepRecord, TailRead, read_metrics,
 };
-pub use run::{PointPlan, Run, RunConfig, RunStatus, RunStore, StoreError, now, write_atomic};
+pub use run::{
+    DedupStat, PointPlan, Run, RunConfig, RunStatus, RunStore, StoreError, now, write_atomic,
+};
 pub use summary::Summary;

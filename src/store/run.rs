@@ -69,6 +69,23 @@ pub struct RunConfig {
     /// The sweep point (`axis=value,…`) this run belongs to.
     #[serde(default)]
     pub point: Option<String>,
+    /// What `duplication.dedup` removed from the training set before the plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedup: Option<DedupStat>,
+}
+
+/// The near-duplicates a `dedup` run removed from its training set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DedupStat {
+    pub threshold: f64,
+    /// Pairs within the threshold in the training set as read.
+    pub pairs: usize,
+    /// Groups of two or more images joined by those pairs (each kept its lowest index).
+    pub groups: usize,
+    pub removed: usize,
+    pub removed_per_class: Vec<usize>,
+    /// Training images left, before duplication.
+    pub kept: usize,
 }
 
 #[derive(Debug)]

@@ -48,6 +48,7 @@ pub fn finished_run(
         params: 206_922,
         sweep: None,
         point: None,
+        dedup: None,
     })?;
     let mut w = run.metrics_writer()?;
     for s in 1..=20 {

@@ -16,8 +16,8 @@ use crate::data::{self, rng::Rng};
 use crate::nn::{InputShape, Net};
 use crate::spec::{AttackKind, Length};
 use crate::store::{
-    ControlCommand, ControlReader, EpochRecord, LeakageStat, MetricRecord, MetricsWriter, Run,
-    RunConfig, RunStatus, StepRecord, Summary,
+    ControlCommand, ControlReader, DedupStat, EpochRecord, LeakageStat, MetricRecord,
+    MetricsWriter, Run, RunConfig, RunStatus, StepRecord, Summary,
 };
 use anyhow::{Context, Result, anyhow, bail};
 use burn::module::Module;
@@ -196,6 +196,27 @@ impl<'a> Session<'a> {
             format!("loading data set {}", preset.data.set.name()),
         );
         let ds = data::load(preset.data.set, job.data_dir.as_deref())?;
+        // The dedup control: the training set without its own near-duplicates, before the plan.
+        let (ds, dedup) = if preset.duplication.dedup {
+            let th = preset.duplication.dedup_threshold;
+            send_phase(
+                events,
+                prepared.as_ref(),
+                format!("dedup: near-duplicates within the training set (≤ {th})"),
+            );
+            let (out, d) = data::deduplicate(&ds, th, data::cache_dir().as_deref(), &|_, _| {});
+            let stat = DedupStat {
+                threshold: d.threshold,
+                pairs: d.pairs,
+                groups: d.groups,
+                removed: d.removed.len(),
+                removed_per_class: d.removed_per_class,
+                kept: out.train.len(),
+            };
+            (out, Some(stat))
+        } else {
+            (ds, None)
+        };
         let classes = ds.num_classes();
         let plan = data::make_plan(&preset.duplication, &ds.train.labels, classes, job.seed)
             .map_err(|(f, m)| anyhow!("preset {}: field `duplication.{f}` {m}", preset.name))?;
@@ -271,6 +292,7 @@ impl<'a> Session<'a> {
             params: model.num_params(),
             sweep: job.sweep.clone(),
             point: job.point.clone(),
+            dedup,
         };
         run.write_config(&config)?;
         let metrics = run.metrics_writer()?;

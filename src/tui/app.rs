@@ -279,6 +279,12 @@ impl App {
                 false
             }
             Msg::Terminate => {
+                // Runs in their own processes are not this signal's business: only the lab's
+                // own workers stop (with a checkpoint) before it leaves.
+                if self.training() == 0 {
+                    self.quit = true;
+                    return false;
+                }
                 self.quit_when_idle = true;
                 self.effects.push(Effect::StopAll);
                 self.dialog = Some(Dialog::Stopping);
