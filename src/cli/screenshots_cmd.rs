@@ -85,6 +85,7 @@ pub fn run(store: &RunStore, a: ScreenshotsArgs) -> i32 {
         (Screen::Live, "live", false),
         (Screen::Runs, "runs", false),
         (Screen::Compare, "compare", false),
+        (Screen::Data, "data", false),
         (Screen::Live, "help", true),
     ] {
         show(&mut app, screen, help);

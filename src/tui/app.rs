@@ -6,6 +6,7 @@
 
 use super::Options;
 use super::compare::CompareState;
+use super::data_view::{DataState, DataView};
 use super::dialog::Dialog;
 use super::keys::{self, Action};
 use super::live::LiveRun;
@@ -13,11 +14,13 @@ use super::presets::PresetsState;
 use super::runs::RunsState;
 use crate::backend::DeviceChoice;
 use crate::report::RunRow;
+use crate::spec::DataSetKind;
 use crate::spec::Preset;
 use crate::store::{ControlCommand, MetricRecord, RunConfig, RunStatus, RunStore};
 use crate::train::{Control, TrainEvent};
 use crossterm::event::KeyEvent;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
@@ -25,16 +28,24 @@ pub enum Screen {
     Live,
     Runs,
     Compare,
+    Data,
 }
 
 impl Screen {
-    pub const ALL: [Screen; 4] = [Screen::Presets, Screen::Live, Screen::Runs, Screen::Compare];
+    pub const ALL: [Screen; 5] = [
+        Screen::Presets,
+        Screen::Live,
+        Screen::Runs,
+        Screen::Compare,
+        Screen::Data,
+    ];
     pub fn title(self) -> &'static str {
         match self {
             Screen::Presets => "Presets",
             Screen::Live => "Live",
             Screen::Runs => "Runs",
             Screen::Compare => "Compare",
+            Screen::Data => "Data",
         }
     }
 }
@@ -103,6 +114,10 @@ pub enum Msg {
         id: String,
         result: Result<u32, String>,
     },
+    /// What the Data screen's loader is doing.
+    DataProgress(String),
+    /// The Data screen's data set and its duplicate pairs (or why not).
+    DataLoaded(Result<Arc<DataView>, String>),
     /// A control command was written into a run's folder (or could not be).
     ControlSent {
         id: String,
@@ -136,6 +151,11 @@ pub enum Effect {
         seed: u64,
         device: DeviceChoice,
     },
+    /// Load a data set and search its duplicate pairs (the Data screen), on a loader thread.
+    LoadData {
+        kind: DataSetKind,
+        threshold: f64,
+    },
     /// Ask the trainer of a run, in whatever process, through the control file in its folder.
     ControlRun {
         id: String,
@@ -165,6 +185,7 @@ pub struct App {
     pub(super) side: SidePanel,
     pub(super) runs: RunsState,
     pub(super) compare: CompareState,
+    pub(super) data: DataState,
     pub(super) dialog: Option<Dialog>,
     pub(super) show_help: bool,
     pub(super) message: Option<(String, bool)>,
@@ -196,6 +217,7 @@ impl App {
             side: SidePanel::Classes,
             runs: RunsState::default(),
             compare: CompareState::default(),
+            data: DataState::default(),
             dialog: None,
             show_help: false,
             message: None,
@@ -257,6 +279,9 @@ impl App {
         self.screen = s;
         if s == Screen::Runs {
             self.effects.push(Effect::LoadRuns);
+        }
+        if s == Screen::Data {
+            self.want_data();
         }
     }
 
@@ -372,6 +397,27 @@ impl App {
                     }
                 }
                 true
+            }
+            Msg::DataProgress(p) => {
+                if self.data.loading.is_some() {
+                    self.data.loading = Some(p);
+                }
+                self.screen == Screen::Data
+            }
+            Msg::DataLoaded(r) => {
+                self.data.loading = None;
+                match r {
+                    Ok(v) => {
+                        self.data.view = Some(v);
+                        self.data.selected = 0;
+                    }
+                    Err(e) => {
+                        self.data.error = Some(e);
+                        // Asking again (re-entering the screen) retries.
+                        self.data.requested = None;
+                    }
+                }
+                self.screen == Screen::Data
             }
             Msg::ControlSent {
                 id,
@@ -555,6 +601,7 @@ impl App {
         self.message = None;
         if let Some(a) = global {
             self.last_action = Some(a);
+            let n = Screen::ALL.len();
             let i = Screen::ALL
                 .iter()
                 .position(|s| *s == self.screen)
@@ -566,8 +613,9 @@ impl App {
                 Action::GoLive => self.set_screen(Screen::Live),
                 Action::GoRuns => self.set_screen(Screen::Runs),
                 Action::GoCompare => self.set_screen(Screen::Compare),
-                Action::NextScreen => self.set_screen(Screen::ALL[(i + 1) % 4]),
-                Action::PrevScreen => self.set_screen(Screen::ALL[(i + 3) % 4]),
+                Action::GoData => self.set_screen(Screen::Data),
+                Action::NextScreen => self.set_screen(Screen::ALL[(i + 1) % n]),
+                Action::PrevScreen => self.set_screen(Screen::ALL[(i + n - 1) % n]),
                 _ => return false,
             }
             return true;
@@ -581,6 +629,7 @@ impl App {
             Screen::Live => self.on_live(a),
             Screen::Runs => self.on_runs(a),
             Screen::Compare => self.on_compare(a),
+            Screen::Data => self.on_data(a),
         }
     }
 

@@ -127,9 +127,18 @@ fn number_keys_and_tab_switch_screens() {
     a.update(key(KeyCode::Tab));
     assert_eq!(a.screen, Screen::Compare);
     a.update(key(KeyCode::Tab));
+    assert_eq!(a.screen, Screen::Data);
+    assert!(
+        matches!(a.effects.last(), Some(Effect::LoadData { threshold, .. }) if *threshold == 0.05),
+        "the data screen asks for its pairs"
+    );
+    a.update(key(KeyCode::Tab));
     assert_eq!(a.screen, Screen::Presets);
     a.update(key(KeyCode::BackTab));
-    assert_eq!(a.screen, Screen::Compare);
+    assert_eq!(a.screen, Screen::Data);
+    a.effects.clear();
+    a.update(key(KeyCode::Char('5')));
+    assert!(a.effects.is_empty(), "asked once");
 }
 
 #[test]

@@ -16,6 +16,7 @@ pub enum Action {
     GoLive,
     GoRuns,
     GoCompare,
+    GoData,
     NextScreen,
     PrevScreen,
     // lists
@@ -49,6 +50,11 @@ pub enum Action {
     // compare
     NextMetric,
     DiffOnly,
+    // data
+    NextPairSet,
+    Wider,
+    Narrower,
+    NextClass,
     // dialogs
     Yes,
     No,
@@ -157,6 +163,12 @@ pub const GLOBAL: &[Binding] = &[
     quiet(GoLive, &[k('2')], "2", "live screen"),
     quiet(GoRuns, &[k('3')], "3", "runs screen"),
     quiet(GoCompare, &[k('4')], "4", "compare screen"),
+    quiet(
+        GoData,
+        &[k('5')],
+        "5",
+        "data screen (duplicates the data set holds)",
+    ),
     quiet(
         NextScreen,
         &[code(KeyCode::Tab)],
@@ -292,6 +304,32 @@ pub const COMPARE: &[Binding] = &[
     b(Smoothing, &[k('e')], "e", "smoothing (EMA) on/off"),
 ];
 
+pub const DATA: &[Binding] = &[
+    quiet(Down, &[code(KeyCode::Down), k('j')], "↓ / j", "next pair"),
+    quiet(Up, &[code(KeyCode::Up), k('k')], "↑ / k", "previous pair"),
+    quiet(
+        Top,
+        &[code(KeyCode::Home), k('g')],
+        "Home / g",
+        "closest pair",
+    ),
+    quiet(
+        Bottom,
+        &[code(KeyCode::End), k('G')],
+        "End / G",
+        "farthest pair",
+    ),
+    b(
+        NextPairSet,
+        &[k('t')],
+        "t",
+        "pairs: test→train · train · test",
+    ),
+    b(Wider, &[k('+'), k('=')], "+ / =", "wider threshold"),
+    b(Narrower, &[k('-')], "-", "narrower threshold"),
+    b(NextClass, &[k('c')], "c", "class filter: all · each class"),
+];
+
 /// Every dialog: `y` confirms; `n`, Esc and Enter cancel. Enter is the safe choice because every
 /// dialog guards something that cannot be undone (a delete, a stop, quitting with runs).
 pub const DIALOG: &[Binding] = &[
@@ -310,6 +348,7 @@ pub fn for_screen(s: Screen) -> &'static [Binding] {
         Screen::Live => LIVE,
         Screen::Runs => RUNS,
         Screen::Compare => COMPARE,
+        Screen::Data => DATA,
     }
 }
 
@@ -343,6 +382,7 @@ mod tests {
             ("live", LIVE),
             ("runs", RUNS),
             ("compare", COMPARE),
+            ("data", DATA),
             ("dialog", DIALOG),
         ]
     }

@@ -5,6 +5,7 @@
 mod app;
 pub mod compare;
 mod curve;
+mod data_view;
 mod detach;
 mod dialog;
 mod draw;
@@ -24,7 +25,7 @@ pub use live::{LiveRun, LiveStatus, ema};
 use crate::store::RunStore;
 use std::io::IsTerminal;
 
-/// Carry out an app's store effects on this thread and feed the answers back through `update`
+/// Carry out an app's store (and data) effects on this thread and feed the answers back through `update`
 /// until none is left. For screenshots and tests, which want a settled screen; the lab itself
 /// hands store work to its worker and never waits.
 pub fn settle(app: &mut App) {
@@ -35,6 +36,11 @@ pub fn settle(app: &mut App) {
             return;
         }
         for e in effects {
+            if let app::Effect::LoadData { kind, threshold } = e {
+                let v = data_view::load_view(kind, None, threshold, &|_| {});
+                app.update(Msg::DataLoaded(v.map(std::sync::Arc::new)));
+                continue;
+            }
             if let Some(r) = store_worker::StoreRequest::of(e) {
                 for m in store_worker::answer_now(&store, r) {
                     app.update(m);

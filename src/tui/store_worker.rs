@@ -30,6 +30,7 @@ impl StoreRequest {
             Effect::ControlRun { id, command } => Some(StoreRequest::Control(id, command)),
             Effect::Launch { .. }
             | Effect::Detach { .. }
+            | Effect::LoadData { .. }
             | Effect::Control { .. }
             | Effect::StopAll => None,
         }

@@ -223,3 +223,112 @@ fn screenshots_render_to_svg() {
             .starts_with(b"\x89PNG")
     );
 }
+
+#[test]
+fn data_screen_lists_the_embedded_sets_pairs_and_draws_them_in_colour() {
+    let (_d, store) = fixture_store();
+    let mut a = app_on(&store);
+    press(&mut a, KeyCode::Char('5'));
+    let v = a
+        .data
+        .view
+        .clone()
+        .expect("the embedded set and its pairs are loaded");
+    // The search's time and whether it came from the cache vary by machine: left out.
+    let stable: Vec<String> = shot(&a, 120, 36)
+        .lines()
+        .map(|l| match l.find(" in ") {
+            Some(i) if l.contains("searched ≤") => format!("{} in [time]", &l[..i]),
+            _ => l.to_string(),
+        })
+        .collect();
+    insta::assert_snapshot!("data", stable.join("\n"));
+    // The selected pair (test→train, closest first) is drawn cell by cell: `▀` with the upper
+    // pixel as foreground and the lower one as background, in grey.
+    let p = a.data.visible()[0];
+    let img = v.ds.test.image(p.a as usize);
+    let buf = render(&a, 120, 36);
+    // The left image's top-left cell: find the first `▀` of the screen.
+    let (x0, y0) = (0..36u16)
+        .flat_map(|y| (0..120u16).map(move |x| (x, y)))
+        .find(|&(x, y)| buf[(x, y)].symbol() == "▀")
+        .expect("an image is drawn");
+    for (dx, dy) in [(0u16, 0u16), (13, 5), (27, 13)] {
+        let cell = &buf[(x0 + dx, y0 + dy)];
+        let (up, lo) = (
+            img[(2 * dy as usize) * 28 + dx as usize],
+            img[(2 * dy as usize + 1) * 28 + dx as usize],
+        );
+        assert_eq!(cell.symbol(), "▀");
+        assert_eq!(
+            cell.fg,
+            Color::Rgb(up, up, up),
+            "upper pixel at ({dx}, {})",
+            2 * dy
+        );
+        assert_eq!(
+            cell.bg,
+            Color::Rgb(lo, lo, lo),
+            "lower pixel at ({dx}, {})",
+            2 * dy + 1
+        );
+    }
+    // The class filter and the pair set change what is listed.
+    press(&mut a, KeyCode::Char('t'));
+    assert_eq!(a.data.set, crate::data::PairSet::Train);
+    let all = a.data.visible().len();
+    press(&mut a, KeyCode::Char('c'));
+    assert!(a.data.visible().len() <= all);
+    press(&mut a, KeyCode::Char('-'));
+    assert_eq!(a.data.threshold(), 0.02);
+}
+
+#[test]
+fn images_without_colour_fall_back_to_a_brightness_ramp() {
+    use super::draw::data::{ImageMode, image_lines};
+    // 2×4 grey image: black, white / mid, mid / white, black / dark, light.
+    let img = [0u8, 255, 128, 128, 255, 0, 40, 200];
+    let half = image_lines(&img, 1, 4, 2, 1, ImageMode::HalfBlock);
+    assert_eq!(half.len(), 2);
+    let s = &half[0].spans[0];
+    assert_eq!(s.content, "▀");
+    assert_eq!(s.style.fg, Some(Color::Rgb(0, 0, 0)));
+    assert_eq!(s.style.bg, Some(Color::Rgb(128, 128, 128)));
+    let ascii = image_lines(&img, 1, 4, 2, 1, ImageMode::Ascii);
+    let text: Vec<String> = ascii
+        .iter()
+        .map(|l| l.spans.iter().map(|s| s.content.to_string()).collect())
+        .collect();
+    assert_eq!(text, vec![":#", "+="]);
+    assert!(
+        ascii
+            .iter()
+            .flat_map(|l| &l.spans)
+            .all(|s| s.style.fg.is_none())
+    );
+    // Scale 2: each pixel two columns wide and one cell tall.
+    let big = image_lines(&img, 1, 4, 2, 2, ImageMode::HalfBlock);
+    assert_eq!((big.len(), big[0].spans.len()), (4, 4));
+    assert_eq!(big[0].spans[0].style.bg, Some(Color::Rgb(0, 0, 0)));
+    // With NO_COLOR the Data screen has no colour at all.
+    let (_d, store) = fixture_store();
+    let mut a = app_with(
+        &store,
+        Options {
+            color: false,
+            ..Options::default()
+        },
+    );
+    press(&mut a, KeyCode::Char('5'));
+    let buf = render(&a, 120, 36);
+    assert!(
+        buf.content
+            .iter()
+            .all(|c| c.fg == Color::Reset && c.bg == Color::Reset)
+    );
+    assert!(!text_of(&buf).contains('▀'));
+}
+
+fn text_of(b: &ratatui::buffer::Buffer) -> String {
+    text(b)
+}

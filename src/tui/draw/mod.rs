@@ -3,6 +3,7 @@
 
 mod common;
 mod compare;
+pub mod data;
 mod groups;
 mod live;
 mod presets;
@@ -45,6 +46,7 @@ pub fn draw(f: &mut Frame, app: &App) {
         Screen::Live => live::draw(f, app, body),
         Screen::Runs => runs::draw(f, app, body),
         Screen::Compare => compare::draw(f, app, body),
+        Screen::Data => data::draw(f, app, body),
     }
     draw_footer(f, app, footer);
     if app.show_help {
