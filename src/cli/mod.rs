@@ -148,13 +148,21 @@ pub enum RunsCommand {
     },
     /// One run: config, summary, per-class results.
     Show { id: String },
-    /// Per-evaluation metrics as CSV, or the whole run as JSON, on stdout.
+    /// Per-evaluation metrics as CSV, or the whole run as JSON, on stdout; or, with
+    /// --pytorch DIR, the final weights in PyTorch's layout with the module definitions.
     Export {
         id: String,
         #[arg(long, conflicts_with = "json")]
         csv: bool,
         #[arg(long)]
         json: bool,
+        /// Write DIR/model.safetensors (PyTorch layout, normalisation included) and
+        /// DIR/duplab_model.py, from the run's last checkpoint (runs of any version).
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["csv", "json"])]
+        pytorch: Option<PathBuf>,
+        /// Where the run's data set is (older runs recompute their normalisation from it).
+        #[arg(long, env = "DUPLAB_DATA")]
+        data_dir: Option<PathBuf>,
     },
     /// Ask a training run to stop with a checkpoint (status `interrupted`, resumable), wherever
     /// its trainer runs; waits until it has.

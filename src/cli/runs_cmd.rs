@@ -36,11 +36,23 @@ pub fn run(store: &RunStore, cmd: RunsCommand) -> i32 {
         RunsCommand::Resume { id, wait } => {
             super::control_cmd::run(store, &id, crate::store::ControlCommand::Resume, wait)
         }
-        RunsCommand::Export { id, csv, json } => {
+        RunsCommand::Export {
+            id,
+            csv,
+            json,
+            pytorch,
+            data_dir,
+        } => {
             let run = match store.open(&id) {
                 Ok(r) => r,
                 Err(e) => return fail(e),
             };
+            if let Some(dir) = pytorch {
+                return match export_pytorch(&run, &dir, data_dir.as_deref()) {
+                    Ok(()) => 0,
+                    Err(e) => fail(format!("{e:#}")),
+                };
+            }
             let out = if csv || !json {
                 export_csv(&run)
             } else {
@@ -87,6 +99,35 @@ pub fn run(store: &RunStore, cmd: RunsCommand) -> i32 {
             }
         }
     }
+}
+
+/// The run's final weights as PyTorch loads them, beside the module definitions.
+fn export_pytorch(
+    run: &crate::store::Run,
+    dir: &std::path::Path,
+    data_dir: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use crate::train::pytorch;
+    let cfg = run.config()?;
+    let device = crate::backend::cpu_device();
+    let (model, input) = crate::train::load_model(run, &device, data_dir)?;
+    std::fs::create_dir_all(dir)?;
+    let info = pytorch::ModelInfo {
+        kind: cfg.preset.training.model,
+        input,
+        class_names: cfg.class_names.clone(),
+        preset: cfg.preset.name.clone(),
+    };
+    let weights = dir.join("model.safetensors");
+    pytorch::write(&model, &info, &weights)?;
+    std::fs::write(dir.join("duplab_model.py"), pytorch::MODULE_PY)?;
+    println!("{}", weights.display());
+    println!("{}", dir.join("duplab_model.py").display());
+    eprintln!(
+        "load in PyTorch (from {}):\n  from safetensors import safe_open\n  from safetensors.torch import load_file\n  from duplab_model import build\n  meta = safe_open(\"model.safetensors\", \"pt\").metadata()\n  model = build(meta); model.load_state_dict(load_file(\"model.safetensors\"), strict=True); model.eval()",
+        dir.display()
+    );
+    Ok(())
 }
 
 fn show(store: &RunStore, id: &str) -> i32 {

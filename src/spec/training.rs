@@ -24,6 +24,9 @@ impl ModelKind {
             ModelKind::PreactResnet18 => "preact-resnet18",
         }
     }
+    pub fn parse(name: &str) -> Option<ModelKind> {
+        ModelKind::ALL.into_iter().find(|k| k.name() == name)
+    }
     pub const ALL: [ModelKind; 4] = [
         ModelKind::SmallCnn,
         ModelKind::WideCnn,

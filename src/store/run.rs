@@ -69,6 +69,12 @@ pub struct RunConfig {
     /// The sweep point (`axis=value,…`) this run belongs to.
     #[serde(default)]
     pub point: Option<String>,
+    /// The per-channel mean and std the model normalises its [0, 1] inputs with (the training
+    /// set's, after dedup; absent in runs written before).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub input_mean: Vec<f32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub input_std: Vec<f32>,
     /// What `duplication.dedup` removed from the training set before the plan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dedup: Option<DedupStat>,

@@ -48,6 +48,8 @@ pub fn finished_run(
         params: 206_922,
         sweep: None,
         point: None,
+        input_mean: vec![],
+        input_std: vec![],
         dedup: None,
     })?;
     let mut w = run.metrics_writer()?;

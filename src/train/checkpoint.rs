@@ -6,7 +6,6 @@ use crate::store::Run;
 use anyhow::{Context, Result};
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
-use burn::store::{ModuleSnapshot, SafetensorsStore};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -37,6 +36,9 @@ pub fn save(run: &Run, model: &Net, optim: &ModuleOptimizer, state: &TrainerStat
     let dir = run.checkpoints_dir();
     std::fs::create_dir_all(&dir)?;
     let tmp_model = dir.join("model.bpk.tmp");
+    // Sync batch norm's running statistics (burn keeps the last update aside until synced, and
+    // saving reads them unsynced): a stop between evaluations must checkpoint what was trained.
+    let _ = model.valid();
     model
         .clone()
         .save_file(&tmp_model)
@@ -72,16 +74,4 @@ pub fn load(run: &Run, model: Net, optim: ModuleOptimizer) -> Result<(Net, Modul
         .load(dir.join("optim.bpk"))
         .map_err(|e| anyhow::anyhow!("loading {}: {e:?}", dir.join("optim.bpk").display()))?;
     Ok((model, optim))
-}
-
-/// The weights as safetensors with PyTorch-style names (`conv1.weight`, …), loadable with
-/// `safetensors.torch.load_file`.
-pub fn export_safetensors(model: &Net, path: &Path) -> Result<()> {
-    let mut store = SafetensorsStore::from_file(path.to_path_buf())
-        .skip_enum_variants(true)
-        .overwrite(true);
-    model
-        .save_into(&mut store)
-        .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
-    Ok(())
 }

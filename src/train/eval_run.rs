@@ -12,6 +12,51 @@ use anyhow::{Result, anyhow};
 use burn::prelude::*;
 use std::path::Path;
 
+/// The input a run's model was trained on: its normalisation from the config (runs written
+/// before it was recorded: recomputed from the training set, deduplicated as the run was).
+fn input_of(cfg: &crate::store::RunConfig, ds: &data::DataSet) -> InputShape {
+    if !cfg.input_mean.is_empty() && cfg.input_mean.len() == cfg.input_std.len() {
+        return InputShape {
+            channels: ds.train.channels,
+            height: ds.train.height,
+            width: ds.train.width,
+            classes: ds.num_classes(),
+            mean: cfg.input_mean.clone(),
+            std: cfg.input_std.clone(),
+        };
+    }
+    match &cfg.dedup {
+        Some(d) => InputShape::of(
+            &data::deduplicate(ds, d.threshold, data::cache_dir().as_deref(), &|_, _| {}).0,
+        ),
+        None => InputShape::of(ds),
+    }
+}
+
+/// The run's model from its last checkpoint, with the input it was trained on (for export).
+pub fn load_model(
+    run: &Run,
+    device: &Device,
+    data_dir: Option<&Path>,
+) -> Result<(Net, InputShape)> {
+    let cfg = run.config()?;
+    let ds = data::load(cfg.preset.data.set, data_dir)?;
+    let shape = input_of(&cfg, &ds);
+    let model = Net::new(cfg.preset.training.model, &shape, device).map_err(|e| anyhow!(e))?;
+    let path = run.checkpoints_dir().join("model.bpk");
+    if !path.exists() {
+        return Err(anyhow!(
+            "run {} has no checkpoint ({} is missing)",
+            run.id,
+            path.display()
+        ));
+    }
+    let model = model
+        .try_load_file(&path)
+        .map_err(|e| anyhow!("loading {}: {e:?}", path.display()))?;
+    Ok((model, shape))
+}
+
 /// Load the run's model from its checkpoint and its data set's test split.
 pub fn load_trained(
     run: &Run,
@@ -21,7 +66,7 @@ pub fn load_trained(
     let cfg = run.config()?;
     let ds = data::load(cfg.preset.data.set, data_dir)?;
     let selected = select(choice).map_err(|e| anyhow!(e))?;
-    let shape = InputShape::of(&ds);
+    let shape = input_of(&cfg, &ds);
     let model =
         Net::new(cfg.preset.training.model, &shape, &selected.device).map_err(|e| anyhow!(e))?;
     let path = run.checkpoints_dir().join("model.bpk");

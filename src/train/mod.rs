@@ -9,15 +9,15 @@ mod eval;
 mod eval_run;
 mod events;
 mod group_eval;
+pub mod pytorch;
 mod session;
 mod step;
 mod trainer;
 mod worker;
 
-pub use checkpoint::export_safetensors;
 pub use device_data::DeviceData;
 pub use eval::{EvalResult, PerImage, evaluate_clean, evaluate_robust, per_image};
-pub use eval_run::{attack_key, eval_run, load_trained};
+pub use eval_run::{attack_key, eval_run, load_model, load_trained};
 pub use events::{Control, TrainEvent};
 pub use step::train_step;
 pub use trainer::{TrainJob, eval_points, optimizer, run_job};

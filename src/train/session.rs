@@ -119,6 +119,9 @@ pub struct Session<'a> {
     started: Instant,
     base_elapsed: f64,
     paused_s: f64,
+    /// The model's input (shape and normalisation) and the class names, for the final weights.
+    input: InputShape,
+    class_names: Vec<String>,
     /// Commands from other processes, through the run folder's control file.
     control_file: ControlReader,
     control_checked: Instant,
@@ -292,6 +295,8 @@ impl<'a> Session<'a> {
             params: model.num_params(),
             sweep: job.sweep.clone(),
             point: job.point.clone(),
+            input_mean: shape.mean.clone(),
+            input_std: shape.std.clone(),
             dedup,
         };
         run.write_config(&config)?;
@@ -358,6 +363,8 @@ impl<'a> Session<'a> {
             lr: 0.0,
             started: Instant::now(),
             paused_s: 0.0,
+            input: shape.clone(),
+            class_names: ds.class_names.clone(),
             control_file: ControlReader::default(),
             control_checked: Instant::now(),
             phase_written: Cell::new(None),
@@ -674,7 +681,13 @@ impl<'a> Session<'a> {
 
     /// All steps done: final weights, summary, status.
     pub fn finish(mut self) -> Result<()> {
-        checkpoint::export_safetensors(self.model(), &self.run.dir.join("model.safetensors"))
+        let info = super::pytorch::ModelInfo {
+            kind: self.job.preset.training.model,
+            input: self.input.clone(),
+            class_names: self.class_names.clone(),
+            preset: self.job.preset.name.clone(),
+        };
+        super::pytorch::write(self.model(), &info, &self.run.dir.join("model.safetensors"))
             .context("exporting final weights")?;
         self.summary.finished_at = Some(crate::store::now());
         self.summary.duration_s = self.elapsed();
