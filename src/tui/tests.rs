@@ -332,3 +332,47 @@ fn images_without_colour_fall_back_to_a_brightness_ramp() {
 fn text_of(b: &ratatui::buffer::Buffer) -> String {
     text(b)
 }
+
+#[test]
+fn config_diff_values_are_never_cut() {
+    let (_d, store) = fixture_store();
+    for (id, kind) in [
+        ("20261118-110300-default-dddddd", "fgsm-rs"),
+        ("20261118-110400-default-eeeeee", "pgd"),
+    ] {
+        fixture_run(
+            &store,
+            id,
+            &[
+                &format!("attack.train.kind={kind}"),
+                "attack.train.eps=0.1",
+                "attack.train.step=0.125",
+                "attack.train.steps=3",
+                "duplication.profile=linear",
+                "duplication.rate_max=0.5",
+                "duplication.rate_min=0.0",
+            ],
+            0,
+            0.8,
+            Some(0.3),
+        );
+    }
+    let ids: Vec<String> = store.runs().unwrap().into_iter().map(|r| r.id).collect();
+    let mut a = app_on(&store);
+    a.update(Msg::Compare(ids));
+    settle(&mut a);
+    let diff = a.compare.diff();
+    assert!(diff.iter().any(|(_, v)| v.iter().any(|x| x == "fgsm-rs")));
+    // Wide enough for columns, and so narrow that the values must wrap: every value whole.
+    for (w, h) in [(200u16, 60u16), (100, 60)] {
+        let text = shot(&a, w, h);
+        for (k, vals) in &diff {
+            for v in vals {
+                assert!(
+                    text.contains(v.as_str()),
+                    "{w} columns: {k} = {v} is cut:\n{text}"
+                );
+            }
+        }
+    }
+}

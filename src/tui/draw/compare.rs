@@ -178,7 +178,12 @@ fn draw_summary(f: &mut Frame, app: &App, area: Rect) {
                         format!("■ {}", short(&row.id)),
                         fg(app, color(i)),
                     )),
-                    Cell::from(row.point.clone().unwrap_or_else(|| row.preset.clone())),
+                    Cell::from(
+                        row.point
+                            .as_deref()
+                            .map(point_values)
+                            .unwrap_or_else(|| row.preset.clone()),
+                    ),
                     Cell::from(row.seed.map(|s| s.to_string()).unwrap_or_default()),
                     Cell::from(format!(
                         "{} {}",
@@ -254,7 +259,7 @@ fn draw_summary(f: &mut Frame, app: &App, area: Rect) {
         Constraint::Length(13),
         Constraint::Length(13),
     ];
-    let mut header = vec!["run", "preset / sweep point", "seed", "clean Δ", "robust Δ"];
+    let mut header = vec!["run", "preset / point", "seed", "clean Δ", "robust Δ"];
     if groups {
         widths.extend([Constraint::Length(13), Constraint::Length(13)]);
         header.extend(["dup loss Δ", "dup AUC Δ"]);
@@ -266,6 +271,16 @@ fn draw_summary(f: &mut Frame, app: &App, area: Rect) {
             " summary (Δ vs the first run; seed groups as mean ± std) ",
         ));
     f.render_widget(t, area);
+}
+
+/// A sweep point's values without their axis names (`training=fgsm-rs,duplication=10x4` →
+/// `fgsm-rs · 10x4`): the column has room for the values, and the legend names the axes.
+fn point_values(point: &str) -> String {
+    point
+        .split(',')
+        .map(|kv| kv.split_once('=').map_or(kv, |(_, v)| v))
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 /// A value and, after the first run, its change against the first run's.
@@ -281,29 +296,66 @@ fn num(v: Option<f64>, base: Option<f64>, first: bool, d: usize) -> String {
 fn draw_diff(f: &mut Frame, app: &App, area: Rect) {
     let cs = &app.compare;
     let diff = cs.diff();
-    let col_w = ((area.width as usize).saturating_sub(26) / cs.runs.len()).max(6) as u16;
-    let mut widths = vec![Constraint::Length(24)];
-    widths.extend(std::iter::repeat_n(
-        Constraint::Length(col_w),
-        cs.runs.len(),
-    ));
-    let rows: Vec<Row> = diff
-        .iter()
-        .map(|(k, vals)| {
-            let mut cells = vec![Cell::from(k.clone())];
-            cells.extend(
-                vals.iter()
-                    .enumerate()
-                    .map(|(i, v)| Cell::from(Span::styled(v.clone(), fg(app, color(i))))),
-            );
-            Row::new(cells)
-        })
-        .collect();
     let title = if cs.diff_only {
         " config: differences only (d: all) "
     } else {
         " config: all fields (d: differences) "
     };
-    let t = Table::new(rows, widths).block(block(app, title));
-    f.render_widget(t, area);
+    let inner = (area.width as usize).saturating_sub(2);
+    let key_w = diff
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0)
+        + 1;
+    // Each run's column as wide as its longest value: nothing is cut.
+    let col_w: Vec<usize> = (0..cs.runs.len())
+        .map(|i| {
+            diff.iter()
+                .map(|(_, v)| v.get(i).map_or(0, |x| x.chars().count()))
+                .max()
+                .unwrap_or(0)
+                + 1
+        })
+        .collect();
+    if key_w + col_w.iter().sum::<usize>() <= inner {
+        let mut widths = vec![Constraint::Length(key_w as u16)];
+        widths.extend(col_w.iter().map(|&w| Constraint::Length(w as u16)));
+        let rows: Vec<Row> = diff
+            .iter()
+            .map(|(k, vals)| {
+                let mut cells = vec![Cell::from(k.clone())];
+                cells.extend(
+                    vals.iter()
+                        .enumerate()
+                        .map(|(i, v)| Cell::from(Span::styled(v.clone(), fg(app, color(i))))),
+                );
+                Row::new(cells)
+            })
+            .collect();
+        f.render_widget(Table::new(rows, widths).block(block(app, title)), area);
+        return;
+    }
+    // Too wide for columns: each field on its line, its values after it in the runs' colours,
+    // wrapped rather than cut.
+    let lines: Vec<Line> = diff
+        .iter()
+        .map(|(k, vals)| {
+            let mut spans = vec![Span::styled(
+                format!("{k}:"),
+                st(app, Style::default().add_modifier(Modifier::BOLD)),
+            )];
+            for (i, v) in vals.iter().enumerate() {
+                spans.push(Span::raw(" "));
+                spans.push(Span::styled(format!("■ {v}"), fg(app, color(i))));
+            }
+            Line::from(spans)
+        })
+        .collect();
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block(app, title)),
+        area,
+    );
 }
