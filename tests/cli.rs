@@ -245,6 +245,22 @@ fn headless_train_writes_a_complete_run_and_exports_it() {
     let csv = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(csv.starts_with("evaluation,step,train_loss"), "{csv}");
     assert_eq!(csv.lines().count(), 3, "header + 2 evaluations: {csv}");
+    // TensorBoard and PyTorch exports of the same run.
+    let tb = tmp.path().join("tb");
+    let o = duplab(
+        &["runs", "export", id, "--tensorboard", tb.to_str().unwrap()],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let files: Vec<_> = std::fs::read_dir(&tb).unwrap().collect();
+    assert_eq!(files.len(), 1);
+    let pt = tmp.path().join("pt");
+    let o = duplab(
+        &["runs", "export", id, "--pytorch", pt.to_str().unwrap()],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(pt.join("model.safetensors").exists() && pt.join("duplab_model.py").exists());
     let o = duplab(&["runs", "stop", id], tmp.path());
     assert!(
         !o.status.success() && text(&o).contains("is not training (status finished)"),

@@ -160,6 +160,10 @@ pub enum RunsCommand {
         /// DIR/duplab_model.py, from the run's last checkpoint (runs of any version).
         #[arg(long, value_name = "DIR", conflicts_with_all = ["csv", "json"])]
         pytorch: Option<PathBuf>,
+        /// Write a TensorBoard event file of the run's scalars into DIR
+        /// (then: tensorboard --logdir DIR).
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["csv", "json", "pytorch"])]
+        tensorboard: Option<PathBuf>,
         /// Where the run's data set is (older runs recompute their normalisation from it).
         #[arg(long, env = "DUPLAB_DATA")]
         data_dir: Option<PathBuf>,

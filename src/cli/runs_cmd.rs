@@ -41,12 +41,27 @@ pub fn run(store: &RunStore, cmd: RunsCommand) -> i32 {
             csv,
             json,
             pytorch,
+            tensorboard,
             data_dir,
         } => {
             let run = match store.open(&id) {
                 Ok(r) => r,
                 Err(e) => return fail(e),
             };
+            if let Some(dir) = tensorboard {
+                return match crate::report::tensorboard::export(&run, &dir) {
+                    Ok(path) => {
+                        println!("{}", path.display());
+                        eprintln!(
+                            "{} scalars; open with: tensorboard --logdir {}",
+                            crate::report::tensorboard::scalars(&run).map_or(0, |s| s.len()),
+                            dir.display()
+                        );
+                        0
+                    }
+                    Err(e) => fail(e),
+                };
+            }
             if let Some(dir) = pytorch {
                 return match export_pytorch(&run, &dir, data_dir.as_deref()) {
                     Ok(()) => 0,

@@ -8,6 +8,7 @@ mod render;
 mod rows;
 mod stats;
 mod sweep;
+pub mod tensorboard;
 
 pub use export::{GROUPS, export_csv, export_json};
 pub use paired::Paired;
