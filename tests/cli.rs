@@ -528,3 +528,99 @@ fn dedup_removes_the_training_sets_own_near_duplicates_and_records_them() {
         text(&o)
     );
 }
+
+#[test]
+fn an_image_folder_is_inspected_trained_and_searched_for_duplicates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("pics");
+    // Two classes of 12×12 grey PNGs, 6 train + 2 test each; one training image copied exactly.
+    for (c, name) in [(0u8, "circle"), (1, "square")] {
+        for i in 0..8u8 {
+            let split = if i < 6 { "train" } else { "test" };
+            let dir = root.join(split).join(name);
+            std::fs::create_dir_all(&dir).unwrap();
+            let img = image::GrayImage::from_fn(12, 12, |x, y| {
+                image::Luma([((x * 17 + y * 5) as u8)
+                    .wrapping_mul(c + 1)
+                    .wrapping_add(i * 29)])
+            });
+            img.save(dir.join(format!("{i}.png"))).unwrap();
+        }
+    }
+    std::fs::copy(
+        root.join("train/circle/0.png"),
+        root.join("train/circle/0-copy.png"),
+    )
+    .unwrap();
+    let preset = tmp.path().join("pics.toml");
+    let default =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("presets/default.toml"))
+            .unwrap();
+    let p = default
+        .replace("name = \"default\"", "name = \"pics\"")
+        .replace(
+            "set = \"embedded\"",
+            &format!(
+                "set = \"folder\"\npath = \"{}\"\nsize = [28, 28]",
+                root.display()
+            ),
+        );
+    assert!(
+        p.contains("set = \"folder\""),
+        "the default preset names its data set:\n{p}"
+    );
+    std::fs::write(&preset, p).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_duplab"))
+            .args(args)
+            .env("DUPLAB_RUNS", tmp.path().join("runs"))
+            .env("DUPLAB_CACHE", tmp.path().join("cache"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap()
+    };
+    let o = run(&["data", "inspect", "--preset", preset.to_str().unwrap()]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains("circle") && t.contains("square") && t.contains("1×28×28"),
+        "{t}"
+    );
+    let o = run(&[
+        "data",
+        "dups",
+        "--preset",
+        preset.to_str().unwrap(),
+        "--pairs",
+        "train",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect(&text(&o));
+    assert_eq!(v["scopes"][0]["exact"], 1, "the copied image: {v}");
+    let o = run(&[
+        "train",
+        "--preset",
+        preset.to_str().unwrap(),
+        "--set",
+        "training.steps=2",
+        "--set",
+        "training.eval_every=2",
+        "--set",
+        "attack.eval.limit=4",
+        "--device",
+        "cpu",
+        "--plain",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("finished"), "{}", text(&o));
+    // Without a size, images of two sizes are refused with the two files named.
+    image::GrayImage::new(9, 9)
+        .save(root.join("train/square/odd.png"))
+        .unwrap();
+    let o = run(&["data", "inspect", "--data-dir", root.to_str().unwrap()]);
+    assert!(
+        !o.status.success() && text(&o).contains("data.size"),
+        "{}",
+        text(&o)
+    );
+}

@@ -43,7 +43,7 @@ fn inspect(data_dir: Option<&Path>, preset: Option<&str>, set: &[String]) -> i32
         Err(e) => return fail(e),
     };
     let loaded = match (&preset, data_dir) {
-        (Some(p), dir) => data::load(p.data.set, dir),
+        (Some(p), dir) => data::load_spec(&p.data, dir, &|_, _| {}),
         (None, Some(dir)) => data::load(kind_of_dir(dir), Some(dir)),
         (None, None) => Ok(data::load_embedded()),
     };

@@ -4,14 +4,19 @@ use crate::spec::{DataSetKind, Preset, find_preset, list_presets};
 
 /// The input shape a preset's data set has (without loading it), for parameter counts.
 pub fn input_shape_of(p: &Preset) -> InputShape {
-    let (c, hw) = match p.data.set {
-        DataSetKind::Cifar10 => (3, 32),
-        _ => (1, 28),
+    let (c, [h, w]) = match p.data.set {
+        DataSetKind::Cifar10 => (3, [32, 32]),
+        // A folder's shape is what the preset asks for (else its first image's, unknown here).
+        DataSetKind::Folder => (
+            p.data.channels.unwrap_or(3),
+            p.data.size.unwrap_or([32, 32]),
+        ),
+        _ => (1, [28, 28]),
     };
     InputShape {
         channels: c,
-        height: hw,
-        width: hw,
+        height: h,
+        width: w,
         classes: 10,
         mean: vec![0.5; c],
         std: vec![0.25; c],

@@ -26,7 +26,7 @@ pub fn candidate_dirs(kind: DataSetKind, data_dir: Option<&Path>) -> Vec<PathBuf
         DataSetKind::Mnist => vec!["mnist"],
         DataSetKind::FashionMnist => vec!["fashion-mnist"],
         DataSetKind::Cifar10 => vec!["cifar-10-batches-bin", "cifar10", "cifar-10"],
-        DataSetKind::Embedded => vec![],
+        DataSetKind::Embedded | DataSetKind::Folder => vec![],
     };
     let mut out = vec![];
     for r in roots {
@@ -51,10 +51,13 @@ fn looks_like(kind: DataSetKind, dir: &Path) -> bool {
 }
 
 /// Load a data set from one folder that holds its files.
-/// Guess what a folder holds: CIFAR-10 by its batch files, Fashion-MNIST by its name, else MNIST.
+/// Guess what a folder holds: CIFAR-10 by its batch files, an image folder by its `train/` and
+/// `test/` folders, Fashion-MNIST by its name, else MNIST.
 pub fn guess_kind(dir: &Path) -> DataSetKind {
     if dir.join("data_batch_1.bin").exists() {
         DataSetKind::Cifar10
+    } else if dir.join("train").is_dir() && dir.join("test").is_dir() {
+        DataSetKind::Folder
     } else if dir.to_string_lossy().to_lowercase().contains("fashion") {
         DataSetKind::FashionMnist
     } else {
@@ -67,6 +70,21 @@ pub fn load_from_dir(kind: DataSetKind, dir: &Path) -> Result<DataSet, DataError
         DataSetKind::Cifar10 => {
             let (a, b) = read_cifar10(dir)?;
             (a, b, &CIFAR10_CLASSES)
+        }
+        DataSetKind::Folder => {
+            let (ds, _) = super::load_folder(
+                &super::FolderOptions {
+                    root: dir.to_path_buf(),
+                    size: None,
+                    channels: None,
+                    split: 0.2,
+                    seed: 0,
+                    skip_bad: false,
+                },
+                super::cache_dir().as_deref(),
+                &|_, _| {},
+            )?;
+            return Ok(ds);
         }
         DataSetKind::Mnist | DataSetKind::FashionMnist | DataSetKind::Embedded => {
             let (a, b) = read_mnist_like(dir, 10)?;
@@ -87,8 +105,36 @@ pub fn load_from_dir(kind: DataSetKind, dir: &Path) -> Result<DataSet, DataError
     })
 }
 
+/// Load a preset's data set: an image folder (through its cache; `progress(done, total)` follows
+/// the decoding) or a named set.
+pub fn load_spec(
+    spec: &crate::spec::DataSpec,
+    data_dir: Option<&Path>,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<DataSet, DataError> {
+    match spec.folder(0) {
+        Some(o) => {
+            let (ds, report) = super::load_folder(&o, super::cache_dir().as_deref(), progress)?;
+            for s in report.skipped.iter().take(20) {
+                eprintln!("skipped unreadable image {s}");
+            }
+            Ok(ds)
+        }
+        None => load(spec.set, data_dir),
+    }
+}
+
 /// Load `kind`, searching the candidate folders; the embedded set needs no files.
 pub fn load(kind: DataSetKind, data_dir: Option<&Path>) -> Result<DataSet, DataError> {
+    if kind == DataSetKind::Folder {
+        return match data_dir {
+            Some(d) => load_from_dir(kind, d),
+            None => Err(DataError::new(
+                Path::new("."),
+                "an image folder needs its path (data.path in the preset, or --data-dir)",
+            )),
+        };
+    }
     if kind == DataSetKind::Embedded {
         return Ok(load_embedded());
     }

@@ -30,16 +30,19 @@ pub enum DataSetKind {
     Mnist,
     FashionMnist,
     Cifar10,
+    /// An image folder (torchvision's ImageFolder layout) at `data.path`.
+    Folder,
 }
 
 impl DataSetKind {
-    pub const ALLOWED: &'static str = "embedded, mnist, fashion-mnist, cifar10";
+    pub const ALLOWED: &'static str = "embedded, mnist, fashion-mnist, cifar10, folder";
     pub fn name(self) -> &'static str {
         match self {
             DataSetKind::Embedded => "embedded",
             DataSetKind::Mnist => "mnist",
             DataSetKind::FashionMnist => "fashion-mnist",
             DataSetKind::Cifar10 => "cifar10",
+            DataSetKind::Folder => "folder",
         }
     }
 }
@@ -52,6 +55,95 @@ pub struct DataSpec {
     /// every evaluation reports accuracy on leaky and fair test images apart (0 = exact copies).
     #[serde(default = "leak_threshold")]
     pub leak_threshold: f64,
+    /// `set = "folder"`: the folder (`ROOT/train/<class>/*` + `ROOT/test/<class>/*`, or
+    /// `ROOT/<class>/*` split by `split`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// `[H, W]` every image is resized to (bilinear); without it all images must be one size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<[usize; 2]>,
+    /// 1 (grey) or 3 (RGB); images are converted. Default: the first image's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channels: Option<usize>,
+    /// The test fraction of a folder without `train/` and `test/` (seeded by the plan's seed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<f64>,
+    /// What an unreadable image does: `"stop"` (default) or `"skip"` (named, left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bad_images: Option<BadImages>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BadImages {
+    Stop,
+    Skip,
+}
+
+impl DataSpec {
+    /// How to read the folder of a `set = "folder"` data spec (`None` for the other sets).
+    pub fn folder(&self, seed: u64) -> Option<crate::data::FolderOptions> {
+        (self.set == DataSetKind::Folder).then(|| crate::data::FolderOptions {
+            root: PathBuf::from(self.path.clone().unwrap_or_default()),
+            size: self.size,
+            channels: self.channels,
+            split: self.split.unwrap_or(0.2),
+            seed,
+            skip_bad: self.bad_images == Some(BadImages::Skip),
+        })
+    }
+
+    fn validate(&self) -> Result<(), (String, String)> {
+        let folder = self.set == DataSetKind::Folder;
+        if folder && self.path.as_deref().is_none_or(|p| p.trim().is_empty()) {
+            return Err((
+                "data.path".into(),
+                "is required by set = \"folder\" (the image folder's path)".into(),
+            ));
+        }
+        if !folder {
+            for (f, set) in [
+                ("path", self.path.is_some()),
+                ("size", self.size.is_some()),
+                ("channels", self.channels.is_some()),
+                ("split", self.split.is_some()),
+                ("bad_images", self.bad_images.is_some()),
+            ] {
+                if set {
+                    return Err((
+                        format!("data.{f}"),
+                        format!(
+                            "applies only to set = \"folder\" (this preset's set is {})",
+                            self.set.name()
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(c) = self.channels
+            && c != 1
+            && c != 3
+        {
+            return Err(("data.channels".into(), format!("is {c}; allowed: 1 or 3")));
+        }
+        if let Some([h, w]) = self.size
+            && (h == 0 || w == 0 || h > 1024 || w > 1024)
+        {
+            return Err((
+                "data.size".into(),
+                format!("is [{h}, {w}]; allowed: [H, W] from 1 to 1024"),
+            ));
+        }
+        if let Some(f) = self.split
+            && !(f > 0.0 && f < 1.0)
+        {
+            return Err((
+                "data.split".into(),
+                format!("is {f}; allowed: a test fraction in (0, 1)"),
+            ));
+        }
+        Ok(())
+    }
 }
 
 fn leak_threshold() -> f64 {
@@ -122,6 +214,7 @@ impl Preset {
         if self.name.trim().is_empty() {
             return Err(("name".into(), "must not be empty".into()));
         }
+        self.data.validate()?;
         let t = self.data.leak_threshold;
         if !(0.0..=1.0).contains(&t) || t.is_nan() {
             return Err((

@@ -40,7 +40,7 @@ pub fn load_model(
     data_dir: Option<&Path>,
 ) -> Result<(Net, InputShape)> {
     let cfg = run.config()?;
-    let ds = data::load(cfg.preset.data.set, data_dir)?;
+    let ds = data::load_spec(&cfg.preset.data, data_dir, &|_, _| {})?;
     let shape = input_of(&cfg, &ds);
     let model = Net::new(cfg.preset.training.model, &shape, device).map_err(|e| anyhow!(e))?;
     let path = run.checkpoints_dir().join("model.bpk");
@@ -64,7 +64,7 @@ pub fn load_trained(
     data_dir: Option<&Path>,
 ) -> Result<(Net, DeviceData, usize, Device)> {
     let cfg = run.config()?;
-    let ds = data::load(cfg.preset.data.set, data_dir)?;
+    let ds = data::load_spec(&cfg.preset.data, data_dir, &|_, _| {})?;
     let selected = select(choice).map_err(|e| anyhow!(e))?;
     let shape = input_of(&cfg, &ds);
     let model =

@@ -228,7 +228,7 @@ mod tests {
         let dev = crate::backend::cpu_device();
         let m = net.valid();
         let t = Tensor::<4>::from_data(TensorData::new(x, dims), &dev);
-        m.forward(t).into_data().to_vec::<f32>().unwrap()
+        m.forward(t).into_data().iter::<f32>().collect()
     }
 
     /// The logits PyTorch computed from the files these fixtures write

@@ -198,7 +198,18 @@ impl<'a> Session<'a> {
             prepared.as_ref(),
             format!("loading data set {}", preset.data.set.name()),
         );
-        let ds = data::load(preset.data.set, job.data_dir.as_deref())?;
+        let decoding = |done: usize, total: usize| {
+            if let Some(run) = prepared.as_ref() {
+                let _ = run.set_phase(&format!("decoding the image folder: {done}/{total} images"));
+            }
+            let _ = events.send(TrainEvent::Phase {
+                run_id: prepared.as_ref().map(|r| r.id.clone()),
+                what: format!(
+                    "decoding the image folder (cached for next time): {done}/{total} images"
+                ),
+            });
+        };
+        let ds = data::load_spec(&preset.data, job.data_dir.as_deref(), &decoding)?;
         // The dedup control: the training set without its own near-duplicates, before the plan.
         let (ds, dedup) = if preset.duplication.dedup {
             let th = preset.duplication.dedup_threshold;

@@ -14,7 +14,7 @@ use super::presets::PresetsState;
 use super::runs::RunsState;
 use crate::backend::DeviceChoice;
 use crate::report::RunRow;
-use crate::spec::DataSetKind;
+use crate::spec::DataSpec;
 use crate::spec::Preset;
 use crate::store::{ControlCommand, MetricRecord, RunConfig, RunStatus, RunStore};
 use crate::train::{Control, TrainEvent};
@@ -153,7 +153,7 @@ pub enum Effect {
     },
     /// Load a data set and search its duplicate pairs (the Data screen), on a loader thread.
     LoadData {
-        kind: DataSetKind,
+        spec: Box<DataSpec>,
         threshold: f64,
     },
     /// Ask the trainer of a run, in whatever process, through the control file in its folder.

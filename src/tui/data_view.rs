@@ -6,7 +6,7 @@
 use super::app::{App, Effect};
 use super::keys::Action;
 use crate::data::{self, DataSet, Pair, PairSet};
-use crate::spec::DataSetKind;
+use crate::spec::{DataSetKind, DataSpec};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -18,7 +18,7 @@ const START: usize = 3;
 /// What the loader found: the data set (its images are drawn) and its pairs per pair set.
 #[derive(Debug)]
 pub struct DataView {
-    pub kind: DataSetKind,
+    pub spec: DataSpec,
     pub ds: DataSet,
     /// The threshold searched; shown thresholds at or under it filter these pairs.
     pub searched: f64,
@@ -37,14 +37,19 @@ impl DataView {
 /// Load a data set and its pairs within `threshold` (cached per data set). `progress` hears
 /// what is being done.
 pub fn load_view(
-    kind: DataSetKind,
+    spec: &DataSpec,
     data_dir: Option<&Path>,
     threshold: f64,
     progress: &(dyn Fn(String) + Sync),
 ) -> Result<DataView, String> {
     let t0 = std::time::Instant::now();
-    progress(format!("loading {}", kind.name()));
-    let ds = data::load(kind, data_dir).map_err(|e| e.to_string())?;
+    progress(format!("loading {}", spec.set.name()));
+    let decoding = |done: usize, total: usize| {
+        progress(format!(
+            "decoding the image folder: {done}/{total} images (cached afterwards)"
+        ))
+    };
+    let ds = data::load_spec(spec, data_dir, &decoding).map_err(|e| e.to_string())?;
     let mut cached = true;
     let mut found: Vec<Vec<Pair>> = vec![];
     for set in PairSet::ALL {
@@ -63,7 +68,7 @@ pub fn load_view(
     }
     let [train, test, cross]: [Vec<Pair>; 3] = found.try_into().map_err(|_| "three pair sets")?;
     Ok(DataView {
-        kind,
+        spec: spec.clone(),
         ds,
         searched: threshold,
         pairs: [train, test, cross],
@@ -79,7 +84,7 @@ pub struct DataState {
     pub loading: Option<String>,
     pub error: Option<String>,
     /// The data set and threshold asked for last (to ask only once).
-    pub requested: Option<(DataSetKind, f64)>,
+    pub requested: Option<(DataSpec, f64)>,
     pub set: PairSet,
     pub threshold: usize,
     /// Only pairs with an image of this class.
@@ -144,36 +149,48 @@ impl DataState {
 /// The Data screen's keys.
 impl App {
     /// The data set the Data screen shows: the selected preset's.
-    fn data_kind(&self) -> DataSetKind {
+    fn data_spec(&self) -> DataSpec {
         self.presets
             .resolved
             .as_ref()
-            .map(|p| p.data.set)
-            .unwrap_or(DataSetKind::Embedded)
+            .map(|p| p.data.clone())
+            .unwrap_or_else(|_| DataSpec {
+                set: DataSetKind::Embedded,
+                leak_threshold: 0.05,
+                path: None,
+                size: None,
+                channels: None,
+                split: None,
+                bad_images: None,
+            })
     }
 
     /// Ask the loader for what the screen needs, unless it has it or has been asked.
     pub(super) fn want_data(&mut self) {
-        let kind = self.data_kind();
+        let spec = self.data_spec();
         let t = self.data.threshold();
         let have = self
             .data
             .view
             .as_ref()
-            .is_some_and(|v| v.kind == kind && v.searched >= t);
+            .is_some_and(|v| v.spec == spec && v.searched >= t);
         let asked = self
             .data
             .requested
-            .is_some_and(|(k, th)| k == kind && th >= t);
+            .as_ref()
+            .is_some_and(|(k, th)| *k == spec && *th >= t);
         if have || asked {
             return;
         }
         // Search at least as far as the finder's default, so stepping down needs no new search.
         let threshold = t.max(THRESHOLDS[START]);
-        self.data.requested = Some((kind, threshold));
-        self.data.loading = Some(format!("loading {}", kind.name()));
+        self.data.requested = Some((spec.clone(), threshold));
+        self.data.loading = Some(format!("loading {}", spec.set.name()));
         self.data.error = None;
-        self.push(Effect::LoadData { kind, threshold });
+        self.push(Effect::LoadData {
+            spec: Box::new(spec),
+            threshold,
+        });
     }
 
     pub(super) fn on_data(&mut self, a: Action) -> bool {
@@ -236,7 +253,7 @@ mod tests {
         let [a, b, c, d] = four(&ds);
         let p = |a: u32, b: u32, dist: f64| Pair { a, b, sq: 1, dist };
         DataView {
-            kind: DataSetKind::Embedded,
+            spec: crate::spec::find_preset("default", &[]).unwrap().data,
             searched: 0.05,
             // Train pairs of class 0 and class 3; one cross pair.
             pairs: [

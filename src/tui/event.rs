@@ -171,14 +171,18 @@ impl Executor {
                         let _ = tx.send(Msg::Detached { id, result });
                     });
                 }
-                Effect::LoadData { kind, threshold } => {
+                Effect::LoadData { spec, threshold } => {
                     let (data_dir, tx) = (self.data_dir.clone(), self.tx.clone());
                     std::thread::spawn(move || {
                         let say = |p: String| {
                             let _ = tx.send(Msg::DataProgress(p));
                         };
-                        let r =
-                            super::data_view::load_view(kind, data_dir.as_deref(), threshold, &say);
+                        let r = super::data_view::load_view(
+                            &spec,
+                            data_dir.as_deref(),
+                            threshold,
+                            &say,
+                        );
                         let _ = tx.send(Msg::DataLoaded(r.map(std::sync::Arc::new)));
                     });
                 }

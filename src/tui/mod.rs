@@ -36,8 +36,8 @@ pub fn settle(app: &mut App) {
             return;
         }
         for e in effects {
-            if let app::Effect::LoadData { kind, threshold } = e {
-                let v = data_view::load_view(kind, None, threshold, &|_| {});
+            if let app::Effect::LoadData { spec, threshold } = e {
+                let v = data_view::load_view(&spec, None, threshold, &|_| {});
                 app.update(Msg::DataLoaded(v.map(std::sync::Arc::new)));
                 continue;
             }
