@@ -1,6 +1,6 @@
 //! `duplab bench`: training throughput (images/s, medians over repeats) for each model and
-//! training mode on each available backend, against PyTorch's figures on the same 2-core
-//! machine kind, plus the wall time of one epoch of the default preset.
+//! training mode on each available backend, with `--peer` against PyTorch run beside it in the
+//! same process tree (repeats interleaved), plus the wall time of one epoch of the default preset.
 
 use super::fail;
 use crate::backend::{DeviceChoice, Selected, select};
@@ -54,23 +54,13 @@ pub struct BenchArgs {
     /// RMS threshold for --dups.
     #[arg(long, default_value_t = 0.05)]
     pub threshold: f64,
-}
-
-/// PyTorch 2.15, 2 CPU threads, batch 128, 28×28 (standard, FGSM-RS, PGD-10), from
-/// shared/reference-figures.md.
-fn pytorch_reference(model: ModelKind, mode: &str) -> Option<f64> {
-    let row = match model {
-        ModelKind::SmallCnn => [6200.0, 2900.0, 530.0],
-        ModelKind::WideCnn => [2500.0, 1400.0, 260.0],
-        ModelKind::Lenet => [11300.0, 4600.0, 760.0],
-        ModelKind::PreactResnet18 => return None,
-    };
-    match mode {
-        "standard" => Some(row[0]),
-        "fgsm-rs" => Some(row[1]),
-        "pgd10" => Some(row[2]),
-        _ => None,
-    }
+    /// Run PyTorch beside duplab (bench/peer_torch.py, one long-lived process), repeats
+    /// interleaved, on the same images, batch and attack steps; print both and the ratio.
+    #[arg(long)]
+    pub peer: bool,
+    /// The Python that has PyTorch (default: python3).
+    #[arg(long, default_value = "python3")]
+    pub peer_python: std::path::PathBuf,
 }
 
 fn mode_attack(mode: &str) -> Option<AttackSpec> {
@@ -109,55 +99,112 @@ pub fn median(v: &mut [f64]) -> f64 {
     }
 }
 
-/// Images/s of `steps` training steps, `repeats` times, after a warm-up.
-fn measure(
-    sel: &Selected,
-    kind: ModelKind,
-    attack: &AttackSpec,
-    ds: &data::DataSet,
-    a: &BenchArgs,
-) -> Result<Vec<f64>, String> {
-    let device = &sel.device;
-    let inner = device.clone().inner();
-    let shape = InputShape::of(ds);
-    let preset = find_preset("default", &[]).map_err(|e| e.to_string())?;
-    let mut model = Net::new(kind, &shape, device)?;
-    let mut optim = optimizer(&preset);
-    let ce = CrossEntropyLossConfig::new().init(device);
-    let train = DeviceData::upload(&ds.train, &inner);
-    let n = train.len();
-    let mut batch = 0usize;
-    let mut next = |train: &DeviceData| {
-        let idx: Vec<u32> = (0..a.batch)
-            .map(|i| ((batch * a.batch + i) % n) as u32)
-            .collect();
-        batch += 1;
-        train.gather(&idx)
-    };
-    let mut run_steps =
-        |model: Net, optim: &mut burn::optim::ModuleOptimizer, steps: usize| -> Net {
-            let mut m = model;
-            let mut last = None;
-            for _ in 0..steps {
-                let (x, y) = next(&train);
-                let (m2, loss, _) = train_step(m, optim, &ce, x, y, attack, 0.01, device);
-                m = m2;
-                last = Some(loss);
-            }
-            // Reading the last loss waits for the device: the timing covers all the work.
-            if let Some(l) = last {
-                let _ = l.into_scalar::<f32>();
-            }
-            m
+/// One measured case: a model and optimiser that keep training across repeats, so repeats can
+/// be interleaved with the peer's.
+struct Case<'a> {
+    model: Option<Net>,
+    optim: burn::optim::ModuleOptimizer,
+    ce: burn::nn::loss::CrossEntropyLoss,
+    train: DeviceData,
+    attack: AttackSpec,
+    device: &'a burn::prelude::Device,
+    batch_size: usize,
+    batch: usize,
+}
+
+impl<'a> Case<'a> {
+    fn new(
+        sel: &'a Selected,
+        kind: ModelKind,
+        attack: &AttackSpec,
+        ds: &data::DataSet,
+        batch_size: usize,
+    ) -> Result<Case<'a>, String> {
+        let device = &sel.device;
+        let inner = device.clone().inner();
+        let shape = InputShape::of(ds);
+        let preset = find_preset("default", &[]).map_err(|e| e.to_string())?;
+        let mut c = Case {
+            model: Some(Net::new(kind, &shape, device)?),
+            optim: optimizer(&preset),
+            ce: CrossEntropyLossConfig::new().init(device),
+            train: DeviceData::upload(&ds.train, &inner),
+            attack: attack.clone(),
+            device,
+            batch_size,
+            batch: 0,
         };
-    model = run_steps(model, &mut optim, 2);
-    let mut rates = vec![];
-    for _ in 0..a.repeats {
-        let t0 = Instant::now();
-        model = run_steps(model, &mut optim, a.steps);
-        rates.push((a.steps * a.batch) as f64 / t0.elapsed().as_secs_f64());
+        c.steps(2);
+        Ok(c)
     }
-    Ok(rates)
+
+    fn params(&self) -> usize {
+        self.model
+            .as_ref()
+            .map_or(0, |m| burn::module::Module::num_params(m))
+    }
+
+    fn steps(&mut self, k: usize) {
+        let n = self.train.len();
+        let mut m = self
+            .model
+            .take()
+            .expect("the model is back after every step");
+        let mut last = None;
+        for _ in 0..k {
+            let idx: Vec<u32> = (0..self.batch_size)
+                .map(|i| ((self.batch * self.batch_size + i) % n) as u32)
+                .collect();
+            self.batch += 1;
+            let (x, y) = self.train.gather(&idx);
+            let (m2, loss, _) = train_step(
+                m,
+                &mut self.optim,
+                &self.ce,
+                x,
+                y,
+                &self.attack,
+                0.01,
+                self.device,
+            );
+            m = m2;
+            last = Some(loss);
+        }
+        // Reading the last loss waits for the device: the timing covers all the work.
+        if let Some(l) = last {
+            let _ = l.into_scalar::<f32>();
+        }
+        self.model = Some(m);
+    }
+
+    /// Images/s of `k` steps.
+    fn repeat(&mut self, k: usize) -> f64 {
+        let t0 = Instant::now();
+        self.steps(k);
+        (k * self.batch_size) as f64 / t0.elapsed().as_secs_f64()
+    }
+}
+
+/// Synthetic 32×32 colour images (CIFAR-10's shape; CIFAR-10 itself is not on these machines).
+fn synthetic_rgb32(n: usize) -> data::DataSet {
+    let size = 3 * 32 * 32;
+    let images: Vec<u8> = (0..n * size)
+        .map(|i| ((i * 37 + (i / size) * 101) % 256) as u8)
+        .collect();
+    let split = data::Split {
+        images,
+        labels: (0..n).map(|i| (i % 10) as u8).collect(),
+        channels: 3,
+        height: 32,
+        width: 32,
+    };
+    data::DataSet {
+        name: "synthetic-rgb32".into(),
+        source: "synthetic".into(),
+        train: split.clone(),
+        test: split,
+        class_names: (0..10).map(|i| i.to_string()).collect(),
+    }
 }
 
 pub fn run(a: BenchArgs) -> i32 {
@@ -167,7 +214,7 @@ pub fn run(a: BenchArgs) -> i32 {
     if a.dups {
         return bench_dups(&a);
     }
-    let ds = data::load_embedded();
+    let embedded = data::load_embedded();
     let mut backends = vec![];
     match a.device {
         DeviceChoice::Cpu => backends.push(select(DeviceChoice::Cpu)),
@@ -181,13 +228,28 @@ pub fn run(a: BenchArgs) -> i32 {
             }
         }
     }
+    let threads = rayon_threads();
+    let mut peer = if a.peer {
+        match super::bench_peer::Peer::start(&a.peer_python, threads) {
+            Ok(p) => Some(p),
+            Err(e) => return fail(format!("--peer: {e}")),
+        }
+    } else {
+        None
+    };
     println!(
-        "training throughput, batch {}, 28×28 (embedded Fashion-MNIST), median of {} × {} steps",
-        a.batch, a.repeats, a.steps
+        "training throughput, batch {}, median of {} × {} steps, {threads} threads{}",
+        a.batch,
+        a.repeats,
+        a.steps,
+        match &peer {
+            Some(p) => format!("; peer {} in the same run, repeats interleaved", p.version),
+            None => "; no peer (--peer runs PyTorch beside it)".into(),
+        }
     );
     println!(
-        "{:<8} {:<11} {:<9} {:>10} {:>10} {:>10} {:>11}",
-        "backend", "model", "mode", "median/s", "min/s", "max/s", "vs PyTorch"
+        "{:<8} {:<16} {:<9} {:>10} {:>10} {:>10} {:>11} {:>7}",
+        "backend", "model", "mode", "median/s", "min/s", "max/s", "PyTorch/s", "ratio"
     );
     for b in backends {
         let sel = match b {
@@ -198,37 +260,75 @@ pub fn run(a: BenchArgs) -> i32 {
         for m in &a.models {
             let Some(kind) = model_kind(m) else {
                 return fail(format!(
-                    "unknown model `{m}`; allowed: small-cnn, wide-cnn, lenet"
+                    "unknown model `{m}`; allowed: small-cnn, wide-cnn, lenet, preact-resnet18"
                 ));
             };
+            // PreAct-ResNet-18 trains on 32×32 colour images: synthetic ones, as CIFAR-10 is not here.
+            let synthetic;
+            let ds = if kind == ModelKind::PreactResnet18 {
+                synthetic = synthetic_rgb32(1024);
+                &synthetic
+            } else {
+                &embedded
+            };
+            if let Some(p) = peer.as_mut()
+                && sel.backend == "flex"
+                && let Err(e) = p.data(ds)
+            {
+                return fail(e);
+            }
             for mode in &a.modes {
                 let Some(attack) = mode_attack(mode) else {
                     return fail(format!(
                         "unknown mode `{mode}`; allowed: standard, fgsm-rs, pgd10"
                     ));
                 };
-                let mut rates = match measure(&sel, kind, &attack, &ds, &a) {
-                    Ok(r) => r,
+                let mut case = match Case::new(&sel, kind, &attack, ds, a.batch) {
+                    Ok(c) => c,
                     Err(e) => return fail(e),
                 };
+                let (mut rates, mut peer_rates) = (vec![], vec![]);
+                for _ in 0..a.repeats {
+                    rates.push(case.repeat(a.steps));
+                    // The peer measures only against the CPU backend (it runs on the CPU).
+                    if let Some(p) = peer.as_mut().filter(|_| sel.backend == "flex") {
+                        match p.repeat(kind.name(), mode, a.batch, a.steps, &attack) {
+                            Ok((r, params)) => {
+                                if params != case.params() {
+                                    return fail(format!(
+                                        "the peer's {} has {params} parameters, duplab's {}: not the same model",
+                                        kind.name(),
+                                        case.params()
+                                    ));
+                                }
+                                peer_rates.push(r);
+                            }
+                            Err(e) => return fail(e),
+                        }
+                    }
+                }
                 let med = median(&mut rates);
-                let ratio = pytorch_reference(kind, mode)
-                    .filter(|_| sel.backend == "flex")
-                    .map(|p| format!("{:.2}×", med / p))
-                    .unwrap_or_else(|| "-".into());
+                let (peer_med, ratio) = if peer_rates.is_empty() {
+                    ("-".to_string(), "-".to_string())
+                } else {
+                    let p = median(&mut peer_rates);
+                    (format!("{p:.0}"), format!("{:.2}×", med / p))
+                };
                 println!(
-                    "{:<8} {:<11} {:<9} {:>10.0} {:>10.0} {:>10.0} {:>11}",
+                    "{:<8} {:<16} {:<9} {:>10.0} {:>10.0} {:>10.0} {:>11} {:>7}",
                     sel.backend,
                     kind.name(),
                     mode,
                     med,
                     rates.first().copied().unwrap_or(0.0),
                     rates.last().copied().unwrap_or(0.0),
+                    peer_med,
                     ratio
                 );
             }
         }
     }
+    drop(peer);
     if !a.no_epoch {
         // One epoch of the default preset through the real trainer (data upload, evaluation and
         // checkpoint included), in a throw-away store.
@@ -272,6 +372,15 @@ pub fn run(a: BenchArgs) -> i32 {
         );
     }
     0
+}
+
+/// The threads the CPU backend uses (rayon's pool: `RAYON_NUM_THREADS`, else every core).
+fn rayon_threads() -> usize {
+    std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 fn tempdir() -> std::io::Result<std::path::PathBuf> {

@@ -1,0 +1,117 @@
+"""duplab's benchmark peer: the same training steps in PyTorch, driven by `duplab bench --peer`.
+
+One long-lived process. duplab writes one JSON object a line on stdin and reads one back on
+stdout:
+  {"cmd": "hello", "threads": 2}                         -> {"torch": "2.x", "threads": 2}
+  {"cmd": "data", "images": PATH, "labels": PATH, "shape": [N, C, H, W]}   (raw u8 files) -> {"ok": true}
+  {"cmd": "case", "model": "small-cnn", "mode": "pgd10", "batch": 128, "steps": 10,
+   "warmup": 2, "lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4,
+   "eps": 0.3, "step": 0.075, "attack_steps": 10}       -> {"rate": images/s, "params": N}
+A case builds its model once (duplab_model.py, the same modules as duplab's weights files) and
+keeps it, so repeats interleaved with duplab's continue where the last one stopped, as duplab's
+do. Training mirrors duplab's step: for FGSM-RS and PGD the batch is replaced by its adversarial
+version, found with dropout off (eval mode) from a uniform random start, the input gradient of the
+summed cross-entropy, sign steps, projection onto the ε-ball and [0, 1]; then one SGD step.
+"""
+
+import json
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+from duplab_model import build  # noqa: E402
+
+DATA = {}
+CASES = {}
+
+
+def params_of(model):
+    """Trainable parameters plus batch-norm running statistics: what burn's num_params counts."""
+    n = sum(p.numel() for p in model.parameters())
+    for name, b in model.named_buffers():
+        if name.endswith("running_mean") or name.endswith("running_var"):
+            n += b.numel()
+    return n
+
+
+def adversarial(model, x, y, eps, step, steps):
+    model.eval()
+    adv = (x + torch.empty_like(x).uniform_(-eps, eps)).clamp(0, 1)
+    for _ in range(steps):
+        adv.requires_grad_(True)
+        loss = F.cross_entropy(model(adv), y, reduction="sum")
+        (g,) = torch.autograd.grad(loss, adv)
+        with torch.no_grad():
+            adv = adv + step * g.sign()
+            adv = torch.min(torch.max(adv, x - eps), x + eps).clamp(0, 1)
+    model.train()
+    return adv.detach()
+
+
+def case(c):
+    key = (c["model"], c["mode"], c["batch"])
+    if key not in CASES:
+        n, ch, h, w = DATA["shape"]
+        meta = {"model": c["model"], "input": json.dumps([ch, h, w]), "class_names": json.dumps([str(i) for i in range(10)])}
+        model = build(meta)
+        model.norm.mean.fill_(0.3)
+        model.norm.std.fill_(0.35)
+        opt = torch.optim.SGD(model.parameters(), lr=c["lr"], momentum=c["momentum"], weight_decay=c["weight_decay"])
+        CASES[key] = {"model": model, "opt": opt, "batch": 0}
+        state = CASES[key]
+        run(state, c, c.get("warmup", 2))
+    state = CASES[key]
+    t0 = time.perf_counter()
+    run(state, c, c["steps"])
+    secs = time.perf_counter() - t0
+    return {"rate": c["steps"] * c["batch"] / secs, "params": params_of(state["model"])}
+
+
+def run(state, c, steps):
+    model, opt = state["model"], state["opt"]
+    images, labels = DATA["images"], DATA["labels"]
+    n, b = images.shape[0], c["batch"]
+    model.train()
+    for _ in range(steps):
+        idx = torch.arange(state["batch"] * b, state["batch"] * b + b) % n
+        state["batch"] += 1
+        x = images[idx].float() / 255.0
+        y = labels[idx]
+        if c["mode"] == "fgsm-rs":
+            x = adversarial(model, x, y, c["eps"], c["step"], 1)
+        elif c["mode"] == "pgd10":
+            x = adversarial(model, x, y, c["eps"], c["step"], c["attack_steps"])
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+    loss.item()
+
+
+def main():
+    for line in sys.stdin:
+        c = json.loads(line)
+        if c["cmd"] == "hello":
+            torch.set_num_threads(int(c["threads"]))
+            out = {"torch": torch.__version__, "threads": torch.get_num_threads()}
+        elif c["cmd"] == "data":
+            n, ch, h, w = c["shape"]
+            raw = open(c["images"], "rb").read()
+            DATA["images"] = torch.frombuffer(bytearray(raw), dtype=torch.uint8).reshape(n, ch, h, w)
+            lab = open(c["labels"], "rb").read()
+            DATA["labels"] = torch.frombuffer(bytearray(lab), dtype=torch.uint8).long()
+            DATA["shape"] = c["shape"]
+            out = {"ok": True}
+        elif c["cmd"] == "case":
+            out = case(c)
+        else:
+            out = {"error": f"unknown command {c['cmd']}"}
+        print(json.dumps(out), flush=True)
+
+
+if __name__ == "__main__":
+    main()

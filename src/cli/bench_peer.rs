@@ -1,0 +1,121 @@
+//! The benchmark's peer: `bench/peer_torch.py`, one long-lived Python process that trains the
+//! same models on the same images in PyTorch, driven case by case over stdin/stdout (one JSON
+//! object a line), so its repeats interleave with duplab's and both see the same machine state.
+
+use crate::data::DataSet;
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+
+pub struct Peer {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    pub version: String,
+    tmp: PathBuf,
+}
+
+impl Peer {
+    /// Start the peer with `python`; `None` with the reason when PyTorch cannot be imported.
+    pub fn start(python: &Path, threads: usize) -> Result<Peer, String> {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/peer_torch.py");
+        let probe = Command::new(python)
+            .args(["-c", "import torch"])
+            .output()
+            .map_err(|e| format!("{}: {e}", python.display()))?;
+        if !probe.status.success() {
+            return Err(format!(
+                "{} cannot import torch ({}); install PyTorch in a virtual environment and pass --peer-python PATH",
+                python.display(),
+                String::from_utf8_lossy(&probe.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+            ));
+        }
+        let mut child = Command::new(python)
+            .arg(&script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("starting {}: {e}", script.display()))?;
+        let stdin = child.stdin.take().ok_or("no stdin")?;
+        let stdout = BufReader::new(child.stdout.take().ok_or("no stdout")?);
+        let tmp = std::env::temp_dir().join(format!("duplab-peer-{}", std::process::id()));
+        std::fs::create_dir_all(&tmp).map_err(|e| e.to_string())?;
+        let mut p = Peer {
+            child,
+            stdin,
+            stdout,
+            version: String::new(),
+            tmp,
+        };
+        let hello = p.ask(&json!({"cmd": "hello", "threads": threads}))?;
+        p.version = format!(
+            "PyTorch {} ({} threads)",
+            hello["torch"].as_str().unwrap_or("?"),
+            hello["threads"]
+        );
+        Ok(p)
+    }
+
+    fn ask(&mut self, v: &Value) -> Result<Value, String> {
+        writeln!(self.stdin, "{v}").map_err(|e| format!("the peer: {e}"))?;
+        self.stdin.flush().map_err(|e| format!("the peer: {e}"))?;
+        let mut line = String::new();
+        self.stdout
+            .read_line(&mut line)
+            .map_err(|e| format!("the peer: {e}"))?;
+        if line.is_empty() {
+            return Err("the peer exited (see its error above)".into());
+        }
+        let out: Value =
+            serde_json::from_str(&line).map_err(|e| format!("the peer said {line:?}: {e}"))?;
+        if let Some(e) = out.get("error") {
+            return Err(format!("the peer: {e}"));
+        }
+        Ok(out)
+    }
+
+    /// Hand the peer the training images duplab trains on (raw u8 files).
+    pub fn data(&mut self, ds: &DataSet) -> Result<(), String> {
+        let (i, l) = (self.tmp.join("images.u8"), self.tmp.join("labels.u8"));
+        std::fs::write(&i, &ds.train.images).map_err(|e| e.to_string())?;
+        std::fs::write(&l, &ds.train.labels).map_err(|e| e.to_string())?;
+        let t = &ds.train;
+        self.ask(&json!({"cmd": "data", "images": i, "labels": l,
+            "shape": [t.len(), t.channels, t.height, t.width]}))?;
+        Ok(())
+    }
+
+    /// One timed repeat of a case: images/s and the peer model's parameter count.
+    #[allow(clippy::too_many_arguments)]
+    pub fn repeat(
+        &mut self,
+        model: &str,
+        mode: &str,
+        batch: usize,
+        steps: usize,
+        attack: &crate::spec::AttackSpec,
+    ) -> Result<(f64, usize), String> {
+        let out = self.ask(
+            &json!({"cmd": "case", "model": model, "mode": mode, "batch": batch,
+            "steps": steps, "warmup": 2, "lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4,
+            "eps": attack.eps, "step": attack.step, "attack_steps": attack.steps}),
+        )?;
+        Ok((
+            out["rate"].as_f64().unwrap_or(0.0),
+            out["params"].as_u64().unwrap_or(0) as usize,
+        ))
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.tmp);
+    }
+}
