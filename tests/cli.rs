@@ -282,6 +282,19 @@ fn headless_train_writes_a_complete_run_and_exports_it() {
         t.contains("robust acc") && t.contains("fgsm L∞ ε=0.2") && t.contains("32 images"),
         "{t}"
     );
+    // APGD-CE (Croce & Hein 2020) through the same command.
+    let o = duplab(
+        &[
+            "eval", id, "--attack", "apgd-ce", "--eps", "0.1", "--steps", "5", "--limit", "16",
+            "--device", "cpu",
+        ],
+        tmp.path(),
+    );
+    assert!(
+        o.status.success() && text(&o).contains("apgd-ce-5 L∞ ε=0.1"),
+        "{}",
+        text(&o)
+    );
     // A second evaluation under another attack is added beside the first, keyed by its attack;
     // neither overwrites the training-time robust accuracy.
     let before = duplab(&["runs", "show", id], tmp.path());

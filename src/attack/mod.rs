@@ -8,6 +8,8 @@
 //! After every step the image is projected onto the ε-ball around the clean image, then clipped
 //! to [0, 1].
 
+mod apgd;
+
 use crate::nn::Net;
 use crate::spec::{AttackKind, AttackSpec, Norm};
 use burn::nn::loss::CrossEntropyLossConfig;
@@ -20,7 +22,7 @@ pub fn attack_view(model: &Net, autodiff_device: &Device) -> Net {
 }
 
 /// Per-sample L2 norm of a batch, shaped N×1×1×1 for broadcasting.
-fn l2_norm(t: Tensor<4>) -> Tensor<4> {
+pub(crate) fn l2_norm(t: Tensor<4>) -> Tensor<4> {
     let [n, ..] = t.dims();
     t.powf_scalar(2.0)
         .reshape([n as i64, -1])
@@ -102,6 +104,11 @@ fn step_direction(g: Tensor<4>, norm: Norm) -> Tensor<4> {
 fn run_once(model: &Net, clean: &Tensor<4>, y: &Tensor<1, Int>, spec: &AttackSpec) -> Tensor<4> {
     let (start, steps, step) = match spec.kind {
         AttackKind::None => return clean.clone(),
+        AttackKind::ApgdCe if spec.eps > 0.0 => {
+            return apgd::apgd(model, clean, y, spec, &apgd::Loss::CrossEntropy);
+        }
+        AttackKind::ApgdT if spec.eps > 0.0 => return apgd::apgd_targeted(model, clean, y, spec),
+        AttackKind::ApgdCe | AttackKind::ApgdT => return clean.clone(),
         AttackKind::Fgsm => (false, 1, spec.eps),
         AttackKind::FgsmRs => (true, 1, spec.step),
         AttackKind::Pgd => (spec.random_start, spec.steps, spec.step),

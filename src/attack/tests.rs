@@ -34,6 +34,7 @@ fn spec(kind: AttackKind, norm: Norm, eps: f64) -> AttackSpec {
         restarts: 1,
         fraction: 1.0,
         warmup: 0.0,
+        targets: 2,
     }
 }
 
@@ -44,7 +45,13 @@ fn max_abs(t: Tensor<4>) -> f32 {
 #[test]
 fn every_attack_stays_in_the_linf_ball_and_in_pixel_range() {
     let (_serial, m, _, x, y) = setup();
-    for kind in [AttackKind::Fgsm, AttackKind::FgsmRs, AttackKind::Pgd] {
+    for kind in [
+        AttackKind::Fgsm,
+        AttackKind::FgsmRs,
+        AttackKind::Pgd,
+        AttackKind::ApgdCe,
+        AttackKind::ApgdT,
+    ] {
         let mut s = spec(kind, Norm::Linf, 0.1);
         s.step = 0.125; // FGSM-RS's α > ε: the projection must still hold
         let adv = perturb(&m, &x, &y, &s);
@@ -61,7 +68,13 @@ fn every_attack_stays_in_the_linf_ball_and_in_pixel_range() {
 #[test]
 fn l2_attacks_stay_in_the_l2_ball_and_in_pixel_range() {
     let (_serial, m, _, x, y) = setup();
-    for kind in [AttackKind::Fgsm, AttackKind::FgsmRs, AttackKind::Pgd] {
+    for kind in [
+        AttackKind::Fgsm,
+        AttackKind::FgsmRs,
+        AttackKind::Pgd,
+        AttackKind::ApgdCe,
+        AttackKind::ApgdT,
+    ] {
         let s = spec(kind, Norm::L2, 1.5);
         let adv = perturb(&m, &x, &y, &s);
         let d = (adv.clone() - x.clone())
@@ -81,7 +94,13 @@ fn l2_attacks_stay_in_the_l2_ball_and_in_pixel_range() {
 #[test]
 fn zero_eps_leaves_images_unchanged() {
     let (_serial, m, _, x, y) = setup();
-    for kind in [AttackKind::Fgsm, AttackKind::FgsmRs, AttackKind::Pgd] {
+    for kind in [
+        AttackKind::Fgsm,
+        AttackKind::FgsmRs,
+        AttackKind::Pgd,
+        AttackKind::ApgdCe,
+        AttackKind::ApgdT,
+    ] {
         for norm in [Norm::Linf, Norm::L2] {
             let mut s = spec(kind, norm, 0.0);
             s.step = 0.01;

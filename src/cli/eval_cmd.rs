@@ -22,6 +22,9 @@ pub struct EvalArgs {
     pub steps: Option<usize>,
     #[arg(long)]
     pub restarts: Option<usize>,
+    /// APGD-T: target classes per image (default 9).
+    #[arg(long)]
+    pub targets: Option<usize>,
     /// Test images to attack (0 = all).
     #[arg(long)]
     pub limit: Option<usize>,
@@ -36,6 +39,10 @@ pub enum AttackArg {
     Fgsm,
     FgsmRs,
     Pgd,
+    /// APGD on cross-entropy (step size is its own; --steps iterations, 100 in AutoAttack).
+    ApgdCe,
+    /// APGD on targeted DLR over the top --targets classes.
+    ApgdT,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -70,6 +77,8 @@ pub fn run(store: &RunStore, a: EvalArgs) -> i32 {
             AttackArg::Fgsm => AttackKind::Fgsm,
             AttackArg::FgsmRs => AttackKind::FgsmRs,
             AttackArg::Pgd => AttackKind::Pgd,
+            AttackArg::ApgdCe => AttackKind::ApgdCe,
+            AttackArg::ApgdT => AttackKind::ApgdT,
         };
     }
     if let Some(n) = a.norm {
@@ -95,6 +104,9 @@ pub fn run(store: &RunStore, a: EvalArgs) -> i32 {
     }
     if let Some(r) = a.restarts {
         spec.restarts = r;
+    }
+    if let Some(t) = a.targets {
+        spec.targets = t;
     }
     if let Err((f, m)) = spec.validate() {
         return fail(format!("attack option `{f}` {m}"));

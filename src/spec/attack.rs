@@ -12,6 +12,10 @@ pub enum AttackKind {
     /// FGSM from a uniform random start in the ε-ball ("fast" adversarial training).
     FgsmRs,
     Pgd,
+    /// APGD on cross-entropy (Croce & Hein 2020): evaluation only.
+    ApgdCe,
+    /// APGD on the targeted DLR loss over the top-`targets` classes: evaluation only.
+    ApgdT,
 }
 
 impl AttackKind {
@@ -21,6 +25,8 @@ impl AttackKind {
             AttackKind::Fgsm => "fgsm",
             AttackKind::FgsmRs => "fgsm-rs",
             AttackKind::Pgd => "pgd",
+            AttackKind::ApgdCe => "apgd-ce",
+            AttackKind::ApgdT => "apgd-t",
         }
     }
 }
@@ -60,6 +66,17 @@ pub struct AttackSpec {
     /// warm-up; large-ε PGD training from scratch can otherwise stall at chance accuracy).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub warmup: f64,
+    /// APGD-T: the target classes tried per image (the highest-ranked after the first; AutoAttack's
+    /// standard version uses 9).
+    #[serde(default = "nine", skip_serializing_if = "is_nine")]
+    pub targets: usize,
+}
+
+fn nine() -> usize {
+    9
+}
+fn is_nine(v: &usize) -> bool {
+    *v == 9
 }
 
 fn is_zero(v: &f64) -> bool {
@@ -88,6 +105,7 @@ impl Default for AttackSpec {
             restarts: 1,
             fraction: 1.0,
             warmup: 0.0,
+            targets: 9,
         }
     }
 }
@@ -110,7 +128,15 @@ impl AttackSpec {
                 ),
             ));
         }
-        if self.kind != AttackKind::Fgsm && !(self.step > 0.0 && self.step <= max_eps) {
+        let apgd = matches!(self.kind, AttackKind::ApgdCe | AttackKind::ApgdT);
+        if apgd && !(1..=99).contains(&self.targets) {
+            return Err((
+                "targets".into(),
+                format!("is {}; allowed: 1 to 99 target classes", self.targets),
+            ));
+        }
+        // APGD sets its own step size (2ε, halved at checkpoints).
+        if self.kind != AttackKind::Fgsm && !apgd && !(self.step > 0.0 && self.step <= max_eps) {
             return Err((
                 "step".into(),
                 format!(
@@ -120,7 +146,7 @@ impl AttackSpec {
                 ),
             ));
         }
-        if self.kind == AttackKind::Pgd && !(1..=1000).contains(&self.steps) {
+        if (self.kind == AttackKind::Pgd || apgd) && !(1..=1000).contains(&self.steps) {
             return Err((
                 "steps".into(),
                 format!("is {}; allowed: 1 to 1000", self.steps),
@@ -174,6 +200,11 @@ impl AttackSpec {
             AttackKind::Fgsm => format!("fgsm {norm} ε={}", self.eps),
             AttackKind::FgsmRs => format!("fgsm-rs {norm} ε={}", self.eps),
             AttackKind::Pgd => format!("pgd-{} {norm} ε={}", self.steps, self.eps),
+            AttackKind::ApgdCe => format!("apgd-ce-{} {norm} ε={}", self.steps, self.eps),
+            AttackKind::ApgdT => format!(
+                "apgd-t-{} {norm} ε={} ({} targets)",
+                self.steps, self.eps, self.targets
+            ),
         }
     }
 }

@@ -215,6 +215,18 @@ impl Preset {
             return Err(("name".into(), "must not be empty".into()));
         }
         self.data.validate()?;
+        if matches!(
+            self.attack.train.kind,
+            AttackKind::ApgdCe | AttackKind::ApgdT
+        ) {
+            return Err((
+                "attack.train.kind".into(),
+                format!(
+                    "is {}; APGD is an evaluation attack; allowed in training: none, fgsm, fgsm-rs, pgd",
+                    self.attack.train.kind.name()
+                ),
+            ));
+        }
         let t = self.data.leak_threshold;
         if !(0.0..=1.0).contains(&t) || t.is_nan() {
             return Err((
@@ -476,6 +488,34 @@ mod tests {
             let again = Preset::from_toml_str(&p.to_toml(), name, &[]).unwrap();
             assert_eq!(p, again);
         }
+    }
+
+    #[test]
+    fn apgd_is_for_evaluation_only_and_folder_fields_need_a_folder() {
+        let e = find_preset("default", &["attack.train.kind=apgd-ce".into()]).unwrap_err();
+        assert!(
+            e.to_string().contains("APGD is an evaluation attack"),
+            "{e}"
+        );
+        let p = find_preset(
+            "default",
+            &[
+                "attack.eval.kind=apgd-t".into(),
+                "attack.eval.targets=4".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            p.attack.eval.attack.label(),
+            "apgd-t-10 L∞ ε=0.1 (4 targets)"
+        );
+        let e = find_preset("default", &["data.size=[32, 32]".into()]).unwrap_err();
+        assert!(
+            e.to_string().contains("data.size") && e.to_string().contains("folder"),
+            "{e}"
+        );
+        let e = find_preset("default", &["data.set=\"folder\"".into()]).unwrap_err();
+        assert!(e.to_string().contains("data.path"), "{e}");
     }
 
     #[test]

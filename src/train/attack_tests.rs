@@ -106,3 +106,40 @@ fn pgd_beats_fgsm_beats_noise_and_robust_accuracy_collapses() {
     );
     assert_eq!(robust.images, 400);
 }
+
+/// APGD (Croce & Hein 2020) with as many iterations as PGD leaves no more robust accuracy than
+/// PGD (within 0.5 points), under L∞ and L2, cross-entropy and targeted DLR.
+#[test]
+fn apgd_is_at_least_as_strong_as_pgd_with_the_same_iterations() {
+    let _serial = crate::burn_serial();
+    let (model, ad, test) = trained();
+    let n = 400;
+    for (norm, eps, step) in [(Norm::Linf, 0.03, 0.0075), (Norm::L2, 0.6, 0.15)] {
+        ad.seed(11);
+        let spec = |kind| AttackSpec {
+            kind,
+            norm,
+            eps,
+            step,
+            steps: 10,
+            targets: 3,
+            ..Default::default()
+        };
+        let acc =
+            |kind| evaluate_robust(&model, &test, 10, &spec(kind), n, &ad, &mut |_, _| {}).acc;
+        let (pgd, ce, t) = (
+            acc(AttackKind::Pgd),
+            acc(AttackKind::ApgdCe),
+            acc(AttackKind::ApgdT),
+        );
+        eprintln!(
+            "{norm:?} ε={eps}: pgd-10 {pgd:.4}, apgd-ce-10 {ce:.4}, apgd-t-10 (3 targets) {t:.4}"
+        );
+        assert!(
+            pgd > 0.05,
+            "{norm:?}: PGD leaves accuracy to compare with ({pgd})"
+        );
+        assert!(ce <= pgd + 0.005, "{norm:?}: APGD-CE {ce} vs PGD {pgd}");
+        assert!(t <= pgd + 0.005, "{norm:?}: APGD-T {t} vs PGD {pgd}");
+    }
+}
