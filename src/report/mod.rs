@@ -11,7 +11,7 @@ mod sweep;
 pub mod tensorboard;
 
 pub use export::{GROUPS, export_csv, export_json};
-pub use paired::Paired;
+pub use paired::{Paired, holm, paired};
 pub use plot::{Marker, Series, chart_svg, membership_chart, study_chart};
 pub use render::{svg_to_png_bytes, write_svg_and_png};
 pub use rows::{

@@ -67,6 +67,17 @@ pub struct CompareState {
     pub metric: Metric,
     pub diff_only: bool,
     pub groups: Vec<SeedGroup>,
+    /// Each seed group after the first against the first (its control), paired by seed.
+    pub paired: Vec<PairedRow>,
+}
+
+/// A seed group against the control group: per-seed differences, paired t-test, Holm-corrected
+/// across the screen's comparisons.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairedRow {
+    pub group: usize,
+    pub clean: Option<crate::report::Paired>,
+    pub robust: Option<crate::report::Paired>,
 }
 
 impl Default for CompareState {
@@ -76,6 +87,7 @@ impl Default for CompareState {
             metric: Metric::TestAcc,
             diff_only: true,
             groups: vec![],
+            paired: vec![],
         }
     }
 }
@@ -145,6 +157,7 @@ impl CompareState {
             ..Default::default()
         };
         s.group();
+        s.pair();
         Ok(s)
     }
 
@@ -193,6 +206,41 @@ impl CompareState {
                 }
             })
             .collect();
+    }
+
+    /// Pair every seed group after the first with the first by seed (the same seed gives the
+    /// same initial weights), and test the per-seed differences of clean and robust accuracy
+    /// (in points), Holm-corrected across all of them.
+    fn pair(&mut self) {
+        let seed = |i: usize| self.runs[i].config.get("seed").cloned();
+        let Some(control) = self.groups.first() else {
+            return;
+        };
+        let mut rows: Vec<PairedRow> = vec![];
+        for (g, group) in self.groups.iter().enumerate().skip(1) {
+            let diffs = |f: fn(&RunRow) -> Option<f64>| -> Vec<f64> {
+                group
+                    .members
+                    .iter()
+                    .filter_map(|&i| {
+                        let c = control.members.iter().find(|&&j| seed(j) == seed(i))?;
+                        Some((f(&self.runs[i].row)? - f(&self.runs[*c].row)?) * 100.0)
+                    })
+                    .collect()
+            };
+            rows.push(PairedRow {
+                group: g,
+                clean: crate::report::paired(&diffs(|r| r.test_acc)),
+                robust: crate::report::paired(&diffs(|r| r.robust_acc)),
+            });
+        }
+        let mut family: Vec<&mut crate::report::Paired> = rows
+            .iter_mut()
+            .flat_map(|r| [r.clean.as_mut(), r.robust.as_mut()])
+            .flatten()
+            .collect();
+        crate::report::holm(&mut family);
+        self.paired = rows;
     }
 
     /// Config keys and each run's value: only keys whose values differ when `diff_only`.

@@ -376,3 +376,53 @@ fn config_diff_values_are_never_cut() {
         }
     }
 }
+
+#[test]
+fn compare_pairs_seed_groups_by_seed_with_a_t_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::new(dir.path().join("runs"));
+    // Control: 86, 85, 84 %; treated: 87, 87, 85 % for seeds 0, 1, 2 → differences 1, 2, 1 points.
+    for (i, (seed, a, b)) in [(0u64, 0.86, 0.87), (1, 0.85, 0.87), (2, 0.84, 0.85)]
+        .into_iter()
+        .enumerate()
+    {
+        fixture_run(
+            &store,
+            &format!("20261118-11000{i}-default-aaaaa{i}"),
+            &[],
+            seed,
+            a,
+            Some(0.2),
+        );
+        fixture_run(
+            &store,
+            &format!("20261118-11010{i}-default-bbbbb{i}"),
+            &["duplication.rate=0.3"],
+            seed,
+            b,
+            Some(0.2),
+        );
+    }
+    let ids: Vec<String> = store.runs().unwrap().into_iter().map(|r| r.id).collect();
+    let mut a = app_on(&store);
+    a.update(Msg::Compare(ids));
+    settle(&mut a);
+    assert_eq!(a.compare.groups.len(), 2);
+    let p = a.compare.paired[0].clean.expect("three pairs");
+    // mean 4/3, sd 1/√3, se 1/3, t(0.975, 2) = 4.303: CI 4/3 ± 1.434; t = 4, p = 0.057.
+    assert_eq!(p.n, 3);
+    assert!((p.mean - 4.0 / 3.0).abs() < 1e-9, "{p:?}");
+    assert!((p.lo - (4.0 / 3.0 - 4.303 / 3.0)).abs() < 2e-3, "{p:?}");
+    assert!((p.p - 0.0572).abs() < 1e-3, "{p:?}");
+    let robust = a.compare.paired[0].robust.unwrap();
+    assert_eq!(robust.mean, 0.0, "equal robust accuracy");
+    let text = shot(&a, 140, 44);
+    assert!(
+        text.contains("paired by seed vs the first seed group"),
+        "{text}"
+    );
+    assert!(
+        text.contains("clean +1.33 [-0.10, +2.77] p=0.057"),
+        "{text}"
+    );
+}

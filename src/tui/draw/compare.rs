@@ -265,12 +265,58 @@ fn draw_summary(f: &mut Frame, app: &App, area: Rect) {
         header.extend(["dup loss Δ", "dup AUC Δ"]);
     }
     let t = Table::new(rows, widths)
-        .header(Row::new(header).style(st(app, Style::default().add_modifier(Modifier::BOLD))))
-        .block(block(
-            app,
-            " summary (Δ vs the first run; seed groups as mean ± std) ",
-        ));
-    f.render_widget(t, area);
+        .header(Row::new(header).style(st(app, Style::default().add_modifier(Modifier::BOLD))));
+    let outer = block(
+        app,
+        " summary (Δ vs the first run; seed groups as mean ± std) ",
+    );
+    let inner = outer.inner(area);
+    f.render_widget(outer, area);
+    let lines = paired_lines(app);
+    // Rows the paired lines take once wrapped to the area's width.
+    let w = inner.width.max(1) as usize;
+    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(w)).sum();
+    let [table_area, paired_area] =
+        Layout::vertical([Constraint::Min(2), Constraint::Length(rows as u16)]).areas(inner);
+    f.render_widget(t, table_area);
+    f.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }),
+        paired_area,
+    );
+}
+
+/// Each seed group against the first, paired by seed: mean difference in points, 95 % CI,
+/// Holm-corrected p, and the smallest effect these seeds could detect.
+fn paired_lines(app: &App) -> Vec<Line<'static>> {
+    let cs = &app.compare;
+    if cs.paired.is_empty() {
+        return vec![];
+    }
+    let fmt = |what: &str, p: &Option<crate::report::Paired>| match p {
+        Some(p) => format!(
+            "{what} {:+.2} [{:+.2}, {:+.2}] p={:.3} (Holm {:.3}), MDE {:.2}",
+            p.mean, p.lo, p.hi, p.p, p.p_holm, p.mde
+        ),
+        None => format!("{what} -"),
+    };
+    let mut out = vec![Line::from(Span::styled(
+        "paired by seed vs the first seed group (points, 95 % CI; MDE at α 0.05, power 0.8):",
+        st(app, Style::default().add_modifier(Modifier::BOLD)),
+    ))];
+    for r in &cs.paired {
+        let g = &cs.groups[r.group];
+        let n = r.clean.map(|p| p.n).or(r.robust.map(|p| p.n)).unwrap_or(0);
+        let first = g.members.first().copied().unwrap_or(0);
+        out.push(Line::from(vec![
+            Span::styled(
+                format!("■ {} (n={n}) ", short(&cs.runs[first].row.id)),
+                fg(app, color(first)),
+            ),
+            Span::raw(fmt("clean", &r.clean)),
+        ]));
+        out.push(Line::from(format!("  {}", fmt("robust", &r.robust))));
+    }
+    out
 }
 
 /// A sweep point's values without their axis names (`training=fgsm-rs,duplication=10x4` →
