@@ -186,6 +186,9 @@ fn show(store: &RunStore, id: &str) -> i32 {
             sum.steps_done, c.total_steps, c.steps_per_epoch
         );
         println!("clean acc  {}", crate::report::pct_str(sum.test_acc));
+        if let Some(why) = &sum.early_stop {
+            println!("ended early {why}");
+        }
         println!(
             "robust acc {}{}",
             crate::report::pct_str(sum.robust_acc),
@@ -208,6 +211,29 @@ fn show(store: &RunStore, id: &str) -> i32 {
             println!(
                 "evaluated  {} under {key} (duplab eval)",
                 crate::report::pct_str(Some(r.acc))
+            );
+        }
+        // The catastrophic-overfitting check of FGSM / FGSM-RS training, evaluation by evaluation.
+        let checks: Vec<String> = run
+            .metrics()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|m| match m {
+                crate::store::MetricRecord::Epoch(e) => e.overfit.map(|o| {
+                    format!(
+                        "{}{:.0}/{:.0}",
+                        if o.alarm { "⚠" } else { "" },
+                        o.pgd_acc * 100.0,
+                        o.fgsm_acc * 100.0
+                    )
+                }),
+                _ => None,
+            })
+            .collect();
+        if !checks.is_empty() {
+            println!(
+                "overfit    PGD/FGSM acc % on 256 training images per evaluation: {} (⚠ = catastrophic overfitting)",
+                checks.join(" ")
             );
         }
         if let Some(l) = sum.leakage.filter(|l| l.leaky > 0) {

@@ -93,6 +93,14 @@ pub struct TrainingSpec {
     /// has them unless 0.
     #[serde(default = "one")]
     pub group_every: usize,
+    /// FGSM / FGSM-RS training: end the run at the evaluation where the catastrophic-overfitting
+    /// check fires (Wong et al. 2020), instead of only showing the alarm.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub stop_on_overfit: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn gamma() -> f64 {
@@ -211,6 +219,7 @@ mod tests {
             eval_every: 0,
             seeds: vec![0],
             group_every: 1,
+            stop_on_overfit: false,
         }
     }
 

@@ -83,6 +83,39 @@ pub struct LeakageStat {
 
 /// Test-set results at an evaluation point (the end of an epoch, or a point of a step budget).
 /// The record kind stays `epoch` in `metrics.jsonl` so older files read the same.
+/// The catastrophic-overfitting check of FGSM / FGSM-RS training (Wong et al. 2020): accuracy
+/// of a fixed batch of training images under PGD and under FGSM at this evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct OverfitStat {
+    pub images: usize,
+    pub pgd_acc: f64,
+    pub fgsm_acc: f64,
+    /// PGD accuracy collapsed while FGSM accuracy held or climbed.
+    pub alarm: bool,
+}
+
+impl OverfitStat {
+    /// Whether `now` is a collapse after `before` (earlier checks of the same run): PGD accuracy
+    /// below 30 % of its best so far (which was at least 10 %) while FGSM accuracy did not fall
+    /// from the previous check. The signature Wong et al. describe: the model stops being robust
+    /// to multi-step attacks within an epoch, and becomes *more* accurate on FGSM examples.
+    pub fn collapsed(before: &[OverfitStat], pgd_acc: f64, fgsm_acc: f64) -> bool {
+        let best = before.iter().map(|s| s.pgd_acc).fold(0.0, f64::max);
+        let prev_fgsm = before.last().map(|s| s.fgsm_acc);
+        best >= 0.1 && pgd_acc < 0.3 * best && prev_fgsm.is_some_and(|f| fgsm_acc >= f)
+    }
+
+    pub fn describe(&self, before_best: f64) -> String {
+        format!(
+            "catastrophic overfitting: PGD accuracy on {} training images fell to {:.1} % (best {:.1} %) while FGSM accuracy is {:.1} %",
+            self.images,
+            self.pgd_acc * 100.0,
+            before_best * 100.0,
+            self.fgsm_acc * 100.0
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {
     /// Which evaluation this is (1-based). Under a step budget it counts evaluation points, not
@@ -106,6 +139,9 @@ pub struct EpochRecord {
     /// Clean test accuracy on leaky and fair test images (absent in runs written before).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leakage: Option<LeakageStat>,
+    /// The catastrophic-overfitting check (FGSM / FGSM-RS training only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overfit: Option<OverfitStat>,
     pub elapsed_s: f64,
 }
 
@@ -334,5 +370,33 @@ mod tests {
         v["from_the_future"] = serde_json::json!(42);
         std::fs::write(&p, format!("{v}\n")).unwrap();
         assert_eq!(read_metrics(&p).unwrap(), vec![step(7)]);
+    }
+}
+
+#[cfg(test)]
+mod overfit_tests {
+    use super::OverfitStat;
+
+    fn s(pgd: f64, fgsm: f64) -> OverfitStat {
+        OverfitStat {
+            images: 256,
+            pgd_acc: pgd,
+            fgsm_acc: fgsm,
+            alarm: false,
+        }
+    }
+
+    #[test]
+    fn collapse_is_pgd_falling_below_a_third_of_its_best_while_fgsm_holds() {
+        let h = [s(0.30, 0.45), s(0.42, 0.55)];
+        // Wong et al.'s signature: PGD to ~0 within an epoch, FGSM up.
+        assert!(OverfitStat::collapsed(&h, 0.02, 0.80));
+        // FGSM falling too is a model getting worse, not this failure.
+        assert!(!OverfitStat::collapsed(&h, 0.02, 0.40));
+        // A dip, not a collapse (above 30 % of the best).
+        assert!(!OverfitStat::collapsed(&h, 0.20, 0.60));
+        // No history, or a best that was never robust: nothing to collapse from.
+        assert!(!OverfitStat::collapsed(&[], 0.0, 0.9));
+        assert!(!OverfitStat::collapsed(&[s(0.05, 0.2)], 0.0, 0.9));
     }
 }

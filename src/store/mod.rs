@@ -17,7 +17,7 @@ pub use control::{ControlCommand, ControlReader};
 pub use id::{new_run_id, validate_run_id};
 pub use metrics::{
     EpochRecord, GroupMetrics, GroupStat, LeakageStat, MembershipStat, MetricRecord, MetricsTail,
-    MetricsWriter, RobustRecord, StepRecord, TailRead, read_metrics,
+    MetricsWriter, OverfitStat, RobustRecord, StepRecord, TailRead, read_metrics,
 };
 pub use run::{
     DedupStat, PointPlan, Run, RunConfig, RunStatus, RunStore, StoreError, now, write_atomic,

@@ -43,6 +43,9 @@ pub struct Summary {
     /// training-time `robust_acc` is never overwritten.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub evaluations: std::collections::BTreeMap<String, super::metrics::RobustRecord>,
+    /// Why the run ended before its last step (the catastrophic-overfitting check).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub early_stop: Option<String>,
     /// Clean accuracy on leaky and fair test images at the latest evaluation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leakage: Option<LeakageStat>,

@@ -95,6 +95,7 @@ pub fn finished_run(
             robust: rob,
             groups: None,
             leakage: None,
+            overfit: None,
             elapsed_s: e as f64 * 9.0,
         }))
         .map_err(|e| StoreError::Io(run.metrics_path(), e))?;

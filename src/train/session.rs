@@ -14,10 +14,10 @@ use super::{Control, DeviceData, TrainEvent};
 use crate::backend::select;
 use crate::data::{self, rng::Rng};
 use crate::nn::{InputShape, Net};
-use crate::spec::{AttackKind, Length};
+use crate::spec::{AttackKind, AttackSpec, Length};
 use crate::store::{
     ControlCommand, ControlReader, DedupStat, EpochRecord, LeakageStat, MetricRecord,
-    MetricsWriter, Run, RunConfig, RunStatus, StepRecord, Summary,
+    MetricsWriter, OverfitStat, Run, RunConfig, RunStatus, StepRecord, Summary,
 };
 use anyhow::{Context, Result, anyhow, bail};
 use burn::module::Module;
@@ -119,6 +119,9 @@ pub struct Session<'a> {
     started: Instant,
     base_elapsed: f64,
     paused_s: f64,
+    /// Earlier catastrophic-overfitting checks of this session, and why to end early (if so).
+    overfit: Vec<OverfitStat>,
+    pub stop_early: Option<String>,
     /// The model's input (shape and normalisation) and the class names, for the final weights.
     input: InputShape,
     class_names: Vec<String>,
@@ -374,6 +377,8 @@ impl<'a> Session<'a> {
             lr: 0.0,
             started: Instant::now(),
             paused_s: 0.0,
+            overfit: vec![],
+            stop_early: None,
             input: shape.clone(),
             class_names: ds.class_names.clone(),
             control_file: ControlReader::default(),
@@ -612,6 +617,7 @@ impl<'a> Session<'a> {
             None
         };
         let leakage = Some(self.leakage(&test_pass.correct));
+        let overfit = self.overfit_check();
         let rec = EpochRecord {
             evaluation: self.state.evals_done,
             step: self.state.step,
@@ -624,6 +630,7 @@ impl<'a> Session<'a> {
             robust: robust.clone(),
             groups,
             leakage,
+            overfit,
             elapsed_s: self.elapsed(),
         };
         self.metrics.append(&MetricRecord::Epoch(rec.clone()))?;
@@ -636,6 +643,69 @@ impl<'a> Session<'a> {
             record: rec,
         });
         Ok(())
+    }
+
+    /// FGSM / FGSM-RS training: accuracy of a fixed batch of training images under PGD-10 and
+    /// FGSM at the training ε (Wong et al. 2020's check for catastrophic overfitting). On an
+    /// alarm the lab shows it, and with `training.stop_on_overfit` the run ends here.
+    fn overfit_check(&mut self) -> Option<OverfitStat> {
+        let train_attack = &self.job.preset.attack.train;
+        if !matches!(train_attack.kind, AttackKind::Fgsm | AttackKind::FgsmRs)
+            || train_attack.eps <= 0.0
+        {
+            return None;
+        }
+        self.send(TrainEvent::Phase {
+            run_id: Some(self.rid.clone()),
+            what: "catastrophic-overfitting check: PGD and FGSM on 256 training images".into(),
+        });
+        let idx: Vec<u32> = (0..self.train.len().min(256) as u32).collect();
+        let eps = train_attack.eps;
+        let acc = |spec: &AttackSpec| {
+            let p = per_image_adversarial(
+                self.model(),
+                &self.train,
+                &idx,
+                spec,
+                0,
+                &self.device,
+                &mut |_, _| {},
+            );
+            tally_per_image(&p, self.classes).acc
+        };
+        let pgd = acc(&AttackSpec {
+            kind: AttackKind::Pgd,
+            norm: train_attack.norm,
+            eps,
+            step: eps / 4.0,
+            steps: 10,
+            ..AttackSpec::default()
+        });
+        let fgsm = acc(&AttackSpec {
+            kind: AttackKind::Fgsm,
+            norm: train_attack.norm,
+            eps,
+            ..AttackSpec::default()
+        });
+        let best = self.overfit.iter().map(|s| s.pgd_acc).fold(0.0, f64::max);
+        let stat = OverfitStat {
+            images: idx.len(),
+            pgd_acc: pgd,
+            fgsm_acc: fgsm,
+            alarm: OverfitStat::collapsed(&self.overfit, pgd, fgsm),
+        };
+        if stat.alarm {
+            let what = format!("step {}: {}", self.state.step, stat.describe(best));
+            self.send(TrainEvent::Phase {
+                run_id: Some(self.rid.clone()),
+                what: format!("⚠ {what}"),
+            });
+            if self.job.preset.training.stop_on_overfit {
+                self.stop_early = Some(what);
+            }
+        }
+        self.overfit.push(stat);
+        Some(stat)
     }
 
     /// Clean accuracy on leaky and on fair test images.
@@ -701,6 +771,7 @@ impl<'a> Session<'a> {
         super::pytorch::write(self.model(), &info, &self.run.dir.join("model.safetensors"))
             .context("exporting final weights")?;
         self.summary.finished_at = Some(crate::store::now());
+        self.summary.early_stop = self.stop_early.clone();
         self.summary.duration_s = self.elapsed();
         self.run.write_summary(&self.summary)?;
         self.run.set_status(RunStatus::Finished)?;

@@ -377,3 +377,40 @@ fn heavily_duplicated_images_end_with_lower_loss_than_unique_ones() {
     assert_eq!((l.leaky, l.fair, l.threshold), (3, 1997, 0.05));
     assert!(l.leaky_acc.is_some() && l.fair_acc.is_some());
 }
+
+/// FGSM-RS training checks for catastrophic overfitting at every evaluation (PGD and FGSM
+/// accuracy of 256 training images); standard training does not.
+#[test]
+fn fgsm_training_records_the_catastrophic_overfitting_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::new(dir.path());
+    let p = tiny(&[
+        "attack.train.kind=fgsm-rs",
+        "attack.train.eps=0.1",
+        "attack.train.step=0.125",
+        "training.steps=8",
+    ]);
+    let events = run_to_end(job(&store, p, DeviceChoice::Cpu));
+    let checks: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            TrainEvent::Epoch { record, .. } => Some(record.overfit),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(checks.len(), 2, "two evaluations");
+    for c in checks {
+        let c = c.expect("every evaluation of FGSM-RS training has the check");
+        assert_eq!(c.images, 256);
+        assert!((0.0..=1.0).contains(&c.pgd_acc) && (0.0..=1.0).contains(&c.fgsm_acc));
+        assert!(
+            c.pgd_acc <= c.fgsm_acc + 0.05,
+            "PGD is the stronger attack: {c:?}"
+        );
+    }
+    let events = run_to_end(job(&store, tiny(&["training.steps=4"]), DeviceChoice::Cpu));
+    assert!(events.iter().all(|e| match e {
+        TrainEvent::Epoch { record, .. } => record.overfit.is_none(),
+        _ => true,
+    }));
+}

@@ -92,6 +92,10 @@ pub fn run_job(
         if at_eval {
             s.evaluate()?;
             s.checkpoint()?;
+            if s.stop_early.is_some() {
+                // `training.stop_on_overfit`: the weights at the alarm are the final ones.
+                return s.finish();
+            }
             s.training_phase();
         }
     }

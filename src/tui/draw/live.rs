@@ -73,6 +73,23 @@ fn draw_head(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
         } else {
             ""
         }),
+        // The catastrophic-overfitting check fired (FGSM / FGSM-RS training): say so in red.
+        match run
+            .evals
+            .iter()
+            .rev()
+            .find_map(|e| e.overfit.filter(|o| o.alarm).map(|o| (e.step, o)))
+        {
+            Some((at, o)) => Span::styled(
+                format!(
+                    "  ⚠ catastrophic overfitting at step {at}: PGD {:.1} % / FGSM {:.1} % on training images",
+                    o.pgd_acc * 100.0,
+                    o.fgsm_acc * 100.0
+                ),
+                fg(app, Color::Red),
+            ),
+            None => Span::raw(""),
+        },
     ]);
     let l2 = Line::from(format!(
         "step {step}/{}  epoch {epoch:.2}  {}  ETA {}  · {} on {}",
