@@ -295,6 +295,45 @@ fn headless_train_writes_a_complete_run_and_exports_it() {
         "{}",
         text(&o)
     );
+    // The evaluation card: the ladder, the probes, the flags; kept in the run.
+    let o = duplab(
+        &[
+            "eval",
+            id,
+            "--card",
+            "--eps",
+            "0.1",
+            "--steps",
+            "3",
+            "--restarts",
+            "1",
+            "--targets",
+            "2",
+            "--limit",
+            "16",
+            "--device",
+            "cpu",
+        ],
+        tmp.path(),
+    );
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    for want in [
+        "fgsm L∞ ε=0.1",
+        "pgd-3 L∞ ε=0.1",
+        "apgd-ce-3 L∞ ε=0.1",
+        "apgd-t-3 L∞ ε=0.1 (2 targets)",
+        "probes",
+        "flag",
+    ] {
+        assert!(t.contains(want), "{want}: {t}");
+    }
+    let o = duplab(&["runs", "show", id], tmp.path());
+    assert!(
+        text(&o).contains("card       16 test images"),
+        "{}",
+        text(&o)
+    );
     // A second evaluation under another attack is added beside the first, keyed by its attack;
     // neither overwrites the training-time robust accuracy.
     let before = duplab(&["runs", "show", id], tmp.path());

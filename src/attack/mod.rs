@@ -178,6 +178,16 @@ fn better_restart(
     newly.bool_or(same.bool_and(loss.clone().greater(best_loss.clone())))
 }
 
+/// The fraction of the images whose cross-entropy input gradient is zero everywhere (a sign of
+/// gradient masking: an attack that follows gradients cannot move them).
+pub fn zero_gradient_fraction(model: &Net, x: &Tensor<4>, y: &Tensor<1, Int>) -> f64 {
+    let (g, _) = input_gradient(model, x, y);
+    let [n, ..] = g.dims();
+    let max = g.abs().reshape([n as i64, -1]).max_dim(1).reshape([n]);
+    let zero = max.equal_elem(0.0).int().sum().into_scalar::<i64>();
+    zero as f64 / n.max(1) as f64
+}
+
 /// Per-sample cross-entropy, no gradient.
 pub fn sample_losses(model: &Net, x: &Tensor<4>, y: &Tensor<1, Int>) -> Tensor<1> {
     let logits = model.forward(x.clone().detach()).without_autodiff();

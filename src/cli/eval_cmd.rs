@@ -28,6 +28,10 @@ pub struct EvalArgs {
     /// Test images to attack (0 = all).
     #[arg(long)]
     pub limit: Option<usize>,
+    /// The evaluation card: FGSM, PGD (--steps, default 50; --restarts, default 5), APGD-CE and
+    /// APGD-T (--targets, default 9) at the run's ε, each recorded, plus sanity flags.
+    #[arg(long, conflicts_with_all = ["attack", "step"])]
+    pub card: bool,
     #[arg(long, value_enum, default_value = "auto")]
     pub device: DeviceChoice,
     #[arg(long, env = "DUPLAB_DATA")]
@@ -112,6 +116,9 @@ pub fn run(store: &RunStore, a: EvalArgs) -> i32 {
         return fail(format!("attack option `{f}` {m}"));
     }
     let limit = a.limit.unwrap_or(base.limit);
+    if a.card {
+        return card(&run, &spec, &a, limit);
+    }
     eprintln!(
         "evaluating {} under {} on {} test images",
         run.id,
@@ -149,5 +156,68 @@ pub fn run(store: &RunStore, a: EvalArgs) -> i32 {
             0
         }
         Err(e) => fail(format!("{e:#}")),
+    }
+}
+
+/// `--card`: the ladder and the probes, printed as they finish, then the flags.
+fn card(run: &crate::store::Run, spec: &AttackSpec, a: &EvalArgs, limit: usize) -> i32 {
+    let steps = a.steps.unwrap_or(50);
+    let restarts = a.restarts.unwrap_or(5);
+    let targets = a.targets.unwrap_or(9);
+    eprintln!(
+        "evaluation card of {} at {:?} ε={} on {} test images",
+        run.id,
+        spec.norm,
+        spec.eps,
+        if limit == 0 {
+            "all".into()
+        } else {
+            limit.to_string()
+        }
+    );
+    let mut say = |s: String| eprintln!("{s}");
+    match crate::train::card::eval_card(
+        run,
+        spec.eps,
+        spec.norm,
+        steps,
+        restarts,
+        targets,
+        limit,
+        a.device,
+        a.data_dir.as_deref(),
+        &mut say,
+    ) {
+        Ok(c) => {
+            print_card(&c);
+            0
+        }
+        Err(e) => fail(format!("{e:#}")),
+    }
+}
+
+pub fn print_card(c: &crate::store::CardStat) {
+    println!(
+        "card       {} test images, {} ε={}: clean {:.2} %",
+        c.images,
+        c.norm,
+        c.eps,
+        c.clean_acc * 100.0
+    );
+    for (attack, acc) in &c.attacks {
+        println!("           {:>6.2} %  {attack}", acc * 100.0);
+    }
+    println!(
+        "probes     random noise at ε {:.2} % · PGD-20 at ε {} {:.2} % · zero gradients {:.1} %",
+        c.noise_acc * 100.0,
+        c.large_eps,
+        c.large_eps_acc * 100.0,
+        c.zero_grad_fraction * 100.0
+    );
+    if c.flags.is_empty() {
+        println!("flags      none");
+    }
+    for f in &c.flags {
+        println!("flag       ⚠ {f}");
     }
 }

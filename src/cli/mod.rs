@@ -23,7 +23,7 @@ mod exit;
 pub use exit::{EXIT_INTERRUPTED, fail};
 mod data_cmd;
 mod dups_cmd;
-mod eval_cmd;
+pub mod eval_cmd;
 mod presets_cmd;
 mod report_cmd;
 mod runs_cmd;

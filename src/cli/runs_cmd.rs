@@ -213,6 +213,9 @@ fn show(store: &RunStore, id: &str) -> i32 {
                 crate::report::pct_str(Some(r.acc))
             );
         }
+        if let Some(c) = &sum.card {
+            super::eval_cmd::print_card(c);
+        }
         // The catastrophic-overfitting check of FGSM / FGSM-RS training, evaluation by evaluation.
         let checks: Vec<String> = run
             .metrics()

@@ -9,6 +9,23 @@ fn format_one() -> u32 {
     1
 }
 
+/// An evaluation card: each attack of the ladder with the robust accuracy it left, the probes,
+/// and the flags they raised.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct CardStat {
+    pub eps: f64,
+    pub norm: String,
+    pub images: usize,
+    pub clean_acc: f64,
+    /// (attack, robust accuracy), weakest attack first.
+    pub attacks: Vec<(String, f64)>,
+    pub noise_acc: f64,
+    pub large_eps: f64,
+    pub large_eps_acc: f64,
+    pub zero_grad_fraction: f64,
+    pub flags: Vec<String>,
+}
+
 /// `summary.json`: the headline numbers of a run, rewritten (atomically) as it goes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default)]
@@ -43,6 +60,9 @@ pub struct Summary {
     /// training-time `robust_acc` is never overwritten.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub evaluations: std::collections::BTreeMap<String, super::metrics::RobustRecord>,
+    /// The evaluation card (`duplab eval --card`): the attack ladder and the sanity flags.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub card: Option<CardStat>,
     /// Why the run ended before its last step (the catastrophic-overfitting check).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub early_stop: Option<String>,

@@ -3,6 +3,7 @@
 //! `Control` in. It never draws.
 
 mod batches;
+pub mod card;
 mod checkpoint;
 mod device_data;
 mod eval;
