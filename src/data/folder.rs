@@ -206,7 +206,7 @@ fn write_cache(path: &Path, ds: &DataSet, skipped: &[String]) -> std::io::Result
     if let Some(d) = path.parent() {
         std::fs::create_dir_all(d)?;
     }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let tmp = path.with_extension(super::unique_tmp());
     let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
     f.write_all(MAGIC)?;
     f.write_all(&(header.len() as u64).to_le_bytes())?;

@@ -34,6 +34,14 @@ pub use pair_cache::{PairSet, cache_dir, pairs, pairs_in};
 pub use plan::{Jitter, Plan, apply_jitter, make_plan};
 pub use subset::{balanced_subset, write_idx_gz};
 
+/// A temporary-file extension no other writer uses at the same time (process and call), so two
+/// threads caching the same result never write into one file before renaming it into place.
+fn unique_tmp() -> String {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("tmp{}-{n}", std::process::id())
+}
+
 pub const FASHION_CLASSES: [&str; 10] = [
     "T-shirt/top",
     "Trouser",

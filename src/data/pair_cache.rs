@@ -104,7 +104,7 @@ pub fn pairs_in(
             pairs: pairs.clone(),
         })
     {
-        let tmp = f.with_extension(format!("tmp{}", std::process::id()));
+        let tmp = f.with_extension(super::unique_tmp());
         if std::fs::write(&tmp, text).is_ok() {
             let _ = std::fs::rename(&tmp, f);
         }
