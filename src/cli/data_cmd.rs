@@ -43,7 +43,8 @@ fn inspect(data_dir: Option<&Path>, preset: Option<&str>, set: &[String]) -> i32
         Err(e) => return fail(e),
     };
     let loaded = match (&preset, data_dir) {
-        (Some(p), dir) => data::load_spec(&p.data, dir, &|_, _| {}),
+        (Some(p), dir) => data::load_spec(&p.data, dir, &|_, _| {})
+            .map(|(ds, skipped)| report_skipped(ds, &skipped)),
         (None, Some(dir)) => data::load(kind_of_dir(dir), Some(dir)),
         (None, None) => Ok(data::load_embedded()),
     };
@@ -80,6 +81,17 @@ fn inspect(data_dir: Option<&Path>, preset: Option<&str>, set: &[String]) -> i32
         }
     }
     0
+}
+
+/// Name the images an image folder's reader skipped (at most 20), and pass the data on.
+pub fn report_skipped(ds: DataSet, skipped: &[String]) -> DataSet {
+    for s in skipped.iter().take(20) {
+        eprintln!("skipped unreadable image {s}");
+    }
+    if skipped.len() > 20 {
+        eprintln!("… and {} more", skipped.len() - 20);
+    }
+    ds
 }
 
 fn print_dataset(ds: &DataSet) {

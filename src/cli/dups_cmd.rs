@@ -294,7 +294,9 @@ pub fn load(data_dir: Option<&std::path::Path>, preset: Option<&str>) -> Result<
     match (preset, data_dir) {
         (Some(p), dir) => {
             let p = crate::spec::find_preset(p, &[]).map_err(|e| e.to_string())?;
-            data::load_spec(&p.data, dir, &|_, _| {}).map_err(|e| e.to_string())
+            data::load_spec(&p.data, dir, &|_, _| {})
+                .map(|(ds, skipped)| super::data_cmd::report_skipped(ds, &skipped))
+                .map_err(|e| e.to_string())
         }
         (None, Some(dir)) => {
             data::load(data::guess_kind(dir), Some(dir)).map_err(|e| e.to_string())

@@ -106,21 +106,19 @@ pub fn load_from_dir(kind: DataSetKind, dir: &Path) -> Result<DataSet, DataError
 }
 
 /// Load a preset's data set: an image folder (through its cache; `progress(done, total)` follows
-/// the decoding) or a named set.
+/// the decoding) or a named set. Also returns the image files skipped as unreadable
+/// (`data.bad_images = "skip"`), for the caller to report where it reports things.
 pub fn load_spec(
     spec: &crate::spec::DataSpec,
     data_dir: Option<&Path>,
     progress: &(dyn Fn(usize, usize) + Sync),
-) -> Result<DataSet, DataError> {
+) -> Result<(DataSet, Vec<String>), DataError> {
     match spec.folder(0) {
         Some(o) => {
             let (ds, report) = super::load_folder(&o, super::cache_dir().as_deref(), progress)?;
-            for s in report.skipped.iter().take(20) {
-                eprintln!("skipped unreadable image {s}");
-            }
-            Ok(ds)
+            Ok((ds, report.skipped))
         }
-        None => load(spec.set, data_dir),
+        None => Ok((load(spec.set, data_dir)?, vec![])),
     }
 }
 

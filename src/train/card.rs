@@ -5,7 +5,7 @@
 //! weaker one, a large ε does not bring accuracy near 0, random noise does as well as the
 //! gradient attacks, or many inputs have zero gradients (signs of gradient masking).
 
-use super::eval::{evaluate_clean, evaluate_robust};
+use super::eval::{evaluate_robust, per_image, tally_per_image};
 use super::eval_run::{attack_key, load_trained};
 use super::trainer::robust_record;
 use crate::attack::{attack_view, zero_gradient_fraction};
@@ -121,12 +121,14 @@ pub fn eval_card(
     say: &mut dyn FnMut(String),
 ) -> Result<CardStat> {
     let (model, test, classes, device) = load_trained(run, choice, data_dir)?;
-    let clean = evaluate_clean(&model, &test, classes).acc;
     let n = if limit == 0 {
         test.len()
     } else {
         limit.min(test.len())
     };
+    // Clean accuracy on the same images the ladder attacks (the first `n`).
+    let idx: Vec<u32> = (0..n as u32).collect();
+    let clean = tally_per_image(&per_image(&model, &test, Some(&idx)), classes).acc;
     let mut rows: Vec<(String, f64)> = vec![];
     let mut s = run.summary();
     for spec in ladder(eps, norm, steps, restarts, targets) {

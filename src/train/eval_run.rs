@@ -33,15 +33,14 @@ fn input_of(cfg: &crate::store::RunConfig, ds: &data::DataSet) -> InputShape {
     }
 }
 
-/// The run's model from its last checkpoint, with the input it was trained on (for export).
-pub fn load_model(
+/// The model of `cfg` with the weights of the run's last checkpoint, and its input.
+fn from_checkpoint(
     run: &Run,
+    cfg: &crate::store::RunConfig,
+    ds: &data::DataSet,
     device: &Device,
-    data_dir: Option<&Path>,
 ) -> Result<(Net, InputShape)> {
-    let cfg = run.config()?;
-    let ds = data::load_spec(&cfg.preset.data, data_dir, &|_, _| {})?;
-    let shape = input_of(&cfg, &ds);
+    let shape = input_of(cfg, ds);
     let model = Net::new(cfg.preset.training.model, &shape, device).map_err(|e| anyhow!(e))?;
     let path = run.checkpoints_dir().join("model.bpk");
     if !path.exists() {
@@ -57,6 +56,17 @@ pub fn load_model(
     Ok((model, shape))
 }
 
+/// The run's model from its last checkpoint, with the input it was trained on (for export).
+pub fn load_model(
+    run: &Run,
+    device: &Device,
+    data_dir: Option<&Path>,
+) -> Result<(Net, InputShape)> {
+    let cfg = run.config()?;
+    let (ds, _) = data::load_spec(&cfg.preset.data, data_dir, &|_, _| {})?;
+    from_checkpoint(run, &cfg, &ds, device)
+}
+
 /// Load the run's model from its checkpoint and its data set's test split.
 pub fn load_trained(
     run: &Run,
@@ -64,22 +74,9 @@ pub fn load_trained(
     data_dir: Option<&Path>,
 ) -> Result<(Net, DeviceData, usize, Device)> {
     let cfg = run.config()?;
-    let ds = data::load_spec(&cfg.preset.data, data_dir, &|_, _| {})?;
+    let (ds, _) = data::load_spec(&cfg.preset.data, data_dir, &|_, _| {})?;
     let selected = select(choice).map_err(|e| anyhow!(e))?;
-    let shape = input_of(&cfg, &ds);
-    let model =
-        Net::new(cfg.preset.training.model, &shape, &selected.device).map_err(|e| anyhow!(e))?;
-    let path = run.checkpoints_dir().join("model.bpk");
-    if !path.exists() {
-        return Err(anyhow!(
-            "run {} has no checkpoint ({} is missing)",
-            run.id,
-            path.display()
-        ));
-    }
-    let model = model
-        .try_load_file(&path)
-        .map_err(|e| anyhow!("loading {}: {e:?}", path.display()))?;
+    let (model, _) = from_checkpoint(run, &cfg, &ds, &selected.device)?;
     let test = DeviceData::upload(&ds.test, &selected.device.clone().inner());
     Ok((model, test, ds.num_classes(), selected.device))
 }

@@ -212,7 +212,17 @@ impl<'a> Session<'a> {
                 ),
             });
         };
-        let ds = data::load_spec(&preset.data, job.data_dir.as_deref(), &decoding)?;
+        let (ds, skipped) = data::load_spec(&preset.data, job.data_dir.as_deref(), &decoding)?;
+        if let Some(first) = skipped.first() {
+            send_phase(
+                events,
+                prepared.as_ref(),
+                format!(
+                    "skipped {} unreadable image(s), e.g. {first}",
+                    skipped.len()
+                ),
+            );
+        }
         // The dedup control: the training set without its own near-duplicates, before the plan.
         let (ds, dedup) = if preset.duplication.dedup {
             let th = preset.duplication.dedup_threshold;

@@ -49,7 +49,10 @@ pub fn load_view(
             "decoding the image folder: {done}/{total} images (cached afterwards)"
         ))
     };
-    let ds = data::load_spec(spec, data_dir, &decoding).map_err(|e| e.to_string())?;
+    let (ds, skipped) = data::load_spec(spec, data_dir, &decoding).map_err(|e| e.to_string())?;
+    if !skipped.is_empty() {
+        progress(format!("skipped {} unreadable image(s)", skipped.len()));
+    }
     let mut cached = true;
     let mut found: Vec<Vec<Pair>> = vec![];
     for set in PairSet::ALL {
