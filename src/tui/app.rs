@@ -341,7 +341,7 @@ impl App {
                 Ok((config, status)) => {
                     let mut run = LiveRun::stored(&id, config.as_deref(), status);
                     if self.quiet_opens.remove(&id) {
-                        self.add_stored(run);
+                        let _ = self.add_stored(run);
                     } else {
                         // A detached launch knows its preset before the trainer wrote a config.
                         if let Some(old) = self.live.iter().find(|l| l.id == id)
@@ -635,28 +635,25 @@ impl App {
 
     /// Show a stored run on the live screen (its records arrive from the store worker).
     pub(super) fn open_stored(&mut self, run: LiveRun) {
-        if let Some(i) = self.live.iter().position(|l| l.id == run.id) {
-            if self.live_keys[i].is_none() {
-                self.live[i] = run;
-            }
-            self.live_selected = i;
-        } else {
-            self.live.push(run);
-            self.live_keys.push(None);
-            self.live_selected = self.live.len() - 1;
-        }
+        self.live_selected = self.add_stored(run);
         self.screen = Screen::Live;
     }
 
-    /// A stored run on the live screen without selecting it or changing screen.
-    fn add_stored(&mut self, run: LiveRun) {
-        if let Some(i) = self.live.iter().position(|l| l.id == run.id) {
-            if self.live_keys[i].is_none() {
-                self.live[i] = run;
+    /// A stored run on the live screen (replacing its older entry, unless this lab trains it),
+    /// without selecting it or changing screen. Returns its place.
+    fn add_stored(&mut self, run: LiveRun) -> usize {
+        match self.live.iter().position(|l| l.id == run.id) {
+            Some(i) => {
+                if self.live_keys[i].is_none() {
+                    self.live[i] = run;
+                }
+                i
             }
-        } else {
-            self.live.push(run);
-            self.live_keys.push(None);
+            None => {
+                self.live.push(run);
+                self.live_keys.push(None);
+                self.live.len() - 1
+            }
         }
     }
 
