@@ -7,6 +7,14 @@ stdout:
   {"cmd": "case", "model": "small-cnn", "mode": "pgd10", "batch": 128, "steps": 10,
    "warmup": 2, "lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4,
    "eps": 0.3, "step": 0.075, "attack_steps": 10}       -> {"rate": images/s, "params": N}
+  {"cmd": "test", "images": PATH, "labels": PATH, "shape": [N, C, H, W]}   (the test split) -> {"ok": true}
+  {"cmd": "job", "model": "small-cnn", "epochs": 5, "batch": 128, "lr": 0.05, "momentum": 0.9,
+   "weight_decay": 5e-4, "mean": [..], "std": [..], "eval_eps": 0.1, "eval_step": 0.025,
+   "eval_steps": 10, "eval_limit": 500, "seed": 0}
+      -> {"seconds": wall time, "steps": N, "clean": final test accuracy, "robust": PGD accuracy}
+A job is duplab's default job written in PyTorch: shuffled epochs, SGD with momentum and weight
+decay under the one-cycle schedule (duplab's `lr_at`), a test evaluation after every epoch and PGD
+on the first `eval_limit` test images at the end.
 A case builds its model once (duplab_model.py, the same modules as duplab's weights files) and
 keeps it, so repeats interleaved with duplab's continue where the last one stopped, as duplab's
 do. Training mirrors duplab's step: for FGSM-RS and PGD the batch is replaced by its adversarial
@@ -92,6 +100,77 @@ def run(state, c, steps):
     loss.item()
 
 
+def one_cycle(step, total, lr):
+    t = step / max(total, 1)
+    return lr * (0.1 + 0.9 * t / 0.3) if t < 0.3 else lr * (1.0 - t) / 0.7
+
+
+def accuracy(model, images, labels, batch=500):
+    model.eval()
+    right = 0
+    with torch.no_grad():
+        for i in range(0, images.shape[0], batch):
+            x = images[i : i + batch].float() / 255.0
+            right += (model(x).argmax(1) == labels[i : i + batch]).sum().item()
+    model.train()
+    return right / images.shape[0]
+
+
+def robust_accuracy(model, images, labels, eps, step, steps, batch=500):
+    right = 0
+    for i in range(0, images.shape[0], batch):
+        x = images[i : i + batch].float() / 255.0
+        y = labels[i : i + batch]
+        adv = adversarial(model, x, y, eps, step, steps)
+        model.eval()
+        with torch.no_grad():
+            right += (model(adv).argmax(1) == y).sum().item()
+    model.train()
+    return right / images.shape[0]
+
+
+def job(c):
+    torch.manual_seed(c.get("seed", 0))
+    t0 = time.perf_counter()
+    n, ch, h, w = DATA["shape"]
+    meta = {"model": c["model"], "input": json.dumps([ch, h, w]), "class_names": json.dumps([str(i) for i in range(10)])}
+    model = build(meta)
+    with torch.no_grad():
+        model.norm.mean.copy_(torch.tensor(c["mean"]).reshape(model.norm.mean.shape))
+        model.norm.std.copy_(torch.tensor(c["std"]).reshape(model.norm.std.shape))
+    opt = torch.optim.SGD(model.parameters(), lr=c["lr"], momentum=c["momentum"], weight_decay=c["weight_decay"])
+    images, labels = DATA["images"], DATA["labels"]
+    b = c["batch"]
+    per_epoch = (n + b - 1) // b
+    total = per_epoch * c["epochs"]
+    step = 0
+    clean = 0.0
+    model.train()
+    for _ in range(c["epochs"]):
+        order = torch.randperm(n)
+        for i in range(per_epoch):
+            idx = order[i * b : (i + 1) * b]
+            for g in opt.param_groups:
+                g["lr"] = one_cycle(step, total, c["lr"])
+            x = images[idx].float() / 255.0
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(model(x), labels[idx]).backward()
+            opt.step()
+            step += 1
+        clean = accuracy(model, DATA["test_images"], DATA["test_labels"])
+    k = c["eval_limit"]
+    robust = robust_accuracy(model, DATA["test_images"][:k], DATA["test_labels"][:k], c["eval_eps"], c["eval_step"], c["eval_steps"])
+    return {"seconds": time.perf_counter() - t0, "steps": step, "clean": clean, "robust": robust}
+
+
+def read_split(c):
+    n, ch, h, w = c["shape"]
+    raw = open(c["images"], "rb").read()
+    images = torch.frombuffer(bytearray(raw), dtype=torch.uint8).reshape(n, ch, h, w)
+    lab = open(c["labels"], "rb").read()
+    return images, torch.frombuffer(bytearray(lab), dtype=torch.uint8).long()
+
+
 def main():
     for line in sys.stdin:
         c = json.loads(line)
@@ -99,13 +178,14 @@ def main():
             torch.set_num_threads(int(c["threads"]))
             out = {"torch": torch.__version__, "threads": torch.get_num_threads()}
         elif c["cmd"] == "data":
-            n, ch, h, w = c["shape"]
-            raw = open(c["images"], "rb").read()
-            DATA["images"] = torch.frombuffer(bytearray(raw), dtype=torch.uint8).reshape(n, ch, h, w)
-            lab = open(c["labels"], "rb").read()
-            DATA["labels"] = torch.frombuffer(bytearray(lab), dtype=torch.uint8).long()
+            DATA["images"], DATA["labels"] = read_split(c)
             DATA["shape"] = c["shape"]
             out = {"ok": True}
+        elif c["cmd"] == "test":
+            DATA["test_images"], DATA["test_labels"] = read_split(c)
+            out = {"ok": True}
+        elif c["cmd"] == "job":
+            out = job(c)
         elif c["cmd"] == "case":
             out = case(c)
         else:

@@ -61,6 +61,10 @@ pub struct BenchArgs {
     /// The Python that has PyTorch (default: python3).
     #[arg(long, default_value = "python3")]
     pub peer_python: std::path::PathBuf,
+    /// Time the whole default job (`duplab train`) instead, end to end, beside its PyTorch twin
+    /// with --peer (repeats interleaved; at most 3).
+    #[arg(long)]
+    pub job: bool,
 }
 
 fn mode_attack(mode: &str) -> Option<AttackSpec> {
@@ -214,6 +218,18 @@ pub fn run(a: BenchArgs) -> i32 {
     if a.dups {
         return bench_dups(&a);
     }
+    let threads = rayon_threads();
+    if a.job {
+        let peer = if a.peer {
+            match super::bench_peer::Peer::start(&a.peer_python, threads) {
+                Ok(p) => Some(p),
+                Err(e) => return fail(format!("--peer: {e}")),
+            }
+        } else {
+            None
+        };
+        return super::bench_job::run(a.repeats.min(3), peer);
+    }
     let embedded = data::load_embedded();
     let mut backends = vec![];
     match a.device {
@@ -228,7 +244,6 @@ pub fn run(a: BenchArgs) -> i32 {
             }
         }
     }
-    let threads = rayon_threads();
     let mut peer = if a.peer {
         match super::bench_peer::Peer::start(&a.peer_python, threads) {
             Ok(p) => Some(p),

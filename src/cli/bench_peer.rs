@@ -90,6 +90,43 @@ impl Peer {
         Ok(())
     }
 
+    /// Hand the peer the test split too (the job case evaluates on it).
+    pub fn test(&mut self, ds: &DataSet) -> Result<(), String> {
+        let (i, l) = (
+            self.tmp.join("test-images.u8"),
+            self.tmp.join("test-labels.u8"),
+        );
+        std::fs::write(&i, &ds.test.images).map_err(|e| e.to_string())?;
+        std::fs::write(&l, &ds.test.labels).map_err(|e| e.to_string())?;
+        let t = &ds.test;
+        self.ask(&json!({"cmd": "test", "images": i, "labels": l,
+            "shape": [t.len(), t.channels, t.height, t.width]}))?;
+        Ok(())
+    }
+
+    /// duplab's default job written in PyTorch (after `data` and `test`): its wall time in
+    /// seconds, final clean accuracy and robust accuracy.
+    pub fn job(
+        &mut self,
+        preset: &crate::spec::Preset,
+        epochs: usize,
+        mean: &[f32],
+        std: &[f32],
+    ) -> Result<PeerJob, String> {
+        let t = &preset.training;
+        let e = &preset.attack.eval;
+        let out = self.ask(&json!({"cmd": "job", "model": t.model.name(), "epochs": epochs,
+            "batch": t.batch_size, "lr": t.lr, "momentum": t.momentum,
+            "weight_decay": t.weight_decay, "mean": mean, "std": std, "eval_eps": e.attack.eps,
+            "eval_step": e.attack.step, "eval_steps": e.attack.steps, "eval_limit": e.limit, "seed": 0}))?;
+        Ok(PeerJob {
+            seconds: out["seconds"].as_f64().unwrap_or(0.0),
+            steps: out["steps"].as_u64().unwrap_or(0) as usize,
+            clean: out["clean"].as_f64().unwrap_or(0.0),
+            robust: out["robust"].as_f64().unwrap_or(0.0),
+        })
+    }
+
     /// One timed repeat of a case: images/s and the peer model's parameter count.
     #[allow(clippy::too_many_arguments)]
     pub fn repeat(
@@ -110,6 +147,15 @@ impl Peer {
             out["params"].as_u64().unwrap_or(0) as usize,
         ))
     }
+}
+
+/// What the peer's job measured.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerJob {
+    pub seconds: f64,
+    pub steps: usize,
+    pub clean: f64,
+    pub robust: f64,
 }
 
 impl Drop for Peer {

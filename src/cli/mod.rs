@@ -16,6 +16,7 @@ macro_rules! errln {
 }
 
 mod bench;
+mod bench_job;
 mod bench_peer;
 mod bench_tui;
 mod control_cmd;

@@ -54,7 +54,11 @@ pub fn run(store: &RunStore, a: ReportArgs) -> i32 {
         return fail("none of these runs is finished yet");
     }
     let compared = crate::report::comparisons(&stats);
-    let md = sweep_markdown(&title, &stats) + &crate::report::comparisons_markdown(&compared);
+    let cards: Vec<crate::report::CardRow> =
+        runs.iter().filter_map(crate::report::CardRow::of).collect();
+    let md = sweep_markdown(&title, &stats)
+        + &crate::report::comparisons_markdown(&compared)
+        + &crate::report::cards_markdown(&cards);
     print!("{md}");
     let out = a.out.clone().unwrap_or_else(|| {
         PathBuf::from("results").join(a.sweep.clone().unwrap_or_else(|| "selection".into()))
@@ -65,6 +69,7 @@ pub fn run(store: &RunStore, a: ReportArgs) -> i32 {
     let json = serde_json::to_string_pretty(&serde_json::json!({
         "points": stats,
         "comparisons": compared,
+        "cards": cards,
     }))
     .expect("stats serialise");
     for (name, text) in [

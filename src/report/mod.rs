@@ -1,6 +1,7 @@
 //! Reading runs back for people: rows for listings, exports, seed aggregation, sweep reports and
 //! their plots. Plain Rust: no burn, no terminal.
 
+mod cards;
 mod export;
 mod paired;
 mod plot;
@@ -10,6 +11,7 @@ mod stats;
 mod sweep;
 pub mod tensorboard;
 
+pub use cards::{CardRow, cards_markdown, worst_case};
 pub use export::{GROUPS, export_csv, export_json};
 pub use paired::{Paired, holm, paired};
 pub use plot::{Marker, Series, chart_svg, membership_chart, study_chart};

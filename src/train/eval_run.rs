@@ -77,6 +77,8 @@ pub fn load_trained(
     let (ds, _) = data::load_spec(&cfg.preset.data, data_dir, &|_, _| {})?;
     let selected = select(choice).map_err(|e| anyhow!(e))?;
     let (model, _) = from_checkpoint(run, &cfg, &ds, &selected.device)?;
+    // Random starts draw from the run's seed: evaluating a run twice gives the same figures.
+    selected.device.seed(cfg.seed);
     let test = DeviceData::upload(&ds.test, &selected.device.clone().inner());
     Ok((model, test, ds.num_classes(), selected.device))
 }

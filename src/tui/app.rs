@@ -16,7 +16,7 @@ use crate::backend::DeviceChoice;
 use crate::report::RunRow;
 use crate::spec::DataSpec;
 use crate::spec::Preset;
-use crate::store::{ControlCommand, MetricRecord, RunConfig, RunStatus, RunStore};
+use crate::store::{CardStat, ControlCommand, MetricRecord, RunConfig, RunStatus, RunStore};
 use crate::train::{Control, TrainEvent};
 use crossterm::event::KeyEvent;
 use std::collections::HashSet;
@@ -59,6 +59,8 @@ pub enum SidePanel {
     Groups,
     /// Group losses per class (duplicated vs unique vs test).
     GroupsByClass,
+    /// The evaluation card (`duplab eval --card`): the attack ladder and its sanity flags.
+    Card,
 }
 
 impl SidePanel {
@@ -66,7 +68,8 @@ impl SidePanel {
         match self {
             SidePanel::Classes => SidePanel::Groups,
             SidePanel::Groups => SidePanel::GroupsByClass,
-            SidePanel::GroupsByClass => SidePanel::Classes,
+            SidePanel::GroupsByClass => SidePanel::Card,
+            SidePanel::Card => SidePanel::Classes,
         }
     }
 }
@@ -91,10 +94,11 @@ pub enum Msg {
     Compare(Vec<String>),
     /// The store's runs, as the runs screen lists them.
     RunsLoaded(Result<Vec<RunRow>, String>),
-    /// A stored run opened: its config and status. Its metrics follow as `MetricsAppended`.
+    /// A stored run opened: its config, status and evaluation card. Its metrics follow as
+    /// `MetricsAppended`.
     RunOpened {
         id: String,
-        result: Result<(Option<Box<RunConfig>>, RunStatus), String>,
+        result: Result<(Option<Box<RunConfig>>, RunStatus, Option<Box<CardStat>>), String>,
     },
     /// New complete lines of a followed run's `metrics.jsonl` (read from the last offset), and
     /// its status as the store says now.
@@ -338,8 +342,9 @@ impl App {
                 self.screen == Screen::Runs
             }
             Msg::RunOpened { id, result } => match result {
-                Ok((config, status)) => {
+                Ok((config, status, card)) => {
                     let mut run = LiveRun::stored(&id, config.as_deref(), status);
+                    run.card = card.map(|c| *c);
                     if self.quiet_opens.remove(&id) {
                         let _ = self.add_stored(run);
                     } else {

@@ -292,7 +292,7 @@ fn an_opened_run_follows_its_appended_metrics() {
     let mut a = app();
     a.update(Msg::RunOpened {
         id: "r1".into(),
-        result: Ok((None, RunStatus::Running)),
+        result: Ok((None, RunStatus::Running, None)),
     });
     assert_eq!(a.screen, Screen::Live);
     let step = |i: usize| {
@@ -374,7 +374,7 @@ fn a_detached_launch_is_followed_from_its_folder_and_steered_through_it() {
     // The trainer has not written its config yet: the preset name stays.
     a.update(Msg::RunOpened {
         id: id.clone(),
-        result: Ok((None, RunStatus::Running)),
+        result: Ok((None, RunStatus::Running, None)),
     });
     assert_eq!(a.live.len(), 1);
     assert_eq!(a.live[0].preset, "default");
@@ -461,7 +461,7 @@ fn a_lab_started_again_reattaches_to_every_training_run() {
     ] {
         a.update(Msg::RunOpened {
             id: id.into(),
-            result: Ok((None, st)),
+            result: Ok((None, st, None)),
         });
     }
     assert_eq!(a.live.len(), 2);
@@ -475,7 +475,7 @@ fn a_lab_started_again_reattaches_to_every_training_run() {
     assert_eq!(a.take_effects(), vec![Effect::OpenRun("r-later".into())]);
     a.update(Msg::RunOpened {
         id: "r-later".into(),
-        result: Ok((None, RunStatus::Running)),
+        result: Ok((None, RunStatus::Running, None)),
     });
     assert_eq!(a.screen, Screen::Runs);
     assert_eq!(a.live.len(), 3);

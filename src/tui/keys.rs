@@ -269,7 +269,7 @@ pub const LIVE: &[Binding] = &[
         SidePanel,
         &[k('g')],
         "g",
-        "side panel: per class · memorisation · memorisation per class",
+        "side panel: classes · memorisation · per class · card",
     ),
 ];
 

@@ -65,6 +65,8 @@ pub struct LiveRun {
     pub class_names: Vec<String>,
     pub status: LiveStatus,
     pub phase: String,
+    /// The evaluation card, as the run's summary held it when the run was opened.
+    pub card: Option<crate::store::CardStat>,
 }
 
 impl LiveRun {
@@ -85,6 +87,7 @@ impl LiveRun {
             class_names: vec![],
             status: LiveStatus::Starting,
             phase: "starting".into(),
+            card: None,
         }
     }
 
@@ -114,6 +117,7 @@ impl LiveRun {
     pub fn from_store(run: &Run) -> LiveRun {
         let mut r = LiveRun::stored(&run.id, run.config().ok().as_ref(), run.status());
         r.append(&run.metrics().unwrap_or_default());
+        r.card = run.summary().card;
         r
     }
 

@@ -124,6 +124,7 @@ fn answer(store: &RunStore, r: StoreRequest, followed: &mut Vec<Followed>) -> Ms
             Ok(run) => {
                 followed.retain(|f| f.id != run.id);
                 let config = run.config().ok().map(Box::new);
+                let card = run.summary().card.map(Box::new);
                 followed.push(Followed {
                     id: run.id.clone(),
                     tail: MetricsTail::default(),
@@ -133,7 +134,7 @@ fn answer(store: &RunStore, r: StoreRequest, followed: &mut Vec<Followed>) -> Ms
                 });
                 Msg::RunOpened {
                     id: run.id.clone(),
-                    result: Ok((config, run.status())),
+                    result: Ok((config, run.status(), card)),
                 }
             }
             Err(e) => Msg::RunOpened {

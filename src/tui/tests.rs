@@ -466,3 +466,60 @@ fn a_catastrophic_overfitting_alarm_is_shown_in_red_on_the_live_screen() {
     let x = (0..160u16).find(|&x| buf[(x, y)].symbol() == "⚠").unwrap();
     assert_eq!(buf[(x, y)].fg, Color::Red, "the alarm is red");
 }
+
+#[test]
+fn the_card_panel_shows_the_ladder_and_its_flags_in_red() {
+    let (_d, store) = fixture_store();
+    let id = "20261118-110000-default-aaaaaa";
+    let run = store.open(id).unwrap();
+    let mut a = app_on(&store);
+    open(&mut a, id);
+    for _ in 0..3 {
+        press(&mut a, KeyCode::Char('g'));
+    }
+    let before = shot(&a, 160, 36);
+    assert!(before.contains("No evaluation card yet"), "{before}");
+    assert!(
+        before.contains(id) && before.contains("--card`"),
+        "{before}"
+    );
+
+    let mut s = run.summary();
+    s.card = Some(crate::store::CardStat {
+        eps: 0.1,
+        norm: "Linf".into(),
+        images: 200,
+        clean_acc: 0.805,
+        attacks: vec![
+            ("fgsm L∞ ε=0.1".into(), 0.76),
+            ("pgd-20 L∞ ε=0.1".into(), 0.78),
+            ("apgd-ce-20 L∞ ε=0.1".into(), 0.705),
+        ],
+        noise_acc: 0.79,
+        large_eps: 0.5,
+        large_eps_acc: 0.0,
+        zero_grad_fraction: 0.0,
+        flags: vec!["pgd-20 L∞ ε=0.1 left 78.0 % but the weaker fgsm L∞ ε=0.1 left 76.0 %".into()],
+    });
+    run.write_summary(&s).unwrap();
+    // Opening the run again reads the card.
+    open(&mut a, id);
+    let buf = render(&a, 160, 36);
+    let text = text(&buf);
+    for want in [
+        "evaluation card",
+        "200 test images · Linf ε=0.1",
+        "apgd-ce-20 L∞ ε=0.1",
+        "70.5",
+        "worst case 70.5 %",
+        "probes: noise 79.0 % · ε 0.5 0.0 % · zero grad 0.0 %",
+    ] {
+        assert!(text.contains(want), "{want:?} missing:\n{text}");
+    }
+    let y = text
+        .lines()
+        .position(|l| l.contains("⚠ pgd-20"))
+        .unwrap_or_else(|| panic!("no flag:\n{text}")) as u16;
+    let x = (0..160u16).find(|&x| buf[(x, y)].symbol() == "⚠").unwrap();
+    assert_eq!(buf[(x, y)].fg, Color::Red, "a flag is red");
+}

@@ -42,6 +42,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         SidePanel::Classes => draw_classes(f, app, run, side),
         SidePanel::Groups => super::groups::draw(f, app, run, side),
         SidePanel::GroupsByClass => super::groups::draw_by_class(f, app, run, side),
+        SidePanel::Card => super::card::draw(f, app, run, side),
     }
 }
 

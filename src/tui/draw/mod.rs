@@ -1,6 +1,7 @@
 //! Drawing: a pure function of the app's state. Layouts adapt to the width; below 80×24 a clear
 //! "terminal too small" screen; `--ascii` and `NO_COLOR` change symbols and colours only.
 
+mod card;
 mod common;
 mod compare;
 pub mod data;
