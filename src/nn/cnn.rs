@@ -50,8 +50,11 @@ impl Cnn {
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
         let x = self.norm.forward(x);
-        let x = self.pool.forward(relu(self.conv1.forward(x)));
-        let x = self.pool.forward(relu(self.conv2.forward(x)));
+        // Pool, then ReLU: the same values and gradients as ReLU then pool (max and ReLU commute,
+        // and a window whose maximum is ≤ 0 passes no gradient either way), with the ReLU and
+        // its backward mask on a quarter of the elements.
+        let x = relu(self.pool.forward(self.conv1.forward(x)));
+        let x = relu(self.pool.forward(self.conv2.forward(x)));
         let x = x.flatten::<2>(1, 3);
         let x = self.dropout.forward(relu(self.fc1.forward(x)));
         self.fc2.forward(x)

@@ -2,8 +2,12 @@
 //! per-channel mean and std inside `forward`, so attacks work in pixel space.
 
 mod cnn;
+#[cfg(test)]
+mod conv_grad_tests;
 mod lenet;
 mod normalize;
+#[cfg(test)]
+mod pool_kernel_tests;
 mod resnet;
 
 pub use cnn::{Cnn, CnnWidth};

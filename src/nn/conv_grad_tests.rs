@@ -1,0 +1,158 @@
+//! The convolution weight gradient patched in `vendor/burn-flex` (im2col columns and one GEMM per
+//! chunk of images instead of burn's generic image-sized-kernel convolution) against a plain
+//! reference sum, for the layer shapes of the models here and for stride, dilation, asymmetric
+//! padding and groups. Only the order of the additions differs, so agreement is to rounding.
+
+use burn::prelude::*;
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::ConvOptions;
+
+fn values(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+/// dW[co, ci, i, j] = Σ_(b, y, x) r[b, co, y, x] · x[b, g·ci_g + ci, y·s + i·d − p, x·s + j·d − p].
+#[allow(clippy::too_many_arguments)]
+fn reference(
+    x: &[f32],
+    r: &[f32],
+    [b, ci, h, w]: [usize; 4],
+    [co, ci_g, kh, kw]: [usize; 4],
+    [ho, wo]: [usize; 2],
+    s: [usize; 2],
+    p: [usize; 2],
+    d: [usize; 2],
+    groups: usize,
+) -> Vec<f64> {
+    let co_g = co / groups;
+    let mut out = vec![0f64; co * ci_g * kh * kw];
+    for o in 0..co {
+        let g = o / co_g;
+        for c in 0..ci_g {
+            for i in 0..kh {
+                for j in 0..kw {
+                    let mut acc = 0f64;
+                    for bi in 0..b {
+                        for y in 0..ho {
+                            let iy = (y * s[0] + i * d[0]) as isize - p[0] as isize;
+                            if iy < 0 || iy >= h as isize {
+                                continue;
+                            }
+                            for xo in 0..wo {
+                                let ix = (xo * s[1] + j * d[1]) as isize - p[1] as isize;
+                                if ix < 0 || ix >= w as isize {
+                                    continue;
+                                }
+                                let xv = x
+                                    [((bi * ci + g * ci_g + c) * h + iy as usize) * w + ix as usize]
+                                    as f64;
+                                acc += r[((bi * co + o) * ho + y) * wo + xo] as f64 * xv;
+                            }
+                        }
+                    }
+                    out[((o * ci_g + c) * kh + i) * kw + j] = acc;
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_patched_conv_weight_gradient_matches_a_reference_sum() {
+    let device = crate::backend::cpu_device().autodiff();
+    // (input dims, weight dims, stride, padding (begin, end), dilation, groups)
+    let cases: [(
+        [usize; 4],
+        [usize; 4],
+        [usize; 2],
+        [(usize, usize); 2],
+        [usize; 2],
+        usize,
+    ); 6] = [
+        (
+            [20, 1, 28, 28],
+            [16, 1, 3, 3],
+            [1, 1],
+            [(1, 1), (1, 1)],
+            [1, 1],
+            1,
+        ),
+        (
+            [9, 16, 14, 14],
+            [32, 16, 3, 3],
+            [1, 1],
+            [(1, 1), (1, 1)],
+            [1, 1],
+            1,
+        ),
+        (
+            [3, 3, 32, 32],
+            [6, 3, 5, 5],
+            [1, 1],
+            [(2, 2), (2, 2)],
+            [1, 1],
+            1,
+        ),
+        (
+            [4, 4, 11, 13],
+            [6, 4, 3, 3],
+            [2, 2],
+            [(0, 1), (2, 0)],
+            [1, 1],
+            1,
+        ),
+        (
+            [2, 3, 12, 12],
+            [4, 3, 3, 3],
+            [1, 2],
+            [(2, 2), (1, 1)],
+            [2, 1],
+            1,
+        ),
+        (
+            [3, 4, 10, 10],
+            [6, 2, 3, 3],
+            [1, 1],
+            [(1, 1), (1, 1)],
+            [1, 1],
+            2,
+        ),
+    ];
+    for (k, (xd, wd, s, p, d, groups)) in cases.into_iter().enumerate() {
+        let xv = values(xd.iter().product(), 2 * k as u64 + 1);
+        let wv = values(wd.iter().product(), 2 * k as u64 + 2);
+        let x = Tensor::<4>::from_data(TensorData::new(xv.clone(), xd), &device);
+        let weight = Tensor::<4>::from_data(TensorData::new(wv, wd), &device).require_grad();
+        let opts = ConvOptions::new_with_padding(s, p, d, groups);
+        let y = conv2d(x, weight.clone(), None, opts);
+        let [_, _, ho, wo] = y.dims();
+        let rv = values(y.dims().iter().product(), 100 + k as u64);
+        let r = Tensor::<4>::from_data(TensorData::new(rv.clone(), y.dims()), &device);
+        let grads = (y * r).sum().backward();
+        let got = weight
+            .grad(&grads)
+            .expect("a weight gradient")
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        // Indices outside the input read 0: padding at either end, whatever its size.
+        let want = reference(&xv, &rv, xd, wd, [ho, wo], s, [p[0].0, p[1].0], d, groups);
+        assert_eq!(got.len(), want.len(), "case {k}");
+        let scale = want.iter().fold(1e-6f64, |m, v| m.max(v.abs()));
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert!(
+                ((*g as f64) - w).abs() <= 1e-5 * scale + 1e-5,
+                "case {k}: weight gradient {i}: {g} vs {w}"
+            );
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! The max-pool kernel patched in `vendor/burn-flex` (a fast path for windows that never leave
+//! the input) must give exactly what the unpatched general kernel gives. The general kernel still
+//! runs for ceil mode, so the same even-sized input pooled with `ceil_mode` on (same output shape,
+//! general kernel) and off (fast path) must agree bit for bit — values and argmax indices, ties
+//! and NaN included — and both must agree with a plain reference written here.
+
+use burn::prelude::*;
+use burn::tensor::module::max_pool2d_with_indices;
+use burn::tensor::ops::MaxPoolOptions;
+
+/// Deterministic values with many ties (a coarse grid) and a few NaN.
+fn values(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|i| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            if i % 97 == 13 {
+                f32::NAN
+            } else {
+                ((s >> 40) % 7) as f32 - 3.0
+            }
+        })
+        .collect()
+}
+
+/// Max and first argmax of each k×k window with stride s (NaN wins, its last index kept).
+fn reference(x: &[f32], [b, c, h, w]: [usize; 4], k: usize, s: usize) -> (Vec<f32>, Vec<i64>) {
+    let (oh, ow) = ((h - k) / s + 1, (w - k) / s + 1);
+    let (mut vals, mut idx) = (vec![], vec![]);
+    for plane in 0..b * c {
+        for i in 0..oh {
+            for j in 0..ow {
+                let (mut best, mut at) = (f32::NEG_INFINITY, -1i64);
+                for di in 0..k {
+                    for dj in 0..k {
+                        let p = (i * s + di) * w + j * s + dj;
+                        let v = x[plane * h * w + p];
+                        if at < 0 || v > best || v.is_nan() {
+                            best = v;
+                            at = p as i64;
+                        }
+                    }
+                }
+                vals.push(best);
+                idx.push(at);
+            }
+        }
+    }
+    (vals, idx)
+}
+
+fn pool(x: &Tensor<4>, k: usize, s: usize, ceil: bool) -> (Vec<f32>, Vec<i64>) {
+    let opts = MaxPoolOptions::new([k, k])
+        .with_stride([s, s])
+        .with_ceil_mode(ceil);
+    let (v, i) = max_pool2d_with_indices(x.clone(), opts);
+    (
+        v.into_data().try_to_vec::<f32>().unwrap(),
+        i.into_data().convert::<i64>().try_to_vec::<i64>().unwrap(),
+    )
+}
+
+fn same_bits(a: &[f32], b: &[f32]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+}
+
+#[test]
+fn the_fast_max_pool_path_matches_the_general_kernel_and_a_reference() {
+    let device = crate::backend::cpu_device();
+    for (dims, k, s, seed) in [
+        ([3, 4, 28, 28], 2, 2, 1),
+        ([2, 3, 14, 14], 2, 2, 2),
+        ([2, 2, 12, 12], 3, 3, 3),
+        ([1, 5, 10, 10], 2, 1, 4),
+    ] {
+        let n: usize = dims.iter().product();
+        let data = values(n, seed);
+        let x = Tensor::<4>::from_data(TensorData::new(data.clone(), dims), &device);
+        let fast = pool(&x, k, s, false);
+        let general = pool(&x, k, s, true);
+        let reference = reference(&data, dims, k, s);
+        assert!(
+            same_bits(&fast.0, &general.0),
+            "{dims:?} k{k} s{s}: values differ"
+        );
+        assert_eq!(fast.1, general.1, "{dims:?} k{k} s{s}: indices differ");
+        assert!(
+            same_bits(&fast.0, &reference.0),
+            "{dims:?}: values differ from the reference"
+        );
+        assert_eq!(
+            fast.1, reference.1,
+            "{dims:?}: indices differ from the reference"
+        );
+    }
+    // Odd sizes: floor mode drops the last row and column (the fast path), as the reference does.
+    let dims = [2, 3, 7, 9];
+    let data = values(2 * 3 * 7 * 9, 9);
+    let x = Tensor::<4>::from_data(TensorData::new(data.clone(), dims), &device);
+    let fast = pool(&x, 2, 2, false);
+    let reference = reference(&data, dims, 2, 2);
+    assert!(same_bits(&fast.0, &reference.0));
+    assert_eq!(fast.1, reference.1);
+}
