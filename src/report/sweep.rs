@@ -60,6 +60,9 @@ pub struct SeedValues {
     pub unique_auc: Option<f64>,
     pub adv_dup_auc: Option<f64>,
     pub adv_unique_auc: Option<f64>,
+    /// Per-class clean and robust accuracy (class-level paired statistics).
+    pub per_class_clean: Vec<f64>,
+    pub per_class_robust: Vec<f64>,
 }
 
 impl SeedValues {
@@ -80,6 +83,8 @@ impl SeedValues {
             unique_auc: auc("unique"),
             adv_dup_auc: adv("duplicated"),
             adv_unique_auc: adv("unique"),
+            per_class_clean: s.per_class_acc.clone(),
+            per_class_robust: s.robust_per_class_acc.clone(),
         }
     }
 }
@@ -479,17 +484,44 @@ pub fn comparisons(stats: &[PointStats]) -> Vec<Comparison> {
                 pair_by_seed(s, c, |v| v.clean),
             );
             push(
-                what,
+                what.clone(),
                 "robust acc (points)",
                 100.0,
                 pair_by_seed(s, c, |v| v.robust),
             );
+            // Class-skewed points: the over-duplicated classes and the others, each against the
+            // same classes in the control.
+            if !s.over_classes.is_empty() {
+                let over = s.over_classes.clone();
+                let others: Vec<usize> = (0..s.per_class_clean.len())
+                    .filter(|k| !over.contains(k))
+                    .collect();
+                for (metric, classes, robust) in [
+                    ("over-duplicated classes, clean acc (points)", &over, false),
+                    ("the other classes, clean acc (points)", &others, false),
+                    ("over-duplicated classes, robust acc (points)", &over, true),
+                    ("the other classes, robust acc (points)", &others, true),
+                ] {
+                    let m = |v: &SeedValues| {
+                        let acc = if robust {
+                            &v.per_class_robust
+                        } else {
+                            &v.per_class_clean
+                        };
+                        class_mean(acc, classes)
+                    };
+                    push(what.clone(), metric, 100.0, pair_by_seed(s, c, m));
+                }
+            }
         }
     }
     let within = |v: &SeedValues,
                   f: fn(&SeedValues) -> Option<f64>,
                   g: fn(&SeedValues) -> Option<f64>| { Some(f(v)? - g(v)?) };
-    for s in stats {
+    // Within-run duplicated − unique only where the duplicated images are a sample of every
+    // class: under a class-skewed plan they come from the over-duplicated classes alone, and the
+    // gap would measure class difficulty, not memorisation.
+    for s in stats.iter().filter(|s| s.over_classes.is_empty()) {
         let d = |f, g| {
             s.per_seed
                 .iter()
@@ -517,7 +549,10 @@ pub fn comparisons(stats: &[PointStats]) -> Vec<Comparison> {
         );
     }
     // Adversarial vs standard training at the same duplication: the within-run AUC gap.
-    for r in stats.iter().filter(|s| s.robust_training) {
+    for r in stats
+        .iter()
+        .filter(|s| s.robust_training && s.over_classes.is_empty())
+    {
         let Some(st) = stats.iter().find(|s| {
             !s.robust_training && s.duplication == r.duplication && s.dup_fraction == r.dup_fraction
         }) else {
@@ -547,7 +582,9 @@ pub fn comparisons_markdown(cs: &[Comparison]) -> String {
          \"duplicated − unique\", the same run). 95 % confidence interval and p-value from a paired \
          t-test; p (Holm) corrects across every comparison below; MDE = the smallest true \
          difference these seeds detect with 80 % power at α 0.05. An interval that contains 0 means \
-         no detectable effect.\n\n\
+         no detectable effect. Class-skewed points are compared class group by class group (the \
+         over-duplicated classes, the others) with their control; their duplicated − unique gap is \
+         left out, as their duplicated images come from the over-duplicated classes only.\n\n\
          | comparison | metric | seeds | mean Δ | 95 % CI | p | p (Holm) | MDE |\n\
          |---|---|---|---|---|---|---|---|\n",
     );
@@ -576,11 +613,30 @@ pub fn runs_csv(stats: &[PointStats]) -> String {
     let mut out = String::from(
         "point,id,seed,clean_acc,robust_acc,dup_loss,unique_loss,test_loss,dup_auc,unique_auc,adv_dup_auc,adv_unique_auc\n",
     );
+    let classes = stats
+        .iter()
+        .flat_map(|s| s.per_seed.iter().map(|v| v.per_class_clean.len()))
+        .max()
+        .unwrap_or(0);
+    // Per-class clean and robust accuracy, so class-level statistics can be recomputed too.
+    out.pop();
+    for k in 0..classes {
+        out.push_str(&format!(",clean_c{k}"));
+    }
+    for k in 0..classes {
+        out.push_str(&format!(",robust_c{k}"));
+    }
+    out.push('\n');
     let f = |v: Option<f64>| v.map(|x| format!("{x:.6}")).unwrap_or_default();
     for s in stats {
         for v in &s.per_seed {
+            let per_class = |acc: &Vec<f64>| -> String {
+                (0..classes)
+                    .map(|k| format!(",{}", f(acc.get(k).copied().filter(|x| x.is_finite()))))
+                    .collect()
+            };
             out.push_str(&format!(
-                "\"{}\",{},{},{},{},{},{},{},{},{},{},{}\n",
+                "\"{}\",{},{},{},{},{},{},{},{},{},{},{}{}{}\n",
                 s.label,
                 v.id,
                 v.seed,
@@ -592,7 +648,9 @@ pub fn runs_csv(stats: &[PointStats]) -> String {
                 f(v.dup_auc),
                 f(v.unique_auc),
                 f(v.adv_dup_auc),
-                f(v.adv_unique_auc)
+                f(v.adv_unique_auc),
+                per_class(&v.per_class_clean),
+                per_class(&v.per_class_robust)
             ));
         }
     }

@@ -27,21 +27,45 @@ pub struct RobustRecord {
     pub attack: String,
     pub acc: f64,
     pub loss: f64,
+    #[serde(deserialize_with = "nan::vec")]
     pub per_class_acc: Vec<f64>,
     pub images: usize,
 }
 
-/// One group's results at an evaluation (DESIGN.md, "the instrument").
+/// One group's results at an evaluation (DESIGN.md, "the instrument"). A class (or a group)
+/// without images has NaN loss and accuracy, which JSON writes as `null` and reads back as NaN.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct GroupStat {
     pub images: usize,
     /// Mean cross-entropy and accuracy, in eval mode.
+    #[serde(deserialize_with = "nan::f64")]
     pub loss: f64,
+    #[serde(deserialize_with = "nan::f64")]
     pub acc: f64,
     /// Memorisation gap: test loss − this group's loss.
+    #[serde(deserialize_with = "nan::f64")]
     pub gap: f64,
+    #[serde(deserialize_with = "nan::vec")]
     pub per_class_loss: Vec<f64>,
+    #[serde(deserialize_with = "nan::vec")]
     pub per_class_acc: Vec<f64>,
+}
+
+/// JSON has no NaN: serde_json writes it as `null`. These read `null` back as NaN, so a record
+/// with an empty class stays readable (before, one such value made a whole summary unreadable).
+pub(crate) mod nan {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+
+    pub fn vec<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+        Ok(Vec::<Option<f64>>::deserialize(d)?
+            .into_iter()
+            .map(|v| v.unwrap_or(f64::NAN))
+            .collect())
+    }
 }
 
 /// A loss-threshold membership inference of one group against the test images.
@@ -125,6 +149,7 @@ pub struct EpochRecord {
     pub step: usize,
     pub test_loss: f64,
     pub test_acc: f64,
+    #[serde(deserialize_with = "nan::vec")]
     pub per_class_acc: Vec<f64>,
     /// confusion[true][predicted]
     pub confusion: Vec<Vec<u32>>,
@@ -289,6 +314,37 @@ fn parse_lines(bytes: &[u8]) -> Vec<MetricRecord> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_class_written_as_null_reads_back_as_nan() {
+        // A class-skewed plan copies no image of some classes: their duplicated loss is NaN.
+        let g = GroupStat {
+            images: 3,
+            loss: 0.5,
+            acc: 1.0,
+            gap: f64::NAN,
+            per_class_loss: vec![0.5, f64::NAN],
+            per_class_acc: vec![1.0, f64::NAN],
+        };
+        let json = serde_json::to_string(&g).unwrap();
+        assert!(json.contains("null"), "{json}");
+        let back: GroupStat = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.per_class_loss[0], 0.5);
+        assert!(back.per_class_loss[1].is_nan() && back.per_class_acc[1].is_nan());
+        assert!(back.gap.is_nan());
+        let mut s = crate::store::Summary {
+            test_acc: Some(0.87),
+            per_class_acc: vec![0.9, f64::NAN],
+            ..Default::default()
+        };
+        let mut groups = GroupMetrics::default();
+        groups.groups.insert("duplicated".into(), g);
+        s.groups = Some(groups);
+        let back: crate::store::Summary =
+            serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(back.test_acc, Some(0.87), "the summary stays readable");
+        assert!(back.per_class_acc[1].is_nan());
+    }
 
     fn step(i: usize) -> MetricRecord {
         MetricRecord::Step(StepRecord {

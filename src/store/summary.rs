@@ -43,7 +43,9 @@ pub struct Summary {
     pub test_loss: Option<f64>,
     pub robust_acc: Option<f64>,
     pub robust_attack: Option<String>,
+    #[serde(deserialize_with = "super::metrics::nan::vec")]
     pub per_class_acc: Vec<f64>,
+    #[serde(deserialize_with = "super::metrics::nan::vec")]
     pub robust_per_class_acc: Vec<f64>,
     pub train_loss: Option<f64>,
     pub images_per_s: Option<f64>,
