@@ -55,6 +55,18 @@ fn epochs(events: &[TrainEvent]) -> Vec<(usize, f64, f64)> {
         .collect()
 }
 
+/// (step, test accuracy, test loss) of each evaluation, as the run's metrics file holds them.
+fn file_epochs(run: &crate::store::Run) -> Vec<(usize, f64, f64)> {
+    run.metrics()
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| match m {
+            MetricRecord::Epoch(e) => Some((e.step, e.test_acc, e.test_loss)),
+            _ => None,
+        })
+        .collect()
+}
+
 #[test]
 fn same_seed_same_test_accuracy_on_cpu() {
     let dir = tempfile::tempdir().unwrap();
@@ -151,29 +163,11 @@ fn stopped_then_resumed_matches_uninterrupted() {
         resumed.last()
     );
     // The resumed run's metrics file holds every evaluation, equal to the uninterrupted run's.
-    let recs: Vec<(usize, f64, f64)> = run
-        .metrics()
-        .unwrap()
-        .into_iter()
-        .filter_map(|m| match m {
-            MetricRecord::Epoch(e) => Some((e.step, e.test_acc, e.test_loss)),
-            _ => None,
-        })
-        .collect();
+    let recs = file_epochs(&run);
     // File against file: serde_json's default float parser may read a 17-digit number back one
     // unit in the last place off, so the files are compared with each other, and with the
     // events to within that.
-    let whole_file: Vec<(usize, f64, f64)> = store
-        .open(&whole_id)
-        .unwrap()
-        .metrics()
-        .unwrap()
-        .into_iter()
-        .filter_map(|m| match m {
-            MetricRecord::Epoch(e) => Some((e.step, e.test_acc, e.test_loss)),
-            _ => None,
-        })
-        .collect();
+    let whole_file = file_epochs(&store.open(&whole_id).unwrap());
     assert_eq!(recs, whole_file);
     assert_eq!(recs.len(), whole.len());
     for (r, w) in recs.iter().zip(&whole) {
