@@ -145,8 +145,10 @@ def job(c):
     total = per_epoch * c["epochs"]
     step = 0
     clean = 0.0
+    split = {"prepare_s": time.perf_counter() - t0, "steps_s": 0.0, "test_s": 0.0}
     model.train()
     for _ in range(c["epochs"]):
+        t = time.perf_counter()
         order = torch.randperm(n)
         for i in range(per_epoch):
             idx = order[i * b : (i + 1) * b]
@@ -157,10 +159,15 @@ def job(c):
             F.cross_entropy(model(x), labels[idx]).backward()
             opt.step()
             step += 1
+        split["steps_s"] += time.perf_counter() - t
+        t = time.perf_counter()
         clean = accuracy(model, DATA["test_images"], DATA["test_labels"])
+        split["test_s"] += time.perf_counter() - t
     k = c["eval_limit"]
+    t = time.perf_counter()
     robust = robust_accuracy(model, DATA["test_images"][:k], DATA["test_labels"][:k], c["eval_eps"], c["eval_step"], c["eval_steps"])
-    return {"seconds": time.perf_counter() - t0, "steps": step, "clean": clean, "robust": robust}
+    split["robust_s"] = time.perf_counter() - t
+    return {"seconds": time.perf_counter() - t0, "steps": step, "clean": clean, "robust": robust, "split": split}
 
 
 def read_split(c):

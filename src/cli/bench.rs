@@ -7,10 +7,9 @@ use crate::backend::{DeviceChoice, Selected, select};
 use crate::data;
 use crate::nn::{InputShape, Net};
 use crate::spec::{AttackKind, AttackSpec, ModelKind, find_preset};
-use crate::train::{DeviceData, TrainJob, optimizer, run_job, train_step};
+use crate::train::{DeviceData, optimizer, train_step};
 use burn::nn::loss::CrossEntropyLossConfig;
 use clap::Args;
-use std::sync::mpsc::channel;
 use std::time::Instant;
 
 #[derive(Args, Debug)]
@@ -347,9 +346,6 @@ pub fn run(a: BenchArgs) -> i32 {
     if !a.no_epoch {
         // One epoch of the default preset through the real trainer (data upload, evaluation and
         // checkpoint included), in a throw-away store.
-        let Ok(tmp) = tempdir() else {
-            return fail("cannot create a temporary run store");
-        };
         let preset = match find_preset(
             "default",
             &["training.epochs=1".into(), "attack.eval.kind=none".into()],
@@ -357,33 +353,19 @@ pub fn run(a: BenchArgs) -> i32 {
             Ok(p) => p,
             Err(e) => return fail(e),
         };
-        let job = TrainJob {
-            preset,
-            seed: 0,
-            device: if a.device == DeviceChoice::Auto {
-                DeviceChoice::Cpu
-            } else {
-                a.device
-            },
-            data_dir: None,
-            store: crate::store::RunStore::new(&tmp),
-            resume: None,
-            prepared: None,
-            sweep: None,
-            point: None,
+        let device = if a.device == DeviceChoice::Auto {
+            DeviceChoice::Cpu
+        } else {
+            a.device
         };
-        let (tx, _rx) = channel();
-        let (_ctl_tx, ctl_rx) = channel();
-        let t0 = Instant::now();
-        let mut slot = None;
-        let r = run_job(&job, &tx, &ctl_rx, &mut slot);
-        let secs = t0.elapsed().as_secs_f64();
-        let _ = std::fs::remove_dir_all(&tmp);
-        if let Err(e) = r {
-            return fail(format!("{e:#}"));
-        }
+        let done = match super::bench_job::duplab_job(&preset, device) {
+            Ok(d) => d,
+            Err(e) => return fail(e),
+        };
+        let secs = done.seconds;
         println!(
-            "one epoch of the default preset (10,000 images, small CNN, test evaluation and checkpoint): {secs:.1} s"
+            "one epoch of the default preset (10,000 images, small CNN, test evaluation and checkpoint): {secs:.1} s ({})",
+            done.split.describe()
         );
     }
     0
@@ -396,12 +378,6 @@ fn rayon_threads() -> usize {
         .and_then(|v| v.parse().ok())
         .filter(|&n: &usize| n > 0)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-}
-
-fn tempdir() -> std::io::Result<std::path::PathBuf> {
-    let p = std::env::temp_dir().join(format!("duplab-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&p)?;
-    Ok(p)
 }
 
 /// The duplicate finder against the GEMM brute force, interleaved, medians of the repeats.

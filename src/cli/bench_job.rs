@@ -9,15 +9,16 @@ use super::bench_peer::Peer;
 use super::fail;
 use crate::backend::DeviceChoice;
 use crate::spec::{Preset, find_preset};
-use crate::store::RunStore;
+use crate::store::{RunStore, TimeSplit};
 use crate::train::{TrainJob, run_job};
 use std::sync::mpsc::channel;
 use std::time::Instant;
 
-/// One duplab job: wall time, clean and robust accuracy, steps, and the run's input
-/// normalisation (the twin uses the same).
-struct Done {
-    seconds: f64,
+/// One duplab job: wall time and where it went, clean and robust accuracy, steps, and the
+/// run's input normalisation (the twin uses the same).
+pub(super) struct Done {
+    pub seconds: f64,
+    pub split: TimeSplit,
     clean: f64,
     robust: f64,
     steps: usize,
@@ -26,7 +27,8 @@ struct Done {
     std: Vec<f32>,
 }
 
-fn duplab_job(preset: &Preset) -> Result<Done, String> {
+/// Run `preset` (seed 0) through the real trainer in a throw-away store, timed end to end.
+pub(super) fn duplab_job(preset: &Preset, device: DeviceChoice) -> Result<Done, String> {
     let tmp = std::env::temp_dir().join(format!(
         "duplab-bench-job-{}-{}",
         std::process::id(),
@@ -36,7 +38,7 @@ fn duplab_job(preset: &Preset) -> Result<Done, String> {
     let job = TrainJob {
         preset: preset.clone(),
         seed: 0,
-        device: DeviceChoice::Cpu,
+        device,
         data_dir: None,
         store: store.clone(),
         resume: None,
@@ -56,6 +58,7 @@ fn duplab_job(preset: &Preset) -> Result<Done, String> {
         let c = run.config().map_err(|e| e.to_string())?;
         Ok(Done {
             seconds,
+            split: s.time_split.clone().unwrap_or_default(),
             clean: s.test_acc.unwrap_or(0.0),
             robust: s.robust_acc.unwrap_or(0.0),
             steps: c.total_steps,
@@ -96,7 +99,7 @@ pub fn run(repeats: usize, mut peer: Option<Peer>) -> i32 {
     );
     let (mut t_full, mut t_bare, mut t_peer) = (vec![], vec![], vec![]);
     for i in 0..repeats.max(1) {
-        let f = match duplab_job(&full) {
+        let f = match duplab_job(&full, DeviceChoice::Cpu) {
             Ok(d) => d,
             Err(e) => return fail(e),
         };
@@ -108,8 +111,9 @@ pub fn run(repeats: usize, mut peer: Option<Peer>) -> i32 {
             f.clean * 100.0,
             f.robust * 100.0
         );
+        println!("            where it went: {}", f.split.describe());
         t_full.push(f.seconds);
-        let b = match duplab_job(&bare) {
+        let b = match duplab_job(&bare, DeviceChoice::Cpu) {
             Ok(d) => d,
             Err(e) => return fail(e),
         };
@@ -136,6 +140,7 @@ pub fn run(repeats: usize, mut peer: Option<Peer>) -> i32 {
                             j.steps, f.steps
                         ));
                     }
+                    println!("            where it went: {}", j.split.describe());
                     t_peer.push(j.seconds);
                 }
                 Err(e) => return fail(e),

@@ -119,7 +119,15 @@ impl Peer {
             "batch": t.batch_size, "lr": t.lr, "momentum": t.momentum,
             "weight_decay": t.weight_decay, "mean": mean, "std": std, "eval_eps": e.attack.eps,
             "eval_step": e.attack.step, "eval_steps": e.attack.steps, "eval_limit": e.limit, "seed": 0}))?;
+        let part = |k: &str| out["split"][k].as_f64().unwrap_or(0.0);
         Ok(PeerJob {
+            split: crate::store::TimeSplit {
+                prepare_s: part("prepare_s"),
+                steps_s: part("steps_s"),
+                test_s: part("test_s"),
+                robust_s: part("robust_s"),
+                ..Default::default()
+            },
             seconds: out["seconds"].as_f64().unwrap_or(0.0),
             steps: out["steps"].as_u64().unwrap_or(0) as usize,
             clean: out["clean"].as_f64().unwrap_or(0.0),
@@ -150,9 +158,11 @@ impl Peer {
 }
 
 /// What the peer's job measured.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct PeerJob {
     pub seconds: f64,
+    /// Where its time went (the twin has no group metrics, overfit check or checkpoints).
+    pub split: crate::store::TimeSplit,
     pub steps: usize,
     pub clean: f64,
     pub robust: f64,

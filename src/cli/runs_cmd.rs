@@ -204,6 +204,9 @@ fn show(store: &RunStore, id: &str) -> i32 {
                 .map(|v| format!(", {v:.0} images/s"))
                 .unwrap_or_default()
         );
+        if let Some(t) = &sum.time_split {
+            println!("time went  {}", t.describe());
+        }
         if let Some(e) = &sum.error {
             println!("error      {e}");
         }

@@ -22,4 +22,4 @@ pub use metrics::{
 pub use run::{
     DedupStat, PointPlan, Run, RunConfig, RunStatus, RunStore, StoreError, now, write_atomic,
 };
-pub use summary::{CardStat, Summary};
+pub use summary::{CardStat, Summary, TimeSplit};

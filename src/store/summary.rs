@@ -26,6 +26,60 @@ pub struct CardStat {
     pub flags: Vec<String>,
 }
 
+/// Where a run's time went, in seconds, summed over its sessions (a resumed run adds to it).
+/// The parts are timed around the trainer's named steps; on an asynchronous device (wgpu) a
+/// step's queued work may be counted in the next part that reads a result back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct TimeSplit {
+    /// Loading the data, the plan, the leakage search, building the model, uploading the data.
+    pub prepare_s: f64,
+    /// Optimiser steps (adversarial examples of training included) and their metric records.
+    pub steps_s: f64,
+    /// The clean pass over the test set at each evaluation.
+    pub test_s: f64,
+    /// The robust evaluation of test images.
+    pub robust_s: f64,
+    /// Group metrics (duplicated, unique, dropped, test; clean and adversarial).
+    pub groups_s: f64,
+    /// The catastrophic-overfitting check (FGSM / FGSM-RS training only).
+    pub overfit_s: f64,
+    /// Checkpoints and the final weights.
+    pub save_s: f64,
+}
+
+impl TimeSplit {
+    pub fn total(&self) -> f64 {
+        self.prepare_s
+            + self.steps_s
+            + self.test_s
+            + self.robust_s
+            + self.groups_s
+            + self.overfit_s
+            + self.save_s
+    }
+
+    /// `prepare 1.2 s (4 %) · steps 23.1 s (71 %) · …`: the parts that took at least 0.05 s, in
+    /// the order a run goes through them.
+    pub fn describe(&self) -> String {
+        let total = self.total().max(1e-9);
+        [
+            ("prepare", self.prepare_s),
+            ("steps", self.steps_s),
+            ("test", self.test_s),
+            ("robust", self.robust_s),
+            ("groups", self.groups_s),
+            ("overfit check", self.overfit_s),
+            ("saving", self.save_s),
+        ]
+        .iter()
+        .filter(|(_, s)| *s >= 0.05)
+        .map(|(n, s)| format!("{n} {s:.1} s ({:.0} %)", 100.0 * s / total))
+        .collect::<Vec<_>>()
+        .join(" · ")
+    }
+}
+
 /// `summary.json`: the headline numbers of a run, rewritten (atomically) as it goes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default)]
@@ -71,4 +125,39 @@ pub struct Summary {
     /// Clean accuracy on leaky and fair test images at the latest evaluation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leakage: Option<LeakageStat>,
+    /// Where the run's time went (runs written before it have none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_split: Option<TimeSplit>,
+}
+
+#[cfg(test)]
+mod time_split_tests {
+    use super::*;
+
+    #[test]
+    fn time_split_totals_and_describes_the_parts_that_took_time() {
+        let t = TimeSplit {
+            prepare_s: 1.0,
+            steps_s: 6.0,
+            test_s: 2.0,
+            robust_s: 0.5,
+            groups_s: 0.0,
+            overfit_s: 0.01,
+            save_s: 0.5,
+        };
+        assert!((t.total() - 10.01).abs() < 1e-12);
+        assert_eq!(
+            t.describe(),
+            "prepare 1.0 s (10 %) · steps 6.0 s (60 %) · test 2.0 s (20 %) · robust 0.5 s (5 %) · saving 0.5 s (5 %)"
+        );
+        // Round trip, and a summary written before the split reads back without one.
+        let s = Summary {
+            time_split: Some(t.clone()),
+            ..Summary::default()
+        };
+        let back: Summary = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(back.time_split, Some(t));
+        let old: Summary = serde_json::from_str(r#"{"format": 2, "duration_s": 3.0}"#).unwrap();
+        assert_eq!(old.time_split, None);
+    }
 }

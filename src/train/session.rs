@@ -17,7 +17,7 @@ use crate::nn::{InputShape, Net};
 use crate::spec::{AttackKind, AttackSpec, Length};
 use crate::store::{
     ControlCommand, ControlReader, DedupStat, EpochRecord, LeakageStat, MetricRecord,
-    MetricsWriter, OverfitStat, Run, RunConfig, RunStatus, StepRecord, Summary,
+    MetricsWriter, OverfitStat, Run, RunConfig, RunStatus, StepRecord, Summary, TimeSplit,
 };
 use anyhow::{Context, Result, anyhow, bail};
 use burn::module::Module;
@@ -130,6 +130,8 @@ pub struct Session<'a> {
     control_checked: Instant,
     /// When the phase file was last written (progress phases come many a second).
     phase_written: Cell<Option<Instant>>,
+    /// Where this run's time went (earlier sessions' included), written with the summary.
+    pub split: TimeSplit,
 }
 
 /// Send a phase and mirror it into the run folder, so a lab in another process shows it too.
@@ -178,6 +180,7 @@ impl<'a> Session<'a> {
         let send = |e: TrainEvent| {
             let _ = events.send(e);
         };
+        let preparing = Instant::now();
         let preset = &job.preset;
         let t = &preset.training;
         // A folder a launcher prepared is ours from the first moment, so that whatever fails
@@ -359,7 +362,10 @@ impl<'a> Session<'a> {
         for &i in &leakage.leaky {
             leaky[i as usize] = true;
         }
+        let mut split = summary.time_split.clone().unwrap_or_default();
+        split.prepare_s += preparing.elapsed().as_secs_f64();
         Ok(Session {
+            split,
             job,
             events,
             rid,
@@ -556,7 +562,9 @@ impl<'a> Session<'a> {
             what: "evaluating on the test set".into(),
         });
         // One per-image pass over the test set gives the clean result and the test group.
+        let t0 = Instant::now();
         let test_pass = per_image(self.model(), &self.test, None);
+        self.split.test_s += t0.elapsed().as_secs_f64();
         let clean = tally_per_image(&test_pass, self.classes);
         let eval_attack = &self.job.preset.attack.eval;
         let last = self.state.step == self.total_steps;
@@ -578,7 +586,8 @@ impl<'a> Session<'a> {
                 });
             };
             let all: Vec<u32> = (0..self.test.len() as u32).collect();
-            Some(per_image_adversarial(
+            let t0 = Instant::now();
+            let pass = per_image_adversarial(
                 self.model(),
                 &self.test,
                 &all,
@@ -586,7 +595,9 @@ impl<'a> Session<'a> {
                 eval_attack.limit,
                 &self.device,
                 &mut progress,
-            ))
+            );
+            self.split.robust_s += t0.elapsed().as_secs_f64();
+            Some(pass)
         } else {
             None
         };
@@ -622,12 +633,17 @@ impl<'a> Session<'a> {
                 )));
             }
             g.seconds = t0.elapsed().as_secs_f64();
+            self.split.groups_s += g.seconds;
             Some(g)
         } else {
             None
         };
         let leakage = Some(self.leakage(&test_pass.correct));
+        let t0 = Instant::now();
         let overfit = self.overfit_check();
+        if overfit.is_some() {
+            self.split.overfit_s += t0.elapsed().as_secs_f64();
+        }
         let rec = EpochRecord {
             evaluation: self.state.evals_done,
             step: self.state.step,
@@ -737,6 +753,7 @@ impl<'a> Session<'a> {
 
     /// After an evaluation: a new metric window, then model, optimiser and state to disk.
     pub fn checkpoint(&mut self) -> Result<()> {
+        let t0 = Instant::now();
         let inner = self.device.clone().inner();
         self.window.loss = Tensor::<1>::zeros([1], &inner);
         self.window.correct = Tensor::<1, Int>::zeros([1], &inner);
@@ -746,6 +763,8 @@ impl<'a> Session<'a> {
         (st.record_loss, st.record_correct, st.record_count) = (0.0, 0.0, 0);
         self.state.elapsed_s = self.elapsed();
         checkpoint::save(&self.run, self.model(), &self.optim, &self.state)?;
+        self.split.save_s += t0.elapsed().as_secs_f64();
+        self.summary.time_split = Some(self.split.clone());
         self.run.write_summary(&self.summary)?;
         self.send(TrainEvent::CheckpointSaved {
             run_id: self.rid.clone(),
@@ -756,9 +775,12 @@ impl<'a> Session<'a> {
 
     /// Stopped on request: checkpoint mid-window, mark the run interrupted (resumable).
     pub fn stop(mut self) -> Result<()> {
+        let t0 = Instant::now();
         self.state.elapsed_s = self.elapsed();
         self.window.sync(&mut self.state);
         checkpoint::save(&self.run, self.model(), &self.optim, &self.state)?;
+        self.split.save_s += t0.elapsed().as_secs_f64();
+        self.summary.time_split = Some(self.split.clone());
         self.summary.steps_done = self.state.step;
         self.summary.duration_s = self.state.elapsed_s;
         self.run.write_summary(&self.summary)?;
@@ -772,6 +794,7 @@ impl<'a> Session<'a> {
 
     /// All steps done: final weights, summary, status.
     pub fn finish(mut self) -> Result<()> {
+        let t0 = Instant::now();
         let info = super::pytorch::ModelInfo {
             kind: self.job.preset.training.model,
             input: self.input.clone(),
@@ -780,6 +803,8 @@ impl<'a> Session<'a> {
         };
         super::pytorch::write(self.model(), &info, &self.run.dir.join("model.safetensors"))
             .context("exporting final weights")?;
+        self.split.save_s += t0.elapsed().as_secs_f64();
+        self.summary.time_split = Some(self.split.clone());
         self.summary.finished_at = Some(crate::store::now());
         self.summary.early_stop = self.stop_early.clone();
         self.summary.duration_s = self.elapsed();

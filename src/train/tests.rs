@@ -117,6 +117,47 @@ fn same_seed_same_test_accuracy_on_cpu() {
     assert!(r.summary().test_acc.unwrap() > 0.1);
 }
 
+/// Every part of a run that took place is timed, and the parts never add up to more than the
+/// job's wall time (they are disjoint intervals inside it).
+#[test]
+fn the_time_split_covers_each_part_of_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::new(dir.path());
+    let p = tiny(&[
+        "attack.eval.kind=pgd",
+        "attack.eval.eps=0.1",
+        "attack.eval.step=0.025",
+        "attack.eval.steps=2",
+        "attack.eval.limit=16",
+        "attack.eval.group_limit=8",
+    ]);
+    let t0 = std::time::Instant::now();
+    let events = run_to_end(job(&store, p, DeviceChoice::Cpu));
+    let wall = t0.elapsed().as_secs_f64();
+    let id = events
+        .iter()
+        .find_map(|e| match e {
+            TrainEvent::Started { run_id, .. } => Some(run_id.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let t = store.open(&id).unwrap().summary().time_split.unwrap();
+    for (part, s) in [
+        ("prepare", t.prepare_s),
+        ("steps", t.steps_s),
+        ("test", t.test_s),
+        ("robust", t.robust_s),
+        ("groups", t.groups_s),
+        ("saving", t.save_s),
+    ] {
+        assert!(s > 0.0, "{part} took place but was not timed: {t:?}");
+    }
+    assert_eq!(t.overfit_s, 0.0, "standard training has no overfit check");
+    assert!(t.total() <= wall, "{} s of parts in {wall} s", t.total());
+    let d = t.describe();
+    assert!(d.starts_with("prepare ") && d.contains(" · steps "), "{d}");
+}
+
 #[test]
 fn stopped_then_resumed_matches_uninterrupted() {
     let dir = tempfile::tempdir().unwrap();
@@ -153,6 +194,10 @@ fn stopped_then_resumed_matches_uninterrupted() {
     let id = run_id.unwrap();
     let run = store.open(&id).unwrap();
     assert_eq!(run.status(), RunStatus::Interrupted);
+    let first_split = run
+        .summary()
+        .time_split
+        .expect("a stopped run says where its time went");
 
     let mut j = job(&store, tiny(&[]), DeviceChoice::Cpu);
     j.resume = Some(id.clone());
@@ -161,6 +206,16 @@ fn stopped_then_resumed_matches_uninterrupted() {
         matches!(resumed.last(), Some(TrainEvent::Finished { .. })),
         "{:?}",
         resumed.last()
+    );
+    // The time split adds the second session to the first (each prepared once).
+    let split = run.summary().time_split.unwrap();
+    assert!(
+        split.prepare_s > first_split.prepare_s,
+        "{split:?} after {first_split:?}"
+    );
+    assert!(
+        split.steps_s > first_split.steps_s,
+        "{split:?} after {first_split:?}"
     );
     // The resumed run's metrics file holds every evaluation, equal to the uninterrupted run's.
     let recs = file_epochs(&run);

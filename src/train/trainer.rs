@@ -13,6 +13,7 @@ use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig};
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender};
+use std::time::Instant;
 
 /// Everything a trainer needs to start (or resume) one run.
 #[derive(Debug, Clone)]
@@ -84,11 +85,13 @@ pub fn run_job(
         if s.control(control) == Flow::Stop {
             return s.stop();
         }
+        let t0 = Instant::now();
         s.train_step();
         let at_eval = s.points.contains(&s.state.step);
         if s.state.step % s.emit_every == 0 || at_eval {
             s.record_window()?;
         }
+        s.split.steps_s += t0.elapsed().as_secs_f64();
         if at_eval {
             s.evaluate()?;
             s.checkpoint()?;
