@@ -1,5 +1,6 @@
-//! The max-pool kernel patched in `vendor/burn-flex` (a fast path for windows that never leave
-//! the input) must give exactly what the unpatched general kernel gives. The general kernel still
+//! The max-pool kernels patched in `vendor/burn-flex` (a 2×2/stride-2 kernel, and a fast path for
+//! other windows that never leave the input) must give exactly what the unpatched general kernel
+//! gives. The general kernel still
 //! runs for ceil mode, so the same even-sized input pooled with `ceil_mode` on (same output shape,
 //! general kernel) and off (fast path) must agree bit for bit — values and argmax indices, ties
 //! and NaN included — and both must agree with a plain reference written here.

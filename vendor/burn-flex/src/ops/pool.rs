@@ -267,8 +267,9 @@ where
     // and output, more than a 2×2 window itself. Same visiting order, comparison and index as
     // the general kernel below, so the results are bit for bit the same.
     let interior = padding == [0, 0, 0] && dilation == [1, 1, 1] && !ceil_mode;
-    // The comparison is written without branches (a select): on real activations `val >
-    // max_val` is a coin toss the branch predictor loses.
+    if interior && kernel_size == [1, 2, 2] && stride == [1, 2, 2] {
+        return max_pool_2x2(&x, [out_d, out_h, out_w], dtype, neg_inf);
+    }
     let kernel_interior = |od: usize, oh: usize, ow: usize, x_offset: usize| {
         let first = (od * stride_d) * in_h * in_w + (oh * stride_h) * in_w + ow * stride_w;
         let mut max_val = x_data[x_offset + first];
@@ -279,9 +280,10 @@ where
                 let row = id_base + (oh * stride_h + kh) * in_w + ow * stride_w;
                 for kw in 0..kernel_w {
                     let val = x_data[x_offset + row + kw];
-                    let take = val > max_val || val.is_nan();
-                    max_val = if take { val } else { max_val };
-                    max_idx = if take { row + kw } else { max_idx };
+                    if val > max_val || val.is_nan() {
+                        max_val = val;
+                        max_idx = row + kw;
+                    }
                 }
             }
         }
@@ -409,6 +411,96 @@ where
     );
 
     (output_tensor, indices_tensor)
+}
+
+/// Max pooling over 2×2 windows with stride 2 that never leave the input: every pool of a
+/// LeNet-style CNN. Each output row reads two input rows as slices (no per-output index
+/// arithmetic or bounds checks beyond the row) and each window is four fixed comparisons in the
+/// general kernel's order, (0,0) (0,1) (1,0) (1,1), with its rule (a larger value or a NaN
+/// takes over), so values and argmax indices are bit for bit the general kernel's. Selects on
+/// plain values let the compiler vectorise across output columns.
+fn max_pool_2x2<T>(
+    x: &FlexTensor,
+    [out_d, out_h, out_w]: [usize; 3],
+    dtype: DType,
+    neg_inf: T,
+) -> (FlexTensor, FlexTensor)
+where
+    T: bytemuck::Pod + Copy + PartialOrd + Send + Sync + Element + num_traits::Float,
+{
+    let x_shape = x.layout().shape();
+    let (batch_size, channels, in_h, in_w) = (x_shape[0], x_shape[1], x_shape[3], x_shape[4]);
+    let in_plane = x_shape[2] * in_h * in_w;
+    let spatial_out = out_d * out_h * out_w;
+    let x_data: &[T] = x.storage();
+    let n = batch_size * channels * spatial_out;
+    let mut output = vec![neg_inf; n];
+    let mut indices = vec![-1i64; n];
+    let plane = |bc: usize, out: &mut [T], idx: &mut [i64]| {
+        let x = &x_data[bc * in_plane..(bc + 1) * in_plane];
+        for od in 0..out_d {
+            for oh in 0..out_h {
+                let top = od * in_h * in_w + 2 * oh * in_w;
+                let r0 = &x[top..top + 2 * out_w];
+                let r1 = &x[top + in_w..top + in_w + 2 * out_w];
+                let at = (od * out_h + oh) * out_w;
+                let o = &mut out[at..at + out_w];
+                let ix = &mut idx[at..at + out_w];
+                for (j, ((o, ix), (p0, p1))) in o
+                    .iter_mut()
+                    .zip(ix.iter_mut())
+                    .zip(r0.chunks_exact(2).zip(r1.chunks_exact(2)))
+                    .enumerate()
+                {
+                    let base = (top + 2 * j) as i64;
+                    let (mut m, mut k) = (p0[0], base);
+                    for (v, kv) in [
+                        (p0[1], base + 1),
+                        (p1[0], base + in_w as i64),
+                        (p1[1], base + in_w as i64 + 1),
+                    ] {
+                        let take = v > m || v.is_nan();
+                        m = if take { v } else { m };
+                        k = if take { kv } else { k };
+                    }
+                    *o = m;
+                    *ix = k;
+                }
+            }
+        }
+    };
+    if spatial_out > 0 {
+        #[cfg(feature = "rayon")]
+        {
+            use rayon::prelude::*;
+            output
+                .par_chunks_mut(spatial_out)
+                .zip(indices.par_chunks_mut(spatial_out))
+                .enumerate()
+                .for_each(|(bc, (o, ix))| plane(bc, o, ix));
+        }
+        #[cfg(not(feature = "rayon"))]
+        for (bc, (o, ix)) in output
+            .chunks_mut(spatial_out)
+            .zip(indices.chunks_mut(spatial_out))
+            .enumerate()
+        {
+            plane(bc, o, ix);
+        }
+    }
+    let out_shape = Shape::from(vec![batch_size, channels, out_d, out_h, out_w]);
+    (
+        FlexTensor::new(
+            Bytes::from_elems(output),
+            Layout::contiguous(out_shape.clone()),
+            dtype,
+        ),
+        FlexTensor::new(
+            Bytes::from_elems(indices),
+            Layout::contiguous(out_shape),
+            DType::I64,
+        ),
+    )
 }
 
 /// 3D max pooling (without returning indices) for f32.
