@@ -2,7 +2,7 @@
 //! same models on the same images in PyTorch, driven case by case over stdin/stdout (one JSON
 //! object a line), so its repeats interleave with duplab's and both see the same machine state.
 
-use crate::data::DataSet;
+use crate::data::{DataSet, Split};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -81,26 +81,22 @@ impl Peer {
 
     /// Hand the peer the training images duplab trains on (raw u8 files).
     pub fn data(&mut self, ds: &DataSet) -> Result<(), String> {
-        let (i, l) = (self.tmp.join("images.u8"), self.tmp.join("labels.u8"));
-        std::fs::write(&i, &ds.train.images).map_err(|e| e.to_string())?;
-        std::fs::write(&l, &ds.train.labels).map_err(|e| e.to_string())?;
-        let t = &ds.train;
-        self.ask(&json!({"cmd": "data", "images": i, "labels": l,
-            "shape": [t.len(), t.channels, t.height, t.width]}))?;
-        Ok(())
+        self.send_split("data", "train", &ds.train)
     }
 
     /// Hand the peer the test split too (the job case evaluates on it).
     pub fn test(&mut self, ds: &DataSet) -> Result<(), String> {
-        let (i, l) = (
-            self.tmp.join("test-images.u8"),
-            self.tmp.join("test-labels.u8"),
-        );
-        std::fs::write(&i, &ds.test.images).map_err(|e| e.to_string())?;
-        std::fs::write(&l, &ds.test.labels).map_err(|e| e.to_string())?;
-        let t = &ds.test;
-        self.ask(&json!({"cmd": "test", "images": i, "labels": l,
-            "shape": [t.len(), t.channels, t.height, t.width]}))?;
+        self.send_split("test", "test", &ds.test)
+    }
+
+    /// Write `split` as raw u8 image and label files and tell the peer to read them (`cmd`).
+    fn send_split(&mut self, cmd: &str, name: &str, split: &Split) -> Result<(), String> {
+        let i = self.tmp.join(format!("{name}-images.u8"));
+        let l = self.tmp.join(format!("{name}-labels.u8"));
+        std::fs::write(&i, &split.images).map_err(|e| e.to_string())?;
+        std::fs::write(&l, &split.labels).map_err(|e| e.to_string())?;
+        self.ask(&json!({"cmd": cmd, "images": i, "labels": l,
+            "shape": [split.len(), split.channels, split.height, split.width]}))?;
         Ok(())
     }
 

@@ -19,19 +19,42 @@ fn values(n: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-/// dW[co, ci, i, j] = Σ_(b, y, x) r[b, co, y, x] · x[b, g·ci_g + ci, y·s + i·d − p, x·s + j·d − p].
-#[allow(clippy::too_many_arguments)]
-fn reference(
-    x: &[f32],
-    r: &[f32],
-    [b, ci, h, w]: [usize; 4],
-    [co, ci_g, kh, kw]: [usize; 4],
-    [ho, wo]: [usize; 2],
-    s: [usize; 2],
-    p: [usize; 2],
-    d: [usize; 2],
+/// One convolution: input and weight dims, stride, padding (begin, end) per axis, dilation, groups.
+#[derive(Clone, Copy, Debug)]
+struct Case {
+    x: [usize; 4],
+    w: [usize; 4],
+    stride: [usize; 2],
+    pad: [(usize, usize); 2],
+    dilation: [usize; 2],
     groups: usize,
-) -> Vec<f64> {
+}
+
+const fn case(
+    x: [usize; 4],
+    w: [usize; 4],
+    stride: [usize; 2],
+    pad: [(usize, usize); 2],
+    dilation: [usize; 2],
+    groups: usize,
+) -> Case {
+    Case {
+        x,
+        w,
+        stride,
+        pad,
+        dilation,
+        groups,
+    }
+}
+
+/// dW[co, ci, i, j] = Σ_(b, y, x) r[b, co, y, x] · x[b, g·ci_g + ci, y·s + i·d − p, x·s + j·d − p],
+/// for an output of `ho × wo`. Indices outside the input read 0: padding at either end, whatever
+/// its size, so only the leading padding enters the index.
+fn reference(x: &[f32], r: &[f32], c: &Case, [ho, wo]: [usize; 2]) -> Vec<f64> {
+    let ([b, ci, h, w], [co, ci_g, kh, kw]) = (c.x, c.w);
+    let (s, d, groups) = (c.stride, c.dilation, c.groups);
+    let p = [c.pad[0].0, c.pad[1].0];
     let co_g = co / groups;
     let mut out = vec![0f64; co * ci_g * kh * kw];
     for o in 0..co {
@@ -69,32 +92,11 @@ fn reference(
 #[test]
 fn the_patched_conv_weight_gradient_matches_a_reference_sum() {
     let device = crate::backend::cpu_device().autodiff();
-    // (input dims, weight dims, stride, padding (begin, end), dilation, groups)
-    let cases: [(
-        [usize; 4],
-        [usize; 4],
-        [usize; 2],
-        [(usize, usize); 2],
-        [usize; 2],
-        usize,
-    ); 6] = [
-        (
-            [20, 1, 28, 28],
-            [16, 1, 3, 3],
-            [1, 1],
-            [(1, 1), (1, 1)],
-            [1, 1],
-            1,
-        ),
-        (
-            [9, 16, 14, 14],
-            [32, 16, 3, 3],
-            [1, 1],
-            [(1, 1), (1, 1)],
-            [1, 1],
-            1,
-        ),
-        (
+    let same = [(1, 1), (1, 1)];
+    let cases = [
+        case([20, 1, 28, 28], [16, 1, 3, 3], [1, 1], same, [1, 1], 1),
+        case([9, 16, 14, 14], [32, 16, 3, 3], [1, 1], same, [1, 1], 1),
+        case(
             [3, 3, 32, 32],
             [6, 3, 5, 5],
             [1, 1],
@@ -102,7 +104,7 @@ fn the_patched_conv_weight_gradient_matches_a_reference_sum() {
             [1, 1],
             1,
         ),
-        (
+        case(
             [4, 4, 11, 13],
             [6, 4, 3, 3],
             [2, 2],
@@ -110,7 +112,7 @@ fn the_patched_conv_weight_gradient_matches_a_reference_sum() {
             [1, 1],
             1,
         ),
-        (
+        case(
             [2, 3, 12, 12],
             [4, 3, 3, 3],
             [1, 2],
@@ -118,21 +120,14 @@ fn the_patched_conv_weight_gradient_matches_a_reference_sum() {
             [2, 1],
             1,
         ),
-        (
-            [3, 4, 10, 10],
-            [6, 2, 3, 3],
-            [1, 1],
-            [(1, 1), (1, 1)],
-            [1, 1],
-            2,
-        ),
+        case([3, 4, 10, 10], [6, 2, 3, 3], [1, 1], same, [1, 1], 2),
     ];
-    for (k, (xd, wd, s, p, d, groups)) in cases.into_iter().enumerate() {
-        let xv = values(xd.iter().product(), 2 * k as u64 + 1);
-        let wv = values(wd.iter().product(), 2 * k as u64 + 2);
-        let x = Tensor::<4>::from_data(TensorData::new(xv.clone(), xd), &device);
-        let weight = Tensor::<4>::from_data(TensorData::new(wv, wd), &device).require_grad();
-        let opts = ConvOptions::new_with_padding(s, p, d, groups);
+    for (k, c) in cases.iter().enumerate() {
+        let xv = values(c.x.iter().product(), 2 * k as u64 + 1);
+        let wv = values(c.w.iter().product(), 2 * k as u64 + 2);
+        let x = Tensor::<4>::from_data(TensorData::new(xv.clone(), c.x), &device);
+        let weight = Tensor::<4>::from_data(TensorData::new(wv, c.w), &device).require_grad();
+        let opts = ConvOptions::new_with_padding(c.stride, c.pad, c.dilation, c.groups);
         let y = conv2d(x, weight.clone(), None, opts);
         let [_, _, ho, wo] = y.dims();
         let rv = values(y.dims().iter().product(), 100 + k as u64);
@@ -144,14 +139,13 @@ fn the_patched_conv_weight_gradient_matches_a_reference_sum() {
             .into_data()
             .try_to_vec::<f32>()
             .unwrap();
-        // Indices outside the input read 0: padding at either end, whatever its size.
-        let want = reference(&xv, &rv, xd, wd, [ho, wo], s, [p[0].0, p[1].0], d, groups);
-        assert_eq!(got.len(), want.len(), "case {k}");
+        let want = reference(&xv, &rv, c, [ho, wo]);
+        assert_eq!(got.len(), want.len(), "{c:?}");
         let scale = want.iter().fold(1e-6f64, |m, v| m.max(v.abs()));
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
             assert!(
                 ((*g as f64) - w).abs() <= 1e-5 * scale + 1e-5,
-                "case {k}: weight gradient {i}: {g} vs {w}"
+                "{c:?}: weight gradient {i}: {g} vs {w}"
             );
         }
     }
