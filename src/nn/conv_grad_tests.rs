@@ -1,7 +1,9 @@
-//! The convolution weight gradient patched in `vendor/burn-flex` (im2col columns and one GEMM per
-//! chunk of images instead of burn's generic image-sized-kernel convolution) against a plain
-//! reference sum, for the layer shapes of the models here and for stride, dilation, asymmetric
-//! padding and groups. Only the order of the additions differs, so agreement is to rounding.
+//! The convolution gradients patched in `vendor/burn-flex` against plain reference sums, for the
+//! layer shapes of the models here and for stride, dilation, asymmetric padding and groups: the
+//! weight gradient (im2col columns and one GEMM per chunk of images instead of burn's generic
+//! image-sized-kernel convolution) and the input gradient (one GEMM per image and col2im instead
+//! of the generic transposed convolution). Only the order of the additions differs, so agreement
+//! is to rounding.
 
 use burn::prelude::*;
 use burn::tensor::module::conv2d;
@@ -89,8 +91,56 @@ fn reference(x: &[f32], r: &[f32], c: &Case, [ho, wo]: [usize; 2]) -> Vec<f64> {
     out
 }
 
+/// dX[b, g·ci_g + c, y·s + i·d − p, x·s + j·d − p] += Σ_(co in g, i, j) r[b, co, y, x] · W[co, c, i, j].
+fn reference_x(wv: &[f32], r: &[f32], c: &Case, [ho, wo]: [usize; 2]) -> Vec<f64> {
+    let ([b, ci, h, w], [co, ci_g, kh, kw]) = (c.x, c.w);
+    let (s, d) = (c.stride, c.dilation);
+    let p = [c.pad[0].0 as isize, c.pad[1].0 as isize];
+    let co_g = co / c.groups;
+    let mut out = vec![0f64; b * ci * h * w];
+    for bi in 0..b {
+        for o in 0..co {
+            let g = o / co_g;
+            for cc in 0..ci_g {
+                for i in 0..kh {
+                    for j in 0..kw {
+                        let wt = wv[((o * ci_g + cc) * kh + i) * kw + j] as f64;
+                        for y in 0..ho {
+                            let iy = (y * s[0] + i * d[0]) as isize - p[0];
+                            if iy < 0 || iy >= h as isize {
+                                continue;
+                            }
+                            for xo in 0..wo {
+                                let ix = (xo * s[1] + j * d[1]) as isize - p[1];
+                                if ix < 0 || ix >= w as isize {
+                                    continue;
+                                }
+                                let at =
+                                    ((bi * ci + g * ci_g + cc) * h + iy as usize) * w + ix as usize;
+                                out[at] += r[((bi * co + o) * ho + y) * wo + xo] as f64 * wt;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn assert_close(got: &[f32], want: &[f64], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}");
+    let scale = want.iter().fold(1e-6f64, |m, v| m.max(v.abs()));
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            ((*g as f64) - w).abs() <= 1e-5 * scale + 1e-5,
+            "{what} {i}: {g} vs {w}"
+        );
+    }
+}
+
 #[test]
-fn the_patched_conv_weight_gradient_matches_a_reference_sum() {
+fn the_patched_conv_gradients_match_reference_sums() {
     let device = crate::backend::cpu_device().autodiff();
     let same = [(1, 1), (1, 1)];
     let cases = [
@@ -125,28 +175,25 @@ fn the_patched_conv_weight_gradient_matches_a_reference_sum() {
     for (k, c) in cases.iter().enumerate() {
         let xv = values(c.x.iter().product(), 2 * k as u64 + 1);
         let wv = values(c.w.iter().product(), 2 * k as u64 + 2);
-        let x = Tensor::<4>::from_data(TensorData::new(xv.clone(), c.x), &device);
-        let weight = Tensor::<4>::from_data(TensorData::new(wv, c.w), &device).require_grad();
+        let x = Tensor::<4>::from_data(TensorData::new(xv.clone(), c.x), &device).require_grad();
+        let weight =
+            Tensor::<4>::from_data(TensorData::new(wv.clone(), c.w), &device).require_grad();
         let opts = ConvOptions::new_with_padding(c.stride, c.pad, c.dilation, c.groups);
-        let y = conv2d(x, weight.clone(), None, opts);
+        let y = conv2d(x.clone(), weight.clone(), None, opts);
         let [_, _, ho, wo] = y.dims();
         let rv = values(y.dims().iter().product(), 100 + k as u64);
         let r = Tensor::<4>::from_data(TensorData::new(rv.clone(), y.dims()), &device);
         let grads = (y * r).sum().backward();
-        let got = weight
-            .grad(&grads)
-            .expect("a weight gradient")
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap();
+        let grad = |t: &Tensor<4>| {
+            t.grad(&grads)
+                .expect("a gradient")
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap()
+        };
         let want = reference(&xv, &rv, c, [ho, wo]);
-        assert_eq!(got.len(), want.len(), "{c:?}");
-        let scale = want.iter().fold(1e-6f64, |m, v| m.max(v.abs()));
-        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-            assert!(
-                ((*g as f64) - w).abs() <= 1e-5 * scale + 1e-5,
-                "{c:?}: weight gradient {i}: {g} vs {w}"
-            );
-        }
+        assert_close(&grad(&weight), &want, &format!("{c:?}: weight gradient"));
+        let want = reference_x(&wv, &rv, c, [ho, wo]);
+        assert_close(&grad(&x), &want, &format!("{c:?}: input gradient"));
     }
 }

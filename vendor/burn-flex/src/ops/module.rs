@@ -2,7 +2,9 @@
 //!
 //! These operations power neural network modules like convolutions and pooling.
 
-use crate::ops::{conv, conv_transpose, conv_weight_grad, deform_conv, interpolate, pool};
+use crate::ops::{
+    conv, conv_transpose, conv_weight_grad, conv_x_grad, deform_conv, interpolate, pool,
+};
 use crate::{Flex, FlexTensor, Layout};
 use burn_backend::{
     DType, Element, TensorMetadata,
@@ -72,6 +74,62 @@ impl ModuleOps<Flex> for Flex {
             DType::F16 => conv::conv2d_f16(x, weight, bias, &options),
             DType::BF16 => conv::conv2d_bf16(x, weight, bias, &options),
             dtype => panic!("conv2d: unsupported dtype {:?}", dtype),
+        }
+    }
+
+    fn conv2d_x_backward(
+        x: FloatTensor<Flex>,
+        weight: FloatTensor<Flex>,
+        output_grad: FloatTensor<Flex>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Flex> {
+        // One GEMM per image and col2im (conv_x_grad.rs) instead of the generic transposed
+        // convolution. Padding at the start places the columns; padding at the end, symmetric or
+        // not, only shows in the output gradient's size.
+        let xs = x.layout().shape();
+        let x_shape = [xs[0], xs[1], xs[2], xs[3]];
+        let grad = |w, g, dtype| match dtype {
+            DType::F64 => conv_x_grad::conv2d_x_grad::<f64>(
+                x_shape,
+                w,
+                g,
+                options.stride,
+                options.padding_begin(),
+                options.dilation,
+                options.groups,
+                dtype,
+            ),
+            _ => conv_x_grad::conv2d_x_grad::<f32>(
+                x_shape,
+                w,
+                g,
+                options.stride,
+                options.padding_begin(),
+                options.dilation,
+                options.groups,
+                DType::F32,
+            ),
+        };
+        match weight.dtype() {
+            DType::F32 => grad(weight, output_grad, DType::F32),
+            DType::F64 => grad(weight, output_grad, DType::F64),
+            DType::F16 => cast_from_f32::<burn_std::f16>(
+                grad(
+                    cast_to_f32::<burn_std::f16>(weight, burn_std::f16::to_f32),
+                    cast_to_f32::<burn_std::f16>(output_grad, burn_std::f16::to_f32),
+                    DType::F32,
+                ),
+                burn_std::f16::from_f32,
+            ),
+            DType::BF16 => cast_from_f32::<burn_std::bf16>(
+                grad(
+                    cast_to_f32::<burn_std::bf16>(weight, burn_std::bf16::to_f32),
+                    cast_to_f32::<burn_std::bf16>(output_grad, burn_std::bf16::to_f32),
+                    DType::F32,
+                ),
+                burn_std::bf16::from_f32,
+            ),
+            dtype => panic!("conv2d_x_backward: unsupported dtype {:?}", dtype),
         }
     }
 
