@@ -1,6 +1,8 @@
-//! The convolution gradients patched in `vendor/burn-flex` against plain reference sums, for the
+//! The convolution kernels patched in `vendor/burn-flex` against plain reference sums, for the
 //! layer shapes of the models here and for stride, dilation, asymmetric padding and groups: the
-//! weight gradient (im2col columns and one GEMM per chunk of images instead of burn's generic
+//! forward pass (one GEMM per image over columns built from NCHW, for inputs with more than 4
+//! channels or groups; fewer go to flex's own small-channel kernel, also checked), the weight
+//! gradient (im2col columns and one GEMM per chunk of images instead of burn's generic
 //! image-sized-kernel convolution) and the input gradient (one GEMM per image and col2im instead
 //! of the generic transposed convolution). Only the order of the additions differs, so agreement
 //! is to rounding.
@@ -128,6 +130,44 @@ fn reference_x(wv: &[f32], r: &[f32], c: &Case, [ho, wo]: [usize; 2]) -> Vec<f64
     out
 }
 
+/// Y[b, co, y, x] = bias[co] + Σ_(c, i, j) W[co, c, i, j] · X[b, g·ci_g + c, y·s + i·d − p, x·s + j·d − p].
+fn reference_y(xv: &[f32], wv: &[f32], bv: &[f32], c: &Case, [ho, wo]: [usize; 2]) -> Vec<f64> {
+    let ([b, ci, h, w], [co, ci_g, kh, kw]) = (c.x, c.w);
+    let (s, d) = (c.stride, c.dilation);
+    let p = [c.pad[0].0 as isize, c.pad[1].0 as isize];
+    let co_g = co / c.groups;
+    let mut out = vec![0f64; b * co * ho * wo];
+    for bi in 0..b {
+        for o in 0..co {
+            let g = o / co_g;
+            for y in 0..ho {
+                for xo in 0..wo {
+                    let mut acc = bv[o] as f64;
+                    for cc in 0..ci_g {
+                        for i in 0..kh {
+                            let iy = (y * s[0] + i * d[0]) as isize - p[0];
+                            if iy < 0 || iy >= h as isize {
+                                continue;
+                            }
+                            for j in 0..kw {
+                                let ix = (xo * s[1] + j * d[1]) as isize - p[1];
+                                if ix < 0 || ix >= w as isize {
+                                    continue;
+                                }
+                                let xv = xv[((bi * ci + g * ci_g + cc) * h + iy as usize) * w
+                                    + ix as usize] as f64;
+                                acc += wv[((o * ci_g + cc) * kh + i) * kw + j] as f64 * xv;
+                            }
+                        }
+                    }
+                    out[((bi * co + o) * ho + y) * wo + xo] = acc;
+                }
+            }
+        }
+    }
+    out
+}
+
 fn assert_close(got: &[f32], want: &[f64], what: &str) {
     assert_eq!(got.len(), want.len(), "{what}");
     let scale = want.iter().fold(1e-6f64, |m, v| m.max(v.abs()));
@@ -140,7 +180,7 @@ fn assert_close(got: &[f32], want: &[f64], what: &str) {
 }
 
 #[test]
-fn the_patched_conv_gradients_match_reference_sums() {
+fn the_patched_conv_kernels_match_reference_sums() {
     let device = crate::backend::cpu_device().autodiff();
     let same = [(1, 1), (1, 1)];
     let cases = [
@@ -171,6 +211,39 @@ fn the_patched_conv_gradients_match_reference_sums() {
             1,
         ),
         case([3, 4, 10, 10], [6, 2, 3, 3], [1, 1], same, [1, 1], 2),
+        case(
+            [2, 6, 11, 13],
+            [8, 6, 3, 3],
+            [2, 2],
+            [(0, 1), (2, 0)],
+            [1, 1],
+            1,
+        ),
+        case(
+            [2, 5, 12, 12],
+            [7, 5, 3, 3],
+            [1, 2],
+            [(2, 2), (1, 1)],
+            [2, 1],
+            1,
+        ),
+        case(
+            [2, 8, 9, 9],
+            [4, 8, 5, 5],
+            [1, 1],
+            [(2, 2), (2, 2)],
+            [1, 1],
+            1,
+        ),
+        // Padding wider than the input: kernel taps that never land inside it.
+        case(
+            [1, 6, 1, 2],
+            [3, 6, 3, 3],
+            [1, 1],
+            [(3, 3), (3, 3)],
+            [3, 3],
+            1,
+        ),
     ];
     for (k, c) in cases.iter().enumerate() {
         let xv = values(c.x.iter().product(), 2 * k as u64 + 1);
@@ -178,9 +251,14 @@ fn the_patched_conv_gradients_match_reference_sums() {
         let x = Tensor::<4>::from_data(TensorData::new(xv.clone(), c.x), &device).require_grad();
         let weight =
             Tensor::<4>::from_data(TensorData::new(wv.clone(), c.w), &device).require_grad();
+        let bv = values(c.w[0], 50 + k as u64);
+        let bias = Tensor::<1>::from_data(TensorData::new(bv.clone(), [c.w[0]]), &device);
         let opts = ConvOptions::new_with_padding(c.stride, c.pad, c.dilation, c.groups);
-        let y = conv2d(x.clone(), weight.clone(), None, opts);
+        let y = conv2d(x.clone(), weight.clone(), Some(bias), opts);
         let [_, _, ho, wo] = y.dims();
+        let got_y = y.clone().into_data().try_to_vec::<f32>().unwrap();
+        let want = reference_y(&xv, &wv, &bv, c, [ho, wo]);
+        assert_close(&got_y, &want, &format!("{c:?}: output"));
         let rv = values(y.dims().iter().product(), 100 + k as u64);
         let r = Tensor::<4>::from_data(TensorData::new(rv.clone(), y.dims()), &device);
         let grads = (y * r).sum().backward();

@@ -79,6 +79,12 @@ macro_rules! conv3d_typed {
                     return $fn_direct(x, weight, bias, options);
                 }
             )?
+            // 2D convolutions: one GEMM per image over columns built from NCHW (conv_cols.rs).
+            if let Some(y) = <$T as crate::ops::conv_cols::ColsConv>::conv2d_cols(
+                &x, &weight, bias.as_ref(), options, $dtype,
+            ) {
+                return y;
+            }
             conv3d_impl::<$T>(x, weight, bias, options, $dtype, $zero, $gemm_fn)
         }
     };

@@ -13,6 +13,7 @@ use alloc::vec;
 use burn_backend::DType;
 use burn_std::{Bytes, Shape};
 
+use crate::ops::conv_cols::span;
 use crate::ops::conv_weight_grad::GradScalar;
 use crate::{FlexTensor, Layout};
 
@@ -45,24 +46,6 @@ pub fn conv2d_x_grad<T: burn_backend::Element + GradScalar>(
     let g_data: &[T] = gy.storage();
     let plane_len = ci * h * w;
     let mut out = vec![T::ZERO; b * plane_len];
-
-    // Where row (i or j) of the kernel lands along an axis of `size`: the first and one past the
-    // last output position whose input index y·s + k·d − p lies inside, and that index's offset.
-    let span = |k: usize, s: usize, d: usize, p: usize, size: usize, n_out: usize| {
-        let off = (k * d) as isize - p as isize;
-        let lo = if off >= 0 {
-            0
-        } else {
-            ((-off) as usize).div_ceil(s)
-        };
-        let room = size as isize - off;
-        let hi = if room > 0 {
-            (room as usize).div_ceil(s).min(n_out)
-        } else {
-            0
-        };
-        (lo, hi.max(lo), off)
-    };
 
     let image = |bi: usize, dx: &mut [T]| {
         let mut cols = vec![T::ZERO; kk * l];
@@ -102,7 +85,9 @@ pub fn conv2d_x_grad<T: burn_backend::Element + GradScalar>(
                     let iy = ((y * stride[0]) as isize + yoff) as usize;
                     let src = &row[y * wo..][..wo];
                     let dst = &mut plane[iy * w..][..w];
-                    if stride[1] == 1 {
+                    if x1 == x0 {
+                        // This kernel column never lands inside the input on this row.
+                    } else if stride[1] == 1 {
                         let ix0 = (x0 as isize + xoff) as usize;
                         for (d, s) in dst[ix0..ix0 + (x1 - x0)].iter_mut().zip(&src[x0..x1]) {
                             *d = *d + *s;
