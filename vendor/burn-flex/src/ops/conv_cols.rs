@@ -71,6 +71,39 @@ pub(crate) fn span(k: usize, s: usize, d: usize, p: usize, size: usize, n_out: u
     (lo.min(hi), hi, off)
 }
 
+/// One image's part of an im2col row: for kernel tap (i, j) of one input `plane` (width `w`),
+/// the input pixel under it at each of the `dst.len() / wo` × `wo` output positions, 0 where it
+/// falls in the padding. `ys` and `xs` are the tap's spans (`span`) along each axis.
+pub(crate) fn column_row<T: Copy + GradScalar>(
+    dst: &mut [T],
+    plane: &[T],
+    w: usize,
+    wo: usize,
+    s: [usize; 2],
+    (y0, y1, yoff): (usize, usize, isize),
+    (x0, x1, xoff): (usize, usize, isize),
+) {
+    dst[..y0 * wo].fill(T::ZERO);
+    dst[y1 * wo..].fill(T::ZERO);
+    for y in y0..y1 {
+        let iy = ((y * s[0]) as isize + yoff) as usize;
+        let src = &plane[iy * w..][..w];
+        let out = &mut dst[y * wo..][..wo];
+        out[..x0].fill(T::ZERO);
+        out[x1..].fill(T::ZERO);
+        if x1 == x0 {
+            // This kernel column never lands inside the input on this row.
+        } else if s[1] == 1 {
+            let ix0 = (x0 as isize + xoff) as usize;
+            out[x0..x1].copy_from_slice(&src[ix0..ix0 + (x1 - x0)]);
+        } else {
+            for (xo, v) in out.iter_mut().enumerate().take(x1).skip(x0) {
+                *v = src[((xo * s[1]) as isize + xoff) as usize];
+            }
+        }
+    }
+}
+
 fn conv2d_cols<T: burn_backend::Element + GradScalar>(
     x: &FlexTensor,
     weight: &FlexTensor,
@@ -113,28 +146,9 @@ fn conv2d_cols<T: burn_backend::Element + GradScalar>(
             for r in 0..kk {
                 let (c, i, j) = (g * ci_g + r / (kh * kw), (r / kw) % kh, r % kw);
                 let plane = &x_data[(bi * ci + c) * h * w..][..h * w];
-                let row = &mut cols[r * l..][..l];
-                let (y0, y1, yoff) = span(i, s[0], d[0], p[0], h, ho);
-                let (x0, x1, xoff) = span(j, s[1], d[1], p[1], w, wo);
-                row[..y0 * wo].fill(T::ZERO);
-                row[y1 * wo..].fill(T::ZERO);
-                for y in y0..y1 {
-                    let iy = ((y * s[0]) as isize + yoff) as usize;
-                    let src = &plane[iy * w..][..w];
-                    let dst = &mut row[y * wo..][..wo];
-                    dst[..x0].fill(T::ZERO);
-                    dst[x1..].fill(T::ZERO);
-                    if x1 == x0 {
-                        // This kernel column never lands inside the input on this row.
-                    } else if s[1] == 1 {
-                        let ix0 = (x0 as isize + xoff) as usize;
-                        dst[x0..x1].copy_from_slice(&src[ix0..ix0 + (x1 - x0)]);
-                    } else {
-                        for (xo, v) in dst.iter_mut().enumerate().take(x1).skip(x0) {
-                            *v = src[((xo * s[1]) as isize + xoff) as usize];
-                        }
-                    }
-                }
+                let ys = span(i, s[0], d[0], p[0], h, ho);
+                let xs = span(j, s[1], d[1], p[1], w, wo);
+                column_row(&mut cols[r * l..][..l], plane, w, wo, s, ys, xs);
             }
             // Y_g [Co × l] = W_g [Co × kk] × cols [kk × l], written in place.
             let y_g = &mut y_img[g * co_g * l..][..co_g * l];

@@ -14,6 +14,7 @@ use alloc::vec::Vec;
 use burn_backend::DType;
 use burn_std::{Bytes, Shape};
 
+use crate::ops::conv_cols::{column_row, span};
 use crate::{FlexTensor, Layout};
 
 /// Images per chunk: their columns (Ci·K·K × images·Ho·Wo) stay within a core's L2 for the
@@ -73,29 +74,16 @@ pub fn conv2d_weight_grad<T: burn_backend::Element + GradScalar>(
         for g in 0..groups {
             // Columns: row r = (ci, i, j) holds, for each image and output position, the input
             // pixel that weight (ci, i, j) multiplies there (0 in the padding).
+            // The range of output positions inside the input is worked out once per row (`span`),
+            // so the inner loop is a plain copy (stride 1) with zeros around it (`column_row`).
             for r in 0..kk {
                 let (c, i, j) = (g * ci_g + r / (kh * kw), (r / kw) % kh, r % kw);
                 let row = &mut cols[r * cols_len..(r + 1) * cols_len];
+                let ys = span(i, stride[0], dilation[0], padding[0], h, ho);
+                let xs = span(j, stride[1], dilation[1], padding[1], w, wo);
                 for bi in 0..n {
                     let plane = &x_data[((b0 + bi) * ci + c) * h * w..][..h * w];
-                    for y in 0..ho {
-                        let iy = (y * stride[0] + i * dilation[0]) as isize - padding[0] as isize;
-                        let dst = &mut row[bi * l + y * wo..][..wo];
-                        if iy < 0 || iy >= h as isize {
-                            dst.fill(T::ZERO);
-                            continue;
-                        }
-                        let src = &plane[iy as usize * w..][..w];
-                        for (xo, d) in dst.iter_mut().enumerate() {
-                            let ix =
-                                (xo * stride[1] + j * dilation[1]) as isize - padding[1] as isize;
-                            *d = if ix < 0 || ix >= w as isize {
-                                T::ZERO
-                            } else {
-                                src[ix as usize]
-                            };
-                        }
-                    }
+                    column_row(&mut row[bi * l..][..l], plane, w, wo, stride, ys, xs);
                 }
             }
             // The group's output gradient as [Co/groups, images·Ho·Wo].
