@@ -108,7 +108,11 @@ fn pgd_beats_fgsm_beats_noise_and_robust_accuracy_collapses() {
 }
 
 /// APGD (Croce & Hein 2020) with as many iterations as PGD leaves no more robust accuracy than
-/// PGD (within 0.5 points), under L∞ and L2, cross-entropy and targeted DLR.
+/// PGD (within 0.5 points), under L∞ and L2, cross-entropy and targeted DLR. Both get 25
+/// iterations: the fewest at which every part of APGD's schedule spans more than one iteration
+/// (first checkpoint after ⌈0.22 n⌉ = 6, minimum gap ⌈0.06 n⌉ = 2). At 10 the shortest gaps are
+/// one iteration and APGD-CE left 3 of 400 images more than PGD-10 on this model (a rounding
+/// change in the kernels was enough to show it). PGD keeps its step of ε/4.
 #[test]
 fn apgd_is_at_least_as_strong_as_pgd_with_the_same_iterations() {
     let _serial = crate::burn_serial();
@@ -121,7 +125,7 @@ fn apgd_is_at_least_as_strong_as_pgd_with_the_same_iterations() {
             norm,
             eps,
             step,
-            steps: 10,
+            steps: 25,
             targets: 3,
             ..Default::default()
         };
@@ -133,7 +137,7 @@ fn apgd_is_at_least_as_strong_as_pgd_with_the_same_iterations() {
             acc(AttackKind::ApgdT),
         );
         eprintln!(
-            "{norm:?} ε={eps}: pgd-10 {pgd:.4}, apgd-ce-10 {ce:.4}, apgd-t-10 (3 targets) {t:.4}"
+            "{norm:?} ε={eps}: pgd-25 {pgd:.4}, apgd-ce-25 {ce:.4}, apgd-t-25 (3 targets) {t:.4}"
         );
         assert!(
             pgd > 0.05,
