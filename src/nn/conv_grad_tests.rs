@@ -52,61 +52,21 @@ const fn case(
     }
 }
 
-/// dW[co, ci, i, j] = Σ_(b, y, x) r[b, co, y, x] · x[b, g·ci_g + ci, y·s + i·d − p, x·s + j·d − p],
-/// for an output of `ho × wo`. Indices outside the input read 0: padding at either end, whatever
-/// its size, so only the leading padding enters the index.
-fn reference(x: &[f32], r: &[f32], c: &Case, [ho, wo]: [usize; 2]) -> Vec<f64> {
-    let ([b, ci, h, w], [co, ci_g, kh, kw]) = (c.x, c.w);
-    let (s, d, groups) = (c.stride, c.dilation, c.groups);
-    let p = [c.pad[0].0, c.pad[1].0];
-    let co_g = co / groups;
-    let mut out = vec![0f64; co * ci_g * kh * kw];
-    for o in 0..co {
-        let g = o / co_g;
-        for c in 0..ci_g {
-            for i in 0..kh {
-                for j in 0..kw {
-                    let mut acc = 0f64;
-                    for bi in 0..b {
-                        for y in 0..ho {
-                            let iy = (y * s[0] + i * d[0]) as isize - p[0] as isize;
-                            if iy < 0 || iy >= h as isize {
-                                continue;
-                            }
-                            for xo in 0..wo {
-                                let ix = (xo * s[1] + j * d[1]) as isize - p[1] as isize;
-                                if ix < 0 || ix >= w as isize {
-                                    continue;
-                                }
-                                let xv = x
-                                    [((bi * ci + g * ci_g + c) * h + iy as usize) * w + ix as usize]
-                                    as f64;
-                                acc += r[((bi * co + o) * ho + y) * wo + xo] as f64 * xv;
-                            }
-                        }
-                    }
-                    out[((o * ci_g + c) * kh + i) * kw + j] = acc;
-                }
-            }
-        }
-    }
-    out
-}
-
-/// dX[b, g·ci_g + c, y·s + i·d − p, x·s + j·d − p] += Σ_(co in g, i, j) r[b, co, y, x] · W[co, c, i, j].
-fn reference_x(wv: &[f32], r: &[f32], c: &Case, [ho, wo]: [usize; 2]) -> Vec<f64> {
+/// Every multiply-add term of the convolution `c` with an output of `ho × wo`, as (input index,
+/// weight index, output index) into the flat NCHW / OIHW / NCHW arrays. Input indices outside the
+/// input read 0 and have no term: padding at either end, whatever its size, so only the leading
+/// padding enters the index.
+fn terms(c: &Case, [ho, wo]: [usize; 2], mut f: impl FnMut(usize, usize, usize)) {
     let ([b, ci, h, w], [co, ci_g, kh, kw]) = (c.x, c.w);
     let (s, d) = (c.stride, c.dilation);
     let p = [c.pad[0].0 as isize, c.pad[1].0 as isize];
     let co_g = co / c.groups;
-    let mut out = vec![0f64; b * ci * h * w];
     for bi in 0..b {
         for o in 0..co {
             let g = o / co_g;
             for cc in 0..ci_g {
                 for i in 0..kh {
                     for j in 0..kw {
-                        let wt = wv[((o * ci_g + cc) * kh + i) * kw + j] as f64;
                         for y in 0..ho {
                             let iy = (y * s[0] + i * d[0]) as isize - p[0];
                             if iy < 0 || iy >= h as isize {
@@ -117,9 +77,11 @@ fn reference_x(wv: &[f32], r: &[f32], c: &Case, [ho, wo]: [usize; 2]) -> Vec<f64
                                 if ix < 0 || ix >= w as isize {
                                     continue;
                                 }
-                                let at =
-                                    ((bi * ci + g * ci_g + cc) * h + iy as usize) * w + ix as usize;
-                                out[at] += r[((bi * co + o) * ho + y) * wo + xo] as f64 * wt;
+                                f(
+                                    ((bi * ci + g * ci_g + cc) * h + iy as usize) * w + ix as usize,
+                                    ((o * ci_g + cc) * kh + i) * kw + j,
+                                    ((bi * co + o) * ho + y) * wo + xo,
+                                );
                             }
                         }
                     }
@@ -127,44 +89,35 @@ fn reference_x(wv: &[f32], r: &[f32], c: &Case, [ho, wo]: [usize; 2]) -> Vec<f64
             }
         }
     }
-    out
 }
 
 /// Y[b, co, y, x] = bias[co] + Σ_(c, i, j) W[co, c, i, j] · X[b, g·ci_g + c, y·s + i·d − p, x·s + j·d − p].
-fn reference_y(xv: &[f32], wv: &[f32], bv: &[f32], c: &Case, [ho, wo]: [usize; 2]) -> Vec<f64> {
-    let ([b, ci, h, w], [co, ci_g, kh, kw]) = (c.x, c.w);
-    let (s, d) = (c.stride, c.dilation);
-    let p = [c.pad[0].0 as isize, c.pad[1].0 as isize];
-    let co_g = co / c.groups;
-    let mut out = vec![0f64; b * co * ho * wo];
-    for bi in 0..b {
-        for o in 0..co {
-            let g = o / co_g;
-            for y in 0..ho {
-                for xo in 0..wo {
-                    let mut acc = bv[o] as f64;
-                    for cc in 0..ci_g {
-                        for i in 0..kh {
-                            let iy = (y * s[0] + i * d[0]) as isize - p[0];
-                            if iy < 0 || iy >= h as isize {
-                                continue;
-                            }
-                            for j in 0..kw {
-                                let ix = (xo * s[1] + j * d[1]) as isize - p[1];
-                                if ix < 0 || ix >= w as isize {
-                                    continue;
-                                }
-                                let xv = xv[((bi * ci + g * ci_g + cc) * h + iy as usize) * w
-                                    + ix as usize] as f64;
-                                acc += wv[((o * ci_g + cc) * kh + i) * kw + j] as f64 * xv;
-                            }
-                        }
-                    }
-                    out[((bi * co + o) * ho + y) * wo + xo] = acc;
-                }
-            }
-        }
-    }
+fn reference_y(xv: &[f32], wv: &[f32], bv: &[f32], c: &Case, out_hw: [usize; 2]) -> Vec<f64> {
+    let plane = out_hw[0] * out_hw[1];
+    let mut out: Vec<f64> = (0..c.x[0] * c.w[0] * plane)
+        .map(|k| bv[k / plane % c.w[0]] as f64)
+        .collect();
+    terms(c, out_hw, |xi, wi, yi| {
+        out[yi] += wv[wi] as f64 * xv[xi] as f64
+    });
+    out
+}
+
+/// dX: each term's output gradient times its weight, added at its input index.
+fn reference_x(wv: &[f32], r: &[f32], c: &Case, out_hw: [usize; 2]) -> Vec<f64> {
+    let mut out = vec![0f64; c.x.iter().product()];
+    terms(c, out_hw, |xi, wi, yi| {
+        out[xi] += r[yi] as f64 * wv[wi] as f64
+    });
+    out
+}
+
+/// dW: each term's output gradient times its input, added at its weight index.
+fn reference_w(xv: &[f32], r: &[f32], c: &Case, out_hw: [usize; 2]) -> Vec<f64> {
+    let mut out = vec![0f64; c.w.iter().product()];
+    terms(c, out_hw, |xi, wi, yi| {
+        out[wi] += r[yi] as f64 * xv[xi] as f64
+    });
     out
 }
 
@@ -183,67 +136,20 @@ fn assert_close(got: &[f32], want: &[f64], what: &str) {
 fn the_patched_conv_kernels_match_reference_sums() {
     let device = crate::backend::cpu_device().autodiff();
     let same = [(1, 1), (1, 1)];
+    // One case a line: a table reads better than rustfmt's one argument a line.
+    #[rustfmt::skip]
     let cases = [
         case([20, 1, 28, 28], [16, 1, 3, 3], [1, 1], same, [1, 1], 1),
         case([9, 16, 14, 14], [32, 16, 3, 3], [1, 1], same, [1, 1], 1),
-        case(
-            [3, 3, 32, 32],
-            [6, 3, 5, 5],
-            [1, 1],
-            [(2, 2), (2, 2)],
-            [1, 1],
-            1,
-        ),
-        case(
-            [4, 4, 11, 13],
-            [6, 4, 3, 3],
-            [2, 2],
-            [(0, 1), (2, 0)],
-            [1, 1],
-            1,
-        ),
-        case(
-            [2, 3, 12, 12],
-            [4, 3, 3, 3],
-            [1, 2],
-            [(2, 2), (1, 1)],
-            [2, 1],
-            1,
-        ),
+        case([3, 3, 32, 32], [6, 3, 5, 5], [1, 1], [(2, 2), (2, 2)], [1, 1], 1),
+        case([4, 4, 11, 13], [6, 4, 3, 3], [2, 2], [(0, 1), (2, 0)], [1, 1], 1),
+        case([2, 3, 12, 12], [4, 3, 3, 3], [1, 2], [(2, 2), (1, 1)], [2, 1], 1),
         case([3, 4, 10, 10], [6, 2, 3, 3], [1, 1], same, [1, 1], 2),
-        case(
-            [2, 6, 11, 13],
-            [8, 6, 3, 3],
-            [2, 2],
-            [(0, 1), (2, 0)],
-            [1, 1],
-            1,
-        ),
-        case(
-            [2, 5, 12, 12],
-            [7, 5, 3, 3],
-            [1, 2],
-            [(2, 2), (1, 1)],
-            [2, 1],
-            1,
-        ),
-        case(
-            [2, 8, 9, 9],
-            [4, 8, 5, 5],
-            [1, 1],
-            [(2, 2), (2, 2)],
-            [1, 1],
-            1,
-        ),
+        case([2, 6, 11, 13], [8, 6, 3, 3], [2, 2], [(0, 1), (2, 0)], [1, 1], 1),
+        case([2, 5, 12, 12], [7, 5, 3, 3], [1, 2], [(2, 2), (1, 1)], [2, 1], 1),
+        case([2, 8, 9, 9], [4, 8, 5, 5], [1, 1], [(2, 2), (2, 2)], [1, 1], 1),
         // Padding wider than the input: kernel taps that never land inside it.
-        case(
-            [1, 6, 1, 2],
-            [3, 6, 3, 3],
-            [1, 1],
-            [(3, 3), (3, 3)],
-            [3, 3],
-            1,
-        ),
+        case([1, 6, 1, 2], [3, 6, 3, 3], [1, 1], [(3, 3), (3, 3)], [3, 3], 1),
     ];
     for (k, c) in cases.iter().enumerate() {
         let xv = values(c.x.iter().product(), 2 * k as u64 + 1);
@@ -269,7 +175,7 @@ fn the_patched_conv_kernels_match_reference_sums() {
                 .try_to_vec::<f32>()
                 .unwrap()
         };
-        let want = reference(&xv, &rv, c, [ho, wo]);
+        let want = reference_w(&xv, &rv, c, [ho, wo]);
         assert_close(&grad(&weight), &want, &format!("{c:?}: weight gradient"));
         let want = reference_x(&wv, &rv, c, [ho, wo]);
         assert_close(&grad(&x), &want, &format!("{c:?}: input gradient"));
