@@ -43,6 +43,17 @@ fn run_to_end(job: TrainJob) -> Vec<TrainEvent> {
     events
 }
 
+/// The id of the run a job's events started.
+fn started_id(events: &[TrainEvent]) -> String {
+    events
+        .iter()
+        .find_map(|e| match e {
+            TrainEvent::Started { run_id, .. } => Some(run_id.clone()),
+            _ => None,
+        })
+        .expect("the job started a run")
+}
+
 fn epochs(events: &[TrainEvent]) -> Vec<(usize, f64, f64)> {
     events
         .iter()
@@ -134,13 +145,7 @@ fn the_time_split_covers_each_part_of_the_run() {
     let t0 = std::time::Instant::now();
     let events = run_to_end(job(&store, p, DeviceChoice::Cpu));
     let wall = t0.elapsed().as_secs_f64();
-    let id = events
-        .iter()
-        .find_map(|e| match e {
-            TrainEvent::Started { run_id, .. } => Some(run_id.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let id = started_id(&events);
     let t = store.open(&id).unwrap().summary().time_split.unwrap();
     for (part, s) in [
         ("prepare", t.prepare_s),
@@ -164,13 +169,7 @@ fn stopped_then_resumed_matches_uninterrupted() {
     let store = RunStore::new(dir.path());
     let whole_events = run_to_end(job(&store, tiny(&[]), DeviceChoice::Cpu));
     let whole = epochs(&whole_events);
-    let whole_id = whole_events
-        .iter()
-        .find_map(|e| match e {
-            TrainEvent::Started { run_id, .. } => Some(run_id.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let whole_id = started_id(&whole_events);
 
     // Stop mid-run: the stop lands between steps, wherever the trainer is.
     let serial = burn_serial();
