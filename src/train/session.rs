@@ -130,8 +130,6 @@ pub struct Session<'a> {
     control_checked: Instant,
     /// When the phase file was last written (progress phases come many a second).
     phase_written: Cell<Option<Instant>>,
-    /// Where this run's time went (earlier sessions' included), written with the summary.
-    pub split: TimeSplit,
 }
 
 /// Send a phase and mirror it into the run folder, so a lab in another process shows it too.
@@ -157,6 +155,12 @@ impl<'a> Session<'a> {
             let _ = self.run.set_phase(what);
         }
         let _ = self.events.send(e);
+    }
+
+    /// Where this run's time went, earlier sessions' included: kept in the summary, so every
+    /// summary written carries it.
+    pub fn split(&mut self) -> &mut TimeSplit {
+        self.summary.time_split.get_or_insert_default()
     }
 
     fn model(&self) -> &Net {
@@ -338,7 +342,7 @@ impl<'a> Session<'a> {
         let train = DeviceData::upload(&pool, &inner);
         let test = DeviceData::upload(&ds.test, &inner);
         let ce = CrossEntropyLossConfig::new().init(&device);
-        let summary = Summary {
+        let mut summary = Summary {
             total_steps,
             train_size: indices.len(),
             distinct_images: plan.distinct.iter().sum(),
@@ -362,10 +366,8 @@ impl<'a> Session<'a> {
         for &i in &leakage.leaky {
             leaky[i as usize] = true;
         }
-        let mut split = summary.time_split.clone().unwrap_or_default();
-        split.prepare_s += preparing.elapsed().as_secs_f64();
+        summary.time_split.get_or_insert_default().prepare_s += preparing.elapsed().as_secs_f64();
         Ok(Session {
-            split,
             job,
             events,
             rid,
@@ -564,7 +566,7 @@ impl<'a> Session<'a> {
         // One per-image pass over the test set gives the clean result and the test group.
         let t0 = Instant::now();
         let test_pass = per_image(self.model(), &self.test, None);
-        self.split.test_s += t0.elapsed().as_secs_f64();
+        self.split().test_s += t0.elapsed().as_secs_f64();
         let clean = tally_per_image(&test_pass, self.classes);
         let eval_attack = &self.job.preset.attack.eval;
         let last = self.state.step == self.total_steps;
@@ -596,7 +598,7 @@ impl<'a> Session<'a> {
                 &self.device,
                 &mut progress,
             );
-            self.split.robust_s += t0.elapsed().as_secs_f64();
+            self.split().robust_s += t0.elapsed().as_secs_f64();
             Some(pass)
         } else {
             None
@@ -633,7 +635,7 @@ impl<'a> Session<'a> {
                 )));
             }
             g.seconds = t0.elapsed().as_secs_f64();
-            self.split.groups_s += g.seconds;
+            self.split().groups_s += g.seconds;
             Some(g)
         } else {
             None
@@ -642,7 +644,7 @@ impl<'a> Session<'a> {
         let t0 = Instant::now();
         let overfit = self.overfit_check();
         if overfit.is_some() {
-            self.split.overfit_s += t0.elapsed().as_secs_f64();
+            self.split().overfit_s += t0.elapsed().as_secs_f64();
         }
         let rec = EpochRecord {
             evaluation: self.state.evals_done,
@@ -763,8 +765,7 @@ impl<'a> Session<'a> {
         (st.record_loss, st.record_correct, st.record_count) = (0.0, 0.0, 0);
         self.state.elapsed_s = self.elapsed();
         checkpoint::save(&self.run, self.model(), &self.optim, &self.state)?;
-        self.split.save_s += t0.elapsed().as_secs_f64();
-        self.summary.time_split = Some(self.split.clone());
+        self.split().save_s += t0.elapsed().as_secs_f64();
         self.run.write_summary(&self.summary)?;
         self.send(TrainEvent::CheckpointSaved {
             run_id: self.rid.clone(),
@@ -779,8 +780,7 @@ impl<'a> Session<'a> {
         self.state.elapsed_s = self.elapsed();
         self.window.sync(&mut self.state);
         checkpoint::save(&self.run, self.model(), &self.optim, &self.state)?;
-        self.split.save_s += t0.elapsed().as_secs_f64();
-        self.summary.time_split = Some(self.split.clone());
+        self.split().save_s += t0.elapsed().as_secs_f64();
         self.summary.steps_done = self.state.step;
         self.summary.duration_s = self.state.elapsed_s;
         self.run.write_summary(&self.summary)?;
@@ -803,8 +803,7 @@ impl<'a> Session<'a> {
         };
         super::pytorch::write(self.model(), &info, &self.run.dir.join("model.safetensors"))
             .context("exporting final weights")?;
-        self.split.save_s += t0.elapsed().as_secs_f64();
-        self.summary.time_split = Some(self.split.clone());
+        self.split().save_s += t0.elapsed().as_secs_f64();
         self.summary.finished_at = Some(crate::store::now());
         self.summary.early_stop = self.stop_early.clone();
         self.summary.duration_s = self.elapsed();

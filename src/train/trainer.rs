@@ -91,7 +91,7 @@ pub fn run_job(
         if s.state.step % s.emit_every == 0 || at_eval {
             s.record_window()?;
         }
-        s.split.steps_s += t0.elapsed().as_secs_f64();
+        s.split().steps_s += t0.elapsed().as_secs_f64();
         if at_eval {
             s.evaluate()?;
             s.checkpoint()?;
