@@ -71,6 +71,15 @@ macro_rules! conv3d_typed {
             if should_use_depthwise_conv(x_shape, w_shape, options) {
                 return $fn_depthwise(x, weight, bias, options);
             }
+            // 2D convolutions: one GEMM per image over columns built from NCHW (conv_cols.rs).
+            // Tried before the small-channel kernel too: for a first layer (1 input channel,
+            // 6-16 outputs, 28×28) the columns are only K·K rows per image, and one GEMM over
+            // them beat the direct loop (README, "Below the model", round 3).
+            if let Some(y) = <$T as crate::ops::conv_cols::ColsConv>::conv2d_cols(
+                &x, &weight, bias.as_ref(), options, $dtype,
+            ) {
+                return y;
+            }
             if should_use_small_channel_conv(x_shape, w_shape, options) {
                 return $fn_small_channel(x, weight, bias, options);
             }
@@ -79,12 +88,6 @@ macro_rules! conv3d_typed {
                     return $fn_direct(x, weight, bias, options);
                 }
             )?
-            // 2D convolutions: one GEMM per image over columns built from NCHW (conv_cols.rs).
-            if let Some(y) = <$T as crate::ops::conv_cols::ColsConv>::conv2d_cols(
-                &x, &weight, bias.as_ref(), options, $dtype,
-            ) {
-                return y;
-            }
             conv3d_impl::<$T>(x, weight, bias, options, $dtype, $zero, $gemm_fn)
         }
     };

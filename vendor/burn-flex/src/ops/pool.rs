@@ -268,7 +268,7 @@ where
     // the general kernel below, so the results are bit for bit the same.
     let interior = padding == [0, 0, 0] && dilation == [1, 1, 1] && !ceil_mode;
     if interior && kernel_size == [1, 2, 2] && stride == [1, 2, 2] {
-        return max_pool_2x2(&x, [out_d, out_h, out_w], dtype, neg_inf);
+        return max_pool_2x2::<T>(&x, [out_d, out_h, out_w], dtype);
     }
     let kernel_interior = |od: usize, oh: usize, ow: usize, x_offset: usize| {
         let first = (od * stride_d) * in_h * in_w + (oh * stride_h) * in_w + ow * stride_w;
@@ -423,7 +423,6 @@ fn max_pool_2x2<T>(
     x: &FlexTensor,
     [out_d, out_h, out_w]: [usize; 3],
     dtype: DType,
-    neg_inf: T,
 ) -> (FlexTensor, FlexTensor)
 where
     T: bytemuck::Pod + Copy + PartialOrd + Send + Sync + Element + num_traits::Float,
@@ -434,8 +433,10 @@ where
     let spatial_out = out_d * out_h * out_w;
     let x_data: &[T] = x.storage();
     let n = batch_size * channels * spatial_out;
-    let mut output = vec![neg_inf; n];
-    let mut indices = vec![-1i64; n];
+    // The kernel writes every output and index (each window has four cells inside the input),
+    // so neither buffer is filled first.
+    let mut output = crate::ops::conv_cols::uninit_vec::<T>(n);
+    let mut indices = crate::ops::conv_cols::uninit_vec::<i64>(n);
     let plane = |bc: usize, out: &mut [T], idx: &mut [i64]| {
         let x = &x_data[bc * in_plane..(bc + 1) * in_plane];
         for od in 0..out_d {
