@@ -158,9 +158,10 @@ fn the_patched_conv_kernels_match_reference_sums() {
         let weight =
             Tensor::<4>::from_data(TensorData::new(wv.clone(), c.w), &device).require_grad();
         let bv = values(c.w[0], 50 + k as u64);
-        let bias = Tensor::<1>::from_data(TensorData::new(bv.clone(), [c.w[0]]), &device);
+        let bias =
+            Tensor::<1>::from_data(TensorData::new(bv.clone(), [c.w[0]]), &device).require_grad();
         let opts = ConvOptions::new_with_padding(c.stride, c.pad, c.dilation, c.groups);
-        let y = conv2d(x.clone(), weight.clone(), Some(bias), opts);
+        let y = conv2d(x.clone(), weight.clone(), Some(bias.clone()), opts);
         let [_, _, ho, wo] = y.dims();
         let got_y = y.clone().into_data().try_to_vec::<f32>().unwrap();
         let want = reference_y(&xv, &wv, &bv, c, [ho, wo]);
@@ -179,5 +180,22 @@ fn the_patched_conv_kernels_match_reference_sums() {
         assert_close(&grad(&weight), &want, &format!("{c:?}: weight gradient"));
         let want = reference_x(&wv, &rv, c, [ho, wo]);
         assert_close(&grad(&x), &want, &format!("{c:?}: input gradient"));
+        // Bias gradient: per output channel, the output gradient summed over images and positions.
+        let l = ho * wo;
+        let want: Vec<f64> = (0..c.w[0])
+            .map(|o| {
+                (0..c.x[0])
+                    .flat_map(|b| rv[(b * c.w[0] + o) * l..][..l].iter())
+                    .map(|v| *v as f64)
+                    .sum()
+            })
+            .collect();
+        let got = bias
+            .grad(&grads)
+            .expect("a bias gradient")
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        assert_close(&got, &want, &format!("{c:?}: bias gradient"));
     }
 }

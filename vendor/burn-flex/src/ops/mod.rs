@@ -97,6 +97,7 @@ pub mod comparison;
 #[macro_use]
 mod conv_common;
 pub mod conv;
+pub mod conv_bias_grad;
 pub mod conv_cols;
 pub mod conv_weight_grad;
 pub mod conv_x_grad;

@@ -3,7 +3,8 @@
 //! These operations power neural network modules like convolutions and pooling.
 
 use crate::ops::{
-    conv, conv_transpose, conv_weight_grad, conv_x_grad, deform_conv, interpolate, pool,
+    conv, conv_bias_grad, conv_transpose, conv_weight_grad, conv_x_grad, deform_conv, interpolate,
+    pool,
 };
 use crate::{Flex, FlexTensor, Layout};
 use burn_backend::{
@@ -131,6 +132,26 @@ impl ModuleOps<Flex> for Flex {
             ),
             dtype => panic!("conv2d_x_backward: unsupported dtype {:?}", dtype),
         }
+    }
+
+    fn conv2d_bias_backward(
+        _x: FloatTensor<Flex>,
+        bias: FloatTensor<Flex>,
+        output_grad: FloatTensor<Flex>,
+    ) -> FloatTensor<Flex> {
+        // Sum each channel's runs where they lie (conv_bias_grad.rs) instead of the generic
+        // swap of the batch and channel axes, which flex pays for with a transposing copy.
+        if output_grad.dtype() == DType::F32 && output_grad.layout().shape().len() == 4 {
+            let grad = conv_bias_grad::conv2d_bias_grad_f32(output_grad);
+            return Flex::float_reshape(grad, bias.shape());
+        }
+        // Other element types: burn-backend's generic sum, as before.
+        let s = output_grad.layout().shape();
+        let (b, co, l) = (s[0], s[1], s[2] * s[3]);
+        let grad = Flex::float_swap_dims(output_grad, 0, 1);
+        let grad = Flex::float_reshape(grad, Shape::new([co, b * l]));
+        let grad = Flex::float_sum_dim(grad, 1);
+        Flex::float_reshape(grad, bias.shape())
     }
 
     fn conv2d_weight_backward(
