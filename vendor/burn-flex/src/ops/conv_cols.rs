@@ -61,14 +61,16 @@ impl ColsConv for f64 {
     }
 }
 
-/// A vector of `n` elements that the caller overwrites in full before reading any.
+/// A vector of `n` elements whose contents are not initialised, for a caller that writes every
+/// element before anything reads one (the pattern flex's own `copy_contiguous` uses).
 ///
-/// SAFETY (of the callers): every element must be written before the vector is read; the
-/// element types here are plain numbers (`Pod`), for which any bit pattern is valid.
+/// The contract is the caller's: reading an element before it is written reads uninitialised
+/// memory. Callers here write through gemm's output pointer or element by element, never read
+/// first, and `T: Pod` has no drop to run on the unwritten contents.
 pub(crate) fn uninit_vec<T: bytemuck::Pod>(n: usize) -> Vec<T> {
     let mut v = Vec::with_capacity(n);
-    // SAFETY: capacity is n; `T: Pod` has no invalid bit patterns and no drop, and the callers
-    // overwrite every element (see above).
+    // SAFETY: capacity is n, `T` has no drop, and every caller writes all n elements before
+    // reading any (see above).
     unsafe { v.set_len(n) };
     v
 }
@@ -76,11 +78,26 @@ pub(crate) fn uninit_vec<T: bytemuck::Pod>(n: usize) -> Vec<T> {
 /// Where kernel row or column `k` lands along an axis of `size` inputs: the first and one past
 /// the last of `n_out` output positions whose input index o·s + k·d − p lies inside, and the
 /// index's offset k·d − p.
-pub(crate) fn span(k: usize, s: usize, d: usize, p: usize, size: usize, n_out: usize) -> (usize, usize, isize) {
+pub(crate) fn span(
+    k: usize,
+    s: usize,
+    d: usize,
+    p: usize,
+    size: usize,
+    n_out: usize,
+) -> (usize, usize, isize) {
     let off = (k * d) as isize - p as isize;
-    let lo = if off >= 0 { 0 } else { ((-off) as usize).div_ceil(s) };
+    let lo = if off >= 0 {
+        0
+    } else {
+        ((-off) as usize).div_ceil(s)
+    };
     let room = size as isize - off;
-    let hi = if room > 0 { (room as usize).div_ceil(s).min(n_out) } else { 0 };
+    let hi = if room > 0 {
+        (room as usize).div_ceil(s).min(n_out)
+    } else {
+        0
+    };
     (lo.min(hi), hi, off)
 }
 
@@ -127,7 +144,8 @@ fn conv2d_cols<T: burn_backend::Element + GradScalar>(
     let xs = x.layout().shape();
     let ws = weight.layout().shape();
     let pad = options.padding_begin();
-    if xs[2] != 1 || ws[2] != 1 || options.stride[0] != 1 || pad[0] != 0 || options.dilation[0] != 1 {
+    if xs[2] != 1 || ws[2] != 1 || options.stride[0] != 1 || pad[0] != 0 || options.dilation[0] != 1
+    {
         return None;
     }
     let x = x.to_contiguous();

@@ -22,7 +22,9 @@ use crate::{FlexTensor, Layout};
 const CHUNK: usize = 8;
 
 /// Element types the GEMM takes here.
-pub trait GradScalar: bytemuck::Pod + Copy + Send + Sync + 'static + core::ops::Add<Output = Self> {
+pub trait GradScalar:
+    bytemuck::Pod + Copy + Send + Sync + 'static + core::ops::Add<Output = Self>
+{
     const ZERO: Self;
     const ONE: Self;
 }

@@ -19,6 +19,37 @@ use burn_backend::{
 use burn_std::{Bytes, IntDType, Shape};
 use bytemuck::Pod;
 
+/// Run a gradient kernel `grad(a, b, dtype)` that takes f32 or f64: f32 and f64 inputs go
+/// straight in; f16 and bf16 inputs are cast to f32 and the result cast back.
+fn via_f32(
+    a: FlexTensor,
+    b: FlexTensor,
+    op: &str,
+    grad: impl Fn(FlexTensor, FlexTensor, DType) -> FlexTensor,
+) -> FlexTensor {
+    match a.dtype() {
+        DType::F32 => grad(a, b, DType::F32),
+        DType::F64 => grad(a, b, DType::F64),
+        DType::F16 => cast_from_f32::<burn_std::f16>(
+            grad(
+                cast_to_f32::<burn_std::f16>(a, burn_std::f16::to_f32),
+                cast_to_f32::<burn_std::f16>(b, burn_std::f16::to_f32),
+                DType::F32,
+            ),
+            burn_std::f16::from_f32,
+        ),
+        DType::BF16 => cast_from_f32::<burn_std::bf16>(
+            grad(
+                cast_to_f32::<burn_std::bf16>(a, burn_std::bf16::to_f32),
+                cast_to_f32::<burn_std::bf16>(b, burn_std::bf16::to_f32),
+                DType::F32,
+            ),
+            burn_std::bf16::from_f32,
+        ),
+        dtype => panic!("{op}: unsupported dtype {dtype:?}"),
+    }
+}
+
 /// Cast a tensor from half-precision type E to f32.
 pub(crate) fn cast_to_f32<E: Element + Pod + Copy>(
     tensor: FlexTensor,
@@ -111,27 +142,7 @@ impl ModuleOps<Flex> for Flex {
                 DType::F32,
             ),
         };
-        match weight.dtype() {
-            DType::F32 => grad(weight, output_grad, DType::F32),
-            DType::F64 => grad(weight, output_grad, DType::F64),
-            DType::F16 => cast_from_f32::<burn_std::f16>(
-                grad(
-                    cast_to_f32::<burn_std::f16>(weight, burn_std::f16::to_f32),
-                    cast_to_f32::<burn_std::f16>(output_grad, burn_std::f16::to_f32),
-                    DType::F32,
-                ),
-                burn_std::f16::from_f32,
-            ),
-            DType::BF16 => cast_from_f32::<burn_std::bf16>(
-                grad(
-                    cast_to_f32::<burn_std::bf16>(weight, burn_std::bf16::to_f32),
-                    cast_to_f32::<burn_std::bf16>(output_grad, burn_std::bf16::to_f32),
-                    DType::F32,
-                ),
-                burn_std::bf16::from_f32,
-            ),
-            dtype => panic!("conv2d_x_backward: unsupported dtype {:?}", dtype),
-        }
+        via_f32(weight, output_grad, "conv2d_x_backward", grad)
     }
 
     fn conv2d_bias_backward(
@@ -187,27 +198,7 @@ impl ModuleOps<Flex> for Flex {
                 DType::F32,
             ),
         };
-        match x.dtype() {
-            DType::F32 => grad(x, output_grad, DType::F32),
-            DType::F64 => grad(x, output_grad, DType::F64),
-            DType::F16 => cast_from_f32::<burn_std::f16>(
-                grad(
-                    cast_to_f32::<burn_std::f16>(x, burn_std::f16::to_f32),
-                    cast_to_f32::<burn_std::f16>(output_grad, burn_std::f16::to_f32),
-                    DType::F32,
-                ),
-                burn_std::f16::from_f32,
-            ),
-            DType::BF16 => cast_from_f32::<burn_std::bf16>(
-                grad(
-                    cast_to_f32::<burn_std::bf16>(x, burn_std::bf16::to_f32),
-                    cast_to_f32::<burn_std::bf16>(output_grad, burn_std::bf16::to_f32),
-                    DType::F32,
-                ),
-                burn_std::bf16::from_f32,
-            ),
-            dtype => panic!("conv2d_weight_backward: unsupported dtype {:?}", dtype),
-        }
+        via_f32(x, output_grad, "conv2d_weight_backward", grad)
     }
 
     fn deform_conv2d(
