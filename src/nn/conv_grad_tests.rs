@@ -112,6 +112,16 @@ fn reference_x(wv: &[f32], r: &[f32], c: &Case, out_hw: [usize; 2]) -> Vec<f64> 
     out
 }
 
+/// dbias: per output channel, the output gradient summed over images and positions.
+fn reference_b(r: &[f32], c: &Case, out_hw: [usize; 2]) -> Vec<f64> {
+    let plane = out_hw[0] * out_hw[1];
+    let mut out = vec![0f64; c.w[0]];
+    for (k, v) in r.iter().enumerate() {
+        out[k / plane % c.w[0]] += *v as f64;
+    }
+    out
+}
+
 /// dW: each term's output gradient times its input, added at its weight index.
 fn reference_w(xv: &[f32], r: &[f32], c: &Case, out_hw: [usize; 2]) -> Vec<f64> {
     let mut out = vec![0f64; c.w.iter().product()];
@@ -180,16 +190,7 @@ fn the_patched_conv_kernels_match_reference_sums() {
         assert_close(&grad(&weight), &want, &format!("{c:?}: weight gradient"));
         let want = reference_x(&wv, &rv, c, [ho, wo]);
         assert_close(&grad(&x), &want, &format!("{c:?}: input gradient"));
-        // Bias gradient: per output channel, the output gradient summed over images and positions.
-        let l = ho * wo;
-        let want: Vec<f64> = (0..c.w[0])
-            .map(|o| {
-                (0..c.x[0])
-                    .flat_map(|b| rv[(b * c.w[0] + o) * l..][..l].iter())
-                    .map(|v| *v as f64)
-                    .sum()
-            })
-            .collect();
+        let want = reference_b(&rv, c, [ho, wo]);
         let got = bias
             .grad(&grads)
             .expect("a bias gradient")

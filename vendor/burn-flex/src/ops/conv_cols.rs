@@ -11,7 +11,6 @@
 //! threads. Same sums as the general path in another order: equal to rounding.
 
 use alloc::vec;
-use alloc::vec::Vec;
 use burn_backend::DType;
 use burn_backend::ops::ConvOptions;
 use burn_backend::ops::conv::calculate_conv_output_size;
@@ -59,20 +58,6 @@ impl ColsConv for f64 {
     ) -> Option<FlexTensor> {
         conv2d_cols::<f64>(x, weight, bias, options, dtype)
     }
-}
-
-/// A vector of `n` elements whose contents are not initialised, for a caller that writes every
-/// element before anything reads one (the pattern flex's own `copy_contiguous` uses).
-///
-/// The contract is the caller's: reading an element before it is written reads uninitialised
-/// memory. Callers here write through gemm's output pointer or element by element, never read
-/// first, and `T: Pod` has no drop to run on the unwritten contents.
-pub(crate) fn uninit_vec<T: bytemuck::Pod>(n: usize) -> Vec<T> {
-    let mut v = Vec::with_capacity(n);
-    // SAFETY: capacity is n, `T` has no drop, and every caller writes all n elements before
-    // reading any (see above).
-    unsafe { v.set_len(n) };
-    v
 }
 
 /// Where kernel row or column `k` lands along an axis of `size` inputs: the first and one past
@@ -169,11 +154,11 @@ fn conv2d_cols<T: burn_backend::Element + GradScalar>(
     let bias_data: Option<&[T]> = bias.as_ref().map(|b| b.storage());
     // Every element is written by the GEMM below (it does not read `dst`), so the buffer is not
     // zeroed first: that memset was ~1 % of a small CNN's training step.
-    let mut out = uninit_vec::<T>(b * co * l);
+    let mut out = crate::ops::mask::uninit_vec::<T>(b * co * l);
 
     // `cols` is scratch that `column_row` overwrites whole for every image, so one buffer serves
     // all the images a worker takes (allocated and zeroed once per rayon job, not per image).
-    let image = |cols: &mut Vec<T>, bi: usize, y_img: &mut [T]| {
+    let image = |cols: &mut [T], bi: usize, y_img: &mut [T]| {
         for g in 0..groups {
             // Columns: row r = (c, i, j) holds, for each output position, the input pixel that
             // weight (c, i, j) multiplies there (0 in the padding).
@@ -226,7 +211,7 @@ fn conv2d_cols<T: burn_backend::Element + GradScalar>(
             use rayon::prelude::*;
             out.par_chunks_mut(co * l).enumerate().for_each_init(
                 || vec![T::ZERO; kk * l],
-                |cols, (bi, y_img)| image(cols, bi, y_img),
+                |cols, (bi, y_img)| image(&mut cols[..], bi, y_img),
             );
         }
         #[cfg(not(feature = "rayon"))]

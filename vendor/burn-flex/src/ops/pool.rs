@@ -435,8 +435,8 @@ where
     let n = batch_size * channels * spatial_out;
     // The kernel writes every output and index (each window has four cells inside the input),
     // so neither buffer is filled first.
-    let mut output = crate::ops::conv_cols::uninit_vec::<T>(n);
-    let mut indices = crate::ops::conv_cols::uninit_vec::<i64>(n);
+    let mut output = crate::ops::mask::uninit_vec::<T>(n);
+    let mut indices = crate::ops::mask::uninit_vec::<i64>(n);
     let plane = |bc: usize, out: &mut [T], idx: &mut [i64]| {
         let x = &x_data[bc * in_plane..(bc + 1) * in_plane];
         for od in 0..out_d {
