@@ -109,6 +109,17 @@ impl Drop for Trainers {
     }
 }
 
+/// Ends one process when the test ends, however it ends.
+struct Killed(i32);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-9", &self.0.to_string()])
+            .output();
+    }
+}
+
 fn alive(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
@@ -149,11 +160,19 @@ fn wait_until(what: &str, secs: u64, pred: impl Fn() -> bool) {
 /// A lab started as the tmux session's own command (no shell between), so that killing the
 /// session takes its terminal away as a dropped link does.
 fn lab_session(name: &str, dir: &Path, args: &str) -> Session {
+    lab_session_under(
+        name,
+        dir,
+        &format!("exec {} {args}", env!("CARGO_BIN_EXE_duplab")),
+    )
+}
+
+/// A session whose command is `lab` (a shell line) in `dir`, with the test's presets and runs.
+fn lab_session_under(name: &str, dir: &Path, lab: &str) -> Session {
     let s = Session(format!("duplab-{name}-{}", std::process::id()));
     let cmd = format!(
-        "cd {d} && DUPLAB_PRESETS={d}/presets DUPLAB_RUNS={d}/runs exec {bin} {args}",
+        "cd {d} && export DUPLAB_PRESETS={d}/presets DUPLAB_RUNS={d}/runs && {lab}",
         d = dir.display(),
-        bin = env!("CARGO_BIN_EXE_duplab"),
     );
     tmux(&[
         "new-session",
@@ -355,4 +374,40 @@ fn an_in_process_run_is_checkpointed_when_its_terminal_disappears() {
         step >= last_record && step > 0,
         "checkpoint at step {step}, last record at {last_record}: the stop path wrote it"
     );
+}
+
+#[test]
+fn a_lab_leaves_when_its_terminal_hangs_up_without_a_signal() {
+    if !have_tmux() {
+        return;
+    }
+    // A shell that ignores SIGHUP stands between the terminal and the lab, as under a
+    // `trap "" HUP` wrapper: the kernel's hangup signal goes to that shell alone, so the lab must
+    // notice the dead terminal itself (crossterm alone would read it in a busy loop forever).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("presets")).unwrap();
+    let bin = env!("CARGO_BIN_EXE_duplab");
+    let s = lab_session_under(
+        "nohup",
+        dir.path(),
+        &format!("trap '' HUP; {bin} --in-process; exit 0"),
+    );
+    wait_for(&s, "the presets screen", 20, |sc| {
+        sc.contains("duplication plan")
+    });
+    let shell: i32 = tmux(&["display", "-p", "-t", &s.0, "#{pane_pid}"])
+        .trim()
+        .parse()
+        .unwrap();
+    let lab: i32 = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .expect("the lab runs under the shell")
+        .parse()
+        .unwrap();
+    // Whatever the outcome, no lab is left behind.
+    let _lab = Killed(lab);
+    drop(s);
+    wait_until("the lab to leave its hung-up terminal", 15, || !alive(lab));
 }

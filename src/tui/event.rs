@@ -14,34 +14,76 @@ use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::time::{Duration, Instant};
 
+/// What the terminal's input side says after a wait.
+#[derive(Debug, PartialEq)]
+enum Input {
+    /// Bytes are waiting (keys, mouse, an answer from the terminal).
+    Ready,
+    /// Nothing came within the wait.
+    Idle,
+    /// The terminal is gone: a closed window, a dropped link, a killed tmux pane.
+    HungUp,
+}
+
+/// Waits up to `wait` for input on `fd` (stdin, which `tui::run` checked is a terminal, and the
+/// descriptor crossterm reads).
+///
+/// The lab waits here rather than inside crossterm: crossterm 0.29's reader retries a read that
+/// fails with EIO or returns 0 without sleeping, so once the terminal is gone it spins forever
+/// inside `event::poll`, holding its reader lock. A lab waiting there would burn a core, never
+/// hear the hangup, and any other call that takes that lock would hang.
+fn wait_input(fd: i32, wait: Duration) -> Input {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = wait.as_millis().min(i32::MAX as u128) as i32;
+    // SAFETY: one valid pollfd that outlives the call.
+    let n = unsafe { libc::poll(&mut p, 1, ms) };
+    if n < 0 {
+        return match std::io::Error::last_os_error().kind() {
+            std::io::ErrorKind::Interrupted => Input::Idle,
+            _ => Input::HungUp,
+        };
+    }
+    // A hung-up terminal also reports POLLIN: the hangup bits decide first.
+    if p.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+        Input::HungUp
+    } else if p.revents & libc::POLLIN != 0 {
+        Input::Ready
+    } else {
+        Input::Idle
+    }
+}
+
+/// Terminal events on their own thread. crossterm is asked only when bytes are waiting, with a
+/// zero timeout, so it takes what is buffered and returns; resizes come from SIGWINCH on the
+/// signal thread. A hangup is a `Terminate`, as SIGHUP is: a lab whose hangup signal went
+/// elsewhere (a wrapper shell that ignores it) still stops its trainers and leaves.
 fn spawn_terminal_events(tx: Sender<Msg>) {
     std::thread::spawn(move || {
         let mut last_tick = Instant::now();
         loop {
-            let msg = match ct::poll(Duration::from_millis(250)) {
-                Ok(true) => match ct::read() {
-                    Ok(Event::Key(k)) if k.kind != KeyEventKind::Release => Some(Msg::Key(k)),
-                    Ok(Event::Resize(..)) => Some(Msg::Resize),
-                    // With --mouse: the wheel moves through lists like the arrow keys.
-                    Ok(Event::Mouse(m)) => match m.kind {
-                        ct::MouseEventKind::ScrollDown => {
-                            Some(Msg::Key(ct::KeyEvent::from(ct::KeyCode::Down)))
+            match wait_input(libc::STDIN_FILENO, Duration::from_millis(250)) {
+                Input::HungUp => {
+                    let _ = tx.send(Msg::Terminate);
+                    return;
+                }
+                Input::Ready => {
+                    while let Ok(true) = ct::poll(Duration::ZERO) {
+                        let Ok(event) = ct::read() else {
+                            let _ = tx.send(Msg::Terminate);
+                            return;
+                        };
+                        if let Some(m) = message(event)
+                            && tx.send(m).is_err()
+                        {
+                            return;
                         }
-                        ct::MouseEventKind::ScrollUp => {
-                            Some(Msg::Key(ct::KeyEvent::from(ct::KeyCode::Up)))
-                        }
-                        _ => None,
-                    },
-                    Ok(_) => None,
-                    Err(_) => return,
-                },
-                Ok(false) => None,
-                Err(_) => return,
-            };
-            if let Some(m) = msg
-                && tx.send(m).is_err()
-            {
-                return;
+                    }
+                }
+                Input::Idle => {}
             }
             if last_tick.elapsed() >= Duration::from_millis(250) {
                 last_tick = Instant::now();
@@ -53,12 +95,33 @@ fn spawn_terminal_events(tx: Sender<Msg>) {
     });
 }
 
+/// The lab's message for a terminal event, if it has one.
+fn message(event: Event) -> Option<Msg> {
+    match event {
+        Event::Key(k) if k.kind != KeyEventKind::Release => Some(Msg::Key(k)),
+        Event::Resize(..) => Some(Msg::Resize),
+        // With --mouse: the wheel moves through lists like the arrow keys.
+        Event::Mouse(m) => match m.kind {
+            ct::MouseEventKind::ScrollDown => Some(Msg::Key(ct::KeyEvent::from(ct::KeyCode::Down))),
+            ct::MouseEventKind::ScrollUp => Some(Msg::Key(ct::KeyEvent::from(ct::KeyCode::Up))),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// SIGTERM and SIGHUP stop the lab's trainers with a checkpoint; SIGWINCH redraws.
 fn spawn_signals(tx: Sender<Msg>) {
-    use signal_hook::consts::{SIGHUP, SIGTERM};
-    if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP]) {
+    use signal_hook::consts::{SIGHUP, SIGTERM, SIGWINCH};
+    if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGWINCH]) {
         std::thread::spawn(move || {
-            for _ in signals.forever() {
-                if tx.send(Msg::Terminate).is_err() {
+            for sig in signals.forever() {
+                let m = if sig == SIGWINCH {
+                    Msg::Resize
+                } else {
+                    Msg::Terminate
+                };
+                if tx.send(m).is_err() {
                     return;
                 }
             }
@@ -264,7 +327,12 @@ fn main_loop(terminal: &mut ratatui::DefaultTerminal, lab: &mut Lab) -> std::io:
         }
         dirty |= lab.drain();
         if repaint {
-            terminal.clear()?;
+            // Not `terminal.clear()`: it asks the terminal where the cursor is and waits for
+            // the answer on crossterm's reader lock, which hangs if the terminal has just gone
+            // (and fails after 2 s on a slow link). A resize to the same area clears the screen
+            // and the back buffer without asking.
+            let size = terminal.size()?;
+            terminal.resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))?;
             dirty = true;
         }
         if dirty && !lab.app.should_quit() && last_draw.elapsed() >= frame {
@@ -310,5 +378,31 @@ pub fn run(
     match result {
         Ok(r) => r,
         Err(p) => std::panic::resume_unwind(p),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Input, wait_input};
+    use std::time::Duration;
+
+    /// A pipe stands in for the terminal: poll reports a closed writer as POLLHUP, as it does a
+    /// hung-up terminal.
+    #[test]
+    fn wait_input_tells_idle_ready_and_hung_up_apart() {
+        let mut fds = [0i32; 2];
+        // SAFETY: a two-element array for pipe(2) to fill.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        let [r, w] = fds;
+        assert_eq!(wait_input(r, Duration::from_millis(10)), Input::Idle);
+        // SAFETY: writes one byte from a live buffer to the pipe's open write end.
+        assert_eq!(unsafe { libc::write(w, b"q".as_ptr().cast(), 1) }, 1);
+        assert_eq!(wait_input(r, Duration::from_millis(10)), Input::Ready);
+        // SAFETY: closes the write end this test opened, once.
+        unsafe { libc::close(w) };
+        // Unread bytes do not hide the hangup.
+        assert_eq!(wait_input(r, Duration::from_millis(10)), Input::HungUp);
+        // SAFETY: closes the read end this test opened, once.
+        unsafe { libc::close(r) };
     }
 }
