@@ -357,8 +357,25 @@ fn an_in_process_run_is_checkpointed_when_its_terminal_disappears() {
     wait_until("a step record", 30, || {
         std::fs::read_to_string(hold.join("metrics.jsonl")).is_ok_and(|m| m.contains("\"step\""))
     });
+    let lab: i32 = tmux(&["display", "-p", "-t", &s.0, "#{pane_pid}"])
+        .trim()
+        .parse()
+        .unwrap();
+    let _lab = Killed(lab);
     drop(s);
-    wait_until("the run's stop path", 60, || status(&hold) == "interrupted");
+    let t0 = Instant::now();
+    while status(&hold) != "interrupted" {
+        // Say what was seen: a lab still alive with the run `running` is a lab that did not
+        // hear the hangup (or hung on the way out); `failed` has its error in the summary.
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "timed out waiting for the run's stop path: status {:?}, lab alive {}, summary {:?}",
+            status(&hold),
+            alive(lab),
+            std::fs::read_to_string(hold.join("summary.json")).ok(),
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
     let state = std::fs::read_to_string(hold.join("checkpoints/state.json")).unwrap();
     let step: usize = serde_json::from_str::<serde_json::Value>(&state).unwrap()["step"]
         .as_u64()
