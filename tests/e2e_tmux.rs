@@ -102,9 +102,7 @@ impl Trainers {
 impl Drop for Trainers {
     fn drop(&mut self) {
         for pid in self.pids() {
-            if pid > 1 && pid != std::process::id() as i32 {
-                let _ = Command::new("kill").args(["-9", &pid.to_string()]).output();
-            }
+            kill9(pid);
         }
     }
 }
@@ -114,9 +112,13 @@ struct Killed(i32);
 
 impl Drop for Killed {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-9", &self.0.to_string()])
-            .output();
+        kill9(self.0);
+    }
+}
+
+fn kill9(pid: i32) {
+    if pid > 1 && pid != std::process::id() as i32 {
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).output();
     }
 }
 
@@ -147,12 +149,14 @@ fn status(dir: &Path) -> String {
 }
 
 fn wait_until(what: &str, secs: u64, pred: impl Fn() -> bool) {
+    wait_until_saying(secs, pred, || format!("timed out waiting for {what}"));
+}
+
+/// `wait_until`, whose failure message is made when it fails (to say what was seen then).
+fn wait_until_saying(secs: u64, pred: impl Fn() -> bool, failure: impl Fn() -> String) {
     let t0 = Instant::now();
     while !pred() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(secs),
-            "timed out waiting for {what}"
-        );
+        assert!(t0.elapsed() < Duration::from_secs(secs), "{}", failure());
         std::thread::sleep(Duration::from_millis(300));
     }
 }
@@ -363,19 +367,20 @@ fn an_in_process_run_is_checkpointed_when_its_terminal_disappears() {
         .unwrap();
     let _lab = Killed(lab);
     drop(s);
-    let t0 = Instant::now();
-    while status(&hold) != "interrupted" {
-        // Say what was seen: a lab still alive with the run `running` is a lab that did not
-        // hear the hangup (or hung on the way out); `failed` has its error in the summary.
-        assert!(
-            t0.elapsed() < Duration::from_secs(60),
-            "timed out waiting for the run's stop path: status {:?}, lab alive {}, summary {:?}",
-            status(&hold),
-            alive(lab),
-            std::fs::read_to_string(hold.join("summary.json")).ok(),
-        );
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    // Say what was seen: a lab still alive with the run `running` is a lab that did not hear
+    // the hangup (or hung on the way out); `failed` has its error in the summary.
+    wait_until_saying(
+        60,
+        || status(&hold) == "interrupted",
+        || {
+            format!(
+                "timed out waiting for the run's stop path: status {:?}, lab alive {}, summary {:?}",
+                status(&hold),
+                alive(lab),
+                std::fs::read_to_string(hold.join("summary.json")).ok(),
+            )
+        },
+    );
     let state = std::fs::read_to_string(hold.join("checkpoints/state.json")).unwrap();
     let step: usize = serde_json::from_str::<serde_json::Value>(&state).unwrap()["step"]
         .as_u64()

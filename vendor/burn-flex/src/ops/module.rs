@@ -156,7 +156,8 @@ impl ModuleOps<Flex> for Flex {
             let grad = conv_bias_grad::conv2d_bias_grad_f32(output_grad);
             return Flex::float_reshape(grad, bias.shape());
         }
-        // Other element types: burn-backend's generic sum, as before.
+        // Other element types: burn-backend's generic default, restated because it is
+        // `pub(crate)` there (`burn_backend::ops::modules::conv::conv2d_bias_backward`).
         let s = output_grad.layout().shape();
         let (b, co, l) = (s[0], s[1], s[2] * s[3]);
         let grad = Flex::float_swap_dims(output_grad, 0, 1);

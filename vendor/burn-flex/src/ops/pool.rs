@@ -461,9 +461,9 @@ where
                         (p1[1], base + in_w as i64 + 1),
                     ] {
                         // Branch-free: written as `||` and `if`, each comparison compiled to
-                        // a jump that real activations mispredict about half the time (half
-                        // of this kernel's samples in a PGD step); `|` and
-                        // `select_unpredictable` keep the selects as conditional moves.
+                        // a data-dependent jump (half of this kernel's samples in a PGD step
+                        // sat on these lines); `|` and `select_unpredictable` keep the selects
+                        // as conditional moves, and the loop then vectorises.
                         let take = (v > m) | v.is_nan();
                         m = core::hint::select_unpredictable(take, v, m);
                         k = core::hint::select_unpredictable(take, kv, k);
