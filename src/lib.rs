@@ -1,16 +1,16 @@
 //! duplab: a terminal lab for studying how duplicated training images change image classifiers,
 //! and whether adversarial training makes it worse. See DESIGN.md for the layers:
-//! `spec`, `data`, `store`, `report` are plain Rust; `nn`, `attack`, `train` use burn;
-//! `tui` owns the terminal; `cli` wires commands together.
+//! `spec`, `data`, `store`, `report` are plain Rust and live in the `duplab-core` crate
+//! (`crates/duplab-core`), which cannot reach burn or the terminal; they are re-exported here
+//! under the same names. `nn`, `attack`, `train` use burn; `tui` owns the terminal; `cli` wires
+//! commands together.
+
+pub use duplab_core::{atomic, data, measures, report, spec, store};
 
 pub mod attack;
 pub mod backend;
 pub mod cli;
-pub mod data;
 pub mod nn;
-pub mod report;
-pub mod spec;
-pub mod store;
 pub mod train;
 pub mod tui;
 
@@ -25,9 +25,3 @@ static BURN_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
 pub(crate) fn burn_serial() -> std::sync::MutexGuard<'static, ()> {
     BURN_RNG.lock().unwrap_or_else(|e| e.into_inner())
 }
-
-/// Real data sets for tests (shared with the integration tests, which include the same file).
-#[cfg(test)]
-mod test_data;
-#[cfg(test)]
-pub(crate) use test_data::shared_data;

@@ -21,7 +21,7 @@ fn text(o: &Output) -> String {
     )
 }
 
-#[path = "../src/test_data.rs"]
+#[path = "../crates/duplab-core/src/test_data.rs"]
 mod test_data;
 use test_data::shared_data as shared;
 
@@ -494,7 +494,7 @@ fn a_prepared_folder_trains_the_preset_written_into_it() {
     assert!(o.status.success(), "{}", text(&o));
     let run = store.open(id).unwrap();
     assert_eq!(run.status(), RunStatus::Finished);
-    let config = run.config().unwrap();
+    let config = run.require_config().unwrap();
     assert_eq!(config.seed, 3);
     assert_eq!(config.preset, preset, "nothing the user edited is lost");
     assert_eq!(store.runs().unwrap().len(), 1, "no second folder");
@@ -519,7 +519,14 @@ fn a_prepared_folder_trains_the_preset_written_into_it() {
         text(&o)
     );
     assert_eq!(bare.status(), RunStatus::Failed);
-    assert!(bare.summary().error.unwrap().contains("has no preset.toml"));
+    assert!(
+        bare.summary()
+            .unwrap()
+            .unwrap()
+            .error
+            .unwrap()
+            .contains("has no preset.toml")
+    );
 }
 
 #[test]

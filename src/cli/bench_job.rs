@@ -54,8 +54,8 @@ pub(super) fn duplab_job(preset: &Preset, device: DeviceChoice) -> Result<Done, 
     let seconds = t0.elapsed().as_secs_f64();
     let out = r.map_err(|e| format!("{e:#}")).and_then(|_| {
         let run = slot.ok_or("the job made no run")?;
-        let s = run.summary();
-        let c = run.config().map_err(|e| e.to_string())?;
+        let s = run.summary_or_default().map_err(|e| e.to_string())?;
+        let c = run.require_config().map_err(|e| e.to_string())?;
         Ok(Done {
             seconds,
             split: s.time_split.clone().unwrap_or_default(),

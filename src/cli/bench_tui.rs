@@ -69,7 +69,7 @@ fn build_and_measure(tmp: &std::path::Path, repeats: usize) -> Result<(), String
         .map_err(|e| e.to_string())?;
     let cfg = store
         .open(&format!("20261118-{:06}-default-{:06x}", 100000, 0))
-        .and_then(|r| r.config())
+        .and_then(|r| r.require_config())
         .map_err(|e| e.to_string())?;
     long.write_config(&crate::store::RunConfig {
         id: long.id.clone(),

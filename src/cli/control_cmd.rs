@@ -50,7 +50,7 @@ pub fn run(store: &RunStore, id: &str, command: ControlCommand, wait: u64) -> i3
     while t0.elapsed() < Duration::from_secs(wait) {
         let s = run.status();
         if done(s) {
-            let step = run.summary().steps_done;
+            let step = run.summary().ok().flatten().map_or(0, |s| s.steps_done);
             match s {
                 RunStatus::Interrupted => println!(
                     "run {} stopped at step {step} with a checkpoint; continue with: duplab train --resume {}",

@@ -60,7 +60,7 @@ pub fn run(store: &RunStore, a: EvalArgs) -> i32 {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
-    let cfg = match run.config() {
+    let cfg = match run.require_config() {
         Ok(c) => c,
         Err(e) => return fail(e),
     };

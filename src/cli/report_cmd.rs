@@ -27,7 +27,12 @@ pub fn run(store: &RunStore, a: ReportArgs) -> i32 {
             };
             let runs: Vec<Run> = all
                 .into_iter()
-                .filter(|r| r.config().is_ok_and(|c| c.sweep.as_deref() == Some(id)))
+                .filter(|r| {
+                    r.config()
+                        .ok()
+                        .flatten()
+                        .is_some_and(|c| c.sweep.as_deref() == Some(id))
+                })
                 .collect();
             if runs.is_empty() {
                 return fail(format!(
@@ -49,7 +54,7 @@ pub fn run(store: &RunStore, a: ReportArgs) -> i32 {
         }
         (None, true) => return fail("give --sweep ID or run ids"),
     };
-    let stats = aggregate(&runs);
+    let stats = aggregate(&crate::report::load_facts(&runs));
     if stats.is_empty() {
         return fail("none of these runs is finished yet");
     }

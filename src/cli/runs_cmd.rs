@@ -123,7 +123,7 @@ fn export_pytorch(
     data_dir: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
     use crate::train::pytorch;
-    let cfg = run.config()?;
+    let cfg = run.require_config()?;
     let device = crate::backend::cpu_device();
     let (model, input) = crate::train::load_model(run, &device, data_dir)?;
     std::fs::create_dir_all(dir)?;
@@ -151,12 +151,12 @@ fn show(store: &RunStore, id: &str) -> i32 {
         Err(e) => return fail(e),
     };
     let row = RunRow::from_run(&run);
-    let sum = run.summary();
+    let sum = run.summary().ok().flatten().unwrap_or_default();
     println!("run        {}", run.id);
     println!("folder     {}", run.dir.display());
     println!("status     {}", row.status);
     println!("preset     {}", row.preset);
-    if let Ok(c) = run.config() {
+    if let Ok(Some(c)) = run.config() {
         println!(
             "data       {} ({})",
             c.preset.data.set.name(),

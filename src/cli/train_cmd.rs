@@ -28,7 +28,7 @@ pub fn run(store: &RunStore, args: TrainArgs) -> i32 {
         },
         (Some(id), _) => match store
             .open(id)
-            .and_then(|r| r.config().map(|c| (c.preset, c.seed)))
+            .and_then(|r| r.require_config().map(|c| (c.preset, c.seed)))
         {
             Ok((p, s)) => (p, Some(s)),
             Err(e) => return fail(e),

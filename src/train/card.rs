@@ -130,7 +130,7 @@ pub fn eval_card(
     let idx: Vec<u32> = (0..n as u32).collect();
     let clean = tally_per_image(&per_image(&model, &test, Some(&idx)), classes).acc;
     let mut rows: Vec<(String, f64)> = vec![];
-    let mut s = run.summary();
+    let mut s = run.summary_or_default()?;
     for spec in ladder(eps, norm, steps, restarts, targets) {
         say(format!("{} on {n} images …", spec.label()));
         let r = evaluate_robust(&model, &test, classes, &spec, n, &device, &mut |_, _| {});

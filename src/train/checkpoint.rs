@@ -1,13 +1,14 @@
 //! Checkpoints: model and optimiser state (burnpack files) plus the trainer's own position, each
-//! written to a temporary name and renamed, so a crash mid-save leaves the previous checkpoint.
+//! written to a temporary name, fsynced and renamed (`atomic::commit`), so a crash mid-save leaves
+//! the previous file of each.
 
+use crate::atomic::{self, Durability};
 use crate::nn::Net;
-use crate::store::Run;
+use crate::store::{Run, layout};
 use anyhow::{Context, Result};
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use serde::{Deserialize, Serialize};
-use std::path::Path;
 
 /// Where the trainer stands: enough to continue exactly where it stopped.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -27,15 +28,11 @@ pub struct TrainerState {
     pub record_count: usize,
 }
 
-fn rename_into_place(tmp: &Path, dest: &Path) -> Result<()> {
-    std::fs::rename(tmp, dest)
-        .with_context(|| format!("cannot move {} to {}", tmp.display(), dest.display()))
-}
-
 pub fn save(run: &Run, model: &Net, optim: &ModuleOptimizer, state: &TrainerState) -> Result<()> {
     let dir = run.checkpoints_dir();
     std::fs::create_dir_all(&dir)?;
-    let tmp_model = dir.join("model.bpk.tmp");
+    let model_path = dir.join(layout::CHECKPOINT_MODEL);
+    let tmp_model = atomic::temp_path(&model_path);
     // Sync batch norm's running statistics (burn keeps the last update aside until synced, and
     // saving reads them unsynced): a stop between evaluations must checkpoint what was trained.
     let _ = model.valid();
@@ -43,19 +40,24 @@ pub fn save(run: &Run, model: &Net, optim: &ModuleOptimizer, state: &TrainerStat
         .clone()
         .save_file(&tmp_model)
         .map_err(|e| anyhow::anyhow!("saving the model checkpoint: {e:?}"))?;
-    let tmp_optim = dir.join("optim.bpk.tmp");
+    let optim_path = dir.join(layout::CHECKPOINT_OPTIM);
+    let tmp_optim = atomic::temp_path(&optim_path);
     optim
         .save(&tmp_optim)
         .map_err(|e| anyhow::anyhow!("saving the optimiser checkpoint: {e:?}"))?;
     // The state file goes last: it names a step only once the tensors for that step are in place.
-    rename_into_place(&tmp_model, &dir.join("model.bpk"))?;
-    rename_into_place(&tmp_optim, &dir.join("optim.bpk"))?;
-    crate::store::write_atomic(&dir.join("state.json"), &serde_json::to_vec_pretty(state)?)?;
+    atomic::commit(&tmp_model, &model_path, Durability::Sync)?;
+    atomic::commit(&tmp_optim, &optim_path, Durability::Sync)?;
+    atomic::write_atomic(
+        &run.checkpoint_state_path(),
+        &serde_json::to_vec_pretty(state)?,
+        Durability::Sync,
+    )?;
     Ok(())
 }
 
 pub fn load_state(run: &Run) -> Result<Option<TrainerState>> {
-    let p = run.checkpoints_dir().join("state.json");
+    let p = run.checkpoint_state_path();
     if !p.exists() {
         return Ok(None);
     }
@@ -68,10 +70,20 @@ pub fn load_state(run: &Run) -> Result<Option<TrainerState>> {
 pub fn load(run: &Run, model: Net, optim: ModuleOptimizer) -> Result<(Net, ModuleOptimizer)> {
     let dir = run.checkpoints_dir();
     let model = model
-        .try_load_file(dir.join("model.bpk"))
-        .map_err(|e| anyhow::anyhow!("loading {}: {e:?}", dir.join("model.bpk").display()))?;
+        .try_load_file(dir.join(layout::CHECKPOINT_MODEL))
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "loading {}: {e:?}",
+                dir.join(layout::CHECKPOINT_MODEL).display()
+            )
+        })?;
     let optim = optim
-        .load(dir.join("optim.bpk"))
-        .map_err(|e| anyhow::anyhow!("loading {}: {e:?}", dir.join("optim.bpk").display()))?;
+        .load(dir.join(layout::CHECKPOINT_OPTIM))
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "loading {}: {e:?}",
+                dir.join(layout::CHECKPOINT_OPTIM).display()
+            )
+        })?;
     Ok((model, optim))
 }

@@ -62,7 +62,7 @@ pub fn load_model(
     device: &Device,
     data_dir: Option<&Path>,
 ) -> Result<(Net, InputShape)> {
-    let cfg = run.config()?;
+    let cfg = run.require_config()?;
     let (ds, _) = data::load_spec(&cfg.preset.data, data_dir, &|_, _| {})?;
     from_checkpoint(run, &cfg, &ds, device)
 }
@@ -73,7 +73,7 @@ pub fn load_trained(
     choice: DeviceChoice,
     data_dir: Option<&Path>,
 ) -> Result<(Net, DeviceData, usize, Device)> {
-    let cfg = run.config()?;
+    let cfg = run.require_config()?;
     let (ds, _) = data::load_spec(&cfg.preset.data, data_dir, &|_, _| {})?;
     let selected = select(choice).map_err(|e| anyhow!(e))?;
     let (model, _) = from_checkpoint(run, &cfg, &ds, &selected.device)?;
@@ -98,7 +98,7 @@ pub fn eval_run(
     let rec = robust_record(&r, &attack.label());
     run.metrics_writer()?
         .append(&MetricRecord::Eval(rec.clone()))?;
-    let mut s = run.summary();
+    let mut s = run.summary_or_default()?;
     s.evaluations
         .insert(attack_key(attack, rec.images), rec.clone());
     run.write_summary(&s)?;

@@ -6,9 +6,10 @@
 use super::DeviceData;
 use super::eval::{PerImage, per_image, per_image_adversarial};
 use crate::data::{Groups, membership};
+use crate::measures::Group;
 use crate::nn::Net;
 use crate::spec::AttackSpec;
-use crate::store::{GroupMetrics, GroupStat, MembershipStat};
+use crate::store::{GroupMetrics, GroupStat};
 use burn::prelude::*;
 
 fn stat(p: &PerImage, classes: usize, test_loss: f64) -> GroupStat {
@@ -43,30 +44,22 @@ fn stat(p: &PerImage, classes: usize, test_loss: f64) -> GroupStat {
 }
 
 /// Group statistics and membership of each train group against `test`.
-pub fn metrics(test: &PerImage, train_groups: &[(&str, PerImage)], classes: usize) -> GroupMetrics {
+pub fn metrics(
+    test: &PerImage,
+    train_groups: &[(Group, PerImage)],
+    classes: usize,
+) -> GroupMetrics {
     let mut out = GroupMetrics::default();
     let t = stat(test, classes, 0.0);
     let test_loss = t.loss;
-    out.groups
-        .insert("test".into(), GroupStat { gap: 0.0, ..t });
-    for (name, p) in train_groups {
+    out.set_group(Group::Test, GroupStat { gap: 0.0, ..t });
+    for &(group, ref p) in train_groups {
         if p.is_empty() {
             continue;
         }
-        out.groups
-            .insert(name.to_string(), stat(p, classes, test_loss));
+        out.set_group(group, stat(p, classes, test_loss));
         if let Some(m) = membership(&p.loss, &test.loss) {
-            out.membership.insert(
-                name.to_string(),
-                MembershipStat {
-                    auc: m.auc,
-                    tpr_at_1: m.tpr_at_1,
-                    tpr_at_10: m.tpr_at_10,
-                    advantage: m.advantage,
-                    members: m.members,
-                    non_members: m.non_members,
-                },
-            );
+            out.set_membership(group, m);
         }
     }
     out
@@ -81,7 +74,7 @@ pub fn clean_groups(
     test_pass: &PerImage,
     classes: usize,
 ) -> GroupMetrics {
-    let passes: Vec<(&str, PerImage)> = groups
+    let passes: Vec<(Group, PerImage)> = groups
         .named()
         .into_iter()
         .map(|(name, idx)| (name, per_image(model, pool, Some(idx))))
@@ -102,7 +95,7 @@ pub fn adversarial_groups(
     classes: usize,
     autodiff_device: &Device,
 ) -> GroupMetrics {
-    let passes: Vec<(&str, PerImage)> = groups
+    let passes: Vec<(Group, PerImage)> = groups
         .named()
         .into_iter()
         .map(|(name, idx)| {

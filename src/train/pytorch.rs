@@ -136,10 +136,10 @@ pub fn write(model: &Net, info: &ModelInfo, path: &Path) -> Result<()> {
         .iter()
         .map(|(n, d, s, b)| Ok((n.clone(), TensorView::new(*d, s.clone(), b)?)))
         .collect::<Result<_, safetensors::SafeTensorError>>()?;
-    let tmp = path.with_extension("safetensors.tmp");
+    let tmp = crate::atomic::temp_path(path);
     safetensors::serialize_to_file(views, Some(info.metadata()), &tmp)
         .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    crate::atomic::commit(&tmp, path, crate::atomic::Durability::Sync)?;
     Ok(())
 }
 

@@ -16,8 +16,8 @@ use crate::data::{self, rng::Rng};
 use crate::nn::{InputShape, Net};
 use crate::spec::{AttackKind, AttackSpec, Length};
 use crate::store::{
-    ControlCommand, ControlReader, DedupStat, EpochRecord, LeakageStat, MetricRecord,
-    MetricsWriter, OverfitStat, Run, RunConfig, RunStatus, StepRecord, Summary, TimeSplit,
+    ControlCommand, ControlReader, EpochRecord, LeakageStat, MetricRecord, MetricsWriter,
+    OverfitStat, Run, RunConfig, RunStatus, StepRecord, Summary, TimeSplit,
 };
 use anyhow::{Context, Result, anyhow, bail};
 use burn::module::Module;
@@ -193,7 +193,7 @@ impl<'a> Session<'a> {
             Some(id) => {
                 let run = job.store.open(id)?;
                 *run_slot = Some(run.clone());
-                if run.dir.join("config.json").exists() {
+                if run.dir.join(crate::store::layout::CONFIG).exists() {
                     bail!(
                         "run {id} was started before; continue it with: duplab train --resume {id}"
                     );
@@ -239,14 +239,7 @@ impl<'a> Session<'a> {
                 format!("dedup: near-duplicates within the training set (≤ {th})"),
             );
             let (out, d) = data::deduplicate(&ds, th, data::cache_dir().as_deref(), &|_, _| {});
-            let stat = DedupStat {
-                threshold: d.threshold,
-                pairs: d.pairs,
-                groups: d.groups,
-                removed: d.removed.len(),
-                removed_per_class: d.removed_per_class,
-                kept: out.train.len(),
-            };
+            let stat = d.stat(out.train.len());
             (out, Some(stat))
         } else {
             (ds, None)
@@ -346,7 +339,7 @@ impl<'a> Session<'a> {
             total_steps,
             train_size: indices.len(),
             distinct_images: plan.distinct.iter().sum(),
-            ..run.summary()
+            ..run.summary_or_default()?
         };
         // Replay the batches of completed steps so a resumed run counts what it has seen right.
         let mut batches =
@@ -738,19 +731,7 @@ impl<'a> Session<'a> {
 
     /// Clean accuracy on leaky and on fair test images.
     fn leakage(&self, correct: &[bool]) -> LeakageStat {
-        let (mut n, mut k) = ([0usize; 2], [0usize; 2]);
-        for (c, &l) in correct.iter().zip(&self.leaky) {
-            n[l as usize] += 1;
-            k[l as usize] += *c as usize;
-        }
-        let acc = |i: usize| (n[i] > 0).then(|| k[i] as f64 / n[i] as f64);
-        LeakageStat {
-            threshold: self.leak_threshold,
-            leaky: n[1],
-            fair: n[0],
-            leaky_acc: acc(1),
-            fair_acc: acc(0),
-        }
+        LeakageStat::split(self.leak_threshold, correct, &self.leaky)
     }
 
     /// After an evaluation: a new metric window, then model, optimiser and state to disk.

@@ -115,7 +115,7 @@ fn same_seed_same_test_accuracy_on_cpu() {
         serde_json::json!([16, 1, 3, 3])
     );
     assert!(r.checkpoints_dir().join("model.bpk").exists());
-    let cfg = r.config().unwrap();
+    let cfg = r.require_config().unwrap();
     assert_eq!(cfg.backend, "flex");
     assert_eq!(cfg.total_steps, 12);
     let m = r.metrics().unwrap();
@@ -125,7 +125,7 @@ fn same_seed_same_test_accuracy_on_cpu() {
             .count(),
         3
     );
-    assert!(r.summary().test_acc.unwrap() > 0.1);
+    assert!(r.summary().unwrap().unwrap().test_acc.unwrap() > 0.1);
 }
 
 /// Every part of a run that took place is timed, and the parts never add up to more than the
@@ -146,7 +146,14 @@ fn the_time_split_covers_each_part_of_the_run() {
     let events = run_to_end(job(&store, p, DeviceChoice::Cpu));
     let wall = t0.elapsed().as_secs_f64();
     let id = started_id(&events);
-    let t = store.open(&id).unwrap().summary().time_split.unwrap();
+    let t = store
+        .open(&id)
+        .unwrap()
+        .summary()
+        .unwrap()
+        .unwrap()
+        .time_split
+        .unwrap();
     for (part, s) in [
         ("prepare", t.prepare_s),
         ("steps", t.steps_s),
@@ -195,6 +202,8 @@ fn stopped_then_resumed_matches_uninterrupted() {
     assert_eq!(run.status(), RunStatus::Interrupted);
     let first_split = run
         .summary()
+        .unwrap()
+        .unwrap()
         .time_split
         .expect("a stopped run says where its time went");
 
@@ -207,7 +216,7 @@ fn stopped_then_resumed_matches_uninterrupted() {
         resumed.last()
     );
     // The time split adds the second session to the first (each prepared once).
-    let split = run.summary().time_split.unwrap();
+    let split = run.summary().unwrap().unwrap().time_split.unwrap();
     assert!(
         split.prepare_s > first_split.prepare_s,
         "{split:?} after {first_split:?}"
@@ -252,7 +261,14 @@ fn an_error_inside_training_ends_as_a_failed_run() {
     }
     let run = &store.runs().unwrap()[0];
     assert_eq!(run.status(), RunStatus::Failed);
-    assert!(run.summary().error.unwrap().contains("32×32"));
+    assert!(
+        run.summary()
+            .unwrap()
+            .unwrap()
+            .error
+            .unwrap()
+            .contains("32×32")
+    );
 }
 
 #[test]
@@ -355,7 +371,10 @@ fn wgpu_backend_trains_a_tiny_run() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(store.runs().unwrap()[0].config().unwrap().backend, "wgpu");
+    assert_eq!(
+        store.runs().unwrap()[0].require_config().unwrap().backend,
+        "wgpu"
+    );
 }
 
 #[test]
@@ -450,7 +469,12 @@ fn heavily_duplicated_images_end_with_lower_loss_than_unique_ones() {
         .unwrap();
     // The record read back from metrics.jsonl equals summary.json's (both parsed the same way;
     // serde_json's default parser may be one unit in the last place off the in-memory value).
-    let on_disk = run.summary().groups.expect("groups in summary.json");
+    let on_disk = run
+        .summary()
+        .unwrap()
+        .unwrap()
+        .groups
+        .expect("groups in summary.json");
     assert_eq!(last.groups["duplicated"], on_disk.groups["duplicated"]);
     let (a, b) = (&last.groups["duplicated"], dup);
     assert_eq!(

@@ -379,7 +379,7 @@ fn a_detached_launch_is_followed_from_its_folder_and_steered_through_it() {
     assert_eq!(a.live.len(), 1);
     assert_eq!(a.live[0].preset, "default");
     let (_d, store) = crate::tui::tests::fixture_store();
-    let config = store.runs().unwrap()[0].config().unwrap();
+    let config = store.runs().unwrap()[0].require_config().unwrap();
     a.update(Msg::MetricsAppended {
         id: id.clone(),
         records: vec![],

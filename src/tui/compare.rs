@@ -4,6 +4,7 @@
 use super::app::App;
 use super::keys::Action;
 use super::live::LiveRun;
+use crate::measures::Group;
 use crate::report::{MeanStd, RunRow, mean_std};
 use crate::store::RunStore;
 use std::collections::BTreeMap;
@@ -54,10 +55,16 @@ impl CompareRun {
     /// The duplicated group's loss and membership AUC at the run's last group evaluation (the
     /// standard vs robust question: which model memorises its duplicates more).
     pub fn dup_loss(&self) -> Option<f64> {
-        Some(self.run.last_groups()?.1.groups.get("duplicated")?.loss)
+        Some(self.run.last_groups()?.1.group(Group::Duplicated)?.loss)
     }
     pub fn dup_auc(&self) -> Option<f64> {
-        Some(self.run.last_groups()?.1.membership.get("duplicated")?.auc)
+        Some(
+            self.run
+                .last_groups()?
+                .1
+                .membership_of(Group::Duplicated)?
+                .auc,
+        )
     }
 }
 
@@ -135,7 +142,7 @@ impl CompareState {
         for id in ids {
             let run = store.open(id).map_err(|e| e.to_string())?;
             let mut config = BTreeMap::new();
-            if let Ok(c) = run.config() {
+            if let Ok(Some(c)) = run.config() {
                 let mut v = serde_json::to_value(&c.preset).unwrap_or_default();
                 v["seed"] = serde_json::json!(c.seed);
                 v["backend"] = serde_json::json!(c.backend);

@@ -115,9 +115,9 @@ impl LiveRun {
 
     /// A stored run, as far as its files tell (read whole: compare, screenshots, tests).
     pub fn from_store(run: &Run) -> LiveRun {
-        let mut r = LiveRun::stored(&run.id, run.config().ok().as_ref(), run.status());
+        let mut r = LiveRun::stored(&run.id, run.config().ok().flatten().as_ref(), run.status());
         r.append(&run.metrics().unwrap_or_default());
-        r.card = run.summary().card;
+        r.card = run.summary().ok().flatten().and_then(|s| s.card);
         r
     }
 

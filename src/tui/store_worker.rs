@@ -123,8 +123,13 @@ fn answer(store: &RunStore, r: StoreRequest, followed: &mut Vec<Followed>) -> Ms
         StoreRequest::Open(id) => match store.open(&id) {
             Ok(run) => {
                 followed.retain(|f| f.id != run.id);
-                let config = run.config().ok().map(Box::new);
-                let card = run.summary().card.map(Box::new);
+                let config = run.config().ok().flatten().map(Box::new);
+                let card = run
+                    .summary()
+                    .ok()
+                    .flatten()
+                    .and_then(|s| s.card)
+                    .map(Box::new);
                 followed.push(Followed {
                     id: run.id.clone(),
                     tail: MetricsTail::default(),
@@ -176,7 +181,9 @@ fn phase_of(run: &Run, status: RunStatus) -> String {
         RunStatus::Running | RunStatus::Paused => run.phase(),
         RunStatus::Failed => run
             .summary()
-            .error
+            .ok()
+            .flatten()
+            .and_then(|s| s.error)
             .map(|e| format!("failed: {e}"))
             .unwrap_or_default(),
         RunStatus::Interrupted => format!(
@@ -199,7 +206,7 @@ fn follow(store: &RunStore, followed: &mut Vec<Followed>, out: &Sender<Msg>) -> 
             let config = if f.has_config {
                 None
             } else {
-                run.config().ok().map(Box::new)
+                run.config().ok().flatten().map(Box::new)
             };
             f.has_config |= config.is_some();
             let phase = Some(phase_of(&run, status)).filter(|p| *p != f.phase);

@@ -484,7 +484,7 @@ fn the_card_panel_shows_the_ladder_and_its_flags_in_red() {
         "{before}"
     );
 
-    let mut s = run.summary();
+    let mut s = run.summary_or_default().unwrap();
     s.card = Some(crate::store::CardStat {
         eps: 0.1,
         norm: "Linf".into(),

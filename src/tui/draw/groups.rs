@@ -4,6 +4,7 @@
 
 use super::common::{block, bounds, fg};
 use super::live::{Series, step_chart};
+use crate::measures::Group;
 use crate::tui::App;
 use crate::tui::live::LiveRun;
 use ratatui::Frame;
@@ -13,12 +14,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{GraphType, LegendPosition, Paragraph, Wrap};
 
 /// Each group's colour: duplicated images stand out, test is the clean-accuracy colour.
-pub const GROUP_COLORS: [(&str, Color); 5] = [
-    ("duplicated", Color::Magenta),
-    ("copies", Color::LightMagenta),
-    ("unique", Color::Yellow),
-    ("dropped", Color::Gray),
-    ("test", super::CLEAN),
+pub const GROUP_COLORS: [(Group, Color); 5] = [
+    (Group::Duplicated, Color::Magenta),
+    (Group::Copies, Color::LightMagenta),
+    (Group::Unique, Color::Yellow),
+    (Group::Dropped, Color::Gray),
+    (Group::Test, super::CLEAN),
 ];
 
 fn none_yet(f: &mut Frame, app: &App, area: Rect, title: &str) {
@@ -43,16 +44,16 @@ pub fn draw(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
         Layout::vertical([Constraint::Min(6), Constraint::Length(rows)]).areas(area);
     let series: Vec<(&'static str, Color, Vec<(f64, f64)>)> = GROUP_COLORS
         .iter()
-        .map(|&(name, color)| {
+        .map(|&(group, color)| {
             let pts = run
                 .evals
                 .iter()
                 .filter_map(|e| {
-                    let g = e.groups.as_ref()?.groups.get(name)?;
+                    let g = e.groups.as_ref()?.group(group)?;
                     Some((e.step as f64, g.loss))
                 })
                 .collect::<Vec<_>>();
-            (name, color, pts)
+            (group.name(), color, pts)
         })
         .filter(|s| !s.2.is_empty())
         .collect();
@@ -87,11 +88,12 @@ pub fn draw(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
         "{:<10} {:>6} {:>7} {:>6} {:>6} {:>7}",
         "group", "n", "loss", "acc%", "AUC", "TPR@1%"
     ))];
-    for &(name, color) in &GROUP_COLORS {
-        let Some(s) = last.groups.get(name) else {
+    for &(group, color) in &GROUP_COLORS {
+        let Some(s) = last.group(group) else {
             continue;
         };
-        let m = last.membership.get(name);
+        let m = last.membership_of(group);
+        let name = group.name();
         lines.push(Line::from(vec![
             Span::styled(format!("{name:<10}"), fg(app, color)),
             Span::raw(format!(
@@ -106,8 +108,8 @@ pub fn draw(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
         ]));
     }
     if let Some(a) = &last.adversarial {
-        let d = a.membership.get("duplicated").map(|m| m.auc);
-        let u = a.membership.get("unique").map(|m| m.auc);
+        let d = a.membership_of(Group::Duplicated).map(|m| m.auc);
+        let u = a.membership_of(Group::Unique).map(|m| m.auc);
         lines.push(Line::from(format!(
             "adversarial AUC: duplicated {}  unique {}",
             d.map(|v| format!("{v:.3}")).unwrap_or("-".into()),
@@ -130,8 +132,8 @@ pub fn draw_by_class(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
     };
     let shown: Vec<(&str, Color)> = GROUP_COLORS
         .iter()
-        .copied()
-        .filter(|(n, _)| last.groups.contains_key(*n))
+        .filter(|(g, _)| last.group(*g).is_some())
+        .map(|&(g, c)| (g.name(), c))
         .collect();
     let mut head = vec![Span::raw(format!("{:<11}", "class"))];
     for (n, c) in &shown {

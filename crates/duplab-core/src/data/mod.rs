@@ -1,0 +1,63 @@
+//! Data sets: readers for real formats, the embedded default, discovery of full sets on disk,
+//! and duplication plans. Plain Rust; batching into tensors lives with the trainer.
+
+pub mod cache;
+mod cifar;
+mod dataset;
+mod dedup;
+mod discover;
+mod dups;
+mod embedded;
+mod error;
+mod folder;
+mod groups;
+mod idx;
+mod leakage;
+mod membership;
+mod pair_cache;
+pub mod plan;
+pub mod rng;
+mod subset;
+
+pub use cache::cache_dir;
+pub use cifar::read_cifar10;
+pub use dataset::{DataSet, Split, checksum};
+pub use dedup::{Dedup, components, deduplicate, without};
+pub use discover::{candidate_dirs, guess_kind, load, load_from_dir, load_spec};
+pub use dups::{Pair, brute_force, find_pairs, gemm_brute_force, rms};
+pub use embedded::{TEST_PER_CLASS, TRAIN_PER_CLASS, load_embedded};
+pub use error::DataError;
+pub use folder::{FolderOptions, FolderReport, load_folder};
+pub use groups::{Groups, UNIQUE_SAMPLE, groups};
+pub use idx::{read_idx_images, read_idx_labels, read_mnist_like};
+pub use leakage::{Leakage, leaky_test_images, leaky_test_images_in};
+pub use membership::{Membership, membership};
+pub use pair_cache::{PairSet, pairs, pairs_in};
+pub use plan::{Jitter, Plan, apply_jitter, make_plan};
+pub use subset::{balanced_subset, write_idx_gz};
+
+pub const FASHION_CLASSES: [&str; 10] = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+];
+pub const MNIST_CLASSES: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+pub const CIFAR10_CLASSES: [&str; 10] = [
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+];

@@ -1,0 +1,28 @@
+//! Reading runs back for people: rows for listings, exports, seed aggregation, sweep reports and
+//! their plots. Plain Rust: no burn, no terminal.
+
+mod cards;
+mod export;
+mod paired;
+mod plot;
+mod render;
+mod rows;
+mod stats;
+mod sweep;
+pub mod tensorboard;
+
+pub use cards::{CardRow, cards_markdown, worst_case};
+pub use export::{export_csv, export_json};
+pub use paired::{Paired, holm, paired};
+pub use plot::{Marker, Series, chart_svg, membership_chart, study_chart};
+pub use render::{svg_to_png_bytes, write_svg_and_png};
+pub use rows::{
+    RunRow, duration as duration_str, format_table, group_table, one_run_per_point, pct as pct_str,
+    run_rows,
+};
+pub use stats::{MeanStd, mean_std};
+pub use sweep::{
+    Comparison, PointStats, RunFacts, SeedValues, Stat, aggregate, comparisons,
+    comparisons_markdown, csv as sweep_csv, load as load_facts, markdown as sweep_markdown,
+    runs_csv,
+};

@@ -1,0 +1,274 @@
+//! A sweep's report as text: the Markdown tables and the CSV files. Pure functions of the
+//! aggregates; nothing here reads the disk or computes a statistic.
+
+use super::aggregate::class_mean;
+use super::{Comparison, PointStats, Stat};
+
+fn pm(s: &Option<Stat>) -> String {
+    match s {
+        Some(s) if s.n > 1 => format!("{:.1} ± {:.1}", s.mean * 100.0, s.std * 100.0),
+        Some(s) => format!("{:.1}", s.mean * 100.0),
+        None => "-".into(),
+    }
+}
+
+fn num(s: &Option<Stat>, digits: usize) -> String {
+    s.map(|s| format!("{:.*}", digits, s.mean))
+        .unwrap_or_else(|| "-".into())
+}
+
+/// The Markdown report: the main table, then the skewed-class table when there are skewed points.
+pub fn markdown(title: &str, stats: &[PointStats]) -> String {
+    let mut out = format!("# {title}\n\nAccuracy in %, mean ± sample std over seeds.\n\n");
+    out.push_str("| point | training | duplication | copies | seeds | clean acc | robust acc | time (s) | images/s |\n|---|---|---|---|---|---|---|---|---|\n");
+    for s in stats {
+        out.push_str(&format!(
+            "| {} | {} | {} | {:.1} % | {} | {} | {} | {} | {} |\n",
+            s.label,
+            s.training,
+            s.duplication,
+            s.dup_fraction * 100.0,
+            s.seeds.len(),
+            pm(&s.clean),
+            pm(&s.robust),
+            num(&s.duration_s, 0),
+            num(&s.images_per_s, 0)
+        ));
+    }
+    if stats.iter().any(|s| s.unique_loss.is_some()) {
+        out.push_str(
+            "\n## Memorisation: groups at the last evaluation\n\n\
+             Mean cross-entropy of the duplicated originals, of a fixed sample of unique training \
+             images and of the test set; membership AUC = a loss-threshold attack telling the group's \
+             images from test images (0.5 = no leakage). Mean ± sample std over seeds.\n\n\
+             | point | loss duplicated | loss unique | loss test | AUC duplicated | AUC unique | TPR@1% duplicated | adv. AUC duplicated | adv. AUC unique |\n\
+             |---|---|---|---|---|---|---|---|---|\n",
+        );
+        let f = |s: &Option<Stat>, d: usize| match s {
+            Some(s) if s.n > 1 => format!("{:.*} ± {:.*}", d, s.mean, d, s.std),
+            Some(s) => format!("{:.*}", d, s.mean),
+            None => "-".into(),
+        };
+        for s in stats {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                s.label,
+                f(&s.dup_loss, 4),
+                f(&s.unique_loss, 4),
+                f(&s.test_loss, 4),
+                f(&s.dup_auc, 3),
+                f(&s.unique_auc, 3),
+                f(
+                    &s.dup_tpr_at_1.map(|t| Stat {
+                        mean: t.mean * 100.0,
+                        std: t.std * 100.0,
+                        ..t
+                    }),
+                    1
+                ),
+                f(&s.adv_dup_auc, 3),
+                f(&s.adv_unique_auc, 3),
+            ));
+        }
+    }
+    let mut attacks: Vec<&str> = stats
+        .iter()
+        .filter_map(|s| s.robust_attack.as_deref())
+        .collect();
+    attacks.dedup();
+    match attacks.as_slice() {
+        [] => {}
+        [one] => out.push_str(&format!("\nRobust accuracy: under {one}.\n")),
+        _ => {
+            out.push_str("\nRobust accuracy, by point (attacks differ between points; compare only equal ones):\n\n");
+            for s in stats {
+                if let Some(a) = &s.robust_attack {
+                    out.push_str(&format!("- {}: {a}\n", s.label));
+                }
+            }
+        }
+    }
+    let skewed: Vec<&PointStats> = stats
+        .iter()
+        .filter(|s| !s.over_classes.is_empty())
+        .collect();
+    if !skewed.is_empty() {
+        out.push_str("\n## Class-skewed points: over-duplicated classes vs the others\n\n");
+        out.push_str(
+            "Classes differ in difficulty, so each group is also shown in the control (the point without \
+             duplication, trained the same way) and the change against it.\n\n",
+        );
+        out.push_str(
+            "| point | over-duplicated classes | clean (over) | control | Δ | clean (others) | control | Δ \
+             | robust (over) | control | Δ | robust (others) | control | Δ |\n\
+             |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        );
+        for s in skewed {
+            let others: Vec<usize> = (0..s.per_class_clean.len())
+                .filter(|c| !s.over_classes.contains(c))
+                .collect();
+            let base = s.baseline(stats);
+            let cols = [
+                (
+                    &s.over_clean,
+                    base.and_then(|b| class_mean(&b.per_class_clean, &s.over_classes)),
+                ),
+                (
+                    &s.other_clean,
+                    base.and_then(|b| class_mean(&b.per_class_clean, &others)),
+                ),
+                (
+                    &s.over_robust,
+                    base.and_then(|b| class_mean(&b.per_class_robust, &s.over_classes)),
+                ),
+                (
+                    &s.other_robust,
+                    base.and_then(|b| class_mean(&b.per_class_robust, &others)),
+                ),
+            ];
+            out.push_str(&format!("| {} | {:?} |", s.label, s.over_classes));
+            for (mine, control) in cols {
+                let (c, d) = match (mine, control) {
+                    (Some(m), Some(b)) => (
+                        format!("{:.1}", b * 100.0),
+                        format!("{:+.1}", (m.mean - b) * 100.0),
+                    ),
+                    _ => ("-".into(), "-".into()),
+                };
+                out.push_str(&format!(" {} | {c} | {d} |", pm(mine)));
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+pub fn csv(stats: &[PointStats]) -> String {
+    let mut out = String::from(
+        "point,training,duplication,dup_fraction,seeds,clean_mean,clean_std,robust_mean,robust_std,time_s,images_per_s,over_clean_mean,other_clean_mean,over_robust_mean,other_robust_mean,dup_loss_mean,dup_loss_std,unique_loss_mean,unique_loss_std,test_loss_mean,test_loss_std,dup_auc_mean,dup_auc_std,unique_auc_mean,unique_auc_std,dup_tpr_at_1_mean,adv_dup_auc_mean,adv_unique_auc_mean\n",
+    );
+    let f = |s: &Option<Stat>, std: bool| {
+        s.map(|s| format!("{:.6}", if std { s.std } else { s.mean }))
+            .unwrap_or_default()
+    };
+    for s in stats {
+        out.push_str(&format!(
+            "\"{}\",\"{}\",\"{}\",{:.6},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            s.label,
+            s.training,
+            s.duplication,
+            s.dup_fraction,
+            s.seeds.len(),
+            f(&s.clean, false),
+            f(&s.clean, true),
+            f(&s.robust, false),
+            f(&s.robust, true),
+            f(&s.duration_s, false),
+            f(&s.images_per_s, false),
+            f(&s.over_clean, false),
+            f(&s.other_clean, false),
+            f(&s.over_robust, false),
+            f(&s.other_robust, false),
+            f(&s.dup_loss, false),
+            f(&s.dup_loss, true),
+            f(&s.unique_loss, false),
+            f(&s.unique_loss, true),
+            f(&s.test_loss, false),
+            f(&s.test_loss, true),
+            f(&s.dup_auc, false),
+            f(&s.dup_auc, true),
+            f(&s.unique_auc, false),
+            f(&s.unique_auc, true),
+            f(&s.dup_tpr_at_1, false),
+            f(&s.adv_dup_auc, false),
+            f(&s.adv_unique_auc, false)
+        ));
+    }
+    out
+}
+
+/// The paired comparisons as a Markdown table.
+pub fn comparisons_markdown(cs: &[Comparison]) -> String {
+    if cs.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "\n## Paired differences\n\nEach difference is taken per seed (same seed = same initial weights; \
+         the control is the point without duplication trained the same way, or, for \
+         \"duplicated − unique\", the same run). 95 % confidence interval and p-value from a paired \
+         t-test; p (Holm) corrects across every comparison below; MDE = the smallest true \
+         difference these seeds detect with 80 % power at α 0.05. An interval that contains 0 means \
+         no detectable effect. Class-skewed points are compared class group by class group (the \
+         over-duplicated classes, the others) with their control; their duplicated − unique gap is \
+         left out, as their duplicated images come from the over-duplicated classes only.\n\n\
+         | comparison | metric | seeds | mean Δ | 95 % CI | p | p (Holm) | MDE |\n\
+         |---|---|---|---|---|---|---|---|\n",
+    );
+    for c in cs {
+        let s = &c.stats;
+        let k = c.scale;
+        let d = if k == 100.0 { 2 } else { 4 };
+        out.push_str(&format!(
+            "| {} | {} | {} | {:+.d$} | [{:+.d$}, {:+.d$}] | {:.3} | {:.3} | {:.d$} |\n",
+            c.what,
+            c.metric,
+            s.n,
+            s.mean * k,
+            s.lo * k,
+            s.hi * k,
+            s.p,
+            s.p_holm,
+            s.mde * k,
+        ));
+    }
+    out
+}
+
+/// One row per run: what the paired statistics are computed from, so a reader can recompute them.
+pub fn runs_csv(stats: &[PointStats]) -> String {
+    let mut out = String::from(
+        "point,id,seed,clean_acc,robust_acc,dup_loss,unique_loss,test_loss,dup_auc,unique_auc,adv_dup_auc,adv_unique_auc\n",
+    );
+    let classes = stats
+        .iter()
+        .flat_map(|s| s.per_seed.iter().map(|v| v.per_class_clean.len()))
+        .max()
+        .unwrap_or(0);
+    // Per-class clean and robust accuracy, so class-level statistics can be recomputed too.
+    out.pop();
+    for k in 0..classes {
+        out.push_str(&format!(",clean_c{k}"));
+    }
+    for k in 0..classes {
+        out.push_str(&format!(",robust_c{k}"));
+    }
+    out.push('\n');
+    let f = |v: Option<f64>| v.map(|x| format!("{x:.6}")).unwrap_or_default();
+    for s in stats {
+        for v in &s.per_seed {
+            let per_class = |acc: &Vec<f64>| -> String {
+                (0..classes)
+                    .map(|k| format!(",{}", f(acc.get(k).copied().filter(|x| x.is_finite()))))
+                    .collect()
+            };
+            out.push_str(&format!(
+                "\"{}\",{},{},{},{},{},{},{},{},{},{},{}{}{}\n",
+                s.label,
+                v.id,
+                v.seed,
+                f(v.clean),
+                f(v.robust),
+                f(v.dup_loss),
+                f(v.unique_loss),
+                f(v.test_loss),
+                f(v.dup_auc),
+                f(v.unique_auc),
+                f(v.adv_dup_auc),
+                f(v.adv_unique_auc),
+                per_class(&v.per_class_clean),
+                per_class(&v.per_class_robust)
+            ));
+        }
+    }
+    out
+}

@@ -1,0 +1,151 @@
+//! The control channel of a run: a one-line file, `control`, in the run folder. Whoever wants a
+//! trainer to pause, resume or stop (the lab that launched it, another lab watching it,
+//! `duplab runs stop`) replaces it atomically with a command and a fresh nonce; the trainer reads
+//! it between steps and acts on every new nonce. Commands are idempotent (pausing a paused run
+//! does nothing), so two labs pressing the same key at once do no harm, and since the file is
+//! replaced whole, a reader never sees half a command. Stop always wins: a trainer that saw it
+//! checkpoints and leaves.
+
+use super::error::StoreError;
+use super::layout;
+use super::run::Run;
+use crate::atomic::Durability;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ControlCommand {
+    Pause,
+    Resume,
+    Stop,
+}
+
+impl ControlCommand {
+    pub fn word(self) -> &'static str {
+        match self {
+            ControlCommand::Pause => "pause",
+            ControlCommand::Resume => "resume",
+            ControlCommand::Stop => "stop",
+        }
+    }
+
+    fn parse(w: &str) -> Option<ControlCommand> {
+        Some(match w {
+            "pause" => ControlCommand::Pause,
+            "resume" => ControlCommand::Resume,
+            "stop" => ControlCommand::Stop,
+            _ => return None,
+        })
+    }
+}
+
+impl Run {
+    pub fn control_path(&self) -> PathBuf {
+        self.dir.join(layout::CONTROL)
+    }
+
+    /// Ask this run's trainer, wherever it runs, to pause, resume or stop.
+    pub fn send_control(&self, c: ControlCommand) -> Result<(), StoreError> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static COUNT: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        // Time, pid and a counter: no two writers, nor two writes of one, share a nonce.
+        let nonce = format!(
+            "{nanos}-{}-{}",
+            std::process::id(),
+            COUNT.fetch_add(1, Ordering::Relaxed)
+        );
+        self.replace(
+            layout::CONTROL,
+            format!("{} {nonce}\n", c.word()).as_bytes(),
+            Durability::Rename,
+        )
+    }
+
+    /// Forget old commands (a resumed run must not obey the stop that ended it last time).
+    pub fn clear_control(&self) -> Result<(), StoreError> {
+        match std::fs::remove_file(self.control_path()) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(StoreError::Io(self.control_path(), e))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The trainer's side: remembers the last nonce it acted on.
+#[derive(Debug, Default)]
+pub struct ControlReader {
+    seen: Option<String>,
+}
+
+impl ControlReader {
+    /// The command written since the last call, if any. A missing or unreadable file is no
+    /// command; a line this version does not know is skipped (and not read again).
+    pub fn poll(&mut self, run: &Run) -> Option<ControlCommand> {
+        let text = std::fs::read_to_string(run.control_path()).ok()?;
+        let line = text.trim();
+        if line.is_empty() || self.seen.as_deref() == Some(line) {
+            return None;
+        }
+        self.seen = Some(line.to_string());
+        ControlCommand::parse(line.split_whitespace().next()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::RunStore;
+
+    #[test]
+    fn every_new_command_is_read_once_and_repeats_still_arrive() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RunStore::new(dir.path());
+        let run = store.create_with_id("20260101-000000-x-abcdef").unwrap();
+        let mut r = ControlReader::default();
+        assert_eq!(r.poll(&run), None, "no file, no command");
+        run.send_control(ControlCommand::Pause).unwrap();
+        assert_eq!(r.poll(&run), Some(ControlCommand::Pause));
+        assert_eq!(r.poll(&run), None, "read once");
+        run.send_control(ControlCommand::Resume).unwrap();
+        run.send_control(ControlCommand::Resume).unwrap();
+        assert_eq!(r.poll(&run), Some(ControlCommand::Resume), "the newest");
+        // The same word again (a second lab) is a new command: resume after a pause that
+        // came over another channel must not be lost.
+        run.send_control(ControlCommand::Resume).unwrap();
+        assert_eq!(r.poll(&run), Some(ControlCommand::Resume));
+        std::fs::write(run.control_path(), "explode 1\n").unwrap();
+        assert_eq!(r.poll(&run), None, "unknown words are skipped");
+        run.clear_control().unwrap();
+        run.clear_control().unwrap();
+        assert_eq!(r.poll(&run), None);
+        let leftovers: Vec<_> = std::fs::read_dir(&run.dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .filter(|n| n.contains("tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[test]
+    fn a_paused_run_whose_trainer_died_reads_as_interrupted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RunStore::new(dir.path());
+        let run = store.create_with_id("20260101-000000-x-abcdef").unwrap();
+        run.set_status(super::super::RunStatus::Paused).unwrap();
+        assert_eq!(run.status(), super::super::RunStatus::Paused);
+        assert_eq!(run.owner_pid(), Some(std::process::id()));
+        // A child that has exited but is not reaped yet is a zombie: not alive.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        run.set_owner(pid).unwrap();
+        assert_eq!(run.owner_pid(), None, "a zombie trains nothing");
+        assert_eq!(run.status(), super::super::RunStatus::Interrupted);
+        child.wait().unwrap();
+    }
+}

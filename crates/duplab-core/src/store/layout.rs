@@ -1,0 +1,45 @@
+//! The run folder's files, in one table: each name, who writes it and how. Code names a file
+//! through these constants only, so a reader and its writer cannot drift apart, and the table is
+//! the one place that says what a run folder holds.
+
+/// `config.json`: the resolved preset, seed, plan, backend and device (the trainer, once data
+/// and plan are known; fsynced).
+pub const CONFIG: &str = "config.json";
+/// `summary.json`: the latest results, replaced whole (trainer, `duplab eval`, cards; fsynced).
+pub const SUMMARY: &str = "summary.json";
+/// `metrics.jsonl`: one JSON record a line, appended and flushed as training goes.
+pub const METRICS: &str = "metrics.jsonl";
+/// `status`: one word (running, paused, finished, failed, interrupted).
+pub const STATUS: &str = "status";
+/// `pid`: the owner, `PID HOST`.
+pub const OWNER: &str = "pid";
+/// `phase`: what the trainer does outside training steps, for watchers.
+pub const PHASE: &str = "phase";
+/// `control`: a command and a nonce from whoever steers the run.
+pub const CONTROL: &str = "control";
+/// `preset.toml`: the resolved preset a launcher wrote for its trainer.
+pub const PRESET: &str = "preset.toml";
+/// `train.log`: what a detached trainer printed.
+pub const LOG: &str = "train.log";
+/// `checkpoints/`: model, optimiser and the trainer's position.
+pub const CHECKPOINTS: &str = "checkpoints";
+/// `checkpoints/state.json`: where the trainer stands; written last, so it names a step only once
+/// that step's tensors are in place.
+pub const CHECKPOINT_STATE: &str = "state.json";
+/// `checkpoints/model.bpk` and `checkpoints/optim.bpk`: burn's record files.
+pub const CHECKPOINT_MODEL: &str = "model.bpk";
+pub const CHECKPOINT_OPTIM: &str = "optim.bpk";
+
+/// Every file a run folder may hold, with its writer: what `duplab runs show` and the docs list.
+pub const FILES: [(&str, &str); 10] = [
+    (CONFIG, "trainer, after data and plan"),
+    (SUMMARY, "trainer, duplab eval, evaluation cards"),
+    (METRICS, "trainer, appended"),
+    (STATUS, "trainer and launcher"),
+    (OWNER, "trainer and launcher"),
+    (PHASE, "trainer"),
+    (CONTROL, "lab, duplab runs pause/resume/stop"),
+    (PRESET, "lab (a detached launch)"),
+    (LOG, "detached trainer's output"),
+    (CHECKPOINTS, "trainer"),
+];

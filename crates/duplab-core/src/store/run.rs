@@ -1,0 +1,462 @@
+//! The run store (a folder of run folders) and one run folder: creating, listing and opening
+//! runs, and reading and writing the files the layout names. A reader returns
+//! `Result<Option<T>>`: `None` when the file is not there (yet), an error naming the file when it
+//! is there and unreadable, so a corrupt file is reported, never taken for an empty one.
+
+use super::config::RunConfig;
+use super::error::{StoreError, io};
+use super::id::{iso_time, new_run_id, now_secs, validate_run_id};
+use super::layout;
+use super::metrics::{MetricRecord, MetricsWriter, read_metrics};
+use super::status::RunStatus;
+use super::summary::Summary;
+use crate::atomic::Durability;
+use crate::spec::Preset;
+use std::path::{Path, PathBuf};
+
+/// The run store folder.
+#[derive(Debug, Clone)]
+pub struct RunStore {
+    pub root: PathBuf,
+}
+
+/// One run folder.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub id: String,
+    pub dir: PathBuf,
+}
+
+impl RunStore {
+    pub fn new(root: impl Into<PathBuf>) -> RunStore {
+        RunStore { root: root.into() }
+    }
+
+    /// `--runs-dir`, else `$DUPLAB_RUNS`, else `./runs`.
+    pub fn resolve(flag: Option<&Path>) -> RunStore {
+        match (flag, std::env::var_os("DUPLAB_RUNS")) {
+            (Some(p), _) => RunStore::new(p),
+            (None, Some(p)) => RunStore::new(PathBuf::from(p)),
+            (None, None) => RunStore::new("runs"),
+        }
+    }
+
+    pub fn create(&self, preset_name: &str) -> Result<Run, StoreError> {
+        loop {
+            match self.create_with_id(&new_run_id(preset_name)) {
+                Err(StoreError::Io(_, e)) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    continue;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// A new run folder under a chosen id (status `running`, owned by this process); an
+    /// existing folder of that id is an `AlreadyExists` error, never reused.
+    pub fn create_with_id(&self, id: &str) -> Result<Run, StoreError> {
+        validate_run_id(id).map_err(StoreError::BadId)?;
+        std::fs::create_dir_all(&self.root).map_err(io(&self.root))?;
+        let dir = self.root.join(id);
+        std::fs::create_dir(&dir).map_err(|e| StoreError::Io(dir.clone(), e))?;
+        let run = Run {
+            id: id.to_string(),
+            dir,
+        };
+        std::fs::create_dir_all(run.checkpoints_dir()).map_err(io(&run.dir))?;
+        run.set_status(RunStatus::Running)?;
+        run.mark_owner()?;
+        Ok(run)
+    }
+
+    /// Every run folder (one with a `config.json` or `status`), sorted by id = by start time.
+    pub fn runs(&self) -> Result<Vec<Run>, StoreError> {
+        let rd = match std::fs::read_dir(&self.root) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+            Err(e) => return Err(StoreError::Io(self.root.clone(), e)),
+        };
+        let mut runs: Vec<Run> = rd
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().is_dir())
+            .filter_map(|e| {
+                let id = e.file_name().to_string_lossy().to_string();
+                let dir = e.path();
+                (dir.join(layout::CONFIG).exists() || dir.join(layout::STATUS).exists())
+                    .then_some(Run { id, dir })
+            })
+            .collect();
+        runs.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(runs)
+    }
+
+    /// Open a run by id, or by a unique prefix or suffix of one.
+    pub fn open(&self, id: &str) -> Result<Run, StoreError> {
+        validate_run_id(id).map_err(StoreError::BadId)?;
+        let exact = self.root.join(id);
+        if exact.join(layout::STATUS).exists() || exact.join(layout::CONFIG).exists() {
+            return Ok(Run {
+                id: id.to_string(),
+                dir: exact,
+            });
+        }
+        let matches: Vec<Run> = self
+            .runs()?
+            .into_iter()
+            .filter(|r| r.id.starts_with(id) || r.id.ends_with(id))
+            .collect();
+        match matches.len() {
+            0 => Err(StoreError::NotFound {
+                id: id.to_string(),
+                store: self.root.clone(),
+            }),
+            1 => Ok(matches.into_iter().next().unwrap()),
+            _ => Err(StoreError::Ambiguous {
+                id: id.to_string(),
+                matches: matches.into_iter().map(|r| r.id).collect(),
+            }),
+        }
+    }
+
+    pub fn delete(&self, id: &str) -> Result<(), StoreError> {
+        let run = self.open(id)?;
+        std::fs::remove_dir_all(&run.dir).map_err(io(&run.dir))
+    }
+}
+
+impl Run {
+    pub fn checkpoints_dir(&self) -> PathBuf {
+        self.dir.join(layout::CHECKPOINTS)
+    }
+    /// `checkpoints/state.json`: present once a checkpoint is complete.
+    pub fn checkpoint_state_path(&self) -> PathBuf {
+        self.checkpoints_dir().join(layout::CHECKPOINT_STATE)
+    }
+    pub fn metrics_path(&self) -> PathBuf {
+        self.dir.join(layout::METRICS)
+    }
+
+    /// Replace one of the run folder's files whole.
+    pub(crate) fn replace(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        durability: Durability,
+    ) -> Result<(), StoreError> {
+        Ok(crate::atomic::write_atomic(
+            &self.dir.join(name),
+            bytes,
+            durability,
+        )?)
+    }
+
+    /// A file's text, `None` when it does not exist.
+    fn read_text(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let p = self.dir.join(name);
+        match std::fs::read_to_string(&p) {
+            Ok(t) => Ok(Some(t)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StoreError::Io(p, e)),
+        }
+    }
+
+    /// A JSON file of the run folder, `None` when it does not exist; unreadable JSON is an error
+    /// naming the file.
+    fn read_json<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+        what: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let Some(text) = self.read_text(name)? else {
+            return Ok(None);
+        };
+        serde_json::from_str(&text).map(Some).map_err(|e| {
+            StoreError::Corrupt(self.dir.join(name), format!("unreadable {what}: {e}"))
+        })
+    }
+
+    pub fn set_status(&self, s: RunStatus) -> Result<(), StoreError> {
+        self.replace(
+            layout::STATUS,
+            format!("{}\n", s.name()).as_bytes(),
+            Durability::Rename,
+        )
+    }
+
+    /// The status on disk; `running` or `paused` whose trainer process is gone reads as
+    /// `interrupted`.
+    pub fn status(&self) -> RunStatus {
+        let s = self
+            .read_text(layout::STATUS)
+            .ok()
+            .flatten()
+            .and_then(|s| RunStatus::parse(&s));
+        match s {
+            Some(s) if s.is_live() && !self.owner_alive() => RunStatus::Interrupted,
+            Some(s) => s,
+            None => RunStatus::Interrupted,
+        }
+    }
+
+    /// The resolved preset a launcher wrote for its trainer (`preset.toml`).
+    pub fn preset_path(&self) -> PathBuf {
+        self.dir.join(layout::PRESET)
+    }
+
+    pub fn write_preset(&self, p: &Preset) -> Result<(), StoreError> {
+        self.replace(layout::PRESET, p.to_toml().as_bytes(), Durability::Sync)
+    }
+
+    /// What a detached trainer printed (`train.log`).
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join(layout::LOG)
+    }
+
+    /// What the trainer is doing outside training steps (loading, evaluating), for watchers
+    /// in other processes. One line, replaced atomically.
+    pub fn set_phase(&self, what: &str) -> Result<(), StoreError> {
+        self.replace(layout::PHASE, what.as_bytes(), Durability::Rename)
+    }
+
+    pub fn phase(&self) -> String {
+        self.read_text(layout::PHASE)
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    pub fn write_config(&self, c: &RunConfig) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec_pretty(c)
+            .map_err(|e| StoreError::Corrupt(self.dir.clone(), e.to_string()))?;
+        self.replace(layout::CONFIG, &bytes, Durability::Sync)
+    }
+
+    /// `config.json`, `None` before the trainer wrote it.
+    pub fn config(&self) -> Result<Option<RunConfig>, StoreError> {
+        self.read_json(layout::CONFIG, "config")
+    }
+
+    /// `config.json`, which the caller cannot do without: a missing one is an error naming it.
+    pub fn require_config(&self) -> Result<RunConfig, StoreError> {
+        self.config()?
+            .ok_or_else(|| StoreError::Missing(self.dir.join(layout::CONFIG)))
+    }
+
+    /// Write `summary.json` (atomically), stamped with this version's format.
+    pub fn write_summary(&self, s: &Summary) -> Result<(), StoreError> {
+        let s = Summary {
+            format: super::summary::SUMMARY_FORMAT,
+            ..s.clone()
+        };
+        let bytes = serde_json::to_vec_pretty(&s)
+            .map_err(|e| StoreError::Corrupt(self.dir.clone(), e.to_string()))?;
+        self.replace(layout::SUMMARY, &bytes, Durability::Sync)
+    }
+
+    /// Record a failure: the error in the summary, status `failed`. A corrupt summary is
+    /// replaced (the failure is what matters now) rather than stopping the record of it.
+    pub fn mark_failed(&self, error: &str) -> Result<(), StoreError> {
+        let mut s = self.summary().ok().flatten().unwrap_or_default();
+        s.error = Some(error.to_string());
+        self.write_summary(&s)?;
+        self.set_status(RunStatus::Failed)
+    }
+
+    /// `summary.json`, `None` before any was written.
+    pub fn summary(&self) -> Result<Option<Summary>, StoreError> {
+        self.read_json(layout::SUMMARY, "summary")
+    }
+
+    /// The summary to update: the one on disk, or an empty one before any was written.
+    pub fn summary_or_default(&self) -> Result<Summary, StoreError> {
+        Ok(self.summary()?.unwrap_or_default())
+    }
+
+    /// Why this run's files cannot be read (`PATH: reason`), if they cannot: listings show such
+    /// a run as corrupt and go on with the rest.
+    pub fn corruption(&self) -> Option<String> {
+        self.config()
+            .err()
+            .or_else(|| self.summary().err())
+            .map(|e| e.to_string())
+    }
+
+    pub fn metrics(&self) -> Result<Vec<MetricRecord>, StoreError> {
+        let p = self.metrics_path();
+        read_metrics(&p).map_err(io(&p))
+    }
+
+    /// Drop the records of steps after `step` (a resumed run continues from its checkpoint;
+    /// what a crash wrote after it goes). The file is replaced atomically.
+    pub fn truncate_metrics(&self, step: usize) -> Result<(), StoreError> {
+        let mut text = String::new();
+        for r in self.metrics()? {
+            let keep = match &r {
+                MetricRecord::Step(s) => s.step <= step,
+                MetricRecord::Epoch(e) => e.step <= step,
+                _ => true,
+            };
+            if keep {
+                let line = serde_json::to_string(&r)
+                    .map_err(|e| StoreError::Io(self.metrics_path(), std::io::Error::other(e)))?;
+                text.push_str(&line);
+                text.push('\n');
+            }
+        }
+        self.replace(layout::METRICS, text.as_bytes(), Durability::Sync)
+    }
+
+    pub fn metrics_writer(&self) -> Result<MetricsWriter, StoreError> {
+        let p = self.metrics_path();
+        MetricsWriter::open(&p).map_err(io(&p))
+    }
+
+    /// Unix seconds of the run's start, from the config or the folder.
+    pub fn started_at(&self) -> u64 {
+        match self.config() {
+            Ok(Some(c)) => c.created_at,
+            _ => std::fs::metadata(&self.dir)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+        }
+    }
+
+    pub fn started_iso(&self) -> String {
+        iso_time(self.started_at())
+    }
+}
+
+/// Unix seconds now (re-exported for trainers).
+pub fn now() -> u64 {
+    now_secs()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_list_open_and_delete() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RunStore::new(dir.path());
+        let a = store.create("default").unwrap();
+        let b = store.create("default").unwrap();
+        assert_eq!(store.runs().unwrap().len(), 2);
+        assert_eq!(a.status(), RunStatus::Running, "our own process is alive");
+        assert_eq!(store.open(&a.id).unwrap().dir, a.dir);
+        // A unique suffix opens a run; a shared prefix is ambiguous.
+        let suffix = &b.id[b.id.len() - 6..];
+        assert_eq!(store.open(suffix).unwrap().id, b.id);
+        assert!(matches!(store.open("2"), Err(StoreError::Ambiguous { .. })));
+        store.delete(&a.id).unwrap();
+        assert_eq!(store.runs().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn ids_cannot_escape_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RunStore::new(dir.path().join("runs"));
+        for bad in ["..", "../runs", "/tmp", "a/../../b"] {
+            assert!(
+                matches!(store.open(bad), Err(StoreError::BadId(_))),
+                "{bad}"
+            );
+            assert!(store.delete(bad).is_err());
+        }
+        assert!(dir.path().exists());
+    }
+
+    #[test]
+    fn dead_trainer_reads_as_interrupted() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunStore::new(dir.path()).create("x").unwrap();
+        // pid 0 never names a live process in /proc.
+        std::fs::write(
+            run.dir.join("pid"),
+            "0 ".to_string() + &super::super::owner::hostname(),
+        )
+        .unwrap();
+        assert_eq!(run.status(), RunStatus::Interrupted);
+        run.set_status(RunStatus::Finished).unwrap();
+        assert_eq!(run.status(), RunStatus::Finished);
+    }
+
+    #[test]
+    fn summary_is_replaced_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunStore::new(dir.path()).create("x").unwrap();
+        assert_eq!(run.summary().unwrap(), None);
+        let s = Summary {
+            test_acc: Some(0.9),
+            ..Default::default()
+        };
+        run.write_summary(&s).unwrap();
+        assert_eq!(
+            run.summary().unwrap().unwrap(),
+            Summary {
+                format: super::super::summary::SUMMARY_FORMAT,
+                ..s
+            }
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(&run.dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+
+    /// A run folder written before evaluation points were renamed and group metrics added
+    /// (summary format 1, `epoch` / `epochs_done`), committed as it was: still read whole.
+    #[test]
+    fn a_run_folder_of_format_one_reads_as_before() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store/fixtures/run-format-1");
+        let dir = tempfile::tempdir().unwrap();
+        let id = "20261118-120000-default-f1f1f1";
+        std::fs::create_dir_all(dir.path().join(id)).unwrap();
+        for f in std::fs::read_dir(src.join(id)).unwrap() {
+            let f = f.unwrap();
+            std::fs::copy(f.path(), dir.path().join(id).join(f.file_name())).unwrap();
+        }
+        let store = RunStore::new(dir.path());
+        let run = store.open("f1f1f1").unwrap();
+        assert_eq!(run.status(), RunStatus::Finished);
+        let c = run.config().unwrap().unwrap();
+        assert_eq!(
+            c.preset.training.group_every, 1,
+            "new fields take their defaults"
+        );
+        let s = run.summary().unwrap().unwrap();
+        assert_eq!((s.format, s.evaluations_done, s.steps_done), (1, 2, 4));
+        assert!(s.groups.is_none() && s.test_acc.is_some());
+        let evals: Vec<usize> = run
+            .metrics()
+            .unwrap()
+            .into_iter()
+            .filter_map(|m| match m {
+                MetricRecord::Epoch(e) => Some(e.evaluation),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(evals, vec![1, 2]);
+    }
+
+    #[test]
+    fn a_corrupt_file_is_an_error_naming_it_and_a_missing_one_is_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunStore::new(dir.path()).create("x").unwrap();
+        assert!(run.config().unwrap().is_none());
+        let e = run.require_config().unwrap_err().to_string();
+        assert!(e.contains("config.json") && e.contains("missing"), "{e}");
+        std::fs::write(run.dir.join("summary.json"), "{\"test_acc\": 0.").unwrap();
+        let e = run.summary().unwrap_err().to_string();
+        assert!(
+            e.contains("summary.json") && e.contains("unreadable summary"),
+            "{e}"
+        );
+        assert_eq!(run.corruption(), Some(e));
+    }
+}
