@@ -48,12 +48,10 @@ pub(super) fn duplab_job(preset: &Preset, device: DeviceChoice) -> Result<Done, 
     };
     let (tx, _rx) = channel();
     let (_ctl_tx, ctl_rx) = channel();
-    let mut slot = None;
     let t0 = Instant::now();
-    let r = run_job(&job, &tx, &ctl_rx, &mut slot);
+    let r = run_job(&job, &tx, &ctl_rx);
     let seconds = t0.elapsed().as_secs_f64();
-    let out = r.map_err(|e| format!("{e:#}")).and_then(|_| {
-        let run = slot.ok_or("the job made no run")?;
+    let out = r.map_err(|e| e.to_string()).and_then(|run| {
         let s = run.summary_or_default().map_err(|e| e.to_string())?;
         let c = run.require_config().map_err(|e| e.to_string())?;
         Ok(Done {

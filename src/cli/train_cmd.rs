@@ -133,9 +133,9 @@ pub fn watch(job: TrainJob, stop: &AtomicBool, fancy: bool) -> i32 {
             Err(RecvTimeoutError::Disconnected) => break 1,
         };
         match ev {
-            TrainEvent::Phase { what, .. } => match &bar {
-                Some(b) => b.set_message(what),
-                None => outln!("{what}"),
+            TrainEvent::Phase { phase, .. } => match &bar {
+                Some(b) => b.set_message(phase.to_string()),
+                None => outln!("{phase}"),
             },
             TrainEvent::Started {
                 run_id,

@@ -1,4 +1,4 @@
-use crate::store::{EpochRecord, RobustRecord, RunConfig, StepRecord, Summary};
+use crate::store::{EpochRecord, Phase, RobustRecord, RunConfig, StepRecord, Summary};
 
 /// What a trainer reports. Every event names its run, so several workers can share one channel.
 #[derive(Debug, Clone)]
@@ -35,10 +35,11 @@ pub enum TrainEvent {
     Resumed {
         run_id: String,
     },
-    /// Long work outside training steps (loading, evaluation), for progress display.
+    /// Long work outside training steps (loading, evaluation), for progress display; the
+    /// command line and the lab show its words (`Phase`'s `Display`).
     Phase {
         run_id: Option<String>,
-        what: String,
+        phase: Phase,
     },
     Finished {
         run_id: String,

@@ -5,13 +5,17 @@
 mod batches;
 pub mod card;
 mod checkpoint;
+mod control_source;
 mod device_data;
 mod eval;
 mod eval_run;
+mod evaluator;
 mod events;
 mod group_eval;
 pub mod pytorch;
+mod reporter;
 mod session;
+mod setup;
 mod step;
 mod trainer;
 mod worker;
@@ -21,6 +25,7 @@ pub use eval::{EvalResult, PerImage, evaluate_clean, evaluate_robust, per_image}
 pub use eval_run::{attack_key, eval_run, load_model, load_trained};
 pub use events::{Control, TrainEvent};
 pub use step::train_step;
+pub use setup::JobError;
 pub use trainer::{TrainJob, eval_points, optimizer, run_job};
 pub use worker::{WorkerHandle, spawn};
 

@@ -3,6 +3,7 @@
 
 use super::eval::EvalResult;
 use super::session::{Flow, Session};
+use super::setup::JobError;
 use super::{Control, TrainEvent};
 use crate::backend::DeviceChoice;
 use crate::spec::{Length, OptimizerKind, Preset};
@@ -69,26 +70,42 @@ pub fn eval_points(
     v
 }
 
-/// Run one job to its end on this thread. Events go to `events`; `control` is polled between
-/// steps. Errors are returned (the worker turns them into a `failed` run). The job is a session
-/// of named steps: prepare (or resume), then per step control → train → metric window, and at
-/// evaluation points evaluate → checkpoint, then finish.
+/// Run one job to its end on this thread and return its run folder. Events go to `events`;
+/// `control` is polled between steps. A failure carries the run folder it had by then (the
+/// worker marks it `failed`). The job is a session of named steps: start (set up or resume),
+/// then per step control → train → metric window, and at evaluation points evaluate →
+/// checkpoint, then finish.
 pub fn run_job(
     job: &TrainJob,
     events: &Sender<TrainEvent>,
     control: &Receiver<Control>,
-    run_slot: &mut Option<Run>,
-) -> Result<()> {
-    let mut s = Session::prepare(job, events, run_slot)?;
+) -> Result<Run, JobError> {
+    let mut s = Session::start(job, events, control)?;
+    let run = s.run().clone();
+    JobError::guard(Some(&run), move || match train(&mut s)? {
+        End::Stopped => s.stop(),
+        End::Finished => s.finish(),
+    })?;
+    Ok(run)
+}
+
+/// How the loop ended.
+enum End {
+    Stopped,
+    Finished,
+}
+
+/// The training loop, to its last step, a stop, or an early end.
+fn train(s: &mut Session) -> Result<End> {
     s.training_phase();
-    while s.state.step < s.total_steps {
-        if s.control(control) == Flow::Stop {
-            return s.stop();
+    while s.state.step < s.schedule.total_steps {
+        if s.control() == Flow::Stop {
+            return Ok(End::Stopped);
         }
         let t0 = Instant::now();
         s.train_step();
-        let at_eval = s.points.contains(&s.state.step);
-        if s.state.step % s.emit_every == 0 || at_eval {
+        let at_eval = s.schedule.points.contains(&s.state.step);
+        if s.state.step % s.schedule.emit_every == 0 || at_eval {
             s.record_window()?;
         }
         s.split().steps_s += t0.elapsed().as_secs_f64();
@@ -97,12 +114,12 @@ pub fn run_job(
             s.checkpoint()?;
             if s.stop_early.is_some() {
                 // `training.stop_on_overfit`: the weights at the alarm are the final ones.
-                return s.finish();
+                return Ok(End::Finished);
             }
             s.training_phase();
         }
     }
-    s.finish()
+    Ok(End::Finished)
 }
 
 pub fn robust_record(r: &EvalResult, label: &str) -> RobustRecord {

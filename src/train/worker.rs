@@ -2,6 +2,7 @@
 //! a channel; the caller never waits on it. An error or a panic inside training ends as a run with
 //! status `failed` and a `Failed` event, never a hung caller.
 
+use super::setup::panic_error;
 use super::trainer::{TrainJob, run_job};
 use super::{Control, TrainEvent};
 use crate::store::Run;
@@ -23,30 +24,21 @@ impl WorkerHandle {
     }
 }
 
-fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "panic with a non-text payload".into()
-    }
-}
-
 /// Start `job` on a new thread; its events go to `events`.
 pub fn spawn(job: TrainJob, events: Sender<TrainEvent>) -> WorkerHandle {
     let (control, control_rx) = channel();
     let thread = std::thread::Builder::new()
         .name(format!("trainer-{}", job.preset.name))
         .spawn(move || {
-            let mut run: Option<Run> = None;
+            // `run_job` turns a panic inside the job into an error with its run folder; this
+            // guard is for one outside it.
             let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                run_job(&job, &events, &control_rx, &mut run)
+                run_job(&job, &events, &control_rx)
             }));
-            let error = match outcome {
-                Ok(Ok(())) => return,
-                Ok(Err(e)) => format!("{e:#}"),
-                Err(p) => format!("training panicked: {}", panic_message(p.as_ref())),
+            let (run, error): (Option<Run>, String) = match outcome {
+                Ok(Ok(_)) => return,
+                Ok(Err(e)) => (e.run.clone(), e.to_string()),
+                Err(p) => (None, panic_error(p.as_ref()).to_string()),
             };
             if let Some(run) = &run {
                 let _ = run.mark_failed(&error);

@@ -133,6 +133,9 @@ pub enum Msg {
         id: String,
         result: Result<(), String>,
     },
+    /// A preset was saved ("save as" on the presets screen): its name, its file and the
+    /// preset list as it reads now; or why not.
+    PresetSaved(Result<super::presets::Saved, String>),
 }
 
 /// Work for the loop: the app never blocks, touches threads or reads the disk itself.
@@ -172,6 +175,8 @@ pub enum Effect {
     LoadCompare(Vec<String>),
     /// Read a stored run and keep following its `metrics.jsonl` while it grows.
     OpenRun(String),
+    /// Write a preset (already renamed) as a new file in the preset folder.
+    SavePreset(Box<Preset>),
 }
 
 pub struct App {
@@ -179,10 +184,9 @@ pub struct App {
     pub(super) opts: Options,
     pub(super) screen: Screen,
     pub(super) presets: PresetsState,
-    /// Runs trained by this process, and stored runs opened from the runs screen.
+    /// Runs trained by this process (`LiveRun::worker` names the worker), and stored runs
+    /// opened from the runs screen.
     pub(super) live: Vec<LiveRun>,
-    /// Worker keys of `live` entries this process trains (`None` for opened stored runs).
-    pub(super) live_keys: Vec<Option<String>>,
     pub(super) live_selected: usize,
     pub(super) smoothing: bool,
     /// What the live screen's side panel shows.
@@ -215,7 +219,6 @@ impl App {
             screen: Screen::Presets,
             presets: PresetsState::new(),
             live: vec![],
-            live_keys: vec![],
             live_selected: 0,
             smoothing: false,
             side: SidePanel::Classes,
@@ -270,8 +273,7 @@ impl App {
     pub fn training(&self) -> usize {
         self.live
             .iter()
-            .zip(&self.live_keys)
-            .filter(|(r, k)| k.is_some() && r.status.is_active())
+            .filter(|r| r.worker.is_some() && r.status.is_active())
             .count()
     }
 
@@ -461,14 +463,24 @@ impl App {
                 }
                 true
             }
+            Msg::PresetSaved(result) => {
+                match result {
+                    Ok(saved) => {
+                        self.say(format!("saved {}", saved.path), false);
+                        self.presets.saved(saved);
+                    }
+                    Err(e) => self.say(e, true),
+                }
+                true
+            }
         }
     }
 
     fn on_train(&mut self, key: &str, event: TrainEvent) -> bool {
         let Some(i) = self
-            .live_keys
+            .live
             .iter()
-            .position(|k| k.as_deref() == Some(key))
+            .position(|r| r.worker.as_deref() == Some(key))
         else {
             return false;
         };
@@ -501,8 +513,7 @@ impl App {
         let Some(i) = self
             .live
             .iter()
-            .zip(&self.live_keys)
-            .position(|(r, k)| k.is_none() && r.id == id)
+            .position(|r| r.worker.is_none() && r.id == id)
         else {
             return false;
         };
@@ -530,8 +541,7 @@ impl App {
     pub fn training_elsewhere(&self) -> usize {
         self.live
             .iter()
-            .zip(&self.live_keys)
-            .filter(|(r, k)| k.is_none() && r.status.is_active())
+            .filter(|r| r.worker.is_none() && r.status.is_active())
             .count()
     }
 
@@ -649,14 +659,13 @@ impl App {
     fn add_stored(&mut self, run: LiveRun) -> usize {
         match self.live.iter().position(|l| l.id == run.id) {
             Some(i) => {
-                if self.live_keys[i].is_none() {
+                if self.live[i].worker.is_none() {
                     self.live[i] = run;
                 }
                 i
             }
             None => {
                 self.live.push(run);
-                self.live_keys.push(None);
                 self.live.len() - 1
             }
         }
@@ -668,7 +677,6 @@ impl App {
         let mut run = LiveRun::launching(id, preset);
         run.phase = "starting its trainer process".into();
         self.live.push(run);
-        self.live_keys.push(None);
         self.live_selected = self.live.len() - 1;
     }
 
@@ -676,8 +684,9 @@ impl App {
     pub(super) fn next_worker(&mut self, preset: &str) -> String {
         self.launched += 1;
         let key = format!("worker-{}", self.launched);
-        self.live.push(LiveRun::launching(&key, preset));
-        self.live_keys.push(Some(key.clone()));
+        let mut run = LiveRun::launching(&key, preset);
+        run.worker = Some(key.clone());
+        self.live.push(run);
         self.live_selected = self.live.len() - 1;
         key
     }

@@ -60,7 +60,7 @@ fn app_on(screen: Screen) -> App {
         row("b", "x"),
     ])));
     a.update(key(KeyCode::Enter)); // launch: a trained run on the live screen
-    let k = a.live_keys[0].clone().unwrap();
+    let k = a.live[0].worker.clone().unwrap();
     a.update(Msg::Train {
         key: k,
         event: TrainEvent::Paused { run_id: "r".into() },
@@ -214,7 +214,7 @@ fn quitting_while_training_asks_and_enter_is_the_safe_answer() {
     a.update(key(KeyCode::Char('y')));
     assert!(matches!(a.effects.as_slice(), [Effect::StopAll]));
     assert!(!a.quit, "waits for the checkpoint");
-    let key_ = a.live_keys[0].clone().unwrap();
+    let key_ = a.live[0].worker.clone().unwrap();
     a.update(Msg::Train {
         key: key_,
         event: TrainEvent::Stopped {
@@ -364,7 +364,8 @@ fn a_detached_launch_is_followed_from_its_folder_and_steered_through_it() {
     };
     assert!(id.contains("-default-"), "{id}");
     assert_eq!(a.screen, Screen::Live);
-    assert_eq!(a.live_keys, vec![None], "no worker of this lab trains it");
+    assert_eq!(a.live[0].worker, None, "no worker of this lab trains it");
+    assert_eq!(a.live.len(), 1);
     assert_eq!(a.live[0].preset, "default");
     a.update(Msg::Detached {
         id: id.clone(),
@@ -504,4 +505,32 @@ fn a_failed_trainer_start_says_why() {
             .as_ref()
             .is_some_and(|(m, err)| *err && m.contains("no such file"))
     );
+}
+
+/// "Save as" never writes from `update`: it asks for `Effect::SavePreset` (the store worker
+/// writes the file), and the answer, `Msg::PresetSaved`, lists and selects the new preset.
+#[test]
+fn save_as_asks_the_worker_to_write_and_selects_what_it_saved() {
+    let mut a = app();
+    a.update(key(KeyCode::Char('s')));
+    let typed = a.presets.saving.clone().expect("save-as prompt open");
+    for _ in 0..typed.chars().count() {
+        a.update(key(KeyCode::Backspace));
+    }
+    for c in "mine".chars() {
+        a.update(key(KeyCode::Char(c)));
+    }
+    a.update(key(KeyCode::Enter));
+    let effects = a.take_effects();
+    let Some(Effect::SavePreset(p)) = effects.iter().find(|e| matches!(e, Effect::SavePreset(_)))
+    else {
+        panic!("no SavePreset among {effects:?}");
+    };
+    assert_eq!(p.name, "mine");
+    let dir = tempfile::tempdir().unwrap();
+    let saved = crate::tui::presets::write_preset(p, dir.path()).unwrap();
+    assert!(std::path::Path::new(&saved.path).exists());
+    a.update(Msg::PresetSaved(Ok(saved)));
+    assert_eq!(a.presets.source().unwrap().name, "mine");
+    assert!(a.message.as_ref().unwrap().0.starts_with("saved "));
 }

@@ -67,6 +67,9 @@ pub struct LiveRun {
     pub phase: String,
     /// The evaluation card, as the run's summary held it when the run was opened.
     pub card: Option<crate::store::CardStat>,
+    /// The key of the worker thread of this lab that trains the run; `None` for a run another
+    /// process trains (a detached launch, a re-attached or opened stored run).
+    pub worker: Option<String>,
 }
 
 impl LiveRun {
@@ -88,6 +91,7 @@ impl LiveRun {
             status: LiveStatus::Starting,
             phase: "starting".into(),
             card: None,
+            worker: None,
         }
     }
 
@@ -177,7 +181,7 @@ impl LiveRun {
                 self.phase = "training".into();
             }
             TrainEvent::Epoch { record, .. } => self.evals.push(record.clone()),
-            TrainEvent::Phase { what, .. } => self.phase = what.clone(),
+            TrainEvent::Phase { phase, .. } => self.phase = phase.to_string(),
             TrainEvent::Paused { .. } => self.status = LiveStatus::Paused,
             TrainEvent::Resumed { .. } => self.status = LiveStatus::Running,
             TrainEvent::Finished { .. } => {
@@ -269,7 +273,7 @@ impl Target {
 
 impl App {
     fn target(&self, i: usize) -> Target {
-        match &self.live_keys[i] {
+        match &self.live[i].worker {
             Some(key) => Target::Worker(key.clone()),
             None => Target::Run(self.live[i].id.clone()),
         }

@@ -174,8 +174,8 @@ impl PresetsState {
         }
     }
 
-    /// Write the resolved preset, renamed, as `<dir>/<name>.toml`, and select it.
-    pub fn save_as(&mut self, name: &str, dir: &std::path::Path) -> Result<String, String> {
+    /// The resolved preset renamed `name`, for "save as" (`Effect::SavePreset` writes it).
+    pub fn to_save(&self, name: &str) -> Result<Preset, String> {
         if name.is_empty()
             || !name
                 .chars()
@@ -185,28 +185,61 @@ impl PresetsState {
         }
         let mut p = self.resolved.clone()?;
         p.name = name.to_string();
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let path = dir.join(format!("{name}.toml"));
-        if path.exists() {
-            return Err(format!("{} exists; choose another name", path.display()));
-        }
-        std::fs::write(&path, p.to_toml()).map_err(|e| format!("{}: {e}", path.display()))?;
-        self.list = list_presets();
-        // A folder outside the search path (a test's): keep the new preset listed anyway.
-        if !self.list.iter().any(|s| s.name == name) {
-            self.list.push(PresetSource {
-                name: name.into(),
-                origin: path.display().to_string(),
-                text: p.to_toml(),
-            });
-        }
-        if let Some(i) = self.list.iter().position(|s| s.name == name) {
+        Ok(p)
+    }
+
+    /// A preset was saved: list it and select it; its edits now live in the file.
+    pub fn saved(&mut self, saved: Saved) {
+        self.list = saved.list;
+        if let Some(i) = self.list.iter().position(|s| s.name == saved.name) {
             self.selected = i;
         }
         self.overrides.clear();
         self.resolve();
-        Ok(path.display().to_string())
     }
+}
+
+/// What saving a preset did: its name, its file, and the preset list as it reads afterwards.
+#[derive(Debug, Clone)]
+pub struct Saved {
+    pub name: String,
+    pub path: String,
+    pub list: Vec<PresetSource>,
+}
+
+/// Write `p` as `<dir>/<name>.toml`, never over an existing file (the store worker's side of
+/// `Effect::SavePreset`).
+pub fn write_preset(p: &Preset, dir: &std::path::Path) -> Result<Saved, String> {
+    use std::io::Write;
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let path = dir.join(format!("{}.toml", p.name));
+    let text = p.to_toml();
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => {
+                format!("{} exists; choose another name", path.display())
+            }
+            _ => format!("{}: {e}", path.display()),
+        })?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut list = list_presets();
+    // A folder outside the search path (a test's): keep the new preset listed anyway.
+    if !list.iter().any(|s| s.name == p.name) {
+        list.push(PresetSource {
+            name: p.name.clone(),
+            origin: path.display().to_string(),
+            text,
+        });
+    }
+    Ok(Saved {
+        name: p.name.clone(),
+        path: path.display().to_string(),
+        list,
+    })
 }
 
 impl Default for PresetsState {
@@ -275,8 +308,8 @@ impl App {
             }
             KeyCode::Enter if ps.saving.is_some() => {
                 let name = ps.saving.take().unwrap_or_default();
-                match PresetsState::save_dir().and_then(|dir| ps.save_as(&name, &dir)) {
-                    Ok(path) => self.say(format!("saved {path}"), false),
+                match ps.to_save(&name) {
+                    Ok(p) => self.push(Effect::SavePreset(Box::new(p))),
                     Err(e) => self.say(e, true),
                 }
                 return true;
@@ -338,8 +371,10 @@ mod tests {
         ps.field = 1; // rate
         ps.editing = Some("0.2".into());
         assert!(ps.commit_edit());
-        assert!(ps.save_as("bad name", dir.path()).is_err());
-        let path = ps.save_as("my-study", dir.path()).unwrap();
+        assert!(ps.to_save("bad name").is_err());
+        let saved = write_preset(&ps.to_save("my-study").unwrap(), dir.path()).unwrap();
+        let path = saved.path.clone();
+        ps.saved(saved);
         let saved = Preset::load(std::path::Path::new(&path), &[]).unwrap();
         assert_eq!(
             (saved.name.as_str(), saved.duplication.rate),
@@ -351,7 +386,7 @@ mod tests {
             "the edits now live in the saved preset"
         );
         assert!(
-            ps.save_as("my-study", dir.path())
+            write_preset(&ps.to_save("my-study").unwrap(), dir.path())
                 .unwrap_err()
                 .contains("exists")
         );

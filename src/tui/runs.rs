@@ -192,8 +192,7 @@ impl App {
                     let ours = self
                         .live
                         .iter()
-                        .zip(&self.live_keys)
-                        .any(|(l, k)| l.id == r.id && k.is_some() && l.status.is_active());
+                        .any(|l| l.id == r.id && l.worker.is_some() && l.status.is_active());
                     if ours || r.status == "running" {
                         self.say("this run is training; stop it first", true);
                     } else {

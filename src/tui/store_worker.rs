@@ -5,6 +5,8 @@
 
 use super::app::{Effect, Msg};
 use super::compare::CompareState;
+use super::presets::PresetsState;
+use crate::spec::Preset;
 use crate::report::run_rows;
 use crate::store::{ControlCommand, MetricsTail, Run, RunStatus, RunStore};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
@@ -17,6 +19,7 @@ pub enum StoreRequest {
     LoadCompare(Vec<String>),
     Delete(String),
     Control(String, ControlCommand),
+    SavePreset(Box<Preset>),
 }
 
 impl StoreRequest {
@@ -28,6 +31,7 @@ impl StoreRequest {
             Effect::LoadCompare(ids) => Some(StoreRequest::LoadCompare(ids)),
             Effect::OpenRun(id) => Some(StoreRequest::Open(id)),
             Effect::ControlRun { id, command } => Some(StoreRequest::Control(id, command)),
+            Effect::SavePreset(p) => Some(StoreRequest::SavePreset(p)),
             Effect::Launch { .. }
             | Effect::Detach { .. }
             | Effect::LoadData { .. }
@@ -111,6 +115,9 @@ fn answer(store: &RunStore, r: StoreRequest, followed: &mut Vec<Followed>) -> Ms
         StoreRequest::LoadCompare(ids) => {
             Msg::CompareLoaded(CompareState::load(store, &ids).map(Box::new))
         }
+        StoreRequest::SavePreset(p) => Msg::PresetSaved(
+            PresetsState::save_dir().and_then(|dir| super::presets::write_preset(&p, &dir)),
+        ),
         StoreRequest::Delete(id) => Msg::Deleted {
             result: store.delete(&id).map_err(|e| e.to_string()),
             id,

@@ -17,6 +17,7 @@ mod id;
 pub mod layout;
 mod metrics;
 mod owner;
+mod phase;
 mod points;
 mod run;
 mod status;
@@ -32,6 +33,7 @@ pub use metrics::{
     MetricsWriter, OverfitStat, RobustRecord, StepRecord, TailRead, read_metrics,
 };
 pub use owner::Owner;
+pub use phase::Phase;
 pub use points::PointPlan;
 pub use run::{Run, RunStore, now};
 pub use status::RunStatus;

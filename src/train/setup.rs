@@ -1,0 +1,309 @@
+//! A run's setup, before its first step: load the data (dedup it when the preset says so),
+//! build the plan, pick the device, create, take over or resume the run folder, write its
+//! config, build model and optimiser (from the checkpoint when resuming), upload the data, and
+//! find the groups and the leaky test images the evaluations split by.
+
+use super::batches::Batches;
+use super::checkpoint::{self, TrainerState};
+use super::reporter::send_phase;
+use super::trainer::{TrainJob, eval_points, optimizer};
+use super::{DeviceData, TrainEvent};
+use crate::backend::select;
+use crate::data;
+use crate::nn::{InputShape, Net};
+use crate::spec::Length;
+use crate::store::{Phase, Run, RunConfig, RunStatus, Summary};
+use anyhow::{Result, anyhow, bail};
+use burn::module::Module;
+use burn::optim::ModuleOptimizer;
+use burn::prelude::*;
+use std::panic::AssertUnwindSafe;
+use std::sync::mpsc::Sender;
+use std::time::Instant;
+
+/// A failed job, with the run folder it had by then (so the caller can mark it `failed`).
+#[derive(Debug)]
+pub struct JobError {
+    pub run: Option<Run>,
+    pub error: anyhow::Error,
+}
+
+impl std::fmt::Display for JobError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.error)
+    }
+}
+
+impl std::error::Error for JobError {}
+
+/// How long the run is and when it evaluates.
+pub struct Schedule {
+    pub total_steps: usize,
+    pub steps_per_epoch: usize,
+    /// Steps of an epoch as the learning-rate schedule counts them (see `schedule_epoch`).
+    pub schedule_epoch: usize,
+    /// Steps after which the test set is evaluated.
+    pub points: Vec<usize>,
+    /// A step record every this many steps.
+    pub emit_every: usize,
+}
+
+/// The epoch length the step schedule decays by: the run's own epochs when it is measured in
+/// epochs; under a fixed step budget, the *un-duplicated* set's, so that duplicated and clean
+/// runs decay at the same steps (the budget's whole point).
+pub fn schedule_epoch(
+    length: Length,
+    steps_per_epoch: usize,
+    clean_len: usize,
+    batch: usize,
+) -> usize {
+    match length {
+        Length::Epochs(_) => steps_per_epoch,
+        Length::Steps(_) => clean_len.div_ceil(batch.max(1)),
+    }
+}
+
+/// What the trainer's loop starts from.
+pub struct Setup {
+    pub run: Run,
+    pub state: TrainerState,
+    pub schedule: Schedule,
+    pub model: Net,
+    pub optim: ModuleOptimizer,
+    pub device: Device,
+    /// The training pool (the train split, then near-duplicate copies) and the test split.
+    pub train: DeviceData,
+    pub test: DeviceData,
+    pub batches: Batches,
+    pub classes: usize,
+    /// Which pool images are duplicated, copies, unique (a sample) or dropped.
+    pub groups: data::Groups,
+    /// Whether each test image is leaky (a training image within the data's leak threshold).
+    pub leaky: Vec<bool>,
+    pub summary: Summary,
+    /// The model's input (shape and normalisation) and the class names, for the final weights.
+    pub input: InputShape,
+    pub class_names: Vec<String>,
+}
+
+impl JobError {
+    /// Run `f`, a part of the job on `run`; its error or panic becomes a `JobError` on `run`.
+    pub fn guard<T>(run: Option<&Run>, f: impl FnOnce() -> Result<T>) -> Result<T, JobError> {
+        match std::panic::catch_unwind(AssertUnwindSafe(f)) {
+            Ok(r) => r.map_err(|error| JobError {
+                run: run.cloned(),
+                error,
+            }),
+            Err(p) => Err(JobError {
+                run: run.cloned(),
+                error: panic_error(p.as_ref()),
+            }),
+        }
+    }
+}
+
+/// A panic's payload as an error.
+pub fn panic_error(p: &(dyn std::any::Any + Send)) -> anyhow::Error {
+    let what = if let Some(s) = p.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-text payload".into()
+    };
+    anyhow!("training panicked: {what}")
+}
+
+/// Set the job up. A failure (an error or a panic) carries the run folder it had by then.
+pub fn prepare(job: &TrainJob, events: &Sender<TrainEvent>) -> Result<Setup, JobError> {
+    let mut run = None;
+    let out = std::panic::catch_unwind(AssertUnwindSafe(|| prepare_into(job, events, &mut run)));
+    match out {
+        Ok(r) => r.map_err(|error| JobError { run, error }),
+        Err(p) => Err(JobError {
+            run,
+            error: panic_error(p.as_ref()),
+        }),
+    }
+}
+
+fn prepare_into(
+    job: &TrainJob,
+    events: &Sender<TrainEvent>,
+    run_slot: &mut Option<Run>,
+) -> Result<Setup> {
+    let preparing = Instant::now();
+    let preset = &job.preset;
+    let t = &preset.training;
+    // A folder a launcher prepared is ours from the first moment, so that whatever fails
+    // from here on is recorded in it (status failed, the error in its summary).
+    let prepared = match &job.prepared {
+        Some(id) => {
+            let run = job.store.open(id)?;
+            *run_slot = Some(run.clone());
+            if run.dir.join(crate::store::layout::CONFIG).exists() {
+                bail!("run {id} was started before; continue it with: duplab train --resume {id}");
+            }
+            run.mark_owner()?;
+            Some(run)
+        }
+        None => None,
+    };
+    let say = |p: Phase| send_phase(events, prepared.as_ref(), p);
+    say(Phase::LoadingData {
+        set: preset.data.set.name().to_string(),
+    });
+    let decoding = |done: usize, total: usize| say(Phase::DecodingFolder { done, total });
+    let (ds, skipped) = data::load_spec(&preset.data, job.data_dir.as_deref(), &decoding)?;
+    if let Some(first) = skipped.first() {
+        say(Phase::SkippedImages {
+            count: skipped.len(),
+            first: first.clone(),
+        });
+    }
+    // The dedup control: the training set without its own near-duplicates, before the plan.
+    let (ds, dedup) = if preset.duplication.dedup {
+        let threshold = preset.duplication.dedup_threshold;
+        say(Phase::Dedup { threshold });
+        let (out, d) =
+            data::deduplicate(&ds, threshold, data::cache_dir().as_deref(), &|_, _| {});
+        let stat = d.stat(out.train.len());
+        (out, Some(stat))
+    } else {
+        (ds, None)
+    };
+    let classes = ds.num_classes();
+    let plan = data::make_plan(&preset.duplication, &ds.train.labels, classes, job.seed)
+        .map_err(|e| anyhow!("preset {}: {}", preset.name, e.within("duplication")))?;
+    let (pool, indices) = plan.materialise(&ds.train);
+    let selected = select(job.device).map_err(|e| anyhow!(e))?;
+    let device = selected.device.clone();
+    let inner = device.clone().inner();
+    let shape = InputShape::of(&ds);
+
+    let length = t.length().map_err(|e| anyhow!("preset {}: {}", preset.name, e.within("training")))?;
+    let steps_per_epoch = indices.len().div_ceil(t.batch_size);
+    let total_steps = match length {
+        Length::Epochs(e) => e * steps_per_epoch,
+        Length::Steps(s) => s,
+    };
+    let schedule = Schedule {
+        total_steps,
+        steps_per_epoch,
+        schedule_epoch: schedule_epoch(length, steps_per_epoch, ds.train.len(), t.batch_size),
+        points: eval_points(length, steps_per_epoch, total_steps, t.eval_every),
+        emit_every: (steps_per_epoch / 25).max(1),
+    };
+
+    let (run, state) = open_run(job, prepared)?;
+    *run_slot = Some(run.clone());
+
+    device.seed(job.seed);
+    let mut model = Net::new(t.model, &shape, &device).map_err(|e| anyhow!(e))?;
+    let mut optim = optimizer(preset);
+    if state.step > 0 {
+        (model, optim) = checkpoint::load(&run, model, optim)?;
+        // Records written after the checkpoint (a crash after it) are dropped, so the
+        // metrics stream reads as one uninterrupted run.
+        run.truncate_metrics(state.step)?;
+    }
+    let config = RunConfig {
+        id: run.id.clone(),
+        preset: preset.clone(),
+        seed: job.seed,
+        backend: selected.backend.clone(),
+        device: selected.adapter.clone(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        created_at: if job.resume.is_some() {
+            run.started_at()
+        } else {
+            crate::store::now()
+        },
+        data_source: ds.source.clone(),
+        train_checksum: data::checksum(&ds.train.images),
+        plan_before: plan.before.clone(),
+        plan_after: plan.after.clone(),
+        plan_chosen: plan.chosen.clone(),
+        class_names: ds.class_names.clone(),
+        total_steps,
+        steps_per_epoch,
+        params: model.num_params(),
+        sweep: job.sweep.clone(),
+        point: job.point.clone(),
+        input_mean: shape.mean.clone(),
+        input_std: shape.std.clone(),
+        dedup,
+    };
+    run.write_config(&config)?;
+    let _ = events.send(TrainEvent::Started {
+        run_id: run.id.clone(),
+        config: Box::new(config),
+        start_step: state.step,
+    });
+
+    send_phase(events, Some(&run), Phase::Uploading);
+    let train = DeviceData::upload(&pool, &inner);
+    let test = DeviceData::upload(&ds.test, &inner);
+    let mut summary = Summary {
+        total_steps,
+        train_size: indices.len(),
+        distinct_images: plan.distinct.iter().sum(),
+        ..run.summary_or_default()?
+    };
+    // Replay the batches of completed steps so a resumed run counts what it has seen right.
+    let mut batches = Batches::new(&indices, plan.originals, pool.len(), t.batch_size, job.seed);
+    for s in 0..state.step {
+        batches.draw(s);
+    }
+    let groups = data::groups(&plan, ds.train.len(), data::UNIQUE_SAMPLE, job.seed);
+    send_phase(events, Some(&run), Phase::LeakageSearch);
+    let leakage = data::leaky_test_images(&ds, preset.data.leak_threshold);
+    let mut leaky = vec![false; ds.test.len()];
+    for &i in &leakage.leaky {
+        leaky[i as usize] = true;
+    }
+    summary.time_split.get_or_insert_default().prepare_s += preparing.elapsed().as_secs_f64();
+    Ok(Setup {
+        run,
+        state,
+        schedule,
+        model,
+        optim,
+        device,
+        train,
+        test,
+        batches,
+        classes,
+        groups,
+        leaky,
+        summary,
+        input: shape,
+        class_names: ds.class_names,
+    })
+}
+
+/// The run folder: the one being resumed, the one a launcher prepared, or a new one.
+fn open_run(job: &TrainJob, prepared: Option<Run>) -> Result<(Run, TrainerState)> {
+    match &job.resume {
+        Some(id) => {
+            let run = job.store.open(id)?;
+            let status = run.status();
+            if status == RunStatus::Finished {
+                bail!("run {} is already finished; nothing to resume", run.id);
+            }
+            if status == RunStatus::Running {
+                bail!("run {} is still being trained by a live process", run.id);
+            }
+            run.mark_owner()?;
+            run.set_status(RunStatus::Running)?;
+            // The stop that ended it last time is not a command for this run.
+            run.clear_control()?;
+            let state = checkpoint::load_state(&run)?.unwrap_or_default();
+            Ok((run, state))
+        }
+        None => match prepared {
+            Some(run) => Ok((run, TrainerState::default())),
+            None => Ok((job.store.create(&job.preset.name)?, TrainerState::default())),
+        },
+    }
+}
