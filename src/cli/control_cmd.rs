@@ -3,18 +3,16 @@
 //! reaches the trainer wherever it runs: a detached trainer the lab started, `duplab train` in
 //! another terminal, a sweep task. Then it waits until the run's status shows the trainer acted.
 
-use super::fail;
+use super::exit::failure;
 use crate::store::{ControlCommand, RunStatus, RunStore};
+use anyhow::Result;
 use std::time::{Duration, Instant};
 
-pub fn run(store: &RunStore, id: &str, command: ControlCommand, wait: u64) -> i32 {
-    let run = match store.open(id) {
-        Ok(r) => r,
-        Err(e) => return fail(e),
-    };
+pub fn run(store: &RunStore, id: &str, command: ControlCommand, wait: u64) -> Result<i32> {
+    let run = store.open(id)?;
     let status = run.status();
     if !status.is_live() {
-        return fail(format!(
+        return Err(failure(format!(
             "run {} is not training (status {}){}",
             run.id,
             status.name(),
@@ -23,7 +21,7 @@ pub fn run(store: &RunStore, id: &str, command: ControlCommand, wait: u64) -> i3
             } else {
                 String::new()
             }
-        ));
+        )));
     }
     let done = |s: RunStatus| match command {
         ControlCommand::Pause => s == RunStatus::Paused || !s.is_live(),
@@ -32,14 +30,12 @@ pub fn run(store: &RunStore, id: &str, command: ControlCommand, wait: u64) -> i3
     };
     if done(status) && command != ControlCommand::Stop {
         println!("run {} is already {}", run.id, status.name());
-        return 0;
+        return Ok(0);
     }
-    if let Err(e) = run.send_control(command) {
-        return fail(e);
-    }
+    run.send_control(command)?;
     if wait == 0 {
         println!("asked run {} to {}", run.id, command.word());
-        return 0;
+        return Ok(0);
     }
     eprintln!(
         "asked run {} to {}; waiting for its trainer (it acts between steps)…",
@@ -58,13 +54,13 @@ pub fn run(store: &RunStore, id: &str, command: ControlCommand, wait: u64) -> i3
                 ),
                 s => println!("run {} is {}", run.id, s.name()),
             }
-            return 0;
+            return Ok(0);
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    fail(format!(
+    Err(failure(format!(
         "run {} has not answered within {wait} s (still {}); the command stays in its folder and is carried out at its next step",
         run.id,
         run.status().name()
-    ))
+    )))
 }

@@ -1,9 +1,11 @@
-use super::{DataCommand, fail};
+use super::DataCommand;
+use super::exit::failure;
 use crate::data::{self, DataSet, Plan};
 use crate::spec::find_preset;
+use anyhow::Result;
 use std::path::Path;
 
-pub fn run(cmd: DataCommand) -> i32 {
+pub fn run(cmd: DataCommand) -> Result<i32> {
     match cmd {
         DataCommand::Inspect {
             data_dir,
@@ -30,28 +32,22 @@ pub fn run(cmd: DataCommand) -> i32 {
                     limit,
                 },
             ),
-            Err(e) => fail(e),
+            Err(e) => Err(failure(e)),
         },
     }
 }
 
 use crate::data::guess_kind as kind_of_dir;
 
-fn inspect(data_dir: Option<&Path>, preset: Option<&str>, set: &[String]) -> i32 {
-    let preset = match preset.map(|p| find_preset(p, set)).transpose() {
-        Ok(p) => p,
-        Err(e) => return fail(e),
-    };
+fn inspect(data_dir: Option<&Path>, preset: Option<&str>, set: &[String]) -> Result<i32> {
+    let preset = preset.map(|p| find_preset(p, set)).transpose()?;
     let loaded = match (&preset, data_dir) {
         (Some(p), dir) => data::load_spec(&p.data, dir, &|_, _| {})
             .map(|(ds, skipped)| report_skipped(ds, &skipped)),
         (None, Some(dir)) => data::load(kind_of_dir(dir), Some(dir)),
         (None, None) => Ok(data::load_embedded()),
     };
-    let ds = match loaded {
-        Ok(d) => d,
-        Err(e) => return fail(e),
-    };
+    let ds = loaded?;
     print_dataset(&ds);
     let ds = match &preset {
         Some(p) if p.duplication.dedup => {
@@ -77,10 +73,16 @@ fn inspect(data_dir: Option<&Path>, preset: Option<&str>, set: &[String]) -> i32
             p.training.seeds.first().copied().unwrap_or(0),
         ) {
             Ok(plan) => print_plan(&ds, &plan, &p.duplication.label(), &p.name),
-            Err((f, m)) => return fail(format!("preset {}: field `duplication.{f}` {m}", p.name)),
+            Err(e) => {
+                return Err(failure(format!(
+                    "preset {}: {}",
+                    p.name,
+                    e.within("duplication")
+                )));
+            }
         }
     }
-    0
+    Ok(0)
 }
 
 /// Name the images an image folder's reader skipped (at most 20), and pass the data on.
@@ -174,19 +176,16 @@ pub fn thousands(n: usize) -> String {
     out
 }
 
-fn make_subset(dir: &Path, out: &Path) -> i32 {
-    let (train, test) = match data::read_mnist_like(dir, 10) {
-        Ok(v) => v,
-        Err(e) => return fail(e),
-    };
+fn make_subset(dir: &Path, out: &Path) -> Result<i32> {
+    let (train, test) = data::read_mnist_like(dir, 10)?;
     if let Err(e) = std::fs::create_dir_all(out) {
-        return fail(format!("{}: {e}", out.display()));
+        return Err(failure(format!("{}: {e}", out.display())));
     }
     let tr = data::balanced_subset(&train, 10, data::TRAIN_PER_CLASS);
     let te = data::balanced_subset(&test, 10, data::TEST_PER_CLASS);
     for (split, prefix) in [(&tr, "train"), (&te, "t10k")] {
         if let Err(e) = data::write_idx_gz(split, out, prefix) {
-            return fail(format!("{}: {e}", out.display()));
+            return Err(failure(format!("{}: {e}", out.display())));
         }
     }
     println!(
@@ -195,7 +194,7 @@ fn make_subset(dir: &Path, out: &Path) -> i32 {
         te.len(),
         out.display()
     );
-    0
+    Ok(0)
 }
 
 #[cfg(test)]

@@ -3,8 +3,9 @@
 //! a summary per class and per threshold, the closest pairs, label disagreements, and every pair
 //! as JSON or CSV.
 
-use super::exit::fail;
+use super::exit::failure;
 use crate::data::{self, DataSet, Pair, PairSet};
+use anyhow::Result;
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -106,19 +107,19 @@ fn search(ds: &DataSet, set: PairSet, threshold: f64, fancy: bool) -> ScopeResul
     }
 }
 
-pub fn run(ds: &DataSet, a: &DupsArgs) -> i32 {
+pub fn run(ds: &DataSet, a: &DupsArgs) -> Result<i32> {
     if !(0.0..=1.0).contains(&a.threshold) || a.threshold.is_nan() {
-        return fail(format!(
+        return Err(failure(format!(
             "--threshold {} is out of range; allowed: an RMS pixel distance in [0, 1] (e.g. 0.05)",
             a.threshold
-        ));
+        )));
     }
     let (tr, te) = (&ds.train, &ds.test);
     if (tr.channels, tr.height, tr.width) != (te.channels, te.height, te.width) {
-        return fail(format!(
+        return Err(failure(format!(
             "{}: train images are {}×{}×{} but test images are {}×{}×{}; duplicates need one image size",
             ds.name, tr.channels, tr.height, tr.width, te.channels, te.height, te.width
-        ));
+        )));
     }
     let fancy = std::io::stderr().is_terminal() && !a.json && !a.csv;
     let mut results = vec![];
@@ -145,7 +146,7 @@ pub fn run(ds: &DataSet, a: &DupsArgs) -> i32 {
             "{}",
             serde_json::to_string_pretty(&v).expect("json values serialise")
         );
-        return 0;
+        return Ok(0);
     }
     if a.csv {
         println!("scope,a,b,label_a,label_b,labels_agree,dist,sq");
@@ -157,10 +158,10 @@ pub fn run(ds: &DataSet, a: &DupsArgs) -> i32 {
                 );
             }
         }
-        return 0;
+        return Ok(0);
     }
     print_text(ds, a, &results);
-    0
+    Ok(0)
 }
 
 fn name(ds: &DataSet, l: u8) -> &str {

@@ -1,7 +1,8 @@
-use super::fail;
+use super::exit::failure;
 use crate::backend::DeviceChoice;
 use crate::spec::{AttackKind, AttackSpec, Norm};
 use crate::store::RunStore;
+use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -55,15 +56,9 @@ pub enum NormArg {
     L2,
 }
 
-pub fn run(store: &RunStore, a: EvalArgs) -> i32 {
-    let run = match store.open(&a.id) {
-        Ok(r) => r,
-        Err(e) => return fail(e),
-    };
-    let cfg = match run.require_config() {
-        Ok(c) => c,
-        Err(e) => return fail(e),
-    };
+pub fn run(store: &RunStore, a: EvalArgs) -> Result<i32> {
+    let run = store.open(&a.id)?;
+    let cfg = run.require_config()?;
     let base = &cfg.preset.attack.eval;
     let mut spec = if base.attack.kind == AttackKind::None {
         AttackSpec {
@@ -112,8 +107,11 @@ pub fn run(store: &RunStore, a: EvalArgs) -> i32 {
     if let Some(t) = a.targets {
         spec.targets = t;
     }
-    if let Err((f, m)) = spec.validate() {
-        return fail(format!("attack option `{f}` {m}"));
+    if let Err(e) = spec.validate() {
+        return Err(failure(format!(
+            "attack option `{}` {}",
+            e.field, e.message
+        )));
     }
     let limit = a.limit.unwrap_or(base.limit);
     if a.card {
@@ -153,14 +151,14 @@ pub fn run(store: &RunStore, a: EvalArgs) -> i32 {
                 r.attack,
                 r.images
             );
-            0
+            Ok(0)
         }
-        Err(e) => fail(format!("{e:#}")),
+        Err(e) => Err(failure(format!("{e:#}"))),
     }
 }
 
 /// `--card`: the ladder and the probes, printed as they finish, then the flags.
-fn card(run: &crate::store::Run, spec: &AttackSpec, a: &EvalArgs, limit: usize) -> i32 {
+fn card(run: &crate::store::Run, spec: &AttackSpec, a: &EvalArgs, limit: usize) -> Result<i32> {
     let steps = a.steps.unwrap_or(50);
     let restarts = a.restarts.unwrap_or(5);
     let targets = a.targets.unwrap_or(9);
@@ -190,9 +188,9 @@ fn card(run: &crate::store::Run, spec: &AttackSpec, a: &EvalArgs, limit: usize) 
     ) {
         Ok(c) => {
             print_card(&c);
-            0
+            Ok(0)
         }
-        Err(e) => fail(format!("{e:#}")),
+        Err(e) => Err(failure(format!("{e:#}"))),
     }
 }
 

@@ -17,6 +17,20 @@ pub fn fail(msg: impl std::fmt::Display) -> i32 {
     1
 }
 
+/// An error with this text, for a command to return (`main` prints it through `fail`).
+pub fn failure(msg: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!("{msg}")
+}
+
+/// A command's end: its exit code, or its error printed as one paragraph (exit 1), the chain of
+/// contexts included.
+pub fn exit_code(r: anyhow::Result<i32>) -> i32 {
+    match r {
+        Ok(code) => code,
+        Err(e) => fail(format!("{e:#}")),
+    }
+}
+
 /// Set by the first SIGINT, SIGTERM or SIGHUP; a second signal of a kind ends the process at once.
 pub fn stop_flag() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));

@@ -250,14 +250,16 @@ pub fn main() -> i32 {
             }
             Err(e) => fail(e),
         },
-        Some(Command::Presets { name, set }) => presets_cmd::run(name.as_deref(), &set),
-        Some(Command::Data { command }) => data_cmd::run(command),
-        Some(Command::Runs { command }) => runs_cmd::run(&store, command),
-        Some(Command::Train(args)) => train_cmd::run(&store, args),
-        Some(Command::Eval(args)) => eval_cmd::run(&store, args),
-        Some(Command::Sweep(args)) => sweep_cmd::run(&store, args),
-        Some(Command::Report(args)) => report_cmd::run(&store, args),
-        Some(Command::Bench(args)) => bench::run(args),
-        Some(Command::Screenshots(args)) => screenshots_cmd::run(&store, args),
+        Some(command) => exit::exit_code(match command {
+            Command::Presets { name, set } => presets_cmd::run(name.as_deref(), &set),
+            Command::Data { command } => data_cmd::run(command),
+            Command::Runs { command } => runs_cmd::run(&store, command),
+            Command::Train(args) => train_cmd::run(&store, args),
+            Command::Eval(args) => eval_cmd::run(&store, args),
+            Command::Sweep(args) => sweep_cmd::run(&store, args),
+            Command::Report(args) => report_cmd::run(&store, args),
+            Command::Bench(args) => Ok(bench::run(args)),
+            Command::Screenshots(args) => screenshots_cmd::run(&store, args),
+        }),
     }
 }

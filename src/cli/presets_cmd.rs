@@ -1,6 +1,7 @@
-use super::fail;
+use super::exit::failure;
 use crate::nn::{InputShape, param_count};
 use crate::spec::{DataSetKind, Preset, find_preset, list_presets};
+use anyhow::Result;
 
 /// The input shape a preset's data set has (without loading it), for parameter counts.
 pub fn input_shape_of(p: &Preset) -> InputShape {
@@ -23,7 +24,7 @@ pub fn input_shape_of(p: &Preset) -> InputShape {
     }
 }
 
-pub fn run(name: Option<&str>, set: &[String]) -> i32 {
+pub fn run(name: Option<&str>, set: &[String]) -> Result<i32> {
     match name {
         None => {
             println!(
@@ -44,7 +45,7 @@ pub fn run(name: Option<&str>, set: &[String]) -> i32 {
                     Err(e) => println!("{:<22} INVALID: {e}", src.name),
                 }
             }
-            0
+            Ok(0)
         }
         Some(n) => match find_preset(n, set) {
             Ok(p) => {
@@ -53,9 +54,9 @@ pub fn run(name: Option<&str>, set: &[String]) -> i32 {
                     Ok(c) => println!("\n# model {}: {c} parameters", p.training.model.name()),
                     Err(e) => println!("\n# model {}: {e}", p.training.model.name()),
                 }
-                0
+                Ok(0)
             }
-            Err(e) => fail(e),
+            Err(e) => Err(failure(e)),
         },
     }
 }

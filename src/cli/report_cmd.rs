@@ -1,8 +1,9 @@
-use super::fail;
+use super::exit::failure;
 use crate::report::{
     aggregate, membership_chart, study_chart, sweep_csv, sweep_markdown, write_svg_and_png,
 };
 use crate::store::{Run, RunStore};
+use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -18,13 +19,10 @@ pub struct ReportArgs {
     pub out: Option<PathBuf>,
 }
 
-pub fn run(store: &RunStore, a: ReportArgs) -> i32 {
+pub fn run(store: &RunStore, a: ReportArgs) -> Result<i32> {
     let (title, runs): (String, Vec<Run>) = match (&a.sweep, a.runs.is_empty()) {
         (Some(id), _) => {
-            let all = match store.runs() {
-                Ok(r) => r,
-                Err(e) => return fail(e),
-            };
+            let all = store.runs()?;
             let runs: Vec<Run> = all
                 .into_iter()
                 .filter(|r| {
@@ -35,10 +33,10 @@ pub fn run(store: &RunStore, a: ReportArgs) -> i32 {
                 })
                 .collect();
             if runs.is_empty() {
-                return fail(format!(
+                return Err(failure(format!(
                     "no runs of sweep `{id}` in {}",
                     store.root.display()
-                ));
+                )));
             }
             (format!("Sweep {id}"), runs)
         }
@@ -47,16 +45,16 @@ pub fn run(store: &RunStore, a: ReportArgs) -> i32 {
             for id in &a.runs {
                 match store.open(id) {
                     Ok(r) => v.push(r),
-                    Err(e) => return fail(e),
+                    Err(e) => return Err(failure(e)),
                 }
             }
             ("Selected runs".into(), v)
         }
-        (None, true) => return fail("give --sweep ID or run ids"),
+        (None, true) => return Err(failure("give --sweep ID or run ids")),
     };
     let stats = aggregate(&crate::report::load_facts(&runs));
     if stats.is_empty() {
-        return fail("none of these runs is finished yet");
+        return Err(failure("none of these runs is finished yet"));
     }
     let compared = crate::report::comparisons(&stats);
     let cards: Vec<crate::report::CardRow> =
@@ -69,7 +67,7 @@ pub fn run(store: &RunStore, a: ReportArgs) -> i32 {
         PathBuf::from("results").join(a.sweep.clone().unwrap_or_else(|| "selection".into()))
     });
     if let Err(e) = std::fs::create_dir_all(&out) {
-        return fail(format!("{}: {e}", out.display()));
+        return Err(failure(format!("{}: {e}", out.display())));
     }
     let json = serde_json::to_string_pretty(&serde_json::json!({
         "points": stats,
@@ -84,12 +82,10 @@ pub fn run(store: &RunStore, a: ReportArgs) -> i32 {
         ("report.json", &json),
     ] {
         if let Err(e) = std::fs::write(out.join(name), text) {
-            return fail(format!("{}: {e}", out.join(name).display()));
+            return Err(failure(format!("{}: {e}", out.join(name).display())));
         }
     }
-    if let Err(e) = write_svg_and_png(&study_chart(&title, &stats), &out.join("accuracy")) {
-        return fail(e);
-    }
+    write_svg_and_png(&study_chart(&title, &stats), &out.join("accuracy")).map_err(failure)?;
     let mut wrote =
         "report.md, report.csv, runs.csv, report.json, accuracy.svg, accuracy.png".to_string();
     if stats
@@ -97,11 +93,9 @@ pub fn run(store: &RunStore, a: ReportArgs) -> i32 {
         .any(|s| s.dup_auc.is_some() || s.unique_auc.is_some())
     {
         let svg = membership_chart(&format!("{title}: membership inference"), &stats);
-        if let Err(e) = write_svg_and_png(&svg, &out.join("membership")) {
-            return fail(e);
-        }
+        write_svg_and_png(&svg, &out.join("membership")).map_err(failure)?;
         wrote.push_str(", membership.svg, membership.png");
     }
     eprintln!("wrote {}/{wrote}", out.display());
-    0
+    Ok(0)
 }

@@ -1,9 +1,11 @@
-use super::{RunsCommand, fail};
+use super::RunsCommand;
+use super::exit::failure;
 use crate::report::{RunRow, export_csv, export_json, format_table, run_rows};
 use crate::store::RunStore;
+use anyhow::Result;
 use std::io::{BufRead, IsTerminal, Write};
 
-pub fn run(store: &RunStore, cmd: RunsCommand) -> i32 {
+pub fn run(store: &RunStore, cmd: RunsCommand) -> Result<i32> {
     match cmd {
         RunsCommand::Ls { json } => match run_rows(store) {
             Ok(rows) if json => {
@@ -11,20 +13,20 @@ pub fn run(store: &RunStore, cmd: RunsCommand) -> i32 {
                     "{}",
                     serde_json::to_string_pretty(&rows).expect("rows serialise")
                 );
-                0
+                Ok(0)
             }
             Ok(rows) if rows.is_empty() => {
                 println!(
                     "no runs in {} (start one with `duplab train`)",
                     store.root.display()
                 );
-                0
+                Ok(0)
             }
             Ok(rows) => {
                 print!("{}", format_table(&rows));
-                0
+                Ok(0)
             }
-            Err(e) => fail(e),
+            Err(e) => Err(failure(e)),
         },
         RunsCommand::Show { id } => show(store, &id),
         RunsCommand::Stop { id, wait } => {
@@ -44,10 +46,7 @@ pub fn run(store: &RunStore, cmd: RunsCommand) -> i32 {
             tensorboard,
             data_dir,
         } => {
-            let run = match store.open(&id) {
-                Ok(r) => r,
-                Err(e) => return fail(e),
-            };
+            let run = store.open(&id)?;
             if let Some(dir) = tensorboard {
                 return match crate::report::tensorboard::export(&run, &dir) {
                     Ok(path) => {
@@ -57,16 +56,14 @@ pub fn run(store: &RunStore, cmd: RunsCommand) -> i32 {
                             crate::report::tensorboard::scalars(&run).map_or(0, |s| s.len()),
                             dir.display()
                         );
-                        0
+                        Ok(0)
                     }
-                    Err(e) => fail(e),
+                    Err(e) => Err(failure(e)),
                 };
             }
             if let Some(dir) = pytorch {
-                return match export_pytorch(&run, &dir, data_dir.as_deref()) {
-                    Ok(()) => 0,
-                    Err(e) => fail(format!("{e:#}")),
-                };
+                export_pytorch(&run, &dir, data_dir.as_deref())?;
+                return Ok(0);
             }
             let out = if csv || !json {
                 export_csv(&run)
@@ -79,22 +76,19 @@ pub fn run(store: &RunStore, cmd: RunsCommand) -> i32 {
                     if !text.ends_with('\n') {
                         println!();
                     }
-                    0
+                    Ok(0)
                 }
-                Err(e) => fail(e),
+                Err(e) => Err(failure(e)),
             }
         }
         RunsCommand::Rm { id, yes } => {
-            let run = match store.open(&id) {
-                Ok(r) => r,
-                Err(e) => return fail(e),
-            };
+            let run = store.open(&id)?;
             if !yes {
                 if !std::io::stdin().is_terminal() {
-                    return fail(format!(
+                    return Err(failure(format!(
                         "refusing to delete {} without --yes when stdin is not a terminal",
                         run.id
-                    ));
+                    )));
                 }
                 print!("delete run {} ({})? [y/N] ", run.id, run.dir.display());
                 let _ = std::io::stdout().flush();
@@ -102,15 +96,15 @@ pub fn run(store: &RunStore, cmd: RunsCommand) -> i32 {
                 let _ = std::io::stdin().lock().read_line(&mut line);
                 if !matches!(line.trim(), "y" | "Y" | "yes") {
                     println!("kept");
-                    return 0;
+                    return Ok(0);
                 }
             }
             match store.delete(&run.id) {
                 Ok(()) => {
                     println!("deleted {}", run.id);
-                    0
+                    Ok(0)
                 }
-                Err(e) => fail(e),
+                Err(e) => Err(failure(e)),
             }
         }
     }
@@ -145,11 +139,8 @@ fn export_pytorch(
     Ok(())
 }
 
-fn show(store: &RunStore, id: &str) -> i32 {
-    let run = match store.open(id) {
-        Ok(r) => r,
-        Err(e) => return fail(e),
-    };
+fn show(store: &RunStore, id: &str) -> Result<i32> {
+    let run = store.open(id)?;
     let row = RunRow::from_run(&run);
     let sum = run.summary().ok().flatten().unwrap_or_default();
     println!("run        {}", run.id);
@@ -289,5 +280,5 @@ fn show(store: &RunStore, id: &str) -> i32 {
             }
         }
     }
-    0
+    Ok(0)
 }

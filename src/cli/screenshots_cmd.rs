@@ -1,11 +1,12 @@
 //! `duplab screenshots`: every screen rendered from the runs in the store, as SVG and PNG, for the
 //! README. Regenerated from code, never drawn by hand.
 
-use super::fail;
+use super::exit::failure;
 use crate::report::{one_run_per_point, run_rows, write_svg_and_png};
 use crate::store::RunStore;
 use crate::tui::screenshot::{render, svg};
 use crate::tui::{App, Msg, Options, Screen, settle};
+use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -72,13 +73,10 @@ fn show(app: &mut App, screen: Screen, help: bool) {
     }
 }
 
-pub fn run(store: &RunStore, a: ScreenshotsArgs) -> i32 {
-    let mut app = match fixture_app(store) {
-        Ok(a) => a,
-        Err(e) => return fail(e),
-    };
+pub fn run(store: &RunStore, a: ScreenshotsArgs) -> Result<i32> {
+    let mut app = fixture_app(store).map_err(failure)?;
     if let Err(e) = std::fs::create_dir_all(&a.out) {
-        return fail(format!("{}: {e}", a.out.display()));
+        return Err(failure(format!("{}: {e}", a.out.display())));
     }
     for (screen, name, help) in [
         (Screen::Presets, "presets", false),
@@ -96,10 +94,8 @@ pub fn run(store: &RunStore, a: ScreenshotsArgs) -> i32 {
                 crossterm::event::KeyCode::Esc,
             )));
         }
-        if let Err(e) = write_svg_and_png(&svg(&buf), &a.out.join(name)) {
-            return fail(e);
-        }
+        write_svg_and_png(&svg(&buf), &a.out.join(name)).map_err(failure)?;
         println!("{}", a.out.join(format!("{name}.svg")).display());
     }
-    0
+    Ok(0)
 }

@@ -2,12 +2,13 @@
 //! Resumable: finished points are skipped, interrupted ones resumed from their checkpoint.
 //! `--emit slurm` writes an sbatch array script instead (one task per point).
 
-use super::exit::{EXIT_INTERRUPTED, fail, stop_flag};
+use super::exit::{EXIT_INTERRUPTED, failure, stop_flag};
 use crate::backend::DeviceChoice;
 use crate::report::pct_str;
 use crate::spec::{Grid, load_grid};
 use crate::store::{PointPlan, RunStore};
 use crate::train::{Control, TrainEvent, TrainJob, WorkerHandle, spawn};
+use anyhow::Result;
 use clap::Args;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -100,11 +101,8 @@ pub fn slurm_script(grid: &Grid, runs_dir: &Path) -> String {
     s
 }
 
-pub fn run(store: &RunStore, a: SweepArgs) -> i32 {
-    let grid = match load_grid(&a.grid) {
-        Ok(g) => g,
-        Err(e) => return fail(e),
-    };
+pub fn run(store: &RunStore, a: SweepArgs) -> Result<i32> {
+    let grid = load_grid(&a.grid)?;
     if let Some(Emit::Slurm) = a.emit {
         let root = std::fs::canonicalize(&store.root).unwrap_or_else(|_| {
             std::env::current_dir()
@@ -121,13 +119,13 @@ pub fn run(store: &RunStore, a: SweepArgs) -> i32 {
                         grid.points().len(),
                         p.display()
                     );
-                    0
+                    Ok(0)
                 }
-                Err(e) => fail(format!("{}: {e}", p.display())),
+                Err(e) => Err(failure(format!("{}: {e}", p.display()))),
             },
             None => {
                 print!("{script}");
-                0
+                Ok(0)
             }
         };
     }
@@ -163,7 +161,7 @@ pub fn run(store: &RunStore, a: SweepArgs) -> i32 {
             };
             outln!("  {:<50} seed {:<3} {what}", p.label, p.seed);
         }
-        return 0;
+        return Ok(0);
     }
     let stop = stop_flag();
     let (tx, rx) = channel();
@@ -184,10 +182,7 @@ pub fn run(store: &RunStore, a: SweepArgs) -> i32 {
                 break;
             };
             let p = &points[i];
-            let preset = match grid.preset(p) {
-                Ok(pr) => pr,
-                Err(e) => return fail(e),
-            };
+            let preset = grid.preset(p)?;
             let job = TrainJob {
                 preset,
                 seed: p.seed,
@@ -281,7 +276,7 @@ pub fn run(store: &RunStore, a: SweepArgs) -> i32 {
         }
     }
     if stopping {
-        return EXIT_INTERRUPTED;
+        return Ok(EXIT_INTERRUPTED);
     }
     outln!(
         "sweep {} complete: {done}/{total} runs finished{}; report with: duplab report --sweep {}",
@@ -293,7 +288,7 @@ pub fn run(store: &RunStore, a: SweepArgs) -> i32 {
         },
         grid.name
     );
-    if failed > 0 { 1 } else { 0 }
+    Ok(if failed > 0 { 1 } else { 0 })
 }
 
 #[cfg(test)]

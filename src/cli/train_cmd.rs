@@ -3,18 +3,19 @@
 //! `interrupted`, resumable with `--resume`); a second Ctrl-C exits at once.
 
 use super::TrainArgs;
-use super::exit::{EXIT_INTERRUPTED, fail, stop_flag};
+use super::exit::{EXIT_INTERRUPTED, failure, stop_flag};
 use crate::report::pct_str;
 use crate::spec::find_preset;
 use crate::store::{PointPlan, RunStore};
 use crate::train::{Control, TrainEvent, TrainJob, spawn};
+use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
-pub fn run(store: &RunStore, args: TrainArgs) -> i32 {
+pub fn run(store: &RunStore, args: TrainArgs) -> Result<i32> {
     let (preset, resume_seed) = match (&args.resume, &args.prepared) {
         (None, Some(id)) => match prepared_preset(store, id, &args.set) {
             Ok(p) => (p, None),
@@ -23,7 +24,7 @@ pub fn run(store: &RunStore, args: TrainArgs) -> i32 {
                 if let Ok(run) = store.open(id) {
                     let _ = run.mark_failed(&format!("{e:#}"));
                 }
-                return fail(format!("{e:#}"));
+                return Err(failure(format!("{e:#}")));
             }
         },
         (Some(id), _) => match store
@@ -31,11 +32,11 @@ pub fn run(store: &RunStore, args: TrainArgs) -> i32 {
             .and_then(|r| r.require_config().map(|c| (c.preset, c.seed)))
         {
             Ok((p, s)) => (p, Some(s)),
-            Err(e) => return fail(e),
+            Err(e) => return Err(failure(e)),
         },
         (None, None) => match find_preset(&args.preset, &args.set) {
             Ok(p) => (p, None),
-            Err(e) => return fail(e),
+            Err(e) => return Err(failure(e)),
         },
     };
     let seeds: Vec<u64> = match (resume_seed, args.seed, args.all_seeds) {
@@ -71,12 +72,12 @@ pub fn run(store: &RunStore, args: TrainArgs) -> i32 {
             sweep: args.sweep.clone(),
             point: args.point.clone(),
         };
-        code = watch(job, &stop, fancy);
+        code = watch(job, &stop, fancy)?;
         if code != 0 {
             break;
         }
     }
-    code
+    Ok(code)
 }
 
 /// The preset a launcher wrote into a run folder it prepared.
@@ -98,7 +99,7 @@ fn prepared_preset(
 }
 
 /// Run one job and report its events until it ends; returns the exit code.
-pub fn watch(job: TrainJob, stop: &AtomicBool, fancy: bool) -> i32 {
+pub fn watch(job: TrainJob, stop: &AtomicBool, fancy: bool) -> Result<i32> {
     let (tx, rx) = channel();
     let worker = spawn(job, tx);
     let mut stop_sent = false;
@@ -235,5 +236,5 @@ pub fn watch(job: TrainJob, stop: &AtomicBool, fancy: bool) -> i32 {
         }
     };
     worker.join();
-    code
+    Ok(code)
 }

@@ -3,11 +3,11 @@
 //! overfitting check. The evaluator owns what only evaluations use (the test split, the groups,
 //! the leaky mask, earlier overfitting checks) and returns the record; the session writes it.
 
+use super::DeviceData;
 use super::eval::{per_image, per_image_adversarial, tally_per_image};
 use super::group_eval::{adversarial_groups, clean_groups};
 use super::reporter::Reporter;
 use super::trainer::robust_record;
-use super::DeviceData;
 use crate::data;
 use crate::nn::Net;
 use crate::spec::{AttackKind, AttackSpec, Preset};
@@ -141,13 +141,14 @@ impl Evaluator {
             &self.leaky,
         ));
         let t0 = Instant::now();
-        let (overfit, stop_early) = match self.overfit_check(model, pool, device, preset, at.step, report) {
-            Some((stat, stop)) => {
-                report.split().overfit_s += t0.elapsed().as_secs_f64();
-                (Some(stat), stop)
-            }
-            None => (None, None),
-        };
+        let (overfit, stop_early) =
+            match self.overfit_check(model, pool, device, preset, at.step, report) {
+                Some((stat, stop)) => {
+                    report.split().overfit_s += t0.elapsed().as_secs_f64();
+                    (Some(stat), stop)
+                }
+                None => (None, None),
+            };
         Evaluation {
             record: EpochRecord {
                 evaluation: at.evaluation,

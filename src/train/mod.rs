@@ -24,8 +24,8 @@ pub use device_data::DeviceData;
 pub use eval::{EvalResult, PerImage, evaluate_clean, evaluate_robust, per_image};
 pub use eval_run::{attack_key, eval_run, load_model, load_trained};
 pub use events::{Control, TrainEvent};
-pub use step::train_step;
 pub use setup::JobError;
+pub use step::train_step;
 pub use trainer::{TrainJob, eval_points, optimizer, run_job};
 pub use worker::{WorkerHandle, spawn};
 

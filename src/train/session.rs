@@ -352,8 +352,12 @@ impl<'a> Session<'a> {
             class_names: self.class_names.clone(),
             preset: self.job.preset.name.clone(),
         };
-        super::pytorch::write(self.model(), &info, &self.run().dir.join("model.safetensors"))
-            .context("exporting final weights")?;
+        super::pytorch::write(
+            self.model(),
+            &info,
+            &self.run().dir.join("model.safetensors"),
+        )
+        .context("exporting final weights")?;
         self.split().save_s += t0.elapsed().as_secs_f64();
         self.report.summary.finished_at = Some(crate::store::now());
         self.report.summary.early_stop = self.stop_early.clone();

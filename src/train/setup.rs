@@ -165,8 +165,7 @@ fn prepare_into(
     let (ds, dedup) = if preset.duplication.dedup {
         let threshold = preset.duplication.dedup_threshold;
         say(Phase::Dedup { threshold });
-        let (out, d) =
-            data::deduplicate(&ds, threshold, data::cache_dir().as_deref(), &|_, _| {});
+        let (out, d) = data::deduplicate(&ds, threshold, data::cache_dir().as_deref(), &|_, _| {});
         let stat = d.stat(out.train.len());
         (out, Some(stat))
     } else {
@@ -181,7 +180,9 @@ fn prepare_into(
     let inner = device.clone().inner();
     let shape = InputShape::of(&ds);
 
-    let length = t.length().map_err(|e| anyhow!("preset {}: {}", preset.name, e.within("training")))?;
+    let length = t
+        .length()
+        .map_err(|e| anyhow!("preset {}: {}", preset.name, e.within("training")))?;
     let steps_per_epoch = indices.len().div_ceil(t.batch_size);
     let total_steps = match length {
         Length::Epochs(e) => e * steps_per_epoch,

@@ -32,9 +32,8 @@ pub fn spawn(job: TrainJob, events: Sender<TrainEvent>) -> WorkerHandle {
         .spawn(move || {
             // `run_job` turns a panic inside the job into an error with its run folder; this
             // guard is for one outside it.
-            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                run_job(&job, &events, &control_rx)
-            }));
+            let outcome =
+                std::panic::catch_unwind(AssertUnwindSafe(|| run_job(&job, &events, &control_rx)));
             let (run, error): (Option<Run>, String) = match outcome {
                 Ok(Ok(_)) => return,
                 Ok(Err(e)) => (e.run.clone(), e.to_string()),

@@ -6,8 +6,8 @@
 use super::app::{Effect, Msg};
 use super::compare::CompareState;
 use super::presets::PresetsState;
-use crate::spec::Preset;
 use crate::report::run_rows;
+use crate::spec::Preset;
 use crate::store::{ControlCommand, MetricsTail, Run, RunStatus, RunStore};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::time::Duration;

@@ -7,7 +7,7 @@ use super::Split;
 use super::rng::Rng;
 #[cfg(test)]
 use crate::spec::PlanSeed;
-use crate::spec::{DupMode, DuplicationSpec};
+use crate::spec::{DupMode, DuplicationSpec, FieldError};
 use serde::{Deserialize, Serialize};
 
 /// How a near-duplicate differs from its original: a shift and a seeded light noise.
@@ -135,7 +135,7 @@ pub fn make_plan(
     labels: &[u8],
     num_classes: usize,
     run_seed: u64,
-) -> Result<Plan, (String, String)> {
+) -> Result<Plan, FieldError> {
     let rates = spec.class_rates(num_classes)?;
     let seed = spec.seed.resolve(run_seed);
     let mut by_class: Vec<Vec<u32>> = vec![vec![]; num_classes];

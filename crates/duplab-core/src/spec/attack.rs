@@ -1,6 +1,7 @@
 //! Attack specs. Every ε and step is in pixel space [0, 1]; normalisation lives inside the model,
 //! so the reference study's clamp-to-[0,1]-while-inputs-are-in-[−1,1] mistake cannot happen.
 
+use super::FieldError;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -111,7 +112,7 @@ impl Default for AttackSpec {
 }
 
 impl AttackSpec {
-    pub fn validate(&self) -> Result<(), (String, String)> {
+    pub fn validate(&self) -> Result<(), FieldError> {
         if self.kind == AttackKind::None {
             return Ok(());
         }
@@ -120,7 +121,7 @@ impl AttackSpec {
             Norm::L2 => 100.0,
         };
         if !(0.0..=max_eps).contains(&self.eps) {
-            return Err((
+            return Err(FieldError::new(
                 "eps".into(),
                 format!(
                     "is {}; allowed: 0 to {max_eps} (pixel units, images in [0, 1])",
@@ -130,14 +131,14 @@ impl AttackSpec {
         }
         let apgd = matches!(self.kind, AttackKind::ApgdCe | AttackKind::ApgdT);
         if apgd && !(1..=99).contains(&self.targets) {
-            return Err((
+            return Err(FieldError::new(
                 "targets".into(),
                 format!("is {}; allowed: 1 to 99 target classes", self.targets),
             ));
         }
         // APGD sets its own step size (2ε, halved at checkpoints).
         if self.kind != AttackKind::Fgsm && !apgd && !(self.step > 0.0 && self.step <= max_eps) {
-            return Err((
+            return Err(FieldError::new(
                 "step".into(),
                 format!(
                     "is {}; allowed: > 0 and ≤ {max_eps} for `{}`",
@@ -147,19 +148,19 @@ impl AttackSpec {
             ));
         }
         if (self.kind == AttackKind::Pgd || apgd) && !(1..=1000).contains(&self.steps) {
-            return Err((
+            return Err(FieldError::new(
                 "steps".into(),
                 format!("is {}; allowed: 1 to 1000", self.steps),
             ));
         }
         if !(1..=100).contains(&self.restarts) {
-            return Err((
+            return Err(FieldError::new(
                 "restarts".into(),
                 format!("is {}; allowed: 1 to 100", self.restarts),
             ));
         }
         if !(0.0..=1.0).contains(&self.warmup) {
-            return Err((
+            return Err(FieldError::new(
                 "warmup".into(),
                 format!(
                     "is {}; allowed: a fraction of the run in [0, 1]",
@@ -168,7 +169,7 @@ impl AttackSpec {
             ));
         }
         if !(0.0..=1.0).contains(&self.fraction) {
-            return Err((
+            return Err(FieldError::new(
                 "fraction".into(),
                 format!("is {}; allowed: a fraction in [0, 1]", self.fraction),
             ));
@@ -243,7 +244,7 @@ impl Default for EvalSpec {
 }
 
 impl EvalSpec {
-    pub fn validate(&self) -> Result<(), (String, String)> {
+    pub fn validate(&self) -> Result<(), FieldError> {
         self.attack.validate()
     }
 }
@@ -260,7 +261,7 @@ mod tests {
             steps: 10,
             ..Default::default()
         };
-        assert_eq!(a.validate().unwrap_err().0, "step");
+        assert_eq!(a.validate().unwrap_err().field, "step");
     }
 
     #[test]
@@ -270,7 +271,7 @@ mod tests {
             eps: 8.0,
             ..Default::default()
         };
-        assert!(a.validate().unwrap_err().1.contains("0 to 1"));
+        assert!(a.validate().unwrap_err().message.contains("0 to 1"));
     }
 }
 

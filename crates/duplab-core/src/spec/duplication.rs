@@ -1,6 +1,7 @@
 //! The duplication spec: which fraction of each class gets copied, how many copies, exact or
 //! near-duplicate, appended or replacing (keep-size).
 
+use super::FieldError;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -173,13 +174,13 @@ impl Default for DuplicationSpec {
     }
 }
 
-fn check_rate(field: &str, v: Option<f64>, profile: &str) -> Result<f64, (String, String)> {
+fn check_rate(field: &str, v: Option<f64>, profile: &str) -> Result<f64, FieldError> {
     match v {
-        None => Err((
+        None => Err(FieldError::new(
             field.into(),
             format!("is required by profile `{profile}` (a fraction in [0, 1])"),
         )),
-        Some(r) if !(0.0..=1.0).contains(&r) || r.is_nan() => Err((
+        Some(r) if !(0.0..=1.0).contains(&r) || r.is_nan() => Err(FieldError::new(
             field.into(),
             format!("is {r}; allowed: a fraction in [0, 1]"),
         )),
@@ -188,16 +189,16 @@ fn check_rate(field: &str, v: Option<f64>, profile: &str) -> Result<f64, (String
 }
 
 impl DuplicationSpec {
-    pub fn validate(&self) -> Result<(), (String, String)> {
+    pub fn validate(&self) -> Result<(), FieldError> {
         let t = self.dedup_threshold;
         if !(0.0..=1.0).contains(&t) || t.is_nan() {
-            return Err((
+            return Err(FieldError::new(
                 "dedup_threshold".into(),
                 format!("is {t}; allowed: an RMS pixel distance in [0, 1]"),
             ));
         }
         if self.copies == 0 || self.copies > 100 {
-            return Err((
+            return Err(FieldError::new(
                 "copies".into(),
                 format!("is {}; allowed: 1 to 100", self.copies),
             ));
@@ -215,20 +216,23 @@ impl DuplicationSpec {
                 check_rate("other_rate", self.other_rate, "step")?;
                 match &self.classes {
                     None => {
-                        return Err((
+                        return Err(FieldError::new(
                             "classes".into(),
                             "is required by profile `step` (a list of class indices)".into(),
                         ));
                     }
                     Some(c) if c.is_empty() => {
-                        return Err(("classes".into(), "must list at least one class".into()));
+                        return Err(FieldError::new(
+                            "classes".into(),
+                            "must list at least one class".into(),
+                        ));
                     }
                     _ => {}
                 }
             }
             Profile::Custom => match &self.rates {
                 None => {
-                    return Err((
+                    return Err(FieldError::new(
                         "rates".into(),
                         "is required by profile `custom` (one fraction in [0, 1] per class)".into(),
                     ));
@@ -246,7 +250,7 @@ impl DuplicationSpec {
             let cap = 1.0 / (self.copies as f64 + 1.0);
             let max = self.max_rate();
             if max > cap + 1e-9 {
-                return Err((
+                return Err(FieldError::new(
                     "keep_size".into(),
                     format!(
                         "with copies = {} allows rates up to {cap:.3} (each chosen image replaces {} others of its class); the largest rate here is {max}",
@@ -268,7 +272,7 @@ impl DuplicationSpec {
     }
 
     /// The per-class rate for a data set of `num_classes` classes.
-    pub fn class_rates(&self, num_classes: usize) -> Result<Vec<f64>, (String, String)> {
+    pub fn class_rates(&self, num_classes: usize) -> Result<Vec<f64>, FieldError> {
         self.validate()?;
         Ok(match self.profile {
             Profile::Uniform => vec![self.rate.unwrap_or(0.0); num_classes],
@@ -287,7 +291,7 @@ impl DuplicationSpec {
             Profile::Step => {
                 let chosen = self.classes.clone().unwrap_or_default();
                 if let Some(bad) = chosen.iter().find(|c| **c >= num_classes) {
-                    return Err((
+                    return Err(FieldError::new(
                         "classes".into(),
                         format!(
                             "names class {bad}, but the data set has classes 0 to {}",
@@ -308,7 +312,7 @@ impl DuplicationSpec {
             Profile::Custom => {
                 let rs = self.rates.clone().unwrap_or_default();
                 if rs.len() != num_classes {
-                    return Err((
+                    return Err(FieldError::new(
                         "rates".into(),
                         format!(
                             "has {} entries; the data set has {num_classes} classes",
@@ -376,7 +380,7 @@ mod tests {
             classes: Some(vec![12]),
             ..Default::default()
         };
-        assert!(d.class_rates(10).unwrap_err().1.contains("class 12"));
+        assert!(d.class_rates(10).unwrap_err().message.contains("class 12"));
     }
 
     #[test]
@@ -386,6 +390,6 @@ mod tests {
             keep_size: true,
             ..Default::default()
         };
-        assert_eq!(d.validate().unwrap_err().0, "keep_size");
+        assert_eq!(d.validate().unwrap_err().field, "keep_size");
     }
 }

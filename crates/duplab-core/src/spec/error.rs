@@ -1,31 +1,51 @@
-use std::fmt;
+//! Why a preset could not be loaded or is not valid. Every error names the file it came from;
+//! a field error names the field (dotted, from the preset's root) and the allowed values.
+
+/// One field of a spec that is not valid: which (`duplication.rate`, `training.steps`, …) and
+/// why, with what is allowed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("field `{field}` {message}")]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: String, message: String) -> FieldError {
+        FieldError { field, message }
+    }
+
+    /// The same error, its field named from an enclosing table (`rate` → `duplication.rate`).
+    pub fn within(self, table: &str) -> FieldError {
+        FieldError {
+            field: format!("{table}.{}", self.field),
+            message: self.message,
+        }
+    }
+}
 
 /// Why a preset could not be loaded. Each variant names the file it came from.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum SpecError {
-    Io {
-        origin: String,
-        message: String,
-    },
+    #[error("cannot read preset {origin}: {message}")]
+    Io { origin: String, message: String },
     /// TOML syntax or type errors, including unknown fields and unknown variant names
     /// (serde lists the allowed values in its message).
-    Parse {
-        origin: String,
-        message: String,
-    },
+    #[error("invalid preset {origin}: {message}")]
+    Parse { origin: String, message: String },
+    #[error("invalid preset {origin}: field `{field}` {message}")]
     Invalid {
         origin: String,
         field: String,
         message: String,
     },
-    Override {
-        origin: String,
-        message: String,
-    },
-    NotFound {
-        name: String,
-        known: Vec<String>,
-    },
+    #[error("cannot apply --set to preset {origin}: {message}")]
+    Override { origin: String, message: String },
+    #[error(
+        "no preset named `{name}` (looked in ./presets, $DUPLAB_PRESETS, the user config folder and the built-in set); known presets: {}",
+        known.join(", ")
+    )]
+    NotFound { name: String, known: Vec<String> },
 }
 
 impl SpecError {
@@ -37,31 +57,3 @@ impl SpecError {
         }
     }
 }
-
-impl fmt::Display for SpecError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SpecError::Io { origin, message } => {
-                write!(f, "cannot read preset {origin}: {message}")
-            }
-            SpecError::Parse { origin, message } => write!(f, "invalid preset {origin}: {message}"),
-            SpecError::Invalid {
-                origin,
-                field,
-                message,
-            } => {
-                write!(f, "invalid preset {origin}: field `{field}` {message}")
-            }
-            SpecError::Override { origin, message } => {
-                write!(f, "cannot apply --set to preset {origin}: {message}")
-            }
-            SpecError::NotFound { name, known } => write!(
-                f,
-                "no preset named `{name}` (looked in ./presets, $DUPLAB_PRESETS, the user config folder and the built-in set); known presets: {}",
-                known.join(", ")
-            ),
-        }
-    }
-}
-
-impl std::error::Error for SpecError {}

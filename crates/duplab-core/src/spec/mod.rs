@@ -13,7 +13,7 @@ mod training;
 
 pub use attack::{AttackKind, AttackSpec, EvalSpec, Norm};
 pub use duplication::{DupMode, DuplicationSpec, PlanSeed, Profile};
-pub use error::SpecError;
+pub use error::{FieldError, SpecError};
 pub use grid::{Axis, AxisValue, BUILTIN_GRIDS, Grid, Point, load_grid};
 pub use overrides::apply_override;
 pub use training::{Length, ModelKind, OptimizerKind, Schedule, TrainingSpec};
@@ -81,10 +81,10 @@ pub enum BadImages {
 }
 
 impl DataSpec {
-    fn validate(&self) -> Result<(), (String, String)> {
+    fn validate(&self) -> Result<(), FieldError> {
         let folder = self.set == DataSetKind::Folder;
         if folder && self.path.as_deref().is_none_or(|p| p.trim().is_empty()) {
-            return Err((
+            return Err(FieldError::new(
                 "data.path".into(),
                 "is required by set = \"folder\" (the image folder's path)".into(),
             ));
@@ -98,7 +98,7 @@ impl DataSpec {
                 ("bad_images", self.bad_images.is_some()),
             ] {
                 if set {
-                    return Err((
+                    return Err(FieldError::new(
                         format!("data.{f}"),
                         format!(
                             "applies only to set = \"folder\" (this preset's set is {})",
@@ -112,12 +112,15 @@ impl DataSpec {
             && c != 1
             && c != 3
         {
-            return Err(("data.channels".into(), format!("is {c}; allowed: 1 or 3")));
+            return Err(FieldError::new(
+                "data.channels".into(),
+                format!("is {c}; allowed: 1 or 3"),
+            ));
         }
         if let Some([h, w]) = self.size
             && (h == 0 || w == 0 || h > 1024 || w > 1024)
         {
-            return Err((
+            return Err(FieldError::new(
                 "data.size".into(),
                 format!("is [{h}, {w}]; allowed: [H, W] from 1 to 1024"),
             ));
@@ -125,7 +128,7 @@ impl DataSpec {
         if let Some(f) = self.split
             && !(f > 0.0 && f < 1.0)
         {
-            return Err((
+            return Err(FieldError::new(
                 "data.split".into(),
                 format!("is {f}; allowed: a test fraction in (0, 1)"),
             ));
@@ -181,7 +184,7 @@ impl Preset {
             toml::Table::try_into(tree).map_err(|e| SpecError::parse(origin, e))?;
         preset
             .validate()
-            .map_err(|(field, message)| SpecError::Invalid {
+            .map_err(|FieldError { field, message }| SpecError::Invalid {
                 origin: origin.to_string(),
                 field,
                 message,
@@ -198,16 +201,16 @@ impl Preset {
     }
 
     /// Range checks serde cannot express. Returns (field path, message).
-    pub fn validate(&self) -> Result<(), (String, String)> {
+    pub fn validate(&self) -> Result<(), FieldError> {
         if self.name.trim().is_empty() {
-            return Err(("name".into(), "must not be empty".into()));
+            return Err(FieldError::new("name".into(), "must not be empty".into()));
         }
         self.data.validate()?;
         if matches!(
             self.attack.train.kind,
             AttackKind::ApgdCe | AttackKind::ApgdT
         ) {
-            return Err((
+            return Err(FieldError::new(
                 "attack.train.kind".into(),
                 format!(
                     "is {}; APGD is an evaluation attack; allowed in training: none, fgsm, fgsm-rs, pgd",
@@ -217,25 +220,23 @@ impl Preset {
         }
         let t = self.data.leak_threshold;
         if !(0.0..=1.0).contains(&t) || t.is_nan() {
-            return Err((
+            return Err(FieldError::new(
                 "data.leak_threshold".into(),
                 format!("is {t}; allowed: an RMS pixel distance in [0, 1]"),
             ));
         }
         self.duplication
             .validate()
-            .map_err(|(f, m)| (format!("duplication.{f}"), m))?;
+            .map_err(|e| e.within("duplication"))?;
         self.attack
             .train
             .validate()
-            .map_err(|(f, m)| (format!("attack.train.{f}"), m))?;
+            .map_err(|e| e.within("attack.train"))?;
         self.attack
             .eval
             .validate()
-            .map_err(|(f, m)| (format!("attack.eval.{f}"), m))?;
-        self.training
-            .validate()
-            .map_err(|(f, m)| (format!("training.{f}"), m))?;
+            .map_err(|e| e.within("attack.eval"))?;
+        self.training.validate().map_err(|e| e.within("training"))?;
         Ok(())
     }
 

@@ -1,5 +1,6 @@
 //! The training spec: model, optimiser, schedule, batch size, length, seeds.
 
+use super::FieldError;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,54 +115,58 @@ fn seeds() -> Vec<u64> {
 }
 
 impl TrainingSpec {
-    pub fn length(&self) -> Result<Length, (String, String)> {
+    pub fn length(&self) -> Result<Length, FieldError> {
         match (self.epochs, self.steps) {
-            (Some(_), Some(_)) => Err((
+            (Some(_), Some(_)) => Err(FieldError::new(
                 "epochs".into(),
                 "and `training.steps` are both set; set one: epochs or a fixed step budget".into(),
             )),
-            (None, None) => Err((
+            (None, None) => Err(FieldError::new(
                 "epochs".into(),
                 "is missing; set `epochs` (passes over the set) or `steps` (a fixed step budget)"
                     .into(),
             )),
-            (Some(e), None) if e == 0 || e > 10_000 => {
-                Err(("epochs".into(), format!("is {e}; allowed: 1 to 10000")))
-            }
-            (None, Some(s)) if s == 0 => Err(("steps".into(), "is 0; allowed: 1 or more".into())),
+            (Some(e), None) if e == 0 || e > 10_000 => Err(FieldError::new(
+                "epochs".into(),
+                format!("is {e}; allowed: 1 to 10000"),
+            )),
+            (None, Some(s)) if s == 0 => Err(FieldError::new(
+                "steps".into(),
+                "is 0; allowed: 1 or more".into(),
+            )),
             (Some(e), None) => Ok(Length::Epochs(e)),
             (None, Some(s)) => Ok(Length::Steps(s)),
         }
     }
 
-    pub fn validate(&self) -> Result<(), (String, String)> {
+    pub fn validate(&self) -> Result<(), FieldError> {
         self.length()?;
         if !(self.lr > 0.0 && self.lr <= 10.0) {
-            return Err((
+            return Err(FieldError::new(
                 "lr".into(),
                 format!("is {}; allowed: > 0 and ≤ 10", self.lr),
             ));
         }
         if !(0.0..1.0).contains(&self.momentum) {
-            return Err((
+            return Err(FieldError::new(
                 "momentum".into(),
                 format!("is {}; allowed: 0 ≤ momentum < 1", self.momentum),
             ));
         }
         if !(0.0..=1.0).contains(&self.weight_decay) {
-            return Err((
+            return Err(FieldError::new(
                 "weight_decay".into(),
                 format!("is {}; allowed: 0 to 1", self.weight_decay),
             ));
         }
         if !(1..=65_536).contains(&self.batch_size) {
-            return Err((
+            return Err(FieldError::new(
                 "batch_size".into(),
                 format!("is {}; allowed: 1 to 65536", self.batch_size),
             ));
         }
         if self.seeds.is_empty() {
-            return Err((
+            return Err(FieldError::new(
                 "seeds".into(),
                 "is empty; give at least one seed, e.g. [0]".into(),
             ));
@@ -169,7 +174,7 @@ impl TrainingSpec {
         if self.schedule == Schedule::Step
             && (self.step_every == 0 || !(0.0..=1.0).contains(&self.gamma))
         {
-            return Err((
+            return Err(FieldError::new(
                 "step_every".into(),
                 "must be ≥ 1 and gamma in [0, 1] for schedule `step`".into(),
             ));
@@ -240,7 +245,7 @@ mod tests {
     fn both_epochs_and_steps_is_an_error() {
         let mut s = spec(Schedule::Constant);
         s.steps = Some(5);
-        assert!(s.validate().unwrap_err().1.contains("both set"));
+        assert!(s.validate().unwrap_err().message.contains("both set"));
     }
 }
 

@@ -5,21 +5,37 @@
 /// One phase of a trainer's work.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Phase {
-    LoadingData { set: String },
+    LoadingData {
+        set: String,
+    },
     /// Decoding an image folder (its cache serves the next run).
-    DecodingFolder { done: usize, total: usize },
-    SkippedImages { count: usize, first: String },
-    Dedup { threshold: f64 },
+    DecodingFolder {
+        done: usize,
+        total: usize,
+    },
+    SkippedImages {
+        count: usize,
+        first: String,
+    },
+    Dedup {
+        threshold: f64,
+    },
     Uploading,
     /// The test→train near-duplicate search (leaky test images).
     LeakageSearch,
     Training,
     TestSet,
-    Robust { attack: String, done: usize, total: usize },
+    Robust {
+        attack: String,
+        done: usize,
+        total: usize,
+    },
     Groups,
     OverfitCheck,
     /// The catastrophic-overfitting check fired; `what` says at which step and how.
-    OverfitAlarm { what: String },
+    OverfitAlarm {
+        what: String,
+    },
 }
 
 impl std::fmt::Display for Phase {
@@ -34,7 +50,10 @@ impl std::fmt::Display for Phase {
                 write!(f, "skipped {count} unreadable image(s), e.g. {first}")
             }
             Phase::Dedup { threshold } => {
-                write!(f, "dedup: near-duplicates within the training set (≤ {threshold})")
+                write!(
+                    f,
+                    "dedup: near-duplicates within the training set (≤ {threshold})"
+                )
             }
             Phase::Uploading => f.write_str("uploading data to the device"),
             Phase::LeakageSearch => {
@@ -48,9 +67,9 @@ impl std::fmt::Display for Phase {
                 total,
             } => write!(f, "robust evaluation ({attack}): {done}/{total} images"),
             Phase::Groups => f.write_str("group metrics: duplicated, unique, dropped, test"),
-            Phase::OverfitCheck => f.write_str(
-                "catastrophic-overfitting check: PGD and FGSM on 256 training images",
-            ),
+            Phase::OverfitCheck => {
+                f.write_str("catastrophic-overfitting check: PGD and FGSM on 256 training images")
+            }
             Phase::OverfitAlarm { what } => write!(f, "⚠ {what}"),
         }
     }
@@ -80,6 +99,10 @@ mod tests {
             .to_string(),
             "robust evaluation (PGD-10): 3/9 images"
         );
-        assert!(Phase::OverfitAlarm { what: "x".into() }.to_string().starts_with('⚠'));
+        assert!(
+            Phase::OverfitAlarm { what: "x".into() }
+                .to_string()
+                .starts_with('⚠')
+        );
     }
 }
