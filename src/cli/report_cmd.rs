@@ -85,7 +85,7 @@ pub fn run(store: &RunStore, a: ReportArgs) -> Result<i32> {
             return Err(failure(format!("{}: {e}", out.join(name).display())));
         }
     }
-    write_svg_and_png(&study_chart(&title, &stats), &out.join("accuracy")).map_err(failure)?;
+    write_svg_and_png(&study_chart(&title, &stats), &out.join("accuracy"))?;
     let mut wrote =
         "report.md, report.csv, runs.csv, report.json, accuracy.svg, accuracy.png".to_string();
     if stats
@@ -93,7 +93,7 @@ pub fn run(store: &RunStore, a: ReportArgs) -> Result<i32> {
         .any(|s| s.dup_auc.is_some() || s.unique_auc.is_some())
     {
         let svg = membership_chart(&format!("{title}: membership inference"), &stats);
-        write_svg_and_png(&svg, &out.join("membership")).map_err(failure)?;
+        write_svg_and_png(&svg, &out.join("membership"))?;
         wrote.push_str(", membership.svg, membership.png");
     }
     eprintln!("wrote {}/{wrote}", out.display());

@@ -94,7 +94,7 @@ pub fn run(store: &RunStore, a: ScreenshotsArgs) -> Result<i32> {
                 crossterm::event::KeyCode::Esc,
             )));
         }
-        write_svg_and_png(&svg(&buf), &a.out.join(name)).map_err(failure)?;
+        write_svg_and_png(&svg(&buf), &a.out.join(name))?;
         println!("{}", a.out.join(format!("{name}.svg")).display());
     }
     Ok(0)

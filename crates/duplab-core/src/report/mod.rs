@@ -15,7 +15,7 @@ pub use cards::{CardRow, cards_markdown, worst_case};
 pub use export::{export_csv, export_json};
 pub use paired::{Paired, holm, paired};
 pub use plot::{Marker, Series, chart_svg, membership_chart, study_chart};
-pub use render::{svg_to_png_bytes, write_svg_and_png};
+pub use render::{RenderError, svg_to_png_bytes, write_svg_and_png};
 pub use rows::{
     RunRow, duration as duration_str, format_table, group_table, one_run_per_point, pct as pct_str,
     run_rows,

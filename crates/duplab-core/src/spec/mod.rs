@@ -15,7 +15,7 @@ pub use attack::{AttackKind, AttackSpec, EvalSpec, Norm};
 pub use duplication::{DupMode, DuplicationSpec, PlanSeed, Profile};
 pub use error::{FieldError, SpecError};
 pub use grid::{Axis, AxisValue, BUILTIN_GRIDS, Grid, Point, load_grid};
-pub use overrides::apply_override;
+pub use overrides::{OverrideError, apply_override};
 pub use training::{Length, ModelKind, OptimizerKind, Schedule, TrainingSpec};
 
 use serde::{Deserialize, Serialize};
@@ -175,9 +175,9 @@ impl Preset {
         let mut tree: toml::Table =
             toml::from_str(text).map_err(|e| SpecError::parse(origin, e))?;
         for ov in overrides {
-            apply_override(&mut tree, ov).map_err(|msg| SpecError::Override {
+            apply_override(&mut tree, ov).map_err(|e| SpecError::Override {
                 origin: origin.to_string(),
-                message: msg,
+                message: e.0,
             })?;
         }
         let preset: Preset =

@@ -5,16 +5,23 @@
 /// works on a preset that says `epochs = 3`.
 const EXCLUSIVE: &[(&str, &str)] = &[("training.steps", "training.epochs")];
 
-pub fn apply_override(tree: &mut toml::Table, assignment: &str) -> Result<(), String> {
+/// Why a `--set` assignment cannot apply (the preset it applies to is named by `SpecError`).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct OverrideError(pub String);
+
+pub fn apply_override(tree: &mut toml::Table, assignment: &str) -> Result<(), OverrideError> {
     let (key, raw) = assignment.split_once('=').ok_or_else(|| {
-        format!("`{assignment}` is not of the form key=value (e.g. duplication.rate=0.3)")
+        OverrideError(format!(
+            "`{assignment}` is not of the form key=value (e.g. duplication.rate=0.3)"
+        ))
     })?;
     let key = key.trim();
     let raw = raw.trim();
     if key.is_empty() || key.split('.').any(|p| p.is_empty()) {
-        return Err(format!(
+        return Err(OverrideError(format!(
             "`{key}` is not a dotted field path (e.g. training.epochs)"
-        ));
+        )));
     }
     let value = parse_value(raw);
     for (a, b) in EXCLUSIVE {
@@ -30,9 +37,11 @@ pub fn apply_override(tree: &mut toml::Table, assignment: &str) -> Result<(), St
         let entry = table
             .entry(part.to_string())
             .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        table = entry
-            .as_table_mut()
-            .ok_or_else(|| format!("`{part}` in `{key}` is a value, not a table of fields"))?;
+        table = entry.as_table_mut().ok_or_else(|| {
+            OverrideError(format!(
+                "`{part}` in `{key}` is a value, not a table of fields"
+            ))
+        })?;
     }
     table.insert(parts[parts.len() - 1].to_string(), value);
     Ok(())
@@ -87,6 +96,7 @@ mod tests {
         assert!(
             apply_override(&mut t, "x.y=1")
                 .unwrap_err()
+                .0
                 .contains("not a table")
         );
     }

@@ -1,6 +1,7 @@
 //! Run ids: `<YYYYMMDD-HHMMSS>-<preset>-<6 hex>`. Ids given on the command line are checked so that
 //! none can name a path outside the store.
 
+use super::error::StoreError;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm), to avoid a date crate.
@@ -84,18 +85,18 @@ pub fn new_run_id(preset: &str) -> String {
 }
 
 /// An id (or id prefix) from the user: letters, digits, `-`, `_`, `.`, not starting with `.`.
-pub fn validate_run_id(id: &str) -> Result<(), String> {
+pub fn validate_run_id(id: &str) -> Result<(), StoreError> {
     if id.is_empty() || id.len() > 200 {
-        return Err("a run id is 1 to 200 characters".into());
+        return Err(StoreError::BadId("a run id is 1 to 200 characters".into()));
     }
     if id.starts_with('.')
         || !id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
     {
-        return Err(format!(
+        return Err(StoreError::BadId(format!(
             "`{id}` is not a run id: ids use letters, digits, `-`, `_` and `.` only, and name a folder inside the run store"
-        ));
+        )));
     }
     Ok(())
 }

@@ -55,7 +55,7 @@ impl RunStore {
     /// A new run folder under a chosen id (status `running`, owned by this process); an
     /// existing folder of that id is an `AlreadyExists` error, never reused.
     pub fn create_with_id(&self, id: &str) -> Result<Run, StoreError> {
-        validate_run_id(id).map_err(StoreError::BadId)?;
+        validate_run_id(id)?;
         std::fs::create_dir_all(&self.root).map_err(io(&self.root))?;
         let dir = self.root.join(id);
         std::fs::create_dir(&dir).map_err(|e| StoreError::Io(dir.clone(), e))?;
@@ -92,7 +92,7 @@ impl RunStore {
 
     /// Open a run by id, or by a unique prefix or suffix of one.
     pub fn open(&self, id: &str) -> Result<Run, StoreError> {
-        validate_run_id(id).map_err(StoreError::BadId)?;
+        validate_run_id(id)?;
         let exact = self.root.join(id);
         if exact.join(layout::STATUS).exists() || exact.join(layout::CONFIG).exists() {
             return Ok(Run {
