@@ -9,8 +9,9 @@ use super::compare::CompareState;
 use super::data_view::{DataState, DataView};
 use super::dialog::Dialog;
 use super::keys::{self, Action};
-use super::live::LiveRun;
+use super::live::{LiveRun, LiveState};
 use super::presets::PresetsState;
+use super::reply::{Ask, Reply};
 use super::runs::RunsState;
 use crate::backend::DeviceChoice;
 use crate::report::RunRow;
@@ -51,9 +52,10 @@ impl Screen {
 }
 
 /// The live screen's side panel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SidePanel {
     /// Per-class clean and robust accuracy, training counts.
+    #[default]
     Classes,
     /// Group losses over the run and membership inference per group.
     Groups,
@@ -186,11 +188,9 @@ pub struct App {
     pub(super) presets: PresetsState,
     /// Runs trained by this process (`LiveRun::worker` names the worker), and stored runs
     /// opened from the runs screen.
-    pub(super) live: Vec<LiveRun>,
-    pub(super) live_selected: usize,
+    pub(super) live: LiveState,
+    /// Curves smoothed (EMA), on the live and the compare screen.
     pub(super) smoothing: bool,
-    /// What the live screen's side panel shows.
-    pub(super) side: SidePanel,
     pub(super) runs: RunsState,
     pub(super) compare: CompareState,
     pub(super) data: DataState,
@@ -218,10 +218,8 @@ impl App {
             opts,
             screen: Screen::Presets,
             presets: PresetsState::new(),
-            live: vec![],
-            live_selected: 0,
+            live: LiveState::default(),
             smoothing: false,
-            side: SidePanel::Classes,
             runs: RunsState::default(),
             compare: CompareState::default(),
             data: DataState::default(),
@@ -259,6 +257,7 @@ impl App {
     /// Training-loss points shown for a run on the live screen (0 when it is not open).
     pub fn live_points(&self, id: &str) -> usize {
         self.live
+            .runs
             .iter()
             .find(|r| r.id == id)
             .map_or(0, |r| r.loss.len())
@@ -272,6 +271,7 @@ impl App {
     /// Runs this process trains that have not ended.
     pub fn training(&self) -> usize {
         self.live
+            .runs
             .iter()
             .filter(|r| r.worker.is_some() && r.status.is_active())
             .count()
@@ -351,7 +351,7 @@ impl App {
                         let _ = self.add_stored(run);
                     } else {
                         // A detached launch knows its preset before the trainer wrote a config.
-                        if let Some(old) = self.live.iter().find(|l| l.id == id)
+                        if let Some(old) = self.live.runs.iter().find(|l| l.id == id)
                             && run.preset.is_empty()
                         {
                             run.preset = old.preset.clone();
@@ -375,7 +375,7 @@ impl App {
                 phase,
             } => {
                 let shown = self.on_metrics(&id, &records, status, from_start);
-                let Some(run) = self.live.iter_mut().find(|r| r.id == id) else {
+                let Some(run) = self.live.runs.iter_mut().find(|r| r.id == id) else {
                     return shown;
                 };
                 if let Some(c) = config {
@@ -396,7 +396,7 @@ impl App {
                         self.effects.push(Effect::OpenRun(id));
                     }
                     Err(e) => {
-                        if let Some(run) = self.live.iter_mut().find(|r| r.id == id) {
+                        if let Some(run) = self.live.runs.iter_mut().find(|r| r.id == id) {
                             run.status = super::live::LiveStatus::Failed(e.clone());
                             run.phase = format!("failed: {e}");
                         }
@@ -479,12 +479,13 @@ impl App {
     fn on_train(&mut self, key: &str, event: TrainEvent) -> bool {
         let Some(i) = self
             .live
+            .runs
             .iter()
             .position(|r| r.worker.as_deref() == Some(key))
         else {
             return false;
         };
-        let changed = self.live[i].apply(&event);
+        let changed = self.live.runs[i].apply(&event);
         match &event {
             TrainEvent::Finished { run_id, .. } => {
                 self.say(format!("run {run_id} finished"), false);
@@ -512,18 +513,19 @@ impl App {
     ) -> bool {
         let Some(i) = self
             .live
+            .runs
             .iter()
             .position(|r| r.worker.is_none() && r.id == id)
         else {
             return false;
         };
-        let run = &mut self.live[i];
+        let run = &mut self.live.runs[i];
         if from_start {
             run.clear_metrics();
         }
         run.append(records);
         run.status = super::live::LiveStatus::Stored(status);
-        self.screen == Screen::Live && i == self.live_selected
+        self.screen == Screen::Live && i == self.live.selected
     }
 
     /// Quit asks only when it would stop something: runs on this lab's own threads. Runs in
@@ -540,6 +542,7 @@ impl App {
     /// Runs other processes train that this lab shows (its detached launches, re-attached runs).
     pub fn training_elsewhere(&self) -> usize {
         self.live
+            .runs
             .iter()
             .filter(|r| r.worker.is_none() && r.status.is_active())
             .count()
@@ -567,7 +570,7 @@ impl App {
         let new: Vec<String> = rows
             .iter()
             .filter(|r| r.status == "running" || r.status == "paused")
-            .filter(|r| !self.live.iter().any(|l| l.id == r.id))
+            .filter(|r| !self.live.runs.iter().any(|l| l.id == r.id))
             .filter(|r| !self.quiet_opens.contains(&r.id))
             .map(|r| r.id.clone())
             .collect();
@@ -607,10 +610,11 @@ impl App {
         let ctrl_c = global == Some(Action::Quit) && k.code != crossterm::event::KeyCode::Char('q');
         if !ctrl_c {
             if self.presets.editing.is_some() || self.presets.saving.is_some() {
-                return self.on_preset_text(k);
+                let reply = self.presets.on_text(k);
+                return self.apply(reply);
             }
             if self.runs.filtering {
-                return self.on_filter_text(k);
+                return self.runs.on_filter_text(k);
             }
         }
         self.message = None;
@@ -639,34 +643,63 @@ impl App {
             return false;
         };
         self.last_action = Some(a);
-        match self.screen {
-            Screen::Presets => self.on_presets(a),
-            Screen::Live => self.on_live(a),
-            Screen::Runs => self.on_runs(a),
-            Screen::Compare => self.on_compare(a),
-            Screen::Data => self.on_data(a),
+        let reply = match self.screen {
+            Screen::Presets => self.presets.update(a),
+            Screen::Live => self.live.update(a),
+            Screen::Runs => {
+                let live = &self.live.runs;
+                self.runs.update(a, |id| {
+                    live.iter()
+                        .any(|l| l.id == id && l.worker.is_some() && l.status.is_active())
+                })
+            }
+            Screen::Compare => self.compare.update(a),
+            Screen::Data => self.data.update(a, self.presets.data_spec()),
+        };
+        self.apply(reply)
+    }
+
+    /// Carry out what a screen's update asked for; whether to redraw.
+    pub(super) fn apply(&mut self, reply: Reply) -> bool {
+        for ask in reply.asks {
+            match ask {
+                Ask::Effect(e) => self.push(e),
+                Ask::Say(text, error) => self.say(text, error),
+                Ask::Dialog(d) => self.dialog = Some(d),
+                Ask::Screen(s) => self.screen = s,
+                Ask::Launch => self.launch(),
+                Ask::ToggleSmoothing => self.smoothing = !self.smoothing,
+            }
+        }
+        reply.handled
+    }
+
+    /// Ask the loader for what the Data screen needs, unless it has it or has been asked.
+    pub(super) fn want_data(&mut self) {
+        if let Some(e) = self.data.want(self.presets.data_spec()) {
+            self.push(e);
         }
     }
 
     /// Show a stored run on the live screen (its records arrive from the store worker).
     pub(super) fn open_stored(&mut self, run: LiveRun) {
-        self.live_selected = self.add_stored(run);
+        self.live.selected = self.add_stored(run);
         self.screen = Screen::Live;
     }
 
     /// A stored run on the live screen (replacing its older entry, unless this lab trains it),
     /// without selecting it or changing screen. Returns its place.
     fn add_stored(&mut self, run: LiveRun) -> usize {
-        match self.live.iter().position(|l| l.id == run.id) {
+        match self.live.runs.iter().position(|l| l.id == run.id) {
             Some(i) => {
-                if self.live[i].worker.is_none() {
-                    self.live[i] = run;
+                if self.live.runs[i].worker.is_none() {
+                    self.live.runs[i] = run;
                 }
                 i
             }
             None => {
-                self.live.push(run);
-                self.live.len() - 1
+                self.live.runs.push(run);
+                self.live.runs.len() - 1
             }
         }
     }
@@ -676,8 +709,8 @@ impl App {
     pub(super) fn add_detached(&mut self, id: &str, preset: &str) {
         let mut run = LiveRun::launching(id, preset);
         run.phase = "starting its trainer process".into();
-        self.live.push(run);
-        self.live_selected = self.live.len() - 1;
+        self.live.runs.push(run);
+        self.live.selected = self.live.runs.len() - 1;
     }
 
     /// A new worker key, and the live entry that waits for its events.
@@ -686,8 +719,8 @@ impl App {
         let key = format!("worker-{}", self.launched);
         let mut run = LiveRun::launching(&key, preset);
         run.worker = Some(key.clone());
-        self.live.push(run);
-        self.live_selected = self.live.len() - 1;
+        self.live.runs.push(run);
+        self.live.selected = self.live.runs.len() - 1;
         key
     }
 }

@@ -60,7 +60,7 @@ fn app_on(screen: Screen) -> App {
         row("b", "x"),
     ])));
     a.update(key(KeyCode::Enter)); // launch: a trained run on the live screen
-    let k = a.live[0].worker.clone().unwrap();
+    let k = a.live.runs[0].worker.clone().unwrap();
     a.update(Msg::Train {
         key: k,
         event: TrainEvent::Paused { run_id: "r".into() },
@@ -214,7 +214,7 @@ fn quitting_while_training_asks_and_enter_is_the_safe_answer() {
     a.update(key(KeyCode::Char('y')));
     assert!(matches!(a.effects.as_slice(), [Effect::StopAll]));
     assert!(!a.quit, "waits for the checkpoint");
-    let key_ = a.live[0].worker.clone().unwrap();
+    let key_ = a.live.runs[0].worker.clone().unwrap();
     a.update(Msg::Train {
         key: key_,
         event: TrainEvent::Stopped {
@@ -324,10 +324,10 @@ fn an_opened_run_follows_its_appended_metrics() {
         config: None,
         phase: None,
     });
-    assert_eq!(a.live[0].step(), 4);
-    assert_eq!(a.live[0].loss.len(), 4);
+    assert_eq!(a.live.runs[0].step(), 4);
+    assert_eq!(a.live.runs[0].loss.len(), 4);
     assert_eq!(
-        a.live[0].status,
+        a.live.runs[0].status,
         crate::tui::LiveStatus::Stored(RunStatus::Finished)
     );
     // A resumed run truncated its file: what follows replaces what was shown.
@@ -339,7 +339,7 @@ fn an_opened_run_follows_its_appended_metrics() {
         config: None,
         phase: None,
     });
-    assert_eq!(a.live[0].loss.len(), 1);
+    assert_eq!(a.live.runs[0].loss.len(), 1);
 }
 
 #[test]
@@ -364,9 +364,12 @@ fn a_detached_launch_is_followed_from_its_folder_and_steered_through_it() {
     };
     assert!(id.contains("-default-"), "{id}");
     assert_eq!(a.screen, Screen::Live);
-    assert_eq!(a.live[0].worker, None, "no worker of this lab trains it");
-    assert_eq!(a.live.len(), 1);
-    assert_eq!(a.live[0].preset, "default");
+    assert_eq!(
+        a.live.runs[0].worker, None,
+        "no worker of this lab trains it"
+    );
+    assert_eq!(a.live.runs.len(), 1);
+    assert_eq!(a.live.runs[0].preset, "default");
     a.update(Msg::Detached {
         id: id.clone(),
         result: Ok(4242),
@@ -377,8 +380,8 @@ fn a_detached_launch_is_followed_from_its_folder_and_steered_through_it() {
         id: id.clone(),
         result: Ok((None, RunStatus::Running, None)),
     });
-    assert_eq!(a.live.len(), 1);
-    assert_eq!(a.live[0].preset, "default");
+    assert_eq!(a.live.runs.len(), 1);
+    assert_eq!(a.live.runs[0].preset, "default");
     let (_d, store) = crate::tui::tests::fixture_store();
     let config = store.runs().unwrap()[0].require_config().unwrap();
     a.update(Msg::MetricsAppended {
@@ -389,8 +392,8 @@ fn a_detached_launch_is_followed_from_its_folder_and_steered_through_it() {
         config: Some(Box::new(config.clone())),
         phase: Some("evaluating on the test set".into()),
     });
-    assert_eq!(a.live[0].total_steps, config.total_steps);
-    assert_eq!(a.live[0].phase, "evaluating on the test set");
+    assert_eq!(a.live.runs[0].total_steps, config.total_steps);
+    assert_eq!(a.live.runs[0].phase, "evaluating on the test set");
     // Pause, resume and stop go into the run folder's control file.
     a.update(key(KeyCode::Char('p')));
     assert_eq!(
@@ -465,7 +468,7 @@ fn a_lab_started_again_reattaches_to_every_training_run() {
             result: Ok((None, st, None)),
         });
     }
-    assert_eq!(a.live.len(), 2);
+    assert_eq!(a.live.runs.len(), 2);
     assert_eq!(a.training_elsewhere(), 2);
     // Listed again: nothing opens twice. A run started meanwhile joins without moving the user.
     a.update(key(KeyCode::Char('3')));
@@ -479,8 +482,8 @@ fn a_lab_started_again_reattaches_to_every_training_run() {
         result: Ok((None, RunStatus::Running, None)),
     });
     assert_eq!(a.screen, Screen::Runs);
-    assert_eq!(a.live.len(), 3);
-    assert_eq!(a.live_selected, 0, "the selection stays");
+    assert_eq!(a.live.runs.len(), 3);
+    assert_eq!(a.live.selected, 0, "the selection stays");
 }
 
 #[test]
@@ -496,7 +499,7 @@ fn a_failed_trainer_start_says_why() {
         result: Err("no such file".into()),
     });
     assert!(matches!(
-        a.live[0].status,
+        a.live.runs[0].status,
         crate::tui::LiveStatus::Failed(_)
     ));
     assert_eq!(a.farewell(), None);

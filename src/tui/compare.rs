@@ -1,9 +1,9 @@
 //! The compare screen's state: 2–6 runs read from the store, their config differences, and
 //! runs that differ only by seed grouped as mean ± std.
 
-use super::app::App;
 use super::keys::Action;
 use super::live::LiveRun;
+use super::reply::Reply;
 use crate::measures::Group;
 use crate::report::{MeanStd, RunRow, mean_std};
 use crate::store::RunStore;
@@ -124,15 +124,15 @@ fn flatten(prefix: &str, v: &serde_json::Value, out: &mut BTreeMap<String, Strin
 }
 
 /// The compare screen's keys.
-impl App {
-    pub(super) fn on_compare(&mut self, a: Action) -> bool {
+impl CompareState {
+    pub fn update(&mut self, a: Action) -> Reply {
         match a {
-            Action::NextMetric => self.compare.metric = self.compare.metric.next(),
-            Action::DiffOnly => self.compare.diff_only = !self.compare.diff_only,
-            Action::Smoothing => self.smoothing = !self.smoothing,
-            _ => return false,
+            Action::NextMetric => self.metric = self.metric.next(),
+            Action::DiffOnly => self.diff_only = !self.diff_only,
+            Action::Smoothing => return Reply::ask(super::reply::Ask::ToggleSmoothing),
+            _ => return Reply::ignored(),
         }
-        true
+        Reply::done()
     }
 }
 

@@ -3,10 +3,11 @@
 //! the finder's per-data-set cache, so a second visit is instant) and arrives as one message;
 //! the threshold and class filters then work on what it found.
 
-use super::app::{App, Effect};
+use super::app::Effect;
 use super::keys::Action;
+use super::reply::{Ask, Reply};
 use crate::data::{self, DataSet, Pair, PairSet};
-use crate::spec::{DataSetKind, DataSpec};
+use crate::spec::DataSpec;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -150,87 +151,74 @@ impl DataState {
 }
 
 /// The Data screen's keys.
-impl App {
-    /// The data set the Data screen shows: the selected preset's.
-    fn data_spec(&self) -> DataSpec {
-        self.presets
-            .resolved
-            .as_ref()
-            .map(|p| p.data.clone())
-            .unwrap_or_else(|_| DataSpec {
-                set: DataSetKind::Embedded,
-                leak_threshold: 0.05,
-                path: None,
-                size: None,
-                channels: None,
-                split: None,
-                bad_images: None,
-            })
-    }
-
-    /// Ask the loader for what the screen needs, unless it has it or has been asked.
-    pub(super) fn want_data(&mut self) {
-        let spec = self.data_spec();
-        let t = self.data.threshold();
+impl DataState {
+    /// What to ask the loader for, so the screen shows `spec` at its threshold: nothing when it
+    /// has that or has asked for it.
+    pub fn want(&mut self, spec: DataSpec) -> Option<Effect> {
+        let t = self.threshold();
         let have = self
-            .data
             .view
             .as_ref()
             .is_some_and(|v| v.spec == spec && v.searched >= t);
         let asked = self
-            .data
             .requested
             .as_ref()
             .is_some_and(|(k, th)| *k == spec && *th >= t);
         if have || asked {
-            return;
+            return None;
         }
         // Search at least as far as the finder's default, so stepping down needs no new search.
         let threshold = t.max(THRESHOLDS[START]);
-        self.data.requested = Some((spec.clone(), threshold));
-        self.data.loading = Some(format!("loading {}", spec.set.name()));
-        self.data.error = None;
-        self.push(Effect::LoadData {
+        self.requested = Some((spec.clone(), threshold));
+        self.loading = Some(format!("loading {}", spec.set.name()));
+        self.error = None;
+        Some(Effect::LoadData {
             spec: Box::new(spec),
             threshold,
-        });
+        })
     }
 
-    pub(super) fn on_data(&mut self, a: Action) -> bool {
-        let n = self.data.visible().len();
-        let d = &mut self.data;
+    /// `spec`: the data set the screen shows (the selected preset's).
+    pub fn update(&mut self, a: Action, spec: DataSpec) -> Reply {
+        let n = self.visible().len();
+        let mut reply = Reply::done();
         match a {
-            Action::Down => d.selected = (d.selected + 1).min(n.saturating_sub(1)),
-            Action::Up => d.selected = d.selected.saturating_sub(1),
-            Action::Top => d.selected = 0,
-            Action::Bottom => d.selected = n.saturating_sub(1),
+            Action::Down => self.selected = (self.selected + 1).min(n.saturating_sub(1)),
+            Action::Up => self.selected = self.selected.saturating_sub(1),
+            Action::Top => self.selected = 0,
+            Action::Bottom => self.selected = n.saturating_sub(1),
             Action::NextPairSet => {
-                let i = PairSet::ALL.iter().position(|s| *s == d.set).unwrap_or(0);
-                d.set = PairSet::ALL[(i + 1) % PairSet::ALL.len()];
-                d.selected = 0;
+                let i = PairSet::ALL
+                    .iter()
+                    .position(|s| *s == self.set)
+                    .unwrap_or(0);
+                self.set = PairSet::ALL[(i + 1) % PairSet::ALL.len()];
+                self.selected = 0;
             }
             Action::Wider => {
-                d.threshold = (d.threshold + 1).min(THRESHOLDS.len() - 1);
-                self.want_data();
+                self.threshold = (self.threshold + 1).min(THRESHOLDS.len() - 1);
+                if let Some(e) = self.want(spec) {
+                    reply = reply.and(Ask::Effect(e));
+                }
             }
             Action::Narrower => {
-                d.threshold = d.threshold.saturating_sub(1);
-                d.selected = 0;
+                self.threshold = self.threshold.saturating_sub(1);
+                self.selected = 0;
             }
             Action::NextClass => {
-                let classes = d.view.as_ref().map_or(0, |v| v.ds.num_classes()) as u8;
-                d.class = match d.class {
+                let classes = self.view.as_ref().map_or(0, |v| v.ds.num_classes()) as u8;
+                self.class = match self.class {
                     None if classes > 0 => Some(0),
                     Some(c) if c + 1 < classes => Some(c + 1),
                     _ => None,
                 };
-                d.selected = 0;
+                self.selected = 0;
             }
-            _ => return false,
+            _ => return Reply::ignored(),
         }
-        let n = self.data.visible().len();
-        self.data.selected = self.data.selected.min(n.saturating_sub(1));
-        true
+        let n = self.visible().len();
+        self.selected = self.selected.min(n.saturating_sub(1));
+        reply
     }
 }
 

@@ -1,9 +1,10 @@
 //! A run as the dashboard shows it: built from a worker's events, or read back from the store.
 
-use super::app::{App, Effect};
+use super::app::{Effect, SidePanel};
 use super::curve::Curve;
 use super::dialog::Dialog;
 use super::keys::Action;
+use super::reply::{Ask, Reply};
 use crate::store::{
     ControlCommand, EpochRecord, MetricRecord, Run, RunConfig, RunStatus, StepRecord,
 };
@@ -205,42 +206,53 @@ impl LiveRun {
     }
 }
 
+/// The live screen: runs this lab trains and stored runs it follows, which one is shown, and
+/// what the side panel shows.
+#[derive(Debug, Default)]
+pub struct LiveState {
+    pub runs: Vec<LiveRun>,
+    pub selected: usize,
+    pub side: SidePanel,
+}
+
 /// The live screen's keys.
-impl App {
-    pub(super) fn on_live(&mut self, a: Action) -> bool {
-        if self.live.is_empty() {
-            return false;
+impl LiveState {
+    pub fn update(&mut self, a: Action) -> Reply {
+        if self.runs.is_empty() {
+            return Reply::ignored();
         }
-        let i = self.live_selected.min(self.live.len() - 1);
+        let i = self.selected.min(self.runs.len() - 1);
         match a {
-            Action::PrevRun => self.live_selected = i.saturating_sub(1),
-            Action::NextRun => self.live_selected = (i + 1).min(self.live.len() - 1),
-            Action::Smoothing => self.smoothing = !self.smoothing,
+            Action::PrevRun => self.selected = i.saturating_sub(1),
+            Action::NextRun => self.selected = (i + 1).min(self.runs.len() - 1),
+            Action::Smoothing => return Reply::ask(Ask::ToggleSmoothing),
             Action::SidePanel => self.side = self.side.next(),
             Action::PauseResume => {
-                let control = match self.live[i].status {
+                let control = match self.runs[i].status {
                     LiveStatus::Running | LiveStatus::Stored(RunStatus::Running) => Control::Pause,
                     LiveStatus::Paused | LiveStatus::Stored(RunStatus::Paused) => Control::Resume,
-                    _ => {
-                        self.say("this run is not training", true);
-                        return true;
-                    }
+                    _ => return Reply::error("this run is not training"),
                 };
-                let target = self.target(i);
-                self.push(target.effect(control));
+                return Reply::ask(Ask::Effect(self.target(i).effect(control)));
             }
             Action::StopRun => {
-                if self.live[i].status.is_active() {
-                    self.dialog = Some(Dialog::StopRun {
-                        target: self.target(i),
-                    });
-                } else {
-                    self.say("this run is not training", true);
+                if !self.runs[i].status.is_active() {
+                    return Reply::error("this run is not training");
                 }
+                return Reply::ask(Ask::Dialog(Dialog::StopRun {
+                    target: self.target(i),
+                }));
             }
-            _ => return false,
+            _ => return Reply::ignored(),
         }
-        true
+        Reply::done()
+    }
+
+    fn target(&self, i: usize) -> Target {
+        match &self.runs[i].worker {
+            Some(key) => Target::Worker(key.clone()),
+            None => Target::Run(self.runs[i].id.clone()),
+        }
     }
 }
 
@@ -267,15 +279,6 @@ impl Target {
                     Control::Stop => ControlCommand::Stop,
                 },
             },
-        }
-    }
-}
-
-impl App {
-    fn target(&self, i: usize) -> Target {
-        match &self.live[i].worker {
-            Some(key) => Target::Worker(key.clone()),
-            None => Target::Run(self.live[i].id.clone()),
         }
     }
 }

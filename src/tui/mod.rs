@@ -13,6 +13,7 @@ mod event;
 mod keys;
 mod live;
 mod presets;
+mod reply;
 mod runs;
 pub mod screenshot;
 mod store_worker;

@@ -3,9 +3,10 @@
 
 use super::app::{App, Effect, Screen};
 use super::keys::Action;
+use super::reply::{Ask, Reply};
 use crate::backend::DeviceChoice;
 use crate::data::{DataSet, Plan};
-use crate::spec::{DataSetKind, Preset, PresetSource, list_presets};
+use crate::spec::{DataSetKind, DataSpec, Preset, PresetSource, list_presets};
 use crossterm::event::{KeyCode, KeyEvent};
 
 /// The fields a user edits most, with the preset key each one sets.
@@ -174,6 +175,23 @@ impl PresetsState {
         }
     }
 
+    /// The data set the Data screen shows: the selected preset's (the embedded set while the
+    /// preset does not resolve).
+    pub fn data_spec(&self) -> DataSpec {
+        self.resolved
+            .as_ref()
+            .map(|p| p.data.clone())
+            .unwrap_or_else(|_| DataSpec {
+                set: DataSetKind::Embedded,
+                leak_threshold: 0.05,
+                path: None,
+                size: None,
+                channels: None,
+                split: None,
+                bad_images: None,
+            })
+    }
+
     /// The resolved preset renamed `name`, for "save as" (`Effect::SavePreset` writes it).
     pub fn to_save(&self, name: &str) -> Result<Preset, String> {
         if name.is_empty()
@@ -249,85 +267,86 @@ impl Default for PresetsState {
 }
 
 /// The presets screen's keys.
-impl App {
-    pub(super) fn on_presets(&mut self, a: Action) -> bool {
-        let ps = &mut self.presets;
-        match (ps.focus, a) {
-            (_, Action::FocusList) => ps.focus = Focus::List,
-            (_, Action::FocusFields) => ps.focus = Focus::Fields,
-            (Focus::List, Action::Down) => ps.select(ps.selected + 1),
-            (Focus::List, Action::Up) => ps.select(ps.selected.saturating_sub(1)),
-            (Focus::List, Action::Top) => ps.select(0),
-            (Focus::List, Action::Bottom) => ps.select(ps.list.len().saturating_sub(1)),
-            (Focus::Fields, Action::Down) => ps.field = (ps.field + 1).min(FIELDS.len() - 1),
-            (Focus::Fields, Action::Up) => ps.field = ps.field.saturating_sub(1),
-            (Focus::Fields, Action::Top) => ps.field = 0,
-            (Focus::Fields, Action::Bottom) => ps.field = FIELDS.len() - 1,
-            (Focus::Fields, Action::LaunchOrEdit) => ps.start_edit(),
-            (Focus::List, Action::LaunchOrEdit) => self.launch(),
+impl PresetsState {
+    pub fn update(&mut self, a: Action) -> Reply {
+        match (self.focus, a) {
+            (_, Action::FocusList) => self.focus = Focus::List,
+            (_, Action::FocusFields) => self.focus = Focus::Fields,
+            (Focus::List, Action::Down) => self.select(self.selected + 1),
+            (Focus::List, Action::Up) => self.select(self.selected.saturating_sub(1)),
+            (Focus::List, Action::Top) => self.select(0),
+            (Focus::List, Action::Bottom) => self.select(self.list.len().saturating_sub(1)),
+            (Focus::Fields, Action::Down) => self.field = (self.field + 1).min(FIELDS.len() - 1),
+            (Focus::Fields, Action::Up) => self.field = self.field.saturating_sub(1),
+            (Focus::Fields, Action::Top) => self.field = 0,
+            (Focus::Fields, Action::Bottom) => self.field = FIELDS.len() - 1,
+            (Focus::Fields, Action::LaunchOrEdit) => self.start_edit(),
+            (Focus::List, Action::LaunchOrEdit) => return Reply::ask(Ask::Launch),
             (_, Action::CycleDevice) => {
-                ps.device = match ps.device {
+                self.device = match self.device {
                     DeviceChoice::Auto => DeviceChoice::Cpu,
                     DeviceChoice::Cpu => DeviceChoice::Gpu,
                     DeviceChoice::Gpu => DeviceChoice::Auto,
                 }
             }
             (_, Action::SaveAs) => {
-                ps.saving = Some(format!(
+                self.saving = Some(format!(
                     "{}-edited",
-                    ps.source().map(|s| s.name.as_str()).unwrap_or("preset")
+                    self.source().map(|s| s.name.as_str()).unwrap_or("preset")
                 ))
             }
             (_, Action::UndoEdits) => {
-                ps.overrides.clear();
-                ps.resolve();
+                self.overrides.clear();
+                self.resolve();
             }
-            _ => return false,
+            _ => return Reply::ignored(),
         }
-        true
+        Reply::done()
     }
 
     /// Typing into a field or the "save as" name.
-    pub(super) fn on_preset_text(&mut self, k: KeyEvent) -> bool {
-        let ps = &mut self.presets;
-        let buf = if ps.saving.is_some() {
-            ps.saving.as_mut()
+    pub fn on_text(&mut self, k: KeyEvent) -> Reply {
+        let buf = if self.saving.is_some() {
+            self.saving.as_mut()
         } else {
-            ps.editing.as_mut()
+            self.editing.as_mut()
         };
-        let Some(buf) = buf else { return false };
+        let Some(buf) = buf else {
+            return Reply::ignored();
+        };
         match k.code {
             KeyCode::Char(c) => buf.push(c),
             KeyCode::Backspace => {
                 buf.pop();
             }
             KeyCode::Esc => {
-                ps.editing = None;
-                ps.saving = None;
-                ps.edit_error = None;
+                self.editing = None;
+                self.saving = None;
+                self.edit_error = None;
             }
-            KeyCode::Enter if ps.saving.is_some() => {
-                let name = ps.saving.take().unwrap_or_default();
-                match ps.to_save(&name) {
-                    Ok(p) => self.push(Effect::SavePreset(Box::new(p))),
-                    Err(e) => self.say(e, true),
-                }
-                return true;
+            KeyCode::Enter if self.saving.is_some() => {
+                let name = self.saving.take().unwrap_or_default();
+                return match self.to_save(&name) {
+                    Ok(p) => Reply::ask(Ask::Effect(Effect::SavePreset(Box::new(p)))),
+                    Err(e) => Reply::error(e),
+                };
             }
             KeyCode::Enter => {
-                ps.commit_edit();
+                self.commit_edit();
             }
-            _ => return false,
+            _ => return Reply::ignored(),
         }
-        if ps.editing.is_some() {
-            ps.check_edit();
+        if self.editing.is_some() {
+            self.check_edit();
         }
-        true
+        Reply::done()
     }
+}
 
+impl App {
     /// Enter on the list: train the resolved preset (with its inline edits) in a trainer
     /// process of its own (or, with `--in-process`, on a worker thread of this lab).
-    fn launch(&mut self) {
+    pub(super) fn launch(&mut self) {
         let p = match &self.presets.resolved {
             Ok(p) => p.clone(),
             Err(e) => {

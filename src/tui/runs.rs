@@ -1,8 +1,9 @@
 //! The runs screen's state: every run in the store, sorted, filtered, marked.
 
-use super::app::{App, Effect, Screen};
+use super::app::{Effect, Screen};
 use super::dialog::Dialog;
 use super::keys::Action;
+use super::reply::{Ask, Reply};
 use crate::report::RunRow;
 use crossterm::event::{KeyCode, KeyEvent};
 use std::collections::BTreeSet;
@@ -119,90 +120,106 @@ impl RunsState {
 }
 
 /// The runs screen's keys.
-impl App {
-    pub(super) fn on_filter_text(&mut self, k: KeyEvent) -> bool {
+impl RunsState {
+    /// Typing into the filter.
+    pub fn on_filter_text(&mut self, k: KeyEvent) -> bool {
         match k.code {
-            KeyCode::Char(c) => self.runs.filter.push(c),
+            KeyCode::Char(c) => self.filter.push(c),
             KeyCode::Backspace => {
-                self.runs.filter.pop();
+                self.filter.pop();
             }
-            KeyCode::Enter => self.runs.filtering = false,
+            KeyCode::Enter => self.filtering = false,
             KeyCode::Esc => {
-                self.runs.filter.clear();
-                self.runs.filtering = false;
+                self.filter.clear();
+                self.filtering = false;
             }
             _ => return false,
         }
-        self.runs.selected = 0;
+        self.selected = 0;
         true
     }
 
-    pub(super) fn on_runs(&mut self, a: Action) -> bool {
-        let n = self.runs.visible().len();
-        match a {
-            Action::Down => self.runs.selected = (self.runs.selected + 1).min(n.saturating_sub(1)),
-            Action::Up => self.runs.selected = self.runs.selected.saturating_sub(1),
-            Action::Top => self.runs.selected = 0,
-            Action::Bottom => self.runs.selected = n.saturating_sub(1),
-            Action::Filter => self.runs.filtering = true,
-            Action::SortNext => self.runs.sort = (self.runs.sort + 1) % COLUMNS.len(),
-            Action::SortReverse => self.runs.descending = !self.runs.descending,
+    /// `trained_here(id)`: whether a worker of this lab trains the run right now.
+    pub fn update(&mut self, a: Action, trained_here: impl Fn(&str) -> bool) -> Reply {
+        let n = self.visible().len();
+        let reply = match a {
+            Action::Down => {
+                self.selected = (self.selected + 1).min(n.saturating_sub(1));
+                Reply::done()
+            }
+            Action::Up => {
+                self.selected = self.selected.saturating_sub(1);
+                Reply::done()
+            }
+            Action::Top => {
+                self.selected = 0;
+                Reply::done()
+            }
+            Action::Bottom => {
+                self.selected = n.saturating_sub(1);
+                Reply::done()
+            }
+            Action::Filter => {
+                self.filtering = true;
+                Reply::done()
+            }
+            Action::SortNext => {
+                self.sort = (self.sort + 1) % COLUMNS.len();
+                Reply::done()
+            }
+            Action::SortReverse => {
+                self.descending = !self.descending;
+                Reply::done()
+            }
             Action::Mark => {
-                if let Some(r) = self.runs.current() {
-                    if !self.runs.marked.remove(&r.id) {
-                        if self.runs.marked.len() >= 6 {
-                            self.say("at most 6 runs can be compared", true);
+                let mut reply = Reply::done();
+                if let Some(r) = self.current() {
+                    if !self.marked.remove(&r.id) {
+                        if self.marked.len() >= 6 {
+                            reply = Reply::error("at most 6 runs can be compared");
                         } else {
-                            self.runs.marked.insert(r.id);
+                            self.marked.insert(r.id);
                         }
                     }
-                    self.runs.selected = (self.runs.selected + 1).min(n.saturating_sub(1));
+                    self.selected = (self.selected + 1).min(n.saturating_sub(1));
                 }
+                reply
             }
-            Action::Open => {
-                if let Some(r) = self.runs.current() {
-                    self.push(Effect::OpenRun(r.id));
-                }
-            }
+            Action::Open => match self.current() {
+                Some(r) => Reply::ask(Ask::Effect(Effect::OpenRun(r.id))),
+                None => Reply::done(),
+            },
             Action::CompareMarked => {
-                if (2..=6).contains(&self.runs.marked.len()) {
-                    let ids = self.runs.marked.iter().cloned().collect();
-                    self.push(Effect::LoadCompare(ids));
-                    self.screen = Screen::Compare;
+                if (2..=6).contains(&self.marked.len()) {
+                    let ids = self.marked.iter().cloned().collect();
+                    Reply::ask(Ask::Effect(Effect::LoadCompare(ids)))
+                        .and(Ask::Screen(Screen::Compare))
                 } else {
-                    self.say("mark 2 to 6 runs with space, then press c", true);
+                    Reply::error("mark 2 to 6 runs with space, then press c")
                 }
             }
             Action::CompareSweep => {
-                let Some(sweep) = self.runs.current().and_then(|r| r.sweep) else {
-                    self.say("this run is not part of a sweep", true);
-                    return true;
+                let Some(sweep) = self.current().and_then(|r| r.sweep) else {
+                    return Reply::error("this run is not part of a sweep");
                 };
-                let picked = crate::report::one_run_per_point(&self.runs.rows, &sweep, 6);
+                let picked = crate::report::one_run_per_point(&self.rows, &sweep, 6);
                 if picked.len() < 2 {
-                    self.say("fewer than 2 finished points in this sweep", true);
-                    return true;
+                    return Reply::error("fewer than 2 finished points in this sweep");
                 }
-                self.runs.marked = picked.iter().cloned().collect();
-                self.push(Effect::LoadCompare(picked));
-                self.screen = Screen::Compare;
+                self.marked = picked.iter().cloned().collect();
+                Reply::ask(Ask::Effect(Effect::LoadCompare(picked)))
+                    .and(Ask::Screen(Screen::Compare))
             }
-            Action::Delete => {
-                if let Some(r) = self.runs.current() {
-                    let ours = self
-                        .live
-                        .iter()
-                        .any(|l| l.id == r.id && l.worker.is_some() && l.status.is_active());
-                    if ours || r.status == "running" {
-                        self.say("this run is training; stop it first", true);
-                    } else {
-                        self.dialog = Some(Dialog::DeleteRun { id: r.id });
-                    }
+            Action::Delete => match self.current() {
+                Some(r) if trained_here(&r.id) || r.status == "running" => {
+                    Reply::error("this run is training; stop it first")
                 }
-            }
-            _ => return false,
-        }
-        self.runs.clamp();
-        true
+                Some(r) => Reply::ask(Ask::Dialog(Dialog::DeleteRun { id: r.id })),
+                None => Reply::done(),
+            },
+            _ => return Reply::ignored(),
+        };
+        self.clamp();
+        reply
     }
 }

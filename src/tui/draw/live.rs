@@ -12,7 +12,8 @@ use ratatui::widgets::{Axis, Chart, Dataset, GraphType, LegendPosition, Paragrap
 pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     let Some(run) = app
         .live
-        .get(app.live_selected.min(app.live.len().saturating_sub(1)))
+        .runs
+        .get(app.live.selected.min(app.live.runs.len().saturating_sub(1)))
     else {
         let msg = "No run yet. Pick a preset on the presets screen (1) and press Enter, or open a stored run from the runs screen (3).";
         f.render_widget(
@@ -38,7 +39,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
         Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(charts);
     draw_loss(f, app, run, loss_area);
     draw_accuracy(f, app, run, acc_area);
-    match app.side {
+    match app.live.side {
         SidePanel::Classes => draw_classes(f, app, run, side),
         SidePanel::Groups => super::groups::draw(f, app, run, side),
         SidePanel::GroupsByClass => super::groups::draw_by_class(f, app, run, side),
@@ -47,7 +48,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
 }
 
 fn draw_head(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
-    let n = app.live.len();
+    let n = app.live.runs.len();
     let status_color = match run.status {
         LiveStatus::Running | LiveStatus::Starting => Color::Green,
         LiveStatus::Paused => Color::Yellow,
@@ -62,7 +63,7 @@ fn draw_head(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
         0.0
     };
     let l1 = Line::from(vec![
-        Span::raw(format!("run {}/{n} ", app.live_selected.min(n - 1) + 1)),
+        Span::raw(format!("run {}/{n} ", app.live.selected.min(n - 1) + 1)),
         Span::styled(
             run.id.clone(),
             st(app, Style::default().add_modifier(Modifier::BOLD)),
