@@ -52,6 +52,12 @@ pub fn run(store: &RunStore, a: ReportArgs) -> Result<i32> {
         }
         (None, true) => return Err(failure("give --sweep ID or run ids")),
     };
+    // A run whose files cannot be read is left out, and said so (its path and why).
+    for r in &runs {
+        if let Some(why) = r.corruption() {
+            eprintln!("warning: left out corrupt run {}: {why}", r.id);
+        }
+    }
     let stats = aggregate(&crate::report::load_facts(&runs));
     if stats.is_empty() {
         return Err(failure("none of these runs is finished yet"));

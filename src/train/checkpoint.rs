@@ -31,6 +31,22 @@ pub struct TrainerState {
 pub fn save(run: &Run, model: &Net, optim: &ModuleOptimizer, state: &TrainerState) -> Result<()> {
     let dir = run.checkpoints_dir();
     std::fs::create_dir_all(&dir)?;
+    // Temporary files of a save that crashed or failed are as large as the model: none stays.
+    atomic::remove_stale_temps(&dir);
+    let saved = write(run, &dir, model, optim, state);
+    if saved.is_err() {
+        atomic::remove_stale_temps(&dir);
+    }
+    saved
+}
+
+fn write(
+    run: &Run,
+    dir: &std::path::Path,
+    model: &Net,
+    optim: &ModuleOptimizer,
+    state: &TrainerState,
+) -> Result<()> {
     let model_path = dir.join(layout::CHECKPOINT_MODEL);
     let tmp_model = atomic::temp_path(&model_path);
     // Sync batch norm's running statistics (burn keeps the last update aside until synced, and

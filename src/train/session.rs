@@ -113,10 +113,19 @@ impl<'a> Session<'a> {
     ) -> Result<Session<'a>, JobError> {
         let s: Setup = super::setup::prepare(job, events)?;
         let run = s.run.clone();
-        let report = Reporter::new(events, s.run, s.summary).map_err(|error| JobError {
-            run: Some(run),
-            error,
-        })?;
+        // An error or a panic from here on is still this run's.
+        JobError::guard(Some(&run), move || {
+            Session::assemble(job, events, control, s)
+        })
+    }
+
+    fn assemble(
+        job: &'a TrainJob,
+        events: &'a Sender<TrainEvent>,
+        control: &'a Receiver<Control>,
+        s: Setup,
+    ) -> Result<Session<'a>> {
+        let report = Reporter::new(events, s.run, s.summary)?;
         let inner = s.device.clone().inner();
         Ok(Session {
             job,
@@ -355,7 +364,7 @@ impl<'a> Session<'a> {
         super::pytorch::write(
             self.model(),
             &info,
-            &self.run().dir.join("model.safetensors"),
+            &self.run().dir.join(crate::store::layout::WEIGHTS),
         )
         .context("exporting final weights")?;
         self.split().save_s += t0.elapsed().as_secs_f64();

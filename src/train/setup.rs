@@ -89,17 +89,16 @@ pub struct Setup {
 impl JobError {
     /// Run `f`, a part of the job on `run`; its error or panic becomes a `JobError` on `run`.
     pub fn guard<T>(run: Option<&Run>, f: impl FnOnce() -> Result<T>) -> Result<T, JobError> {
-        match std::panic::catch_unwind(AssertUnwindSafe(f)) {
-            Ok(r) => r.map_err(|error| JobError {
-                run: run.cloned(),
-                error,
-            }),
-            Err(p) => Err(JobError {
-                run: run.cloned(),
-                error: panic_error(p.as_ref()),
-            }),
-        }
+        caught(f).map_err(|error| JobError {
+            run: run.cloned(),
+            error,
+        })
     }
+}
+
+/// `f`'s result, a panic inside it turned into an error.
+fn caught<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| Err(panic_error(p.as_ref())))
 }
 
 /// A panic's payload as an error.
@@ -116,15 +115,9 @@ pub fn panic_error(p: &(dyn std::any::Any + Send)) -> anyhow::Error {
 
 /// Set the job up. A failure (an error or a panic) carries the run folder it had by then.
 pub fn prepare(job: &TrainJob, events: &Sender<TrainEvent>) -> Result<Setup, JobError> {
+    // The run folder is known only part way through: `prepare_into` records it as it goes.
     let mut run = None;
-    let out = std::panic::catch_unwind(AssertUnwindSafe(|| prepare_into(job, events, &mut run)));
-    match out {
-        Ok(r) => r.map_err(|error| JobError { run, error }),
-        Err(p) => Err(JobError {
-            run,
-            error: panic_error(p.as_ref()),
-        }),
-    }
+    caught(|| prepare_into(job, events, &mut run)).map_err(|error| JobError { run, error })
 }
 
 fn prepare_into(

@@ -38,6 +38,7 @@ fn row(id: &str, preset: &str) -> RunRow {
         model: "small-cnn".into(),
         seed: Some(0),
         status: "finished".into(),
+        corrupt: None,
         test_acc: Some(0.8),
         robust_acc: None,
         evaluations_done: 1,

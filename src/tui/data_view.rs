@@ -46,9 +46,7 @@ pub fn load_view(
     let t0 = std::time::Instant::now();
     progress(format!("loading {}", spec.set.name()));
     let decoding = |done: usize, total: usize| {
-        progress(format!(
-            "decoding the image folder: {done}/{total} images (cached afterwards)"
-        ))
+        progress(crate::store::Phase::DecodingFolder { done, total }.to_string())
     };
     let (ds, skipped) = data::load_spec(spec, data_dir, &decoding).map_err(|e| e.to_string())?;
     if !skipped.is_empty() {

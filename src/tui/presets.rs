@@ -225,25 +225,24 @@ pub struct Saved {
     pub list: Vec<PresetSource>,
 }
 
-/// Write `p` as `<dir>/<name>.toml`, never over an existing file (the store worker's side of
-/// `Effect::SavePreset`).
+/// Write `p` as `<dir>/<name>.toml`, never over an existing file and never half (the store
+/// worker's side of `Effect::SavePreset`): the text goes to a temporary file first, which is
+/// then linked under the name, an operation that fails if the name exists.
 pub fn write_preset(p: &Preset, dir: &std::path::Path) -> Result<Saved, String> {
-    use std::io::Write;
+    use crate::atomic::{Durability, temp_path, write_atomic};
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let path = dir.join(format!("{}.toml", p.name));
     let text = p.to_toml();
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => {
-                format!("{} exists; choose another name", path.display())
-            }
-            _ => format!("{}: {e}", path.display()),
-        })?;
-    f.write_all(text.as_bytes())
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let tmp = temp_path(&path);
+    write_atomic(&tmp, text.as_bytes(), Durability::Sync).map_err(|e| e.to_string())?;
+    let linked = std::fs::hard_link(&tmp, &path);
+    let _ = std::fs::remove_file(&tmp);
+    linked.map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => {
+            format!("{} exists; choose another name", path.display())
+        }
+        _ => format!("{}: {e}", path.display()),
+    })?;
     let mut list = list_presets();
     // A folder outside the search path (a test's): keep the new preset listed anyway.
     if !list.iter().any(|s| s.name == p.name) {

@@ -1,7 +1,6 @@
 //! Replacing a file whole: write a temporary sibling, then rename it over the old one, so a
 //! reader (another lab, a sweep, a crash's survivor) sees the old file or the new one, never half.
-//! Every writer of the project goes through here: run-folder files, checkpoints, exported weights,
-//! and the data caches.
+//! The run folder's files, checkpoints, exported weights and the data caches are written here.
 //!
 //! `Durability::Sync` also flushes the file to the disk before the rename and the folder after it,
 //! so a power loss cannot leave an empty file where the old one stood: for what a run cannot be
@@ -21,20 +20,20 @@ pub enum Durability {
     Sync,
 }
 
-/// A write that failed, with the file it was writing.
+/// A write that failed, with the file it was writing. The I/O error is part of the message
+/// (not a `source`), so a chain printed with `{:#}` says it once.
 #[derive(Debug, thiserror::Error)]
-#[error("{}: {source}", path.display())]
+#[error("{}: {io}", path.display())]
 pub struct WriteError {
     pub path: PathBuf,
-    #[source]
-    pub source: std::io::Error,
+    pub io: std::io::Error,
 }
 
 impl WriteError {
-    pub fn new(path: &Path, source: std::io::Error) -> WriteError {
+    pub fn new(path: &Path, io: std::io::Error) -> WriteError {
         WriteError {
             path: path.to_path_buf(),
-            source,
+            io,
         }
     }
 }
@@ -92,6 +91,20 @@ pub fn write_atomic_with(
     commit(&tmp, path, durability)
 }
 
+/// Remove the temporary files a crashed writer left in `dir` (names `temp_path` makes), so
+/// they do not pile up: a checkpoint's are as large as the model.
+pub fn remove_stale_temps(dir: &Path) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.filter_map(|e| e.ok()) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.contains(".tmp") && e.path().is_file() {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 /// fsync the folder holding `path`, so the rename itself is on the disk.
 fn sync_parent(path: &Path) -> std::io::Result<()> {
     match path.parent() {
@@ -146,6 +159,17 @@ mod tests {
         let p = dir.path().join("no-such-folder").join("status");
         let e = write_atomic(&p, b"x", Durability::Rename).unwrap_err();
         assert!(e.to_string().contains("no-such-folder"), "{e}");
+    }
+
+    #[test]
+    fn stale_temporary_files_are_removed_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let keep = dir.path().join("model.bpk");
+        std::fs::write(&keep, b"m").unwrap();
+        std::fs::write(temp_path(&keep), b"half").unwrap();
+        remove_stale_temps(dir.path());
+        assert!(keep.exists());
+        assert!(leftovers(dir.path()).is_empty());
     }
 
     #[test]

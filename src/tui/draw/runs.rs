@@ -12,6 +12,7 @@ fn status_color(s: &str) -> Color {
         "finished" => Color::Green,
         "running" => Color::Cyan,
         "failed" => Color::Red,
+        s if s.starts_with("corrupt") => Color::Red,
         _ => Color::Yellow,
     }
 }
@@ -62,8 +63,8 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
                 Cell::from(r.duplication.clone()),
                 Cell::from(r.attack.clone()),
                 Cell::from(Span::styled(
-                    r.status.clone(),
-                    fg(app, status_color(&r.status)),
+                    r.status_text(),
+                    fg(app, status_color(&r.status_text())),
                 )),
                 Cell::from(Span::styled(pct(r.test_acc), fg(app, super::CLEAN))),
                 Cell::from(Span::styled(pct(r.robust_acc), fg(app, super::ROBUST))),

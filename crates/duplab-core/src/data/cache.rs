@@ -77,7 +77,8 @@ pub fn read(path: &Path, kind: &str) -> Option<(serde_json::Value, Vec<u8>)> {
         return None;
     }
     let payload = h["payload"].as_u64()?;
-    if 16 + header_len + payload != meta.len() {
+    // Checked: a crafted payload length must not overflow the sum.
+    if meta.len().checked_sub(16 + header_len) != Some(payload) {
         return None;
     }
     let mut bytes = vec![0u8; payload as usize];
@@ -120,6 +121,16 @@ mod tests {
         // A payload length field that does not match.
         let text = String::from_utf8_lossy(&whole).replace("\"payload\":100", "\"payload\":999");
         std::fs::write(&p, text.as_bytes()).unwrap();
+        assert!(read(&p, "folder").is_none());
+        // One of 2^64 − 1: no overflow, no allocation.
+        let max = format!("\"payload\":{}", u64::MAX);
+        let mut header = String::from_utf8_lossy(&whole[16..]).to_string();
+        header.truncate(header.find('}').unwrap() + 1);
+        let crafted = header.replace("\"payload\":100", &max);
+        let mut bytes = whole[..8].to_vec();
+        bytes.extend_from_slice(&(crafted.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(crafted.as_bytes());
+        std::fs::write(&p, &bytes).unwrap();
         assert!(read(&p, "folder").is_none());
     }
 }

@@ -256,13 +256,22 @@ fn read_cache(path: &Path) -> Option<(DataSet, Vec<String>)> {
     };
     let train = split(train_n);
     let test = split(test_n);
+    let class_names: Vec<String> = serde_json::from_value(h["class_names"].clone()).ok()?;
+    // A label past the class list would index out of bounds later: such a file is not ours.
+    let classes = class_names.len();
+    if [&train, &test]
+        .iter()
+        .any(|s| s.labels.iter().any(|&l| l as usize >= classes))
+    {
+        return None;
+    }
     Some((
         DataSet {
             name: h["name"].as_str()?.to_string(),
             source: h["source"].as_str()?.to_string(),
             train,
             test,
-            class_names: serde_json::from_value(h["class_names"].clone()).ok()?,
+            class_names,
         },
         serde_json::from_value(h["skipped"].clone()).unwrap_or_default(),
     ))

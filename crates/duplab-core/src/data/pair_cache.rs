@@ -54,6 +54,13 @@ fn key(ds: &DataSet, set: PairSet, threshold: f64) -> String {
     checksum(k.as_bytes())[..32].to_string()
 }
 
+/// Whether every pair indexes into its splits (a cache file is checked before it is trusted).
+fn pairs_fit(pairs: &[Pair], (a, b): (&Split, &Split)) -> bool {
+    pairs
+        .iter()
+        .all(|p| (p.a as usize) < a.len() && (p.b as usize) < b.len())
+}
+
 /// The pair cache's kind in the cache format (`data::cache`).
 const CACHE_KIND: &str = "pairs-v2";
 
@@ -68,13 +75,14 @@ pub fn pairs_in(
 ) -> (Vec<Pair>, bool) {
     let file = cache.map(|d| {
         d.join("pairs")
-            .join(format!("{}.json", key(ds, set, threshold)))
+            .join(format!("{}.bin", key(ds, set, threshold)))
     });
     if let Some(f) = &file
         && let Some((h, payload)) = super::cache::read(f, CACHE_KIND)
         && serde_json::from_value::<PairSet>(h["set"].clone()).ok() == Some(set)
         && h["threshold"].as_f64() == Some(threshold)
         && let Ok(pairs) = serde_json::from_slice::<Vec<Pair>>(&payload)
+        && pairs_fit(&pairs, set.splits(ds))
     {
         return (pairs, true);
     }

@@ -12,6 +12,9 @@ pub struct RunRow {
     pub model: String,
     pub seed: Option<u64>,
     pub status: String,
+    /// Why the run's files cannot be read (`PATH: reason`), when they cannot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub corrupt: Option<String>,
     pub test_acc: Option<f64>,
     pub robust_acc: Option<f64>,
     pub evaluations_done: usize,
@@ -26,12 +29,15 @@ pub struct RunRow {
 
 impl RunRow {
     pub fn from_run(run: &Run) -> RunRow {
-        let cfg = run.config().ok().flatten();
-        let sum = run.summary().ok().flatten().unwrap_or_default();
-        let status = match run.corruption() {
-            Some(why) => format!("corrupt: {why}"),
-            None => run.status().name().to_string(),
+        // Each file read once; the first that cannot be read names the run as corrupt.
+        let (cfg, sum) = (run.config(), run.summary());
+        let corrupt = match (&cfg, &sum) {
+            (Err(e), _) | (_, Err(e)) => Some(e.to_string()),
+            _ => None,
         };
+        let cfg = cfg.ok().flatten();
+        let sum = sum.ok().flatten().unwrap_or_default();
+        let status = run.status().name().to_string();
         RunRow {
             id: run.id.clone(),
             preset: cfg
@@ -56,6 +62,7 @@ impl RunRow {
                 .unwrap_or_default(),
             seed: cfg.as_ref().map(|c| c.seed),
             status,
+            corrupt,
             test_acc: sum.test_acc,
             robust_acc: sum.robust_acc,
             evaluations_done: sum.evaluations_done,
@@ -66,6 +73,17 @@ impl RunRow {
             backend: cfg.as_ref().map(|c| c.backend.clone()).unwrap_or_default(),
             sweep: cfg.as_ref().and_then(|c| c.sweep.clone()),
             point: cfg.and_then(|c| c.point),
+        }
+    }
+}
+
+impl RunRow {
+    /// The status column: the status, or `corrupt: PATH: reason` for a run whose files cannot
+    /// be read.
+    pub fn status_text(&self) -> String {
+        match &self.corrupt {
+            Some(why) => format!("corrupt: {why}"),
+            None => self.status.clone(),
         }
     }
 }
@@ -114,7 +132,7 @@ pub fn format_table(rows: &[RunRow]) -> String {
                 r.duplication.clone(),
                 r.attack.clone(),
                 r.seed.map(|s| s.to_string()).unwrap_or_default(),
-                r.status.clone(),
+                r.status_text(),
                 pct(r.test_acc),
                 pct(r.robust_acc),
                 format!("{}/{}", r.steps_done, r.total_steps),
@@ -237,13 +255,18 @@ mod tests {
         let rows = run_rows(&store).unwrap();
         assert_eq!(rows.len(), 2);
         let bad_row = rows.iter().find(|r| r.id == bad.id).unwrap();
+        let shown = bad_row.status_text();
         assert!(
-            bad_row.status.starts_with("corrupt: ")
-                && bad_row.status.contains(&p.display().to_string())
-                && bad_row.status.contains("unreadable summary"),
-            "{}",
-            bad_row.status
+            shown.starts_with("corrupt: ")
+                && shown.contains(&p.display().to_string())
+                && shown.contains("unreadable summary"),
+            "{shown}"
         );
+        assert_eq!(
+            bad_row.status, "running",
+            "the status itself is still known"
+        );
+        assert!(format_table(&rows).contains(&shown), "runs ls shows it");
         let good_row = rows.iter().find(|r| r.id == good.id).unwrap();
         assert_eq!(
             (good_row.status.as_str(), good_row.test_acc),

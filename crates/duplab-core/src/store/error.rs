@@ -22,7 +22,7 @@ pub enum StoreError {
 
 impl From<crate::atomic::WriteError> for StoreError {
     fn from(e: crate::atomic::WriteError) -> StoreError {
-        StoreError::Io(e.path, e.source)
+        StoreError::Io(e.path, e.io)
     }
 }
 

@@ -29,17 +29,5 @@ pub const CHECKPOINT_STATE: &str = "state.json";
 /// `checkpoints/model.bpk` and `checkpoints/optim.bpk`: burn's record files.
 pub const CHECKPOINT_MODEL: &str = "model.bpk";
 pub const CHECKPOINT_OPTIM: &str = "optim.bpk";
-
-/// Every file a run folder may hold, with its writer: what `duplab runs show` and the docs list.
-pub const FILES: [(&str, &str); 10] = [
-    (CONFIG, "trainer, after data and plan"),
-    (SUMMARY, "trainer, duplab eval, evaluation cards"),
-    (METRICS, "trainer, appended"),
-    (STATUS, "trainer and launcher"),
-    (OWNER, "trainer and launcher"),
-    (PHASE, "trainer"),
-    (CONTROL, "lab, duplab runs pause/resume/stop"),
-    (PRESET, "lab (a detached launch)"),
-    (LOG, "detached trainer's output"),
-    (CHECKPOINTS, "trainer"),
-];
+/// `model.safetensors`: the final weights in PyTorch's layout (a finished run).
+pub const WEIGHTS: &str = "model.safetensors";

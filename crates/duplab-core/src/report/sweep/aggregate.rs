@@ -255,7 +255,7 @@ pub fn comparisons(stats: &[PointStats]) -> Vec<Comparison> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     fn run(point: &str, seed: u64, after: usize, clean: f64) -> RunFacts {
@@ -276,7 +276,7 @@ mod tests {
     }
 
     /// A control with seeds 1–4 and two duplicated points with seeds 1–3, in mixed order.
-    fn sweep() -> Vec<RunFacts> {
+    pub(in crate::report::sweep) fn sweep() -> Vec<RunFacts> {
         vec![
             run("base", 1, 10, 0.70),
             run("dup", 2, 12, 0.74),

@@ -272,3 +272,55 @@ pub fn runs_csv(stats: &[PointStats]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::aggregate::tests::sweep;
+    use super::super::{aggregate, comparisons};
+    use super::*;
+
+    /// The tables say what the hand-computed statistics of `aggregate`'s tests say, to the digit.
+    #[test]
+    fn the_tables_print_the_hand_computed_numbers() {
+        let points = aggregate(&sweep());
+        let md = markdown("Sweep t", &points);
+        assert!(md.starts_with("# Sweep t\n"), "{md}");
+        // base: 70, 72, 74, 76 → 73.0 ± 2.6; dup: 71, 74, 77 → 74.0 ± 3.0.
+        assert!(
+            md.contains("| base | none | none | 0.0 % | 4 | 73.0 ± 2.6 | - |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| dup | none | uniform | 16.7 % | 3 | 74.0 ± 3.0 | - |"),
+            "{md}"
+        );
+        let cmp = comparisons_markdown(&comparisons(&points));
+        // Differences 1, 2, 3 points: mean +2.00, 95 % CI ±4.30·(1/√3), p 0.074, Holm ×2, MDE
+        // (4.303 + 1.061)·(1/√3) = 3.10.
+        assert!(
+            cmp.contains("| dup − base | clean acc (points) | 3 | +2.00 | [-0.48, +4.48] | 0.074 | 0.148 | 3.10 |"),
+            "{cmp}"
+        );
+    }
+
+    #[test]
+    fn the_per_run_csv_has_one_row_a_run_for_recomputing() {
+        let csv = runs_csv(&aggregate(&sweep()));
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            lines[0],
+            "point,id,seed,clean_acc,robust_acc,dup_loss,unique_loss,test_loss,dup_auc,unique_auc,adv_dup_auc,adv_unique_auc"
+        );
+        assert_eq!(lines.len(), 11, "a header and ten runs");
+        assert!(lines.contains(&"\"dup\",dup-1,1,0.710000,,,,,,,,"), "{csv}");
+        let point_csv = super::csv(&aggregate(&sweep()));
+        assert!(
+            point_csv
+                .lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("\"base\",\"none\",\"none\",0.000000,4,0.730000,0.025820,"),
+            "{point_csv}"
+        );
+    }
+}
