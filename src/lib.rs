@@ -1,5 +1,5 @@
 //! duplab: a terminal lab for studying how duplicated training images change image classifiers,
-//! and whether adversarial training makes it worse. See DESIGN.md for the layers:
+//! and whether adversarial training makes it worse. See docs/architecture.md for the layers:
 //! `spec`, `data`, `store`, `report` are plain Rust and live in the `duplab-core` crate
 //! (`crates/duplab-core`), which cannot reach burn or the terminal; they are re-exported here
 //! under the same names. `nn`, `attack`, `train` use burn; `tui` owns the terminal; `cli` wires

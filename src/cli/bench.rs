@@ -1,15 +1,20 @@
-//! `duplab bench`: training throughput (images/s, medians over repeats) for each model and
-//! training mode on each available backend, with `--peer` against PyTorch run beside it in the
-//! same process tree (repeats interleaved), plus the wall time of one epoch of the default preset.
+//! `duplab bench`: training throughput of the models on the user's own device (images/s,
+//! medians over repeats) for each model and training mode on each available backend, plus the
+//! wall time of one epoch of the default preset. The developer benchmarks (PyTorch beside it,
+//! the whole job beside its twin, the lab's latency, the duplicate finder) are a binary of their
+//! own, `duplab-dev` (src/bin/duplab-dev), which measures a peer through `Beside`.
 
-use super::fail;
+use super::exit::failure;
 use crate::backend::{DeviceChoice, Selected, select};
 use crate::data;
 use crate::nn::{InputShape, Net};
-use crate::spec::{AttackKind, AttackSpec, ModelKind, find_preset};
-use crate::train::{DeviceData, optimizer, train_step};
+use crate::spec::{AttackKind, AttackSpec, ModelKind, Preset, find_preset};
+use crate::store::{RunStore, TimeSplit};
+use crate::train::{DeviceData, TrainJob, optimizer, run_job, train_step};
+use anyhow::Result;
 use burn::nn::loss::CrossEntropyLossConfig;
 use clap::Args;
+use std::sync::mpsc::channel;
 use std::time::Instant;
 
 #[derive(Args, Debug)]
@@ -38,32 +43,25 @@ pub struct BenchArgs {
     /// Skip the one-epoch wall time of the default preset.
     #[arg(long)]
     pub no_epoch: bool,
-    /// Measure the lab instead, on a synthetic store in a temporary folder (1,000 finished runs
-    /// and one running run whose metrics.jsonl has 1,000,000 lines): key-to-frame latency, the
-    /// first frame of that run's curves, the store worker's reads, and frame render time.
-    #[arg(long)]
-    pub tui: bool,
-    /// Measure the duplicate finder instead: test→train and within-train on the data set in
-    /// --data-dir (the embedded one without it), against a matrix-product brute force run beside
-    /// it (test→train only; within-train it would take 36× longer).
-    #[arg(long)]
-    pub dups: bool,
-    #[arg(long, env = "DUPLAB_DATA")]
-    pub data_dir: Option<std::path::PathBuf>,
-    /// RMS threshold for --dups.
-    #[arg(long, default_value_t = 0.05)]
-    pub threshold: f64,
-    /// Run PyTorch beside duplab (bench/peer_torch.py, one long-lived process), repeats
-    /// interleaved, on the same images, batch and attack steps; print both and the ratio.
-    #[arg(long)]
-    pub peer: bool,
-    /// The Python that has PyTorch (default: python3).
-    #[arg(long, default_value = "python3")]
-    pub peer_python: std::path::PathBuf,
-    /// Time the whole default job (`duplab train`) instead, end to end, beside its PyTorch twin
-    /// with --peer (repeats interleaved; at most 3).
-    #[arg(long)]
-    pub job: bool,
+}
+
+/// Something measured beside duplab, repeat by repeat, on the same images (the developer
+/// benchmark's PyTorch peer): its repeats interleave with duplab's, so both see the machine in
+/// the same state.
+pub trait Beside {
+    /// What it is (printed in the table's title).
+    fn label(&self) -> String;
+    /// The images of the next cases.
+    fn data(&mut self, ds: &data::DataSet) -> Result<(), String>;
+    /// One timed repeat of a case: images/s and its model's parameter count.
+    fn repeat(
+        &mut self,
+        model: &str,
+        mode: &str,
+        batch: usize,
+        steps: usize,
+        attack: &AttackSpec,
+    ) -> Result<(f64, usize), String>;
 }
 
 fn mode_attack(mode: &str) -> Option<AttackSpec> {
@@ -210,25 +208,13 @@ fn synthetic_rgb32(n: usize) -> data::DataSet {
     }
 }
 
-pub fn run(a: BenchArgs) -> i32 {
-    if a.tui {
-        return super::bench_tui::run(a.repeats);
-    }
-    if a.dups {
-        return bench_dups(&a);
-    }
+pub fn run(a: BenchArgs) -> Result<i32> {
+    throughput(&a, None)
+}
+
+/// The throughput table, with `peer` measured beside each CPU case when given.
+pub fn throughput(a: &BenchArgs, mut peer: Option<&mut dyn Beside>) -> Result<i32> {
     let threads = rayon_threads();
-    if a.job {
-        let peer = if a.peer {
-            match super::bench_peer::Peer::start(&a.peer_python, threads) {
-                Ok(p) => Some(p),
-                Err(e) => return fail(format!("--peer: {e}")),
-            }
-        } else {
-            None
-        };
-        return super::bench_job::run(a.repeats.min(3), peer);
-    }
     let embedded = data::load_embedded();
     let mut backends = vec![];
     match a.device {
@@ -243,39 +229,43 @@ pub fn run(a: BenchArgs) -> i32 {
             }
         }
     }
-    let mut peer = if a.peer {
-        match super::bench_peer::Peer::start(&a.peer_python, threads) {
-            Ok(p) => Some(p),
-            Err(e) => return fail(format!("--peer: {e}")),
-        }
-    } else {
-        None
-    };
     println!(
         "training throughput, batch {}, median of {} × {} steps, {threads} threads{}",
         a.batch,
         a.repeats,
         a.steps,
         match &peer {
-            Some(p) => format!("; peer {} in the same run, repeats interleaved", p.version),
-            None => "; no peer (--peer runs PyTorch beside it)".into(),
+            Some(p) => format!("; {} in the same run, repeats interleaved", p.label()),
+            None => String::new(),
         }
     );
+    // The peer's columns only when there is a peer.
+    let with_peer = peer.is_some();
+    let peer_cols = |p: &str, r: &str| {
+        if with_peer {
+            format!(" {p:>11} {r:>7}")
+        } else {
+            String::new()
+        }
+    };
     println!(
-        "{:<8} {:<16} {:<9} {:>10} {:>10} {:>10} {:>11} {:>7}",
-        "backend", "model", "mode", "median/s", "min/s", "max/s", "PyTorch/s", "ratio"
+        "{:<8} {:<16} {:<9} {:>10} {:>10} {:>10}{}",
+        "backend",
+        "model",
+        "mode",
+        "median/s",
+        "min/s",
+        "max/s",
+        peer_cols("PyTorch/s", "ratio")
     );
     for b in backends {
-        let sel = match b {
-            Ok(s) => s,
-            Err(e) => return fail(e),
-        };
+        let sel = b.map_err(failure)?;
         eprintln!("# {}", sel.label());
         for m in &a.models {
             let Some(kind) = model_kind(m) else {
-                return fail(format!(
+                return Err(failure(format!(
                     "unknown model `{m}`; allowed: small-cnn, wide-cnn, lenet, preact-resnet18"
-                ));
+                )));
             };
             // PreAct-ResNet-18 trains on 32×32 colour images: synthetic ones, as CIFAR-10 is not here.
             let synthetic;
@@ -285,40 +275,35 @@ pub fn run(a: BenchArgs) -> i32 {
             } else {
                 &embedded
             };
-            if let Some(p) = peer.as_mut()
+            if let Some(p) = peer.as_deref_mut()
                 && sel.backend == "flex"
                 && let Err(e) = p.data(ds)
             {
-                return fail(e);
+                return Err(failure(e));
             }
             for mode in &a.modes {
                 let Some(attack) = mode_attack(mode) else {
-                    return fail(format!(
+                    return Err(failure(format!(
                         "unknown mode `{mode}`; allowed: standard, fgsm-rs, pgd10"
-                    ));
+                    )));
                 };
-                let mut case = match Case::new(&sel, kind, &attack, ds, a.batch) {
-                    Ok(c) => c,
-                    Err(e) => return fail(e),
-                };
+                let mut case = Case::new(&sel, kind, &attack, ds, a.batch).map_err(failure)?;
                 let (mut rates, mut peer_rates) = (vec![], vec![]);
                 for _ in 0..a.repeats {
                     rates.push(case.repeat(a.steps));
                     // The peer measures only against the CPU backend (it runs on the CPU).
-                    if let Some(p) = peer.as_mut().filter(|_| sel.backend == "flex") {
-                        match p.repeat(kind.name(), mode, a.batch, a.steps, &attack) {
-                            Ok((r, params)) => {
-                                if params != case.params() {
-                                    return fail(format!(
-                                        "the peer's {} has {params} parameters, duplab's {}: not the same model",
-                                        kind.name(),
-                                        case.params()
-                                    ));
-                                }
-                                peer_rates.push(r);
-                            }
-                            Err(e) => return fail(e),
+                    if let Some(p) = peer.as_deref_mut().filter(|_| sel.backend == "flex") {
+                        let (r, params) = p
+                            .repeat(kind.name(), mode, a.batch, a.steps, &attack)
+                            .map_err(failure)?;
+                        if params != case.params() {
+                            return Err(failure(format!(
+                                "the peer's {} has {params} parameters, duplab's {}: not the same model",
+                                kind.name(),
+                                case.params()
+                            )));
                         }
+                        peer_rates.push(r);
                     }
                 }
                 let med = median(&mut rates);
@@ -329,50 +314,42 @@ pub fn run(a: BenchArgs) -> i32 {
                     (format!("{p:.0}"), format!("{:.2}×", med / p))
                 };
                 println!(
-                    "{:<8} {:<16} {:<9} {:>10.0} {:>10.0} {:>10.0} {:>11} {:>7}",
+                    "{:<8} {:<16} {:<9} {:>10.0} {:>10.0} {:>10.0}{}",
                     sel.backend,
                     kind.name(),
                     mode,
                     med,
                     rates.first().copied().unwrap_or(0.0),
                     rates.last().copied().unwrap_or(0.0),
-                    peer_med,
-                    ratio
+                    peer_cols(&peer_med, &ratio)
                 );
             }
         }
     }
-    drop(peer);
     if !a.no_epoch {
         // One epoch of the default preset through the real trainer (data upload, evaluation and
         // checkpoint included), in a throw-away store.
-        let preset = match find_preset(
+        let preset = find_preset(
             "default",
             &["training.epochs=1".into(), "attack.eval.kind=none".into()],
-        ) {
-            Ok(p) => p,
-            Err(e) => return fail(e),
-        };
+        )?;
         let device = if a.device == DeviceChoice::Auto {
             DeviceChoice::Cpu
         } else {
             a.device
         };
-        let done = match super::bench_job::duplab_job(&preset, device) {
-            Ok(d) => d,
-            Err(e) => return fail(e),
-        };
+        let done = duplab_job(&preset, device).map_err(failure)?;
         let secs = done.seconds;
         println!(
             "one epoch of the default preset (10,000 images, small CNN, test evaluation and checkpoint): {secs:.1} s ({})",
             done.split.describe()
         );
     }
-    0
+    Ok(0)
 }
 
 /// The threads the CPU backend uses (rayon's pool: `RAYON_NUM_THREADS`, else every core).
-fn rayon_threads() -> usize {
+pub fn rayon_threads() -> usize {
     std::env::var("RAYON_NUM_THREADS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -380,53 +357,57 @@ fn rayon_threads() -> usize {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-/// The duplicate finder against the GEMM brute force, interleaved, medians of the repeats.
-fn bench_dups(a: &BenchArgs) -> i32 {
-    let ds = match super::dups_cmd::load(a.data_dir.as_deref(), None) {
-        Ok(d) => d,
-        Err(e) => return fail(e),
+/// One duplab job: wall time and where it went, clean and robust accuracy, steps, and the
+/// run's input normalisation (the twin uses the same).
+pub struct Done {
+    pub seconds: f64,
+    pub split: TimeSplit,
+    pub clean: f64,
+    pub robust: f64,
+    pub steps: usize,
+    pub epochs: usize,
+    pub mean: Vec<f32>,
+    pub std: Vec<f32>,
+}
+
+/// Run `preset` (seed 0) through the real trainer in a throw-away store, timed end to end.
+pub fn duplab_job(preset: &Preset, device: DeviceChoice) -> Result<Done, String> {
+    let tmp = std::env::temp_dir().join(format!(
+        "duplab-bench-job-{}-{}",
+        std::process::id(),
+        crate::store::now()
+    ));
+    let store = RunStore::new(&tmp);
+    let job = TrainJob {
+        preset: preset.clone(),
+        seed: 0,
+        device,
+        data_dir: None,
+        store: store.clone(),
+        resume: None,
+        prepared: None,
+        sweep: None,
+        point: None,
     };
-    let reps = a.repeats.clamp(1, 3);
-    println!(
-        "duplicate finder on {} ({} train, {} test), threshold {}, median of {reps}:",
-        ds.name,
-        ds.train.len(),
-        ds.test.len(),
-        a.threshold
-    );
-    let (mut fast, mut slow) = (vec![], vec![]);
-    let mut found = (0, 0);
-    for _ in 0..reps {
-        let t = Instant::now();
-        let p = data::find_pairs(&ds.train, Some(&ds.test), a.threshold, &|_, _| {});
-        fast.push(t.elapsed().as_secs_f64());
-        let t = Instant::now();
-        let g = data::gemm_brute_force(&ds.train, &ds.test, a.threshold);
-        slow.push(t.elapsed().as_secs_f64());
-        if p != g {
-            return fail("the finder and the brute force disagree: a bug, please report it");
-        }
-        found = (p.len(), g.len());
-    }
-    let (f, g) = (median(&mut fast), median(&mut slow));
-    println!(
-        "  test→train ({} × {} pairs): finder {f:.2} s, GEMM brute force {g:.2} s: {:.1}× faster, the same {} pairs",
-        ds.test.len(),
-        ds.train.len(),
-        g / f,
-        found.0
-    );
-    let mut within = vec![];
-    let mut n = 0;
-    for _ in 0..reps {
-        let t = Instant::now();
-        n = data::find_pairs(&ds.train, None, a.threshold, &|_, _| {}).len();
-        within.push(t.elapsed().as_secs_f64());
-    }
-    println!(
-        "  within train ({} pairs): finder {:.2} s, {n} pairs",
-        ds.train.len() * ds.train.len().saturating_sub(1) / 2,
-        median(&mut within)
-    );
-    0
+    let (tx, _rx) = channel();
+    let (_ctl_tx, ctl_rx) = channel();
+    let t0 = Instant::now();
+    let r = run_job(&job, &tx, &ctl_rx);
+    let seconds = t0.elapsed().as_secs_f64();
+    let out = r.map_err(|e| e.to_string()).and_then(|run| {
+        let s = run.summary_or_default().map_err(|e| e.to_string())?;
+        let c = run.require_config().map_err(|e| e.to_string())?;
+        Ok(Done {
+            seconds,
+            split: s.time_split.clone().unwrap_or_default(),
+            clean: s.test_acc.unwrap_or(0.0),
+            robust: s.robust_acc.unwrap_or(0.0),
+            steps: c.total_steps,
+            epochs: c.total_steps / c.steps_per_epoch.max(1),
+            mean: c.input_mean,
+            std: c.input_std,
+        })
+    });
+    let _ = std::fs::remove_dir_all(&tmp);
+    out
 }

@@ -15,15 +15,12 @@ macro_rules! errln {
     }};
 }
 
-mod bench;
-mod bench_job;
-mod bench_peer;
-mod bench_tui;
+pub mod bench;
 mod control_cmd;
 mod exit;
-pub use exit::{EXIT_INTERRUPTED, fail};
+pub use exit::{EXIT_INTERRUPTED, exit_code, fail};
 mod data_cmd;
-mod dups_cmd;
+pub mod dups_cmd;
 pub mod eval_cmd;
 mod presets_cmd;
 mod report_cmd;
@@ -258,7 +255,7 @@ pub fn main() -> i32 {
             Command::Eval(args) => eval_cmd::run(&store, args),
             Command::Sweep(args) => sweep_cmd::run(&store, args),
             Command::Report(args) => report_cmd::run(&store, args),
-            Command::Bench(args) => Ok(bench::run(args)),
+            Command::Bench(args) => bench::run(args),
             Command::Screenshots(args) => screenshots_cmd::run(&store, args),
         }),
     }

@@ -2,11 +2,16 @@
 //! per-channel mean and std inside `forward`, so attacks work in pixel space.
 
 mod cnn;
+/// The patched convolution kernels against reference sums; the tests live beside the patch
+/// they test (vendor/burn-flex-0.22.1.patch).
 #[cfg(test)]
+#[path = "../../vendor/kernel-tests/conv_grad.rs"]
 mod conv_grad_tests;
 mod lenet;
 mod normalize;
+/// The patched max-pool kernels against the general one and a reference (beside the patch too).
 #[cfg(test)]
+#[path = "../../vendor/kernel-tests/pool.rs"]
 mod pool_kernel_tests;
 mod resnet;
 

@@ -174,7 +174,10 @@ fn the_time_split_covers_each_part_of_the_run() {
         save_s: 0.01,
         ..Default::default()
     };
-    assert_eq!(fixed.describe(), "prepare 1.0 s (25 %) · steps 3.0 s (75 %)");
+    assert_eq!(
+        fixed.describe(),
+        "prepare 1.0 s (25 %) · steps 3.0 s (75 %)"
+    );
 }
 
 #[test]

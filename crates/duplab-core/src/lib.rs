@@ -1,6 +1,6 @@
 //! duplab's plain layers: presets and specs (`spec`), data sets and duplication plans (`data`),
 //! the run store (`store`) and reports (`report`). This crate depends on neither burn nor the
-//! terminal (ratatui, crossterm): the compiler keeps DESIGN's central rule, so these layers stay
+//! terminal (ratatui, crossterm): the compiler keeps the central rule of docs/architecture.md, so these layers stay
 //! plain Rust, unit-tested in seconds. The `duplab` binary re-exports them under the same names.
 
 pub mod atomic;

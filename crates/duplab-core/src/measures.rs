@@ -1,5 +1,5 @@
 //! What the instrument measures, as one set of types that `data` computes, `store` records and
-//! `report` reads (DESIGN, "the instrument"): the groups images are split by, membership
+//! `report` reads (docs/architecture.md, "the instrument"): the groups images are split by, membership
 //! inference, the leaky/fair split of test accuracy and what `dedup` removed. Plain data, the bottom
 //! layer with `spec`: no type here is converted field by field into another.
 

@@ -1,4 +1,4 @@
-//! DESIGN's arrows point down only. The crate boundary keeps burn and the terminal out of these
+//! The layers' arrows point down only (docs/architecture.md). The crate boundary keeps burn and the terminal out of these
 //! layers; this test keeps the order among them: `spec` is the bottom, `data` and `store` sit on
 //! `spec` alone, and only `report` may read all three.
 

@@ -1,4 +1,4 @@
-//! Groups of images that metrics are split by (DESIGN.md, "the instrument"): what a duplication
+//! Groups of images that metrics are split by (docs/architecture.md, "the instrument"): what a duplication
 //! plan did to each training image decides its group. Indices are into the *pool* a trainer
 //! uploads (`Plan::materialise`): the train split first, in file order, then near-duplicate
 //! copies, so a train index is a pool index.

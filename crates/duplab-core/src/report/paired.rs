@@ -1,5 +1,5 @@
 //! Paired statistics: a point's metric minus its control's for the same seed (same initial
-//! weights; DESIGN.md's "paired difference"), summarised by a paired t-test — mean difference,
+//! weights; docs/architecture.md, "paired difference"), summarised by a paired t-test — mean difference,
 //! 95 % confidence interval, two-sided p-value — with Holm's correction across the comparisons
 //! of one report, and the minimum detectable effect for the seeds used. With 3–5 seeds a
 //! bootstrap is meaningless, so none is offered.

@@ -34,7 +34,7 @@ pub struct RobustRecord {
     pub images: usize,
 }
 
-/// One group's results at an evaluation (DESIGN.md, "the instrument"). A class (or a group)
+/// One group's results at an evaluation (docs/architecture.md, "the instrument"). A class (or a group)
 /// without images has NaN loss and accuracy, which JSON writes as `null` and reads back as NaN.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct GroupStat {

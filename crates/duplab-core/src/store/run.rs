@@ -444,6 +444,41 @@ mod tests {
         assert_eq!(evals, vec![1, 2]);
     }
 
+    /// A run folder of summary format 2 (group metrics, leakage, the time split), as a real
+    /// trainer wrote it (a 6-step run of `default` with 10 % duplication, committed as it was):
+    /// read whole, every group found through `Group`.
+    #[test]
+    fn a_run_folder_of_format_two_reads_whole() {
+        use crate::measures::Group;
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store/fixtures/run-format-2");
+        let dir = tempfile::tempdir().unwrap();
+        let id = "20261204-212708-default-af1bb8";
+        std::fs::create_dir_all(dir.path().join(id)).unwrap();
+        for f in std::fs::read_dir(src.join(id)).unwrap() {
+            let f = f.unwrap();
+            std::fs::copy(f.path(), dir.path().join(id).join(f.file_name())).unwrap();
+        }
+        let run = RunStore::new(dir.path()).open("af1bb8").unwrap();
+        assert_eq!(run.status(), RunStatus::Finished);
+        let c = run.require_config().unwrap();
+        assert_eq!((c.total_steps, c.preset.duplication.rate), (6, Some(0.1)));
+        let s = run.summary().unwrap().unwrap();
+        assert_eq!((s.format, s.evaluations_done, s.steps_done), (2, 2, 6));
+        let g = s.groups.as_ref().unwrap();
+        for group in [Group::Duplicated, Group::Unique, Group::Test] {
+            assert!(g.group(group).is_some(), "{group}");
+        }
+        assert!(g.membership_of(Group::Duplicated).is_some());
+        assert!(s.leakage.is_some() && s.time_split.is_some());
+        let evals = run
+            .metrics()
+            .unwrap()
+            .into_iter()
+            .filter(|m| matches!(m, MetricRecord::Epoch(e) if e.groups.is_some()))
+            .count();
+        assert_eq!(evals, 2);
+    }
+
     #[test]
     fn a_corrupt_file_is_an_error_naming_it_and_a_missing_one_is_none() {
         let dir = tempfile::tempdir().unwrap();

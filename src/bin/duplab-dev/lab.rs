@@ -1,14 +1,14 @@
-//! `duplab bench --tui`: how the lab feels with a big store. A synthetic store (1,000 finished
+//! `duplab-dev lab`: how the lab feels with a big store. A synthetic store (1,000 finished
 //! runs and one running run whose `metrics.jsonl` has a million lines, written through the
 //! store's own functions into a temporary folder) is opened by the real lab — app, effects,
 //! store worker — and drawn into an in-memory terminal (ratatui's `TestBackend`: layout and
 //! widgets are measured, the terminal's own output is not).
 
-use super::bench::median;
-use super::fail;
-use crate::store::{RunStore, synthetic};
-use crate::tui::{Lab, Msg, Options, draw};
 use crossterm::event::{KeyCode, KeyEvent};
+use duplab::cli::bench::median;
+use duplab::cli::fail;
+use duplab::store::{RunStore, synthetic};
+use duplab::tui::{Lab, Msg, Options, draw};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::time::{Duration, Instant};
@@ -56,7 +56,7 @@ fn build_and_measure(tmp: &std::path::Path, repeats: usize) -> Result<(), String
             &store,
             &id,
             &[rate.as_str()],
-            &crate::data::FASHION_CLASSES,
+            &duplab::data::FASHION_CLASSES,
             (i % 3) as u64,
             0.80 + (i % 10) as f64 / 100.0,
             Some(0.2),
@@ -71,7 +71,7 @@ fn build_and_measure(tmp: &std::path::Path, repeats: usize) -> Result<(), String
         .open(&format!("20261118-{:06}-default-{:06x}", 100000, 0))
         .and_then(|r| r.require_config())
         .map_err(|e| e.to_string())?;
-    long.write_config(&crate::store::RunConfig {
+    long.write_config(&duplab::store::RunConfig {
         id: long.id.clone(),
         total_steps: LINES,
         ..cfg
@@ -91,7 +91,7 @@ fn build_and_measure(tmp: &std::path::Path, repeats: usize) -> Result<(), String
     let mut read_ms = vec![];
     for _ in 0..repeats.max(3) {
         let t = Instant::now();
-        let rows = crate::report::run_rows(&store).map_err(|e| e.to_string())?;
+        let rows = duplab::report::run_rows(&store).map_err(|e| e.to_string())?;
         read_ms.push(t.elapsed().as_secs_f64() * 1000.0);
         if rows.len() != RUNS + 1 {
             return Err(format!("expected {} runs, read {}", RUNS + 1, rows.len()));

@@ -2,7 +2,7 @@
 //! same models on the same images in PyTorch, driven case by case over stdin/stdout (one JSON
 //! object a line), so its repeats interleave with duplab's and both see the same machine state.
 
-use crate::data::{DataSet, Split};
+use duplab::data::{DataSet, Split};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -18,15 +18,14 @@ pub struct Peer {
 
 impl Peer {
     /// Start the peer with `python`; `None` with the reason when PyTorch cannot be imported.
-    pub fn start(python: &Path, threads: usize) -> Result<Peer, String> {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/peer_torch.py");
+    pub fn start(python: &Path, script: &Path, threads: usize) -> Result<Peer, String> {
         let probe = Command::new(python)
             .args(["-c", "import torch"])
             .output()
             .map_err(|e| format!("{}: {e}", python.display()))?;
         if !probe.status.success() {
             return Err(format!(
-                "{} cannot import torch ({}); install PyTorch in a virtual environment and pass --peer-python PATH",
+                "{} cannot import torch ({}); install PyTorch in a virtual environment and pass --python PATH",
                 python.display(),
                 String::from_utf8_lossy(&probe.stderr)
                     .lines()
@@ -104,7 +103,7 @@ impl Peer {
     /// seconds, final clean accuracy and robust accuracy.
     pub fn job(
         &mut self,
-        preset: &crate::spec::Preset,
+        preset: &duplab::spec::Preset,
         epochs: usize,
         mean: &[f32],
         std: &[f32],
@@ -117,7 +116,7 @@ impl Peer {
             "eval_step": e.attack.step, "eval_steps": e.attack.steps, "eval_limit": e.limit, "seed": 0}))?;
         let part = |k: &str| out["split"][k].as_f64().unwrap_or(0.0);
         Ok(PeerJob {
-            split: crate::store::TimeSplit {
+            split: duplab::store::TimeSplit {
                 prepare_s: part("prepare_s"),
                 steps_s: part("steps_s"),
                 test_s: part("test_s"),
@@ -139,7 +138,7 @@ impl Peer {
         mode: &str,
         batch: usize,
         steps: usize,
-        attack: &crate::spec::AttackSpec,
+        attack: &duplab::spec::AttackSpec,
     ) -> Result<(f64, usize), String> {
         let out = self.ask(
             &json!({"cmd": "case", "model": model, "mode": mode, "batch": batch,
@@ -158,7 +157,7 @@ impl Peer {
 pub struct PeerJob {
     pub seconds: f64,
     /// Where its time went (the twin has no group metrics, overfit check or checkpoints).
-    pub split: crate::store::TimeSplit,
+    pub split: duplab::store::TimeSplit,
     pub steps: usize,
     pub clean: f64,
     pub robust: f64,
@@ -169,5 +168,24 @@ impl Drop for Peer {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.tmp);
+    }
+}
+
+impl duplab::cli::bench::Beside for Peer {
+    fn label(&self) -> String {
+        format!("peer {}", self.version)
+    }
+    fn data(&mut self, ds: &DataSet) -> Result<(), String> {
+        Peer::data(self, ds)
+    }
+    fn repeat(
+        &mut self,
+        model: &str,
+        mode: &str,
+        batch: usize,
+        steps: usize,
+        attack: &duplab::spec::AttackSpec,
+    ) -> Result<(f64, usize), String> {
+        Peer::repeat(self, model, mode, batch, steps, attack)
     }
 }
