@@ -20,6 +20,8 @@ mod store_worker;
 
 pub use app::{App, Msg, Screen};
 pub use draw::{CLEAN, ROBUST, draw};
+/// The lab without a terminal, for the developers' latency benchmark (`duplab-dev lab`).
+#[cfg(feature = "dev")]
 pub use event::Lab;
 pub use live::{LiveRun, LiveStatus, ema};
 

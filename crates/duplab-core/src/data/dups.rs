@@ -266,7 +266,9 @@ pub fn brute_force(s: &Split, q: Option<&Split>, threshold: f64) -> Vec<Pair> {
 /// The matrix-product brute force, as a GPU or PyTorch user would write it: every distance as
 /// ‖a‖² + ‖b‖² − 2 a·b, the dot products by a blocked f32 GEMM (the `gemm` crate, all cores),
 /// candidates within the threshold plus a rounding margin rechecked exactly. The benchmark's
-/// baseline for `find_pairs`; it returns the same pairs.
+/// baseline for `find_pairs`; it returns the same pairs. Built for tests and the developers'
+/// benchmarks only (feature `dev`).
+#[cfg(any(test, feature = "dev"))]
 pub fn gemm_brute_force(s: &Split, q: &Split, threshold: f64) -> Vec<Pair> {
     let d = s.channels * s.height * s.width;
     let limit = sq_limit(threshold, d);

@@ -24,7 +24,9 @@ pub use cifar::read_cifar10;
 pub use dataset::{DataSet, Split, checksum};
 pub use dedup::{Dedup, components, deduplicate, without};
 pub use discover::{candidate_dirs, guess_kind, load, load_from_dir, load_spec};
-pub use dups::{Pair, brute_force, find_pairs, gemm_brute_force, rms};
+#[cfg(any(test, feature = "dev"))]
+pub use dups::gemm_brute_force;
+pub use dups::{Pair, brute_force, find_pairs, rms};
 pub use embedded::{TEST_PER_CLASS, TRAIN_PER_CLASS, load_embedded};
 pub use error::DataError;
 pub use folder::{FolderOptions, FolderReport, load_folder};

@@ -22,6 +22,8 @@ mod points;
 mod run;
 mod status;
 mod summary;
+/// Synthetic runs for tests and the developers' benchmarks only (feature `dev`).
+#[cfg(any(test, feature = "dev"))]
 pub mod synthetic;
 
 pub use config::{DedupStat, RunConfig};
