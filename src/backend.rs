@@ -115,9 +115,14 @@ fn wgpu_kind(k: wgpu::DeviceType) -> DeviceKind {
     }
 }
 
+/// No adapter for the device asked for, with what to install or pass instead.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct DeviceError(pub String);
+
 /// Choose the device. `auto` takes a real GPU (discrete first) and otherwise the CPU; a software
 /// Vulkan adapter such as lavapipe counts only when asked for with `gpu`.
-pub fn select(choice: DeviceChoice) -> Result<Selected, String> {
+pub fn select(choice: DeviceChoice) -> Result<Selected, DeviceError> {
     if choice == DeviceChoice::Cpu {
         return Ok(Selected {
             device: cpu_device().autodiff(),
@@ -144,8 +149,8 @@ pub fn select(choice: DeviceChoice) -> Result<Selected, String> {
             adapter: format!("{} ({}, {:?})", a.name, a.api, a.kind),
         }),
         (None, DeviceChoice::Auto) => Ok(Selected { device: cpu_device().autodiff(), backend: "flex".into(), adapter: cpu_name() }),
-        (None, _) => Err(
+        (None, _) => Err(DeviceError(
             "no wgpu adapter found (no GPU, or no Vulkan loader/driver: on Debian, apt-get install libvulkan1 and a driver such as mesa-vulkan-drivers); use --device cpu".into(),
-        ),
+        )),
     }
 }

@@ -126,7 +126,7 @@ impl<'a> Case<'a> {
         let shape = InputShape::of(ds);
         let preset = find_preset("default", &[]).map_err(|e| e.to_string())?;
         let mut c = Case {
-            model: Some(Net::new(kind, &shape, device)?),
+            model: Some(Net::new(kind, &shape, device).map_err(|e| e.to_string())?),
             optim: optimizer(&preset),
             ce: CrossEntropyLossConfig::new().init(device),
             train: DeviceData::upload(&ds.train, &inner),

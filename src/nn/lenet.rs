@@ -20,11 +20,15 @@ pub struct Lenet {
 }
 
 impl Lenet {
-    pub fn new(input: &InputShape, device: &Device) -> Result<Lenet, String> {
+    pub fn new(input: &InputShape, device: &Device) -> Result<Lenet, super::ShapeError> {
         let pad = match (input.height, input.width) {
             (28, 28) => 2,
             (32, 32) => 0,
-            (h, w) => return Err(format!("LeNet takes 28×28 or 32×32 images, not {h}×{w}")),
+            (h, w) => {
+                return Err(super::ShapeError(format!(
+                    "LeNet takes 28×28 or 32×32 images, not {h}×{w}"
+                )));
+            }
         };
         Ok(Lenet {
             norm: Normalize::new(&input.mean, &input.std),

@@ -61,6 +61,11 @@ impl InputShape {
     }
 }
 
+/// A model that cannot be built for an input shape (which shapes it takes, and which it got).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct ShapeError(pub String);
+
 /// Every model of the lab, as one module type so the trainer is written once.
 #[derive(Module, Debug)]
 pub enum Net {
@@ -71,7 +76,7 @@ pub enum Net {
 }
 
 impl Net {
-    pub fn new(kind: ModelKind, input: &InputShape, device: &Device) -> Result<Net, String> {
+    pub fn new(kind: ModelKind, input: &InputShape, device: &Device) -> Result<Net, ShapeError> {
         Ok(match kind {
             ModelKind::SmallCnn => Net::SmallCnn(Cnn::new(CnnWidth::Small, input, device)),
             ModelKind::WideCnn => Net::WideCnn(Cnn::new(CnnWidth::Wide, input, device)),
@@ -91,7 +96,7 @@ impl Net {
 }
 
 /// Parameter count of a model for an input shape, without training anything.
-pub fn param_count(kind: ModelKind, input: &InputShape) -> Result<usize, String> {
+pub fn param_count(kind: ModelKind, input: &InputShape) -> Result<usize, ShapeError> {
     let device = crate::backend::cpu_device();
     Ok(Net::new(kind, input, &device)?.num_params())
 }
@@ -156,6 +161,6 @@ mod tests {
         let _serial = crate::burn_serial(); // initialisation draws from burn\'s generator
         let device = crate::backend::cpu_device();
         let e = Net::new(ModelKind::PreactResnet18, &grey28(), &device).unwrap_err();
-        assert!(e.contains("32×32"), "{e}");
+        assert!(e.to_string().contains("32×32"), "{e}");
     }
 }

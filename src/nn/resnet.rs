@@ -62,12 +62,12 @@ pub struct PreActResNet18 {
 }
 
 impl PreActResNet18 {
-    pub fn new(input: &InputShape, device: &Device) -> Result<PreActResNet18, String> {
+    pub fn new(input: &InputShape, device: &Device) -> Result<PreActResNet18, super::ShapeError> {
         if (input.channels, input.height, input.width) != (3, 32, 32) {
-            return Err(format!(
+            return Err(super::ShapeError(format!(
                 "PreAct-ResNet-18 is built for 32×32 colour images (CIFAR-10), not {}×{}×{}",
                 input.channels, input.height, input.width
-            ));
+            )));
         }
         let mut blocks = vec![];
         let mut i = 64;

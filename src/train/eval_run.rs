@@ -41,7 +41,7 @@ fn from_checkpoint(
     device: &Device,
 ) -> Result<(Net, InputShape)> {
     let shape = input_of(cfg, ds);
-    let model = Net::new(cfg.preset.training.model, &shape, device).map_err(|e| anyhow!(e))?;
+    let model = Net::new(cfg.preset.training.model, &shape, device)?;
     let path = run.checkpoints_dir().join("model.bpk");
     if !path.exists() {
         return Err(anyhow!(
@@ -75,7 +75,7 @@ pub fn load_trained(
 ) -> Result<(Net, DeviceData, usize, Device)> {
     let cfg = run.require_config()?;
     let (ds, _) = data::load_spec(&cfg.preset.data, data_dir, &|_, _| {})?;
-    let selected = select(choice).map_err(|e| anyhow!(e))?;
+    let selected = select(choice)?;
     let (model, _) = from_checkpoint(run, &cfg, &ds, &selected.device)?;
     // Random starts draw from the run's seed: evaluating a run twice gives the same figures.
     selected.device.seed(cfg.seed);

@@ -155,7 +155,7 @@ pub fn read(path: &Path, device: &Device) -> Result<(Net, ModelInfo)> {
             path.display()
         )
     })?;
-    let mut model = Net::new(info.kind, &info.input, device).map_err(|e| anyhow!(e))?;
+    let mut model = Net::new(info.kind, &info.input, device)?;
     let mut store = SafetensorsStore::from_bytes(Some(bytes))
         .skip_enum_variants(true)
         .with_from_adapter(PyTorchToBurnAdapter)

@@ -168,7 +168,7 @@ fn prepare_into(
     let plan = data::make_plan(&preset.duplication, &ds.train.labels, classes, job.seed)
         .map_err(|e| anyhow!("preset {}: {}", preset.name, e.within("duplication")))?;
     let (pool, indices) = plan.materialise(&ds.train);
-    let selected = select(job.device).map_err(|e| anyhow!(e))?;
+    let selected = select(job.device)?;
     let device = selected.device.clone();
     let inner = device.clone().inner();
     let shape = InputShape::of(&ds);
@@ -193,7 +193,7 @@ fn prepare_into(
     *run_slot = Some(run.clone());
 
     device.seed(job.seed);
-    let mut model = Net::new(t.model, &shape, &device).map_err(|e| anyhow!(e))?;
+    let mut model = Net::new(t.model, &shape, &device)?;
     let mut optim = optimizer(preset);
     if state.step > 0 {
         (model, optim) = checkpoint::load(&run, model, optim)?;
