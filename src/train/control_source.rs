@@ -14,6 +14,9 @@ pub struct ControlSource<'a> {
     channel: &'a Receiver<Control>,
     file: ControlReader,
     checked: Instant,
+    /// The run folder was found deleted (checked with the control file): the trainer must end
+    /// without writing anything back.
+    pub folder_gone: bool,
 }
 
 impl<'a> ControlSource<'a> {
@@ -22,6 +25,7 @@ impl<'a> ControlSource<'a> {
             channel,
             file: ControlReader::default(),
             checked: Instant::now(),
+            folder_gone: false,
         }
     }
 
@@ -48,6 +52,10 @@ impl<'a> ControlSource<'a> {
             return None;
         }
         self.checked = Instant::now();
+        if !run.dir.exists() {
+            self.folder_gone = true;
+            return Some(Control::Stop);
+        }
         self.file.poll(run).map(|c| match c {
             ControlCommand::Pause => Control::Pause,
             ControlCommand::Resume => Control::Resume,

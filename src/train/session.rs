@@ -33,6 +33,8 @@ use std::time::{Duration, Instant};
 pub enum Flow {
     Go,
     Stop,
+    /// The run folder was deleted (`runs rm`, by hand): end without writing anything.
+    FolderGone,
 }
 
 /// The training-metric window: loss and correct counts summed on the device since the last
@@ -181,6 +183,15 @@ impl<'a> Session<'a> {
     /// Controls between steps, never mid-update. A pause blocks here until resume or stop;
     /// the run's status says `paused` meanwhile, so watchers in other processes see it.
     pub fn control(&mut self) -> Flow {
+        let flow = self.controls();
+        if self.control.folder_gone {
+            Flow::FolderGone
+        } else {
+            flow
+        }
+    }
+
+    fn controls(&mut self) -> Flow {
         match self.control.next(&self.report.run, Duration::ZERO) {
             Some(Control::Stop) => Flow::Stop,
             Some(Control::Pause) => {

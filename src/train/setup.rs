@@ -133,10 +133,15 @@ fn prepare_into(
     let prepared = match &job.prepared {
         Some(id) => {
             let run = job.store.open(id)?;
-            *run_slot = Some(run.clone());
+            // Only a folder the lab prepared and nobody started: any other is refused before
+            // it is touched (a finished run stays finished, and in the reports).
             if run.dir.join(crate::store::layout::CONFIG).exists() {
-                bail!("run {id} was started before; continue it with: duplab train --resume {id}");
+                bail!(
+                    "run {id} was started before (it is {}); continue an interrupted run with: duplab train --resume {id}",
+                    run.status().name()
+                );
             }
+            *run_slot = Some(run.clone());
             run.mark_owner()?;
             Some(run)
         }
@@ -285,8 +290,29 @@ fn open_run(job: &TrainJob, prepared: Option<Run>) -> Result<(Run, TrainerState)
             if status == RunStatus::Finished {
                 bail!("run {} is already finished; nothing to resume", run.id);
             }
-            if status == RunStatus::Running {
-                bail!("run {} is still being trained by a live process", run.id);
+            // Running or paused: its trainer lives (a pause holds it between steps), and a
+            // second trainer would write the same files.
+            if status.is_live() {
+                let owner = run
+                    .owner()
+                    .map(|o| {
+                        format!(
+                            "process {} on {}",
+                            o.pid,
+                            if o.host.is_empty() {
+                                "this machine"
+                            } else {
+                                &o.host
+                            }
+                        )
+                    })
+                    .unwrap_or_else(|| "a live process".into());
+                bail!(
+                    "run {} is {} and still owned by {owner}; stop it first (duplab runs stop {})",
+                    run.id,
+                    status.name(),
+                    run.id
+                );
             }
             run.mark_owner()?;
             run.set_status(RunStatus::Running)?;

@@ -535,3 +535,95 @@ fn fgsm_training_records_the_catastrophic_overfitting_check() {
         _ => true,
     }));
 }
+
+/// The error a job ended with (its last event).
+fn failure(events: &[TrainEvent]) -> String {
+    match events.last() {
+        Some(TrainEvent::Failed { error, .. }) => error.clone(),
+        other => panic!("the job did not fail: {other:?}"),
+    }
+}
+
+/// A paused run still has its trainer: `--resume` must not start a second one on it.
+#[test]
+fn resuming_a_paused_run_whose_trainer_lives_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::new(dir.path());
+    // Owned by this (live) process, held by a pause.
+    let run = store.create("default").unwrap();
+    run.set_status(RunStatus::Paused).unwrap();
+    let mut j = job(&store, tiny(&[]), DeviceChoice::Cpu);
+    j.resume = Some(run.id.clone());
+    let e = failure(&run_to_end(j));
+    assert!(
+        e.contains("paused") && e.contains(&std::process::id().to_string()),
+        "{e}"
+    );
+    assert_eq!(
+        run.status(),
+        RunStatus::Paused,
+        "the owner's run is left as it was"
+    );
+}
+
+/// `--prepared` is for a folder the lab prepared and nobody started: on a finished run it is an
+/// error that leaves the run finished (and in the reports).
+#[test]
+fn a_prepared_start_on_a_finished_run_leaves_it_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::new(dir.path());
+    let done = run_to_end(job(&store, tiny(&[]), DeviceChoice::Cpu));
+    let id = started_id(&done);
+    let run = store.open(&id).unwrap();
+    assert_eq!(run.status(), RunStatus::Finished);
+    let before = run.summary().unwrap().unwrap();
+    let mut j = job(&store, tiny(&[]), DeviceChoice::Cpu);
+    j.prepared = Some(id.clone());
+    let e = failure(&run_to_end(j));
+    assert!(e.contains("--resume") || e.contains("finished"), "{e}");
+    assert_eq!(run.status(), RunStatus::Finished);
+    assert_eq!(
+        run.summary().unwrap().unwrap(),
+        before,
+        "its summary is untouched"
+    );
+}
+
+/// A run deleted while its trainer is paused: the trainer notices and ends without writing
+/// anything back (no half folder with checkpoints and a summary but no config).
+#[test]
+fn a_trainer_whose_folder_was_deleted_stops_and_writes_nothing() {
+    let _serial = burn_serial();
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::new(dir.path());
+    let (tx, rx) = channel();
+    let w = spawn(
+        job(&store, tiny(&["training.steps=400"]), DeviceChoice::Cpu),
+        tx,
+    );
+    let timeout = std::time::Duration::from_secs(20);
+    let mut folder = None;
+    while let Ok(ev) = rx.recv_timeout(timeout) {
+        match &ev {
+            TrainEvent::Step { run_id, .. } if folder.is_none() => {
+                w.send(Control::Pause);
+                folder = Some(store.open(run_id).unwrap().dir);
+            }
+            TrainEvent::Paused { .. } => {
+                std::fs::remove_dir_all(folder.as_ref().unwrap()).unwrap();
+            }
+            e if e.is_final() => break,
+            _ => {}
+        }
+    }
+    // A trainer still waiting (the folder went unnoticed) is told to stop, so the test ends.
+    w.send(Control::Stop);
+    w.join();
+    let folder = folder.expect("training started");
+    assert!(
+        !folder.exists(),
+        "the trainer re-created {}: {:?}",
+        folder.display(),
+        std::fs::read_dir(&folder).map(|d| d.count())
+    );
+}

@@ -99,8 +99,13 @@ enum End {
 fn train(s: &mut Session) -> Result<End> {
     s.training_phase();
     while s.state.step < s.schedule.total_steps {
-        if s.control() == Flow::Stop {
-            return Ok(End::Stopped);
+        match s.control() {
+            Flow::Go => {}
+            Flow::Stop => return Ok(End::Stopped),
+            Flow::FolderGone => anyhow::bail!(
+                "the run folder {} was deleted; the trainer stops without writing to it",
+                s.run().dir.display()
+            ),
         }
         let t0 = Instant::now();
         s.train_step();

@@ -15,6 +15,9 @@ pub enum StoreError {
     /// A file that exists but cannot be read as what it should hold.
     #[error("{path}: {why}", path = .0.display(), why = .1)]
     Corrupt(PathBuf, String),
+    /// The run's trainer lives (running or paused): the operation would pull the floor from under it.
+    #[error("run {id} is {status} and its trainer lives; stop it first: duplab runs stop {id}")]
+    Live { id: String, status: &'static str },
     /// A file the operation needs and the run does not have (yet).
     #[error("{}: missing", .0.display())]
     Missing(PathBuf),

@@ -118,8 +118,17 @@ impl RunStore {
         }
     }
 
+    /// Delete a run folder; a run whose trainer lives (running or paused) is refused: it must
+    /// be stopped first, or its trainer would go on writing into a folder that is gone.
     pub fn delete(&self, id: &str) -> Result<(), StoreError> {
         let run = self.open(id)?;
+        let status = run.status();
+        if status.is_live() {
+            return Err(StoreError::Live {
+                id: run.id.clone(),
+                status: status.name(),
+            });
+        }
         std::fs::remove_dir_all(&run.dir).map_err(io(&run.dir))
     }
 }
@@ -351,8 +360,23 @@ mod tests {
         let suffix = &b.id[b.id.len() - 6..];
         assert_eq!(store.open(suffix).unwrap().id, b.id);
         assert!(matches!(store.open("2"), Err(StoreError::Ambiguous { .. })));
+        a.set_status(RunStatus::Finished).unwrap();
         store.delete(&a.id).unwrap();
         assert_eq!(store.runs().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_paused_run_whose_trainer_lives_is_not_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RunStore::new(dir.path());
+        let run = store.create("x").unwrap(); // owned by this live process
+        run.set_status(RunStatus::Paused).unwrap();
+        let e = store.delete(&run.id).unwrap_err().to_string();
+        assert!(e.contains("paused") && e.contains("runs stop"), "{e}");
+        assert!(run.dir.exists());
+        run.set_status(RunStatus::Interrupted).unwrap();
+        store.delete(&run.id).unwrap();
+        assert!(!run.dir.exists());
     }
 
     #[test]
