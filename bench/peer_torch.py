@@ -1,4 +1,4 @@
-"""duplab's benchmark peer: the same training steps in PyTorch, driven by `duplab bench --peer`.
+"""duplab's benchmark peer: the same training steps in PyTorch, driven by `duplab-dev peer` (and `duplab-dev job --with-peer`).
 
 One long-lived process. duplab writes one JSON object a line on stdin and reads one back on
 stdout:
