@@ -36,6 +36,35 @@ pub struct SweepArgs {
     /// List the points and what would happen to each, then exit.
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub slurm: SlurmOptions,
+}
+
+/// What an emitted Slurm script asks for. GPUs default to 1 a task, none with `--device cpu`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SlurmOptions {
+    /// Slurm partition (`#SBATCH --partition`).
+    #[arg(long = "slurm-partition", value_name = "NAME")]
+    pub partition: Option<String>,
+    /// Slurm account to charge (`#SBATCH --account`).
+    #[arg(long = "slurm-account", value_name = "NAME")]
+    pub account: Option<String>,
+    /// Time limit of a task (`#SBATCH --time`, e.g. 04:00:00); a task gets SIGTERM two minutes
+    /// before it, checkpoints and is requeued.
+    #[arg(long = "slurm-time", value_name = "LIMIT")]
+    pub time: Option<String>,
+    /// Memory of a task (`#SBATCH --mem`, e.g. 16G).
+    #[arg(long = "slurm-mem", value_name = "SIZE")]
+    pub mem: Option<String>,
+    /// CPUs of a task.
+    #[arg(long = "slurm-cpus", value_name = "N")]
+    pub cpus: Option<usize>,
+    /// GPUs of a task (default 1; 0 with --device cpu).
+    #[arg(long = "slurm-gpus", value_name = "N")]
+    pub gpus: Option<usize>,
+    /// At most this many tasks of the array at once (`--array=0-K%N`).
+    #[arg(long = "slurm-max-running", value_name = "N")]
+    pub max_running: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -47,37 +76,112 @@ fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-/// An sbatch array script: task k runs `duplab train` for point k into a shared run store.
-pub fn slurm_script(grid: &Grid, runs_dir: &Path) -> String {
+/// Text for a `#` comment line: control characters (a newline would end the comment and start a
+/// command) become spaces.
+fn comment_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// A value for an `#SBATCH` line, which the shell never quotes: only characters that cannot end
+/// the line or the option, else an error naming the option.
+fn sbatch_value(option: &str, v: &str) -> Result<String> {
+    let ok = !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._:,-+=@%/".contains(c));
+    if ok {
+        Ok(v.to_string())
+    } else {
+        Err(failure(format!(
+            "--slurm-{option} `{}`: allowed are letters, digits and . _ : , - + = @ % /",
+            v.escape_debug()
+        )))
+    }
+}
+
+/// An sbatch array script: task k runs `duplab train` for point k into a shared run store, with
+/// the device and data folder of the sweep. Everything taken from the grid or the command line
+/// is quoted for the shell, or refused where Slurm reads it unquoted.
+pub fn slurm_script(
+    grid: &Grid,
+    runs_dir: &Path,
+    device: DeviceChoice,
+    data_dir: Option<&Path>,
+    o: &SlurmOptions,
+) -> Result<String> {
     let points = grid.points();
     let mut s = String::new();
     s.push_str("#!/bin/bash\n");
     s.push_str(&format!(
         "# duplab sweep {}: {} runs ({}). Submit with: sbatch THIS_FILE\n",
-        grid.name,
+        comment_safe(&grid.name),
         points.len(),
-        grid.description
+        comment_safe(&grid.description)
     ));
-    s.push_str(&format!("#SBATCH --job-name=duplab-{}\n", grid.name));
+    let job: String = grid
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    s.push_str(&format!("#SBATCH --job-name=duplab-{job}\n"));
+    let throttle = o.max_running.map(|n| format!("%{n}")).unwrap_or_default();
     s.push_str(&format!(
-        "#SBATCH --array=0-{}\n",
+        "#SBATCH --array=0-{}{throttle}\n",
         points.len().saturating_sub(1)
     ));
-    s.push_str(
-        "#SBATCH --gres=gpu:1\n#SBATCH --cpus-per-task=4\n#SBATCH --output=duplab-%A_%a.out\n",
-    );
+    let gpus = o
+        .gpus
+        .unwrap_or(if device == DeviceChoice::Cpu { 0 } else { 1 });
+    if gpus > 0 {
+        s.push_str(&format!("#SBATCH --gres=gpu:{gpus}\n"));
+    }
+    if let Some(c) = o.cpus {
+        s.push_str(&format!("#SBATCH --cpus-per-task={c}\n"));
+    }
+    for (option, name, v) in [
+        ("partition", "partition", &o.partition),
+        ("account", "account", &o.account),
+        ("time", "time", &o.time),
+        ("mem", "mem", &o.mem),
+    ] {
+        if let Some(v) = v {
+            s.push_str(&format!("#SBATCH --{name}={}\n", sbatch_value(option, v)?));
+        }
+    }
+    // Before the time limit (or a preemption) the task gets SIGTERM: `duplab train` checkpoints
+    // and ends `interrupted`; the requeued task resumes it.
+    s.push_str("#SBATCH --signal=B:TERM@120\n#SBATCH --requeue\n");
+    s.push_str("#SBATCH --output=duplab-%A_%a.out\n");
     s.push_str("set -euo pipefail\n");
     s.push_str("# The duplab binary, and the run store every task writes into (on a shared file system).\n");
     s.push_str("DUPLAB=\"${DUPLAB:-duplab}\"\n");
     s.push_str(&format!(
-        "export DUPLAB_RUNS=\"${{DUPLAB_RUNS:-{}}}\"\n",
-        runs_dir.display()
+        "if [ -z \"${{DUPLAB_RUNS:-}}\" ]; then DUPLAB_RUNS={}; fi\nexport DUPLAB_RUNS\n",
+        shell_quote(&runs_dir.display().to_string())
     ));
     s.push_str(
         "case \"${SLURM_ARRAY_TASK_ID:?run this with sbatch, or set SLURM_ARRAY_TASK_ID}\" in\n",
     );
+    let device_name = clap::ValueEnum::to_possible_value(&device)
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_else(|| "auto".into());
     for (k, p) in points.iter().enumerate() {
-        let mut args = vec!["--preset".to_string(), grid.base.clone()];
+        let mut args = vec![
+            "--device".to_string(),
+            device_name.clone(),
+            "--preset".to_string(),
+            grid.base.clone(),
+        ];
+        if let Some(d) = data_dir {
+            args.extend(["--data-dir".into(), d.display().to_string()]);
+        }
         for o in &p.overrides {
             args.push("--set".into());
             args.push(o.clone());
@@ -98,7 +202,7 @@ pub fn slurm_script(grid: &Grid, runs_dir: &Path) -> String {
         "# A finished point is skipped and an interrupted one resumed: resubmitting is safe.\n",
     );
     s.push_str("exec \"$DUPLAB\" train --plain \"${args[@]}\"\n");
-    s
+    Ok(s)
 }
 
 pub fn run(store: &RunStore, a: SweepArgs) -> Result<i32> {
@@ -109,7 +213,12 @@ pub fn run(store: &RunStore, a: SweepArgs) -> Result<i32> {
                 .unwrap_or_default()
                 .join(&store.root)
         });
-        let script = slurm_script(&grid, &root);
+        // The data folder as every task sees it: absolute.
+        let data_dir = a
+            .data_dir
+            .as_ref()
+            .map(|d| std::fs::canonicalize(d).unwrap_or_else(|_| d.clone()));
+        let script = slurm_script(&grid, &root, a.device, data_dir.as_deref(), &a.slurm)?;
         return match &a.out {
             Some(p) => match std::fs::write(p, script) {
                 Ok(()) => {
@@ -309,7 +418,15 @@ mod tests {
         let g = load_grid("study-default").unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sweep.sbatch");
-        std::fs::write(&path, slurm_script(&g, Path::new("/shared/runs"))).unwrap();
+        let script = slurm_script(
+            &g,
+            Path::new("/shared/runs"),
+            DeviceChoice::Auto,
+            None,
+            &SlurmOptions::default(),
+        )
+        .unwrap();
+        std::fs::write(&path, script).unwrap();
         let syntax = std::process::Command::new("bash")
             .arg("-n")
             .arg(&path)
@@ -352,6 +469,8 @@ mod tests {
             let mut expect = vec![
                 "train".to_string(),
                 "--plain".into(),
+                "--device".into(),
+                "auto".into(),
                 "--preset".into(),
                 g.base.clone(),
             ];
@@ -375,5 +494,102 @@ mod tests {
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(2));
+    }
+
+    /// A grid's name and description, the run store's path and the data folder reach the
+    /// script; none of them may run as a command, and a CPU sweep asks for no GPU and passes its
+    /// device and data folder to every task.
+    #[test]
+    fn nothing_from_the_grid_or_the_paths_runs_as_a_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let mark = dir.path().join("pwned");
+        let touch = format!("touch {}", mark.display());
+        let mut g = load_grid("study-default").unwrap();
+        g.name = format!("x\n{touch}");
+        g.description = format!("y\n{touch}");
+        let runs = dir.path().join(format!("runs$({touch})\"'"));
+        let data = dir.path().join(format!("data`{touch}`"));
+        let o = SlurmOptions::default();
+        let script = slurm_script(&g, &runs, DeviceChoice::Cpu, Some(&data), &o).unwrap();
+        assert!(
+            !script.contains("--gres"),
+            "a CPU sweep asks for no GPU:\n{script}"
+        );
+        let path = dir.path().join("sweep.sbatch");
+        std::fs::write(&path, &script).unwrap();
+        let stub = dir.path().join("duplab-stub");
+        std::fs::write(
+            &stub,
+            "#!/bin/sh\nprintf '%s\\0' \"$DUPLAB_RUNS\"; for a in \"$@\"; do printf '%s\\0' \"$a\"; done\n",
+        )
+        .unwrap();
+        std::process::Command::new("chmod")
+            .arg("+x")
+            .arg(&stub)
+            .status()
+            .unwrap();
+        let out = std::process::Command::new("bash")
+            .arg(&path)
+            .env("DUPLAB", &stub)
+            .env("SLURM_ARRAY_TASK_ID", "0")
+            .env_remove("DUPLAB_RUNS")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !mark.exists(),
+            "the script ran a command from the grid or a path:\n{script}"
+        );
+        // NUL-separated: an argument may hold a newline.
+        let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .split('\0')
+            .map(String::from)
+            .collect();
+        assert_eq!(
+            lines[0],
+            runs.display().to_string(),
+            "the run store, byte for byte"
+        );
+        let args = &lines[1..];
+        let at = |flag: &str| {
+            args.iter()
+                .position(|a| a == flag)
+                .map(|i| args[i + 1].clone())
+        };
+        assert_eq!(at("--device").as_deref(), Some("cpu"));
+        assert_eq!(at("--data-dir"), Some(data.display().to_string()));
+        assert_eq!(
+            at("--sweep"),
+            Some(g.name.clone()),
+            "the sweep id itself is kept whole"
+        );
+        // Options Slurm reads unquoted are refused, not pasted.
+        let bad = SlurmOptions {
+            partition: Some(format!("gpu\n{touch}")),
+            ..SlurmOptions::default()
+        };
+        let e = slurm_script(&g, &runs, DeviceChoice::Cpu, None, &bad).unwrap_err();
+        assert!(e.to_string().contains("--slurm-partition"), "{e}");
+        let good = SlurmOptions {
+            partition: Some("gpu".into()),
+            time: Some("04:00:00".into()),
+            gpus: Some(2),
+            max_running: Some(3),
+            ..SlurmOptions::default()
+        };
+        let s = slurm_script(&g, &runs, DeviceChoice::Gpu, None, &good).unwrap();
+        for line in [
+            "#SBATCH --partition=gpu",
+            "#SBATCH --time=04:00:00",
+            "#SBATCH --gres=gpu:2",
+            "%3\n",
+            "#SBATCH --requeue",
+        ] {
+            assert!(s.contains(line), "{line} in:\n{s}");
+        }
     }
 }
