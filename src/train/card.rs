@@ -130,15 +130,13 @@ pub fn eval_card(
     let idx: Vec<u32> = (0..n as u32).collect();
     let clean = tally_per_image(&per_image(&model, &test, Some(&idx)), classes).acc;
     let mut rows: Vec<(String, f64)> = vec![];
-    let mut s = run.summary_or_default()?;
     for spec in ladder(eps, norm, steps, restarts, targets) {
         say(format!("{} on {n} images …", spec.label()));
         let r = evaluate_robust(&model, &test, classes, &spec, n, &device, &mut |_, _| {});
         let rec = robust_record(&r, &spec.label());
         run.metrics_writer()?
             .append(&MetricRecord::Eval(rec.clone()))?;
-        s.evaluations
-            .insert(attack_key(&spec, rec.images), rec.clone());
+        run.write_eval(&attack_key(&spec, rec.images), &rec)?;
         say(format!("  {:.2} %", rec.acc * 100.0));
         rows.push((spec.label(), rec.acc));
     }
@@ -212,8 +210,7 @@ pub fn eval_card(
         zero_grad_fraction: zero_grad,
         flags: flags(clean, &rows, noise, (large, large_acc), zero_grad),
     };
-    s.card = Some(card.clone());
-    run.write_summary(&s)?;
+    run.write_card(&card)?;
     Ok(card)
 }
 

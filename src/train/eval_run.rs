@@ -98,10 +98,8 @@ pub fn eval_run(
     let rec = robust_record(&r, &attack.label());
     run.metrics_writer()?
         .append(&MetricRecord::Eval(rec.clone()))?;
-    let mut s = run.summary_or_default()?;
-    s.evaluations
-        .insert(attack_key(attack, rec.images), rec.clone());
-    run.write_summary(&s)?;
+    // Its own file: the trainer, or another evaluation, rewriting the summary loses nothing.
+    run.write_eval(&attack_key(attack, rec.images), &rec)?;
     Ok((clean.acc, rec))
 }
 

@@ -627,3 +627,32 @@ fn a_trainer_whose_folder_was_deleted_stops_and_writes_nothing() {
         std::fs::read_dir(&folder).map(|d| d.count())
     );
 }
+
+/// `duplab eval` during training (or beside an evaluation card): the trainer then rewrites the
+/// summary from what it held before; the evaluation must survive it.
+#[test]
+fn an_evaluation_survives_the_trainer_rewriting_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::new(dir.path());
+    let id = started_id(&run_to_end(job(&store, tiny(&[]), DeviceChoice::Cpu)));
+    let run = store.open(&id).unwrap();
+    // What a trainer holds in memory: the summary as it was before the evaluation.
+    let stale = run.summary().unwrap().unwrap();
+    let attack = crate::spec::AttackSpec {
+        kind: crate::spec::AttackKind::Fgsm,
+        eps: 0.1,
+        ..Default::default()
+    };
+    {
+        let _serial = burn_serial();
+        eval_run(&run, &attack, 16, DeviceChoice::Cpu, None, &mut |_, _| {}).unwrap();
+    }
+    assert_eq!(run.summary().unwrap().unwrap().evaluations.len(), 1);
+    run.write_summary(&stale).unwrap();
+    let after = run.summary().unwrap().unwrap();
+    assert_eq!(
+        after.evaluations.len(),
+        1,
+        "the evaluation was lost to a stale summary"
+    );
+}

@@ -7,6 +7,12 @@
 pub const CONFIG: &str = "config.json";
 /// `summary.json`: the latest results, replaced whole (trainer, `duplab eval`, cards; fsynced).
 pub const SUMMARY: &str = "summary.json";
+/// `evals/<attack>.json`: one robust evaluation added after training (`duplab eval`), written by
+/// its evaluator alone; readers merge them into the summary's `evaluations`.
+pub const EVALS: &str = "evals";
+/// `card.json`: the evaluation card (`duplab eval --card`), written by the card alone; readers
+/// merge it into the summary's `card`.
+pub const CARD: &str = "card.json";
 /// `metrics.jsonl`: one JSON record a line, appended and flushed as training goes.
 pub const METRICS: &str = "metrics.jsonl";
 /// `status`: one word (running, paused, finished, failed, interrupted).

@@ -271,9 +271,84 @@ impl Run {
         self.set_status(RunStatus::Failed)
     }
 
-    /// `summary.json`, `None` before any was written.
+    /// `summary.json` with the evaluations and the card merged in from their own files (each has
+    /// one writer, so a trainer rewriting the summary cannot lose them); `None` before any of
+    /// these was written.
     pub fn summary(&self) -> Result<Option<Summary>, StoreError> {
-        self.read_json(layout::SUMMARY, "summary")
+        let base: Option<Summary> = self.read_json(layout::SUMMARY, "summary")?;
+        let card: Option<super::CardStat> = self.read_json(layout::CARD, "evaluation card")?;
+        let evals = self.evaluations()?;
+        if base.is_none() && card.is_none() && evals.is_empty() {
+            return Ok(None);
+        }
+        let mut s = base.unwrap_or_default();
+        s.evaluations.extend(evals);
+        if card.is_some() {
+            s.card = card;
+        }
+        Ok(Some(s))
+    }
+
+    /// The robust evaluations added after training, by attack key (`evals/*.json`).
+    fn evaluations(&self) -> Result<Vec<(String, super::metrics::RobustRecord)>, StoreError> {
+        let dir = self.dir.join(layout::EVALS);
+        let rd = match std::fs::read_dir(&dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+            Err(e) => return Err(StoreError::Io(dir, e)),
+        };
+        let mut out = vec![];
+        let mut names: Vec<String> = rd
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".json") && !n.starts_with('.'))
+            .collect();
+        names.sort();
+        for n in names {
+            let rel = format!("{}/{n}", layout::EVALS);
+            if let Some(e) = self.read_json::<StoredEval>(&rel, "evaluation")? {
+                out.push((e.key, e.record));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Record a robust evaluation under its attack key (`evals/<key>.json`): its own file, so
+    /// an evaluation during training, or two at once, lose nothing.
+    pub fn write_eval(
+        &self,
+        key: &str,
+        record: &super::metrics::RobustRecord,
+    ) -> Result<(), StoreError> {
+        let dir = self.dir.join(layout::EVALS);
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let file: String = key
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let bytes = serde_json::to_vec_pretty(&StoredEval {
+            key: key.to_string(),
+            record: record.clone(),
+        })
+        .map_err(|e| StoreError::Corrupt(dir.clone(), e.to_string()))?;
+        self.replace(
+            &format!("{}/{file}.json", layout::EVALS),
+            &bytes,
+            Durability::Sync,
+        )
+    }
+
+    /// Record the evaluation card (`card.json`).
+    pub fn write_card(&self, card: &super::CardStat) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec_pretty(card)
+            .map_err(|e| StoreError::Corrupt(self.dir.clone(), e.to_string()))?;
+        self.replace(layout::CARD, &bytes, Durability::Sync)
     }
 
     /// The summary to update: the one on disk, or an empty one before any was written.
@@ -336,6 +411,14 @@ impl Run {
     pub fn started_iso(&self) -> String {
         iso_time(self.started_at())
     }
+}
+
+/// One `evals/*.json` file: the attack key (file names are made safe, the key is kept whole) and
+/// the record.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredEval {
+    key: String,
+    record: super::metrics::RobustRecord,
 }
 
 /// Unix seconds now (re-exported for trainers).
