@@ -429,9 +429,11 @@ values = [{ label = "0", set = { "duplication.rate" = 0.0 } }, { label = "30", s
     std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130), "{seen}{rest}");
+    // The run folders (the store's `.claims` folder is not a run).
     let first: Vec<String> = std::fs::read_dir(&runs)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| !n.starts_with('.'))
         .collect();
 
     let o = Command::new(env!("CARGO_BIN_EXE_duplab"))
@@ -682,4 +684,55 @@ fn an_image_folder_is_inspected_trained_and_searched_for_duplicates() {
         "{}",
         text(&o)
     );
+}
+
+/// Two sweeps of one grid at once (two shells, or a resubmitted job): every point is trained
+/// once, by whichever sweep claimed it first; the other skips it.
+#[test]
+fn two_sweeps_of_one_grid_at_once_train_each_point_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let grid = tmp.path().join("g.toml");
+    std::fs::write(
+        &grid,
+        r#"
+name = "twice"
+base = "default"
+seeds = [0]
+[set]
+"training.steps" = 6
+"training.eval_every" = 3
+"training.batch_size" = 16
+"attack.eval.kind" = "none"
+[[axes]]
+name = "dup"
+values = [{ label = "0", set = { "duplication.rate" = 0.0 } }, { label = "30", set = { "duplication.rate" = 0.3 } }]
+"#,
+    )
+    .unwrap();
+    let runs = tmp.path().join("runs");
+    let start = || {
+        Command::new(env!("CARGO_BIN_EXE_duplab"))
+            .args(["sweep", grid.to_str().unwrap(), "--device", "cpu"])
+            .env("DUPLAB_RUNS", &runs)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (start(), start());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(a.status.success(), "{}", text(&a));
+    assert!(b.status.success(), "{}", text(&b));
+    let o = duplab(&["runs", "ls", "--json"], &runs);
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(
+        rows.len(),
+        2,
+        "one run per point: {rows:?}\n{}\n{}",
+        text(&a),
+        text(&b)
+    );
+    assert!(rows.iter().all(|r| r["status"] == "finished"), "{rows:?}");
 }

@@ -6,7 +6,7 @@ use super::exit::{EXIT_INTERRUPTED, failure, stop_flag};
 use crate::backend::DeviceChoice;
 use crate::report::pct_str;
 use crate::spec::{Grid, load_grid};
-use crate::store::{PointPlan, RunStore};
+use crate::store::{PointPlan, PointTake, RunStore};
 use crate::train::{Control, TrainEvent, TrainJob, WorkerHandle, spawn};
 use anyhow::Result;
 use clap::Args;
@@ -287,11 +287,28 @@ pub fn run(store: &RunStore, a: SweepArgs) -> Result<i32> {
             .count();
     loop {
         while !stopping && active.len() < a.jobs.max(1) {
-            let Some((i, resume)) = queue.next() else {
+            let Some((i, mut resume)) = queue.next() else {
                 break;
             };
             let p = &points[i];
             let preset = grid.preset(p)?;
+            // Claimed now, before any data loads: a second sweep of the grid skips it.
+            let mut prepared = None;
+            if resume.is_none() {
+                match store.take_point(&grid.name, &p.label, p.seed, &preset.name)? {
+                    PointTake::Start(run) => prepared = Some(run.id),
+                    PointTake::Resume(id) => resume = Some(id),
+                    PointTake::Skip(id) => {
+                        outln!(
+                            "{} seed {}: taken by another sweep as {id}; skipped",
+                            p.label,
+                            p.seed
+                        );
+                        done += 1;
+                        continue;
+                    }
+                }
+            }
             let job = TrainJob {
                 preset,
                 seed: p.seed,
@@ -299,7 +316,7 @@ pub fn run(store: &RunStore, a: SweepArgs) -> Result<i32> {
                 data_dir: a.data_dir.clone(),
                 store: store.clone(),
                 resume,
-                prepared: None,
+                prepared,
                 sweep: Some(grid.name.clone()),
                 point: Some(p.label.clone()),
             };

@@ -6,7 +6,7 @@ use super::TrainArgs;
 use super::exit::{EXIT_INTERRUPTED, failure, stop_flag};
 use crate::report::pct_str;
 use crate::spec::find_preset;
-use crate::store::{PointPlan, RunStore};
+use crate::store::{PointTake, RunStore};
 use crate::train::{Control, TrainEvent, TrainJob, spawn};
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -50,15 +50,17 @@ pub fn run(store: &RunStore, args: TrainArgs) -> Result<i32> {
     let mut code = 0;
     for seed in seeds {
         // A sweep task (e.g. a Slurm array task) skips a finished point and resumes an interrupted one.
+        // The point is claimed before any data loads, so two tasks never train it twice.
         let mut resume = args.resume.clone();
+        let mut prepared = args.prepared.clone();
         if let (Some(sweep), Some(point), None) = (&args.sweep, &args.point, &args.resume) {
-            match store.plan_point(sweep, point, seed) {
-                PointPlan::Skip(id) => {
+            match store.take_point(sweep, point, seed, &preset.name)? {
+                PointTake::Skip(id) => {
                     outln!("{sweep} {point} seed {seed}: already done or running as {id}; skipped");
                     continue;
                 }
-                PointPlan::Resume(id) => resume = Some(id),
-                PointPlan::Start => {}
+                PointTake::Resume(id) => resume = Some(id),
+                PointTake::Start(run) => prepared = Some(run.id),
             }
         }
         let job = TrainJob {
@@ -68,7 +70,7 @@ pub fn run(store: &RunStore, args: TrainArgs) -> Result<i32> {
             data_dir: args.data_dir.clone(),
             store: store.clone(),
             resume,
-            prepared: args.prepared.clone(),
+            prepared,
             sweep: args.sweep.clone(),
             point: args.point.clone(),
         };

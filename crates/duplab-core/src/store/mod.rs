@@ -36,7 +36,7 @@ pub use metrics::{
 };
 pub use owner::Owner;
 pub use phase::Phase;
-pub use points::PointPlan;
+pub use points::{PointPlan, PointTake};
 pub use run::{Run, RunStore, now};
 pub use status::RunStatus;
 pub use summary::{CardStat, Summary, TimeSplit};

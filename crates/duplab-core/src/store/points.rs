@@ -1,8 +1,27 @@
-//! Sweep points in the store: finding a point's run and deciding what a sweep does with it.
+//! Sweep points in the store: finding a point's run, deciding what a sweep does with it, and
+//! claiming it. A point is claimed before any data is loaded, by an atomic `mkdir` (atomic on
+//! NFS too, unlike the locks network file systems emulate) of `.claims/<hash of sweep, point,
+//! seed>` in the store; the claim records the run id, so two sweeps (or a task resubmitted while
+//! the first still runs) never train one point twice, and finding a point is one lookup.
 
-use super::error::StoreError;
+use super::error::{StoreError, io};
 use super::run::{Run, RunStore};
 use super::status::RunStatus;
+use std::path::PathBuf;
+
+/// The claims folder of a store.
+const CLAIMS: &str = ".claims";
+/// The file in a claim that names its run.
+const CLAIM_RUN: &str = "run";
+
+/// What `take_point` gives a sweep: skip the point, resume its run, or train it in `Run` (a new
+/// run folder this process claimed the point for).
+#[derive(Debug)]
+pub enum PointTake {
+    Skip(String),
+    Resume(String),
+    Start(Run),
+}
 
 /// What a sweep does with a point (see `RunStore::plan_point`).
 #[derive(Debug, Clone, PartialEq)]
@@ -13,13 +32,114 @@ pub enum PointPlan {
 }
 
 impl RunStore {
-    /// The newest run of a sweep point and seed, if any (sweeps use it to skip or resume).
+    fn claim_dir(&self, sweep: &str, point: &str, seed: u64) -> PathBuf {
+        use sha2::{Digest, Sha256};
+        let h = Sha256::digest(format!("{sweep}\0{point}\0{seed}").as_bytes());
+        let hex: String = h.iter().take(16).map(|b| format!("{b:02x}")).collect();
+        self.root.join(CLAIMS).join(hex)
+    }
+
+    /// The run a point's claim names (`None`: no claim, or one still being written).
+    pub fn claimed_run(&self, sweep: &str, point: &str, seed: u64) -> Option<String> {
+        let text =
+            std::fs::read_to_string(self.claim_dir(sweep, point, seed).join(CLAIM_RUN)).ok()?;
+        Some(text.trim().to_string()).filter(|t| !t.is_empty())
+    }
+
+    /// Claim a point for `run_id`: `Ok(None)` when this process took it, `Ok(Some(holder))`
+    /// when another did (`holder` is its run id, or empty while that claim is being written). A
+    /// claim whose run failed or was deleted is stale: it is moved away (a rename, which only one
+    /// process wins) and the point claimed again.
+    pub fn claim_point(
+        &self,
+        sweep: &str,
+        point: &str,
+        seed: u64,
+        run_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let dir = self.claim_dir(sweep, point, seed);
+        let parent = dir.parent().expect("a claim has a folder");
+        std::fs::create_dir_all(parent).map_err(io(parent))?;
+        for _ in 0..2 {
+            match std::fs::create_dir(&dir) {
+                Ok(()) => {
+                    crate::atomic::write_atomic(
+                        &dir.join(CLAIM_RUN),
+                        format!("{run_id}\n").as_bytes(),
+                        crate::atomic::Durability::Sync,
+                    )?;
+                    return Ok(None);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let holder = self.claimed_run(sweep, point, seed);
+                    // Stale: its run is gone, failed, or was interrupted before any checkpoint
+                    // (nothing to resume, and no trainer).
+                    let stale = holder.as_deref().is_some_and(|id| {
+                        self.open(id).map_or(true, |r| match r.status() {
+                            RunStatus::Failed => true,
+                            RunStatus::Interrupted => !r.checkpoint_state_path().exists(),
+                            _ => false,
+                        })
+                    });
+                    if !stale {
+                        return Ok(Some(holder.unwrap_or_default()));
+                    }
+                    let away = crate::atomic::temp_path(&dir);
+                    if std::fs::rename(&dir, &away).is_ok() {
+                        let _ = std::fs::remove_dir_all(&away);
+                    }
+                }
+                Err(e) => return Err(StoreError::Io(dir, e)),
+            }
+        }
+        Ok(Some(
+            self.claimed_run(sweep, point, seed).unwrap_or_default(),
+        ))
+    }
+
+    /// What to do with a point, and for a new one, its claimed run folder (created here, before
+    /// any data is loaded): the one call a sweep makes per point.
+    pub fn take_point(
+        &self,
+        sweep: &str,
+        point: &str,
+        seed: u64,
+        preset: &str,
+    ) -> Result<PointTake, StoreError> {
+        match self.plan_point(sweep, point, seed) {
+            PointPlan::Skip(id) => Ok(PointTake::Skip(id)),
+            PointPlan::Resume(id) => Ok(PointTake::Resume(id)),
+            PointPlan::Start => {
+                let run = self.create(preset)?;
+                match self.claim_point(sweep, point, seed, &run.id)? {
+                    None => Ok(PointTake::Start(run)),
+                    Some(holder) => {
+                        // Another sweep took it between the plan and the claim.
+                        let _ = std::fs::remove_dir_all(&run.dir);
+                        Ok(PointTake::Skip(if holder.is_empty() {
+                            "a run being claimed".into()
+                        } else {
+                            holder
+                        }))
+                    }
+                }
+            }
+        }
+    }
+
+    /// The newest run of a sweep point and seed, if any (sweeps use it to skip or resume): the
+    /// run its claim names, else (runs of versions before claims) a scan of the configs.
     pub fn find_point(
         &self,
         sweep: &str,
         point: &str,
         seed: u64,
     ) -> Result<Option<Run>, StoreError> {
+        if let Some(id) = self.claimed_run(sweep, point, seed)
+            && let Ok(run) = self.open(&id)
+        {
+            return Ok(Some(run));
+        }
         Ok(self.runs()?.into_iter().rev().find(|r| {
             r.config().ok().flatten().is_some_and(|c| {
                 c.sweep.as_deref() == Some(sweep)
@@ -44,5 +164,59 @@ impl RunStore {
             },
             _ => PointPlan::Start,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Eight processes' worth of threads take one point at once: exactly one trains it.
+    #[test]
+    fn a_point_is_taken_by_one_taker_only() {
+        for round in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let store = RunStore::new(dir.path());
+            let takes: Vec<PointTake> = std::thread::scope(|s| {
+                let hs: Vec<_> = (0..8)
+                    .map(|_| {
+                        s.spawn(|| store.take_point("grid", "rate=0.1", 3, "default").unwrap())
+                    })
+                    .collect();
+                hs.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let started: Vec<&Run> = takes
+                .iter()
+                .filter_map(|t| match t {
+                    PointTake::Start(r) => Some(r),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(started.len(), 1, "round {round}: {takes:?}");
+            assert_eq!(store.runs().unwrap().len(), 1, "the losers left no folder");
+            assert_eq!(
+                store.claimed_run("grid", "rate=0.1", 3).as_deref(),
+                Some(started[0].id.as_str())
+            );
+        }
+    }
+
+    #[test]
+    fn a_claim_whose_run_failed_is_taken_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RunStore::new(dir.path());
+        let PointTake::Start(first) = store.take_point("g", "p", 0, "default").unwrap() else {
+            panic!("a new point starts");
+        };
+        first.set_status(RunStatus::Failed).unwrap();
+        let PointTake::Start(second) = store.take_point("g", "p", 0, "default").unwrap() else {
+            panic!("a failed point starts again");
+        };
+        assert_ne!(first.id, second.id);
+        assert_eq!(store.claimed_run("g", "p", 0), Some(second.id.clone()));
+        // Live (this process owns it): a second taker skips it.
+        assert!(
+            matches!(store.take_point("g", "p", 0, "default").unwrap(), PointTake::Skip(id) if id == second.id)
+        );
     }
 }
