@@ -52,7 +52,7 @@ pub trait Beside {
     /// What it is (printed in the table's title).
     fn label(&self) -> String;
     /// The images of the next cases.
-    fn data(&mut self, ds: &data::DataSet) -> Result<(), String>;
+    fn data(&mut self, ds: &data::DataSet) -> Result<()>;
     /// One timed repeat of a case: images/s and its model's parameter count.
     fn repeat(
         &mut self,
@@ -61,7 +61,7 @@ pub trait Beside {
         batch: usize,
         steps: usize,
         attack: &AttackSpec,
-    ) -> Result<(f64, usize), String>;
+    ) -> Result<(f64, usize)>;
 }
 
 fn mode_attack(mode: &str) -> Option<AttackSpec> {
@@ -120,13 +120,13 @@ impl<'a> Case<'a> {
         attack: &AttackSpec,
         ds: &data::DataSet,
         batch_size: usize,
-    ) -> Result<Case<'a>, String> {
+    ) -> Result<Case<'a>> {
         let device = &sel.device;
         let inner = device.clone().inner();
         let shape = InputShape::of(ds);
-        let preset = find_preset("default", &[]).map_err(|e| e.to_string())?;
+        let preset = find_preset("default", &[])?;
         let mut c = Case {
-            model: Some(Net::new(kind, &shape, device).map_err(|e| e.to_string())?),
+            model: Some(Net::new(kind, &shape, device)?),
             optim: optimizer(&preset),
             ce: CrossEntropyLossConfig::new().init(device),
             train: DeviceData::upload(&ds.train, &inner),
@@ -279,7 +279,7 @@ pub fn throughput(a: &BenchArgs, mut peer: Option<&mut dyn Beside>) -> Result<i3
                 && sel.backend == "flex"
                 && let Err(e) = p.data(ds)
             {
-                return Err(failure(e));
+                return Err(e);
             }
             for mode in &a.modes {
                 let Some(attack) = mode_attack(mode) else {
@@ -287,15 +287,13 @@ pub fn throughput(a: &BenchArgs, mut peer: Option<&mut dyn Beside>) -> Result<i3
                         "unknown mode `{mode}`; allowed: standard, fgsm-rs, pgd10"
                     )));
                 };
-                let mut case = Case::new(&sel, kind, &attack, ds, a.batch).map_err(failure)?;
+                let mut case = Case::new(&sel, kind, &attack, ds, a.batch)?;
                 let (mut rates, mut peer_rates) = (vec![], vec![]);
                 for _ in 0..a.repeats {
                     rates.push(case.repeat(a.steps));
                     // The peer measures only against the CPU backend (it runs on the CPU).
                     if let Some(p) = peer.as_deref_mut().filter(|_| sel.backend == "flex") {
-                        let (r, params) = p
-                            .repeat(kind.name(), mode, a.batch, a.steps, &attack)
-                            .map_err(failure)?;
+                        let (r, params) = p.repeat(kind.name(), mode, a.batch, a.steps, &attack)?;
                         if params != case.params() {
                             return Err(failure(format!(
                                 "the peer's {} has {params} parameters, duplab's {}: not the same model",
@@ -338,7 +336,7 @@ pub fn throughput(a: &BenchArgs, mut peer: Option<&mut dyn Beside>) -> Result<i3
         } else {
             a.device
         };
-        let done = duplab_job(&preset, device).map_err(failure)?;
+        let done = duplab_job(&preset, device)?;
         let secs = done.seconds;
         println!(
             "one epoch of the default preset (10,000 images, small CNN, test evaluation and checkpoint): {secs:.1} s ({})",
@@ -371,7 +369,7 @@ pub struct Done {
 }
 
 /// Run `preset` (seed 0) through the real trainer in a throw-away store, timed end to end.
-pub fn duplab_job(preset: &Preset, device: DeviceChoice) -> Result<Done, String> {
+pub fn duplab_job(preset: &Preset, device: DeviceChoice) -> Result<Done> {
     let tmp = std::env::temp_dir().join(format!(
         "duplab-bench-job-{}-{}",
         std::process::id(),
@@ -394,9 +392,9 @@ pub fn duplab_job(preset: &Preset, device: DeviceChoice) -> Result<Done, String>
     let t0 = Instant::now();
     let r = run_job(&job, &tx, &ctl_rx);
     let seconds = t0.elapsed().as_secs_f64();
-    let out = r.map_err(|e| e.to_string()).and_then(|run| {
-        let s = run.summary_or_default().map_err(|e| e.to_string())?;
-        let c = run.require_config().map_err(|e| e.to_string())?;
+    let out = r.map_err(anyhow::Error::from).and_then(|run| {
+        let s = run.summary_or_default()?;
+        let c = run.require_config()?;
         Ok(Done {
             seconds,
             split: s.time_split.clone().unwrap_or_default(),

@@ -32,7 +32,7 @@ pub fn run(cmd: DataCommand) -> Result<i32> {
                     limit,
                 },
             ),
-            Err(e) => Err(failure(e)),
+            Err(e) => Err(e),
         },
     }
 }

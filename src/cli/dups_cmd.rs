@@ -289,19 +289,16 @@ fn print_text(ds: &DataSet, a: &DupsArgs, results: &[ScopeResult]) {
     }
 }
 
-/// Load what `data dups` (and `bench --dups`) searches: a preset's data set, a folder, or the
-/// embedded default.
-pub fn load(data_dir: Option<&std::path::Path>, preset: Option<&str>) -> Result<DataSet, String> {
-    match (preset, data_dir) {
+/// Load what `data dups` (and `duplab-dev finder`) searches: a preset's data set, a folder, or
+/// the embedded default.
+pub fn load(data_dir: Option<&std::path::Path>, preset: Option<&str>) -> anyhow::Result<DataSet> {
+    Ok(match (preset, data_dir) {
         (Some(p), dir) => {
-            let p = crate::spec::find_preset(p, &[]).map_err(|e| e.to_string())?;
-            data::load_spec(&p.data, dir, &|_, _| {})
-                .map(|(ds, skipped)| super::data_cmd::report_skipped(ds, &skipped))
-                .map_err(|e| e.to_string())
+            let p = crate::spec::find_preset(p, &[])?;
+            let (ds, skipped) = data::load_spec(&p.data, dir, &|_, _| {})?;
+            super::data_cmd::report_skipped(ds, &skipped)
         }
-        (None, Some(dir)) => {
-            data::load(data::guess_kind(dir), Some(dir)).map_err(|e| e.to_string())
-        }
-        (None, None) => Ok(data::load_embedded()),
-    }
+        (None, Some(dir)) => data::load(data::guess_kind(dir), Some(dir))?,
+        (None, None) => data::load_embedded(),
+    })
 }

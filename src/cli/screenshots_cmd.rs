@@ -23,14 +23,14 @@ pub struct ScreenshotsArgs {
 /// An app showing the store as a user would see it: newest finished run opened, one run per
 /// point of the newest sweep (or up to four finished runs) marked and compared. Built only
 /// through messages, as the lab builds itself.
-pub fn fixture_app(store: &RunStore) -> Result<App, String> {
-    let rows = run_rows(store).map_err(|e| e.to_string())?;
+pub fn fixture_app(store: &RunStore) -> anyhow::Result<App> {
+    let rows = run_rows(store)?;
     let finished: Vec<_> = rows.iter().filter(|r| r.status == "finished").collect();
     if finished.len() < 2 {
-        return Err(format!(
+        anyhow::bail!(
             "need at least 2 finished runs in {} (e.g. `duplab sweep study-default`)",
             store.root.display()
-        ));
+        );
     }
     let newest_sweep = finished.iter().rev().find_map(|r| r.sweep.clone());
     let mut picked = newest_sweep
@@ -74,7 +74,7 @@ fn show(app: &mut App, screen: Screen, help: bool) {
 }
 
 pub fn run(store: &RunStore, a: ScreenshotsArgs) -> Result<i32> {
-    let mut app = fixture_app(store).map_err(failure)?;
+    let mut app = fixture_app(store)?;
     if let Err(e) = std::fs::create_dir_all(&a.out) {
         return Err(failure(format!("{}: {e}", a.out.display())));
     }

@@ -137,10 +137,10 @@ impl CompareState {
 }
 
 impl CompareState {
-    pub fn load(store: &RunStore, ids: &[String]) -> Result<CompareState, String> {
+    pub fn load(store: &RunStore, ids: &[String]) -> anyhow::Result<CompareState> {
         let mut runs = vec![];
         for id in ids {
-            let run = store.open(id).map_err(|e| e.to_string())?;
+            let run = store.open(id)?;
             let mut config = BTreeMap::new();
             if let Ok(Some(c)) = run.config() {
                 let mut v = serde_json::to_value(&c.preset).unwrap_or_default();

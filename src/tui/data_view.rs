@@ -42,13 +42,13 @@ pub fn load_view(
     data_dir: Option<&Path>,
     threshold: f64,
     progress: &(dyn Fn(String) + Sync),
-) -> Result<DataView, String> {
+) -> anyhow::Result<DataView> {
     let t0 = std::time::Instant::now();
     progress(format!("loading {}", spec.set.name()));
     let decoding = |done: usize, total: usize| {
         progress(crate::store::Phase::DecodingFolder { done, total }.to_string())
     };
-    let (ds, skipped) = data::load_spec(spec, data_dir, &decoding).map_err(|e| e.to_string())?;
+    let (ds, skipped) = data::load_spec(spec, data_dir, &decoding)?;
     if !skipped.is_empty() {
         progress(format!("skipped {} unreadable image(s)", skipped.len()));
     }
@@ -68,7 +68,9 @@ pub fn load_view(
         cached &= c;
         found.push(p);
     }
-    let [train, test, cross]: [Vec<Pair>; 3] = found.try_into().map_err(|_| "three pair sets")?;
+    let [train, test, cross]: [Vec<Pair>; 3] = found
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("three pair sets"))?;
     Ok(DataView {
         spec: spec.clone(),
         ds,

@@ -246,7 +246,9 @@ impl Executor {
                             threshold,
                             &say,
                         );
-                        let _ = tx.send(Msg::DataLoaded(r.map(std::sync::Arc::new)));
+                        // Messages carry the text the status line shows.
+                        let r = r.map(std::sync::Arc::new).map_err(|e| format!("{e:#}"));
+                        let _ = tx.send(Msg::DataLoaded(r));
                     });
                 }
                 Effect::Control { key, control } => {

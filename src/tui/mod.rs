@@ -40,7 +40,8 @@ pub fn settle(app: &mut App) {
         }
         for e in effects {
             if let app::Effect::LoadData { spec, threshold } = e {
-                let v = data_view::load_view(&spec, None, threshold, &|_| {});
+                let v = data_view::load_view(&spec, None, threshold, &|_| {})
+                    .map_err(|e| format!("{e:#}"));
                 app.update(Msg::DataLoaded(v.map(std::sync::Arc::new)));
                 continue;
             }

@@ -165,13 +165,13 @@ impl PresetsState {
     }
 
     /// Where "save as" writes: `./presets` when it exists, else the user's preset folder.
-    pub fn save_dir() -> Result<std::path::PathBuf, String> {
+    pub fn save_dir() -> anyhow::Result<std::path::PathBuf> {
         if std::path::Path::new("presets").is_dir() {
             Ok(std::path::PathBuf::from("presets"))
         } else {
             crate::spec::preset_dirs()
                 .pop()
-                .ok_or_else(|| "no preset folder".to_string())
+                .ok_or_else(|| anyhow::anyhow!("no preset folder"))
         }
     }
 
@@ -228,20 +228,21 @@ pub struct Saved {
 /// Write `p` as `<dir>/<name>.toml`, never over an existing file and never half (the store
 /// worker's side of `Effect::SavePreset`): the text goes to a temporary file first, which is
 /// then linked under the name, an operation that fails if the name exists.
-pub fn write_preset(p: &Preset, dir: &std::path::Path) -> Result<Saved, String> {
+pub fn write_preset(p: &Preset, dir: &std::path::Path) -> anyhow::Result<Saved> {
     use crate::atomic::{Durability, temp_path, write_atomic};
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    use anyhow::Context;
+    std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
     let path = dir.join(format!("{}.toml", p.name));
     let text = p.to_toml();
     let tmp = temp_path(&path);
-    write_atomic(&tmp, text.as_bytes(), Durability::Sync).map_err(|e| e.to_string())?;
+    write_atomic(&tmp, text.as_bytes(), Durability::Sync)?;
     let linked = std::fs::hard_link(&tmp, &path);
     let _ = std::fs::remove_file(&tmp);
     linked.map_err(|e| match e.kind() {
         std::io::ErrorKind::AlreadyExists => {
-            format!("{} exists; choose another name", path.display())
+            anyhow::anyhow!("{} exists; choose another name", path.display())
         }
-        _ => format!("{}: {e}", path.display()),
+        _ => anyhow::anyhow!("{}: {e}", path.display()),
     })?;
     let mut list = list_presets();
     // A folder outside the search path (a test's): keep the new preset listed anyway.
@@ -406,6 +407,7 @@ mod tests {
         assert!(
             write_preset(&ps.to_save("my-study").unwrap(), dir.path())
                 .unwrap_err()
+                .to_string()
                 .contains("exists")
         );
     }

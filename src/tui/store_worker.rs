@@ -112,18 +112,22 @@ fn serve(store: &RunStore, rx: &Receiver<StoreRequest>, out: &Sender<Msg>) {
 fn answer(store: &RunStore, r: StoreRequest, followed: &mut Vec<Followed>) -> Msg {
     match r {
         StoreRequest::LoadRuns => Msg::RunsLoaded(run_rows(store).map_err(|e| e.to_string())),
-        StoreRequest::LoadCompare(ids) => {
-            Msg::CompareLoaded(CompareState::load(store, &ids).map(Box::new))
-        }
+        StoreRequest::LoadCompare(ids) => Msg::CompareLoaded(
+            CompareState::load(store, &ids)
+                .map(Box::new)
+                .map_err(|e| format!("{e:#}")),
+        ),
         StoreRequest::SavePreset(p) => Msg::PresetSaved(
-            PresetsState::save_dir().and_then(|dir| super::presets::write_preset(&p, &dir)),
+            PresetsState::save_dir()
+                .and_then(|dir| super::presets::write_preset(&p, &dir))
+                .map_err(|e| format!("{e:#}")),
         ),
         StoreRequest::Delete(id) => Msg::Deleted {
             result: store.delete(&id).map_err(|e| e.to_string()),
             id,
         },
         StoreRequest::Control(id, command) => Msg::ControlSent {
-            result: send_control(store, &id, command),
+            result: send_control(store, &id, command).map_err(|e| format!("{e:#}")),
             id,
             command,
         },
@@ -169,16 +173,13 @@ pub fn answer_now(store: &RunStore, r: StoreRequest) -> Vec<Msg> {
 }
 
 /// Write a control command into a run's folder, if a trainer is there to read it.
-fn send_control(store: &RunStore, id: &str, command: ControlCommand) -> Result<(), String> {
-    let run = store.open(id).map_err(|e| e.to_string())?;
+fn send_control(store: &RunStore, id: &str, command: ControlCommand) -> anyhow::Result<()> {
+    let run = store.open(id)?;
     let status = run.status();
     if !status.is_live() {
-        return Err(format!(
-            "run {id} is not training (status {})",
-            status.name()
-        ));
+        anyhow::bail!("run {id} is not training (status {})", status.name());
     }
-    run.send_control(command).map_err(|e| e.to_string())
+    Ok(run.send_control(command)?)
 }
 
 /// What a followed run's trainer says it is doing: its phase file while it trains, the error

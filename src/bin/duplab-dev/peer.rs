@@ -175,8 +175,8 @@ impl duplab::cli::bench::Beside for Peer {
     fn label(&self) -> String {
         format!("peer {}", self.version)
     }
-    fn data(&mut self, ds: &DataSet) -> Result<(), String> {
-        Peer::data(self, ds)
+    fn data(&mut self, ds: &DataSet) -> anyhow::Result<()> {
+        Peer::data(self, ds).map_err(anyhow::Error::msg)
     }
     fn repeat(
         &mut self,
@@ -185,7 +185,7 @@ impl duplab::cli::bench::Beside for Peer {
         batch: usize,
         steps: usize,
         attack: &duplab::spec::AttackSpec,
-    ) -> Result<(f64, usize), String> {
-        Peer::repeat(self, model, mode, batch, steps, attack)
+    ) -> anyhow::Result<(f64, usize)> {
+        Peer::repeat(self, model, mode, batch, steps, attack).map_err(anyhow::Error::msg)
     }
 }
