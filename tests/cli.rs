@@ -13,6 +13,31 @@ fn duplab(args: &[&str], runs: &Path) -> Output {
         .expect("the binary runs")
 }
 
+/// A grid of tiny runs (6 steps on the embedded set): two duplication points, `seeds` a TOML list.
+fn tiny_grid(dir: &Path, name: &str, seeds: &str) -> std::path::PathBuf {
+    let grid = dir.join("g.toml");
+    std::fs::write(
+        &grid,
+        format!(
+            r#"
+name = "{name}"
+base = "default"
+seeds = {seeds}
+[set]
+"training.steps" = 6
+"training.eval_every" = 3
+"training.batch_size" = 16
+"attack.eval.kind" = "none"
+[[axes]]
+name = "dup"
+values = [{{ label = "0", set = {{ "duplication.rate" = 0.0 }} }}, {{ label = "30", set = {{ "duplication.rate" = 0.3 }} }}]
+"#
+        ),
+    )
+    .unwrap();
+    grid
+}
+
 fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -382,24 +407,7 @@ fn headless_train_writes_a_complete_run_and_exports_it() {
 fn sweep_interrupted_then_rerun_finishes_without_redoing_points() {
     use std::io::{BufRead, BufReader};
     let tmp = tempfile::tempdir().unwrap();
-    let grid = tmp.path().join("g.toml");
-    std::fs::write(
-        &grid,
-        r#"
-name = "tiny-sweep"
-base = "default"
-seeds = [0, 1]
-[set]
-"training.steps" = 6
-"training.eval_every" = 3
-"training.batch_size" = 16
-"attack.eval.kind" = "none"
-[[axes]]
-name = "dup"
-values = [{ label = "0", set = { "duplication.rate" = 0.0 } }, { label = "30", set = { "duplication.rate" = 0.3 } }]
-"#,
-    )
-    .unwrap();
+    let grid = tiny_grid(tmp.path(), "tiny-sweep", "[0, 1]");
     let runs = tmp.path().join("runs");
     let mut child = Command::new(env!("CARGO_BIN_EXE_duplab"))
         .args(["sweep", grid.to_str().unwrap(), "--device", "cpu"])
@@ -691,24 +699,7 @@ fn an_image_folder_is_inspected_trained_and_searched_for_duplicates() {
 #[test]
 fn two_sweeps_of_one_grid_at_once_train_each_point_once() {
     let tmp = tempfile::tempdir().unwrap();
-    let grid = tmp.path().join("g.toml");
-    std::fs::write(
-        &grid,
-        r#"
-name = "twice"
-base = "default"
-seeds = [0]
-[set]
-"training.steps" = 6
-"training.eval_every" = 3
-"training.batch_size" = 16
-"attack.eval.kind" = "none"
-[[axes]]
-name = "dup"
-values = [{ label = "0", set = { "duplication.rate" = 0.0 } }, { label = "30", set = { "duplication.rate" = 0.3 } }]
-"#,
-    )
-    .unwrap();
+    let grid = tiny_grid(tmp.path(), "twice", "[0]");
     let runs = tmp.path().join("runs");
     let start = || {
         Command::new(env!("CARGO_BIN_EXE_duplab"))
