@@ -322,7 +322,10 @@ impl Run {
     ) -> Result<(), StoreError> {
         let dir = self.dir.join(layout::EVALS);
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let file: String = key
+        // A readable name, made unique by a hash of the whole key (keys hold `·`, `ε`, spaces:
+        // two keys may read alike once made safe for a file name).
+        use sha2::{Digest, Sha256};
+        let safe: String = key
             .chars()
             .map(|c| {
                 if c.is_ascii_alphanumeric() || "._-".contains(c) {
@@ -331,7 +334,10 @@ impl Run {
                     '_'
                 }
             })
+            .take(80)
             .collect();
+        let h = Sha256::digest(key.as_bytes());
+        let file = format!("{safe}-{:02x}{:02x}{:02x}{:02x}", h[0], h[1], h[2], h[3]);
         let bytes = serde_json::to_vec_pretty(&StoredEval {
             key: key.to_string(),
             record: record.clone(),
@@ -584,6 +590,31 @@ mod tests {
             .filter(|m| matches!(m, MetricRecord::Epoch(e) if e.groups.is_some()))
             .count();
         assert_eq!(evals, 2);
+    }
+
+    /// Evaluations under keys that read alike once made safe for a file name stay apart, and a
+    /// run whose only results are evaluations still has a summary.
+    #[test]
+    fn evaluations_keep_their_keys_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunStore::new(dir.path()).create("x").unwrap();
+        let rec = |acc| super::super::metrics::RobustRecord {
+            attack: "pgd".into(),
+            acc,
+            loss: 1.0,
+            per_class_acc: vec![],
+            images: 10,
+        };
+        run.write_eval("pgd ε=0.1 · 10 images", &rec(0.1)).unwrap();
+        run.write_eval("pgd ε=0.3 · 10 images", &rec(0.3)).unwrap();
+        run.write_eval("pgd ε_0.1 _ 10 images", &rec(0.5)).unwrap();
+        let s = run
+            .summary()
+            .unwrap()
+            .expect("evaluations alone make a summary");
+        assert_eq!(s.evaluations.len(), 3);
+        assert_eq!(s.evaluations["pgd ε=0.1 · 10 images"].acc, 0.1);
+        assert_eq!(s.evaluations["pgd ε_0.1 _ 10 images"].acc, 0.5);
     }
 
     #[test]
