@@ -218,7 +218,7 @@ pub struct TrainArgs {
     pub resume: Option<String>,
     /// Train the run folder the lab prepared under this id, from the `preset.toml` it wrote
     /// there (how the lab starts a detached trainer).
-    #[arg(long, value_name = "RUN_ID", conflicts_with_all = ["resume", "all_seeds"])]
+    #[arg(long, value_name = "RUN_ID", conflicts_with_all = ["resume", "all_seeds", "sweep"])]
     pub prepared: Option<String>,
     /// Plain progress lines even on a TTY.
     #[arg(long)]

@@ -50,21 +50,21 @@ pub struct SlurmOptions {
     #[arg(long = "slurm-account", value_name = "NAME")]
     pub account: Option<String>,
     /// Time limit of a task (`#SBATCH --time`, e.g. 04:00:00); a task gets SIGTERM two minutes
-    /// before it, checkpoints and is requeued.
+    /// before it, checkpoints and asks Slurm to requeue the task.
     #[arg(long = "slurm-time", value_name = "LIMIT")]
     pub time: Option<String>,
     /// Memory of a task (`#SBATCH --mem`, e.g. 16G).
     #[arg(long = "slurm-mem", value_name = "SIZE")]
     pub mem: Option<String>,
     /// CPUs of a task.
-    #[arg(long = "slurm-cpus", value_name = "N")]
-    pub cpus: Option<usize>,
+    #[arg(long = "slurm-cpus", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub cpus: Option<u64>,
     /// GPUs of a task (default 1; 0 with --device cpu).
     #[arg(long = "slurm-gpus", value_name = "N")]
     pub gpus: Option<usize>,
     /// At most this many tasks of the array at once (`--array=0-K%N`).
-    #[arg(long = "slurm-max-running", value_name = "N")]
-    pub max_running: Option<usize>,
+    #[arg(long = "slurm-max-running", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_running: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -201,7 +201,22 @@ pub fn slurm_script(
     s.push_str(
         "# A finished point is skipped and an interrupted one resumed: resubmitting is safe.\n",
     );
-    s.push_str("exec \"$DUPLAB\" train --plain \"${args[@]}\"\n");
+    // duplab runs as a child so that the TERM Slurm sends before the time limit (or a
+    // preemption) is forwarded to it: it checkpoints and exits 130, and the task asks to be
+    // requeued, so the point resumes instead of ending FAILED.
+    s.push_str(concat!(
+        "set +e\n",
+        "\"$DUPLAB\" train --plain \"${args[@]}\" &\n",
+        "child=$!\n",
+        "trap 'kill -TERM \"$child\" 2>/dev/null' TERM\n",
+        "wait \"$child\"; code=$?\n",
+        "# A TERM interrupts wait: wait again until the checkpoint is written.\n",
+        "while kill -0 \"$child\" 2>/dev/null; do wait \"$child\"; code=$?; done\n",
+        "if [ \"$code\" -eq 130 ] && [ -n \"${SLURM_ARRAY_JOB_ID:-}\" ]; then\n",
+        "  scontrol requeue \"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}\" || true\n",
+        "fi\n",
+        "exit \"$code\"\n",
+    ));
     Ok(s)
 }
 
@@ -278,6 +293,8 @@ pub fn run(store: &RunStore, a: SweepArgs) -> Result<i32> {
     let mut active: HashMap<usize, WorkerHandle> = HashMap::new();
     let mut by_run: HashMap<String, usize> = HashMap::new();
     let mut failed = 0;
+    // Points another process claimed while this sweep ran: not finished by this one.
+    let mut taken = 0;
     let mut stopping = false;
     let total = points.len();
     let mut done = total
@@ -304,7 +321,7 @@ pub fn run(store: &RunStore, a: SweepArgs) -> Result<i32> {
                             p.label,
                             p.seed
                         );
-                        done += 1;
+                        taken += 1;
                         continue;
                     }
                 }
@@ -405,10 +422,15 @@ pub fn run(store: &RunStore, a: SweepArgs) -> Result<i32> {
         return Ok(EXIT_INTERRUPTED);
     }
     outln!(
-        "sweep {} complete: {done}/{total} runs finished{}; report with: duplab report --sweep {}",
+        "sweep {} complete: {done}/{total} runs finished{}{}; report with: duplab report --sweep {}",
         grid.name,
         if failed > 0 {
             format!(", {failed} failed")
+        } else {
+            String::new()
+        },
+        if taken > 0 {
+            format!(", {taken} trained by another process")
         } else {
             String::new()
         },
@@ -608,5 +630,73 @@ mod tests {
         ] {
             assert!(s.contains(line), "{line} in:\n{s}");
         }
+    }
+
+    /// The TERM Slurm sends before a time limit reaches duplab (a child of the task), which
+    /// checkpoints and exits 130; the task ends with that code (and, under Slurm, asks to be
+    /// requeued).
+    #[test]
+    fn a_term_to_the_task_reaches_duplab_and_its_exit_code_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = load_grid("study-default").unwrap();
+        let o = SlurmOptions::default();
+        let script = slurm_script(&g, dir.path(), DeviceChoice::Cpu, None, &o).unwrap();
+        let path = dir.path().join("sweep.sbatch");
+        std::fs::write(&path, &script).unwrap();
+        let mark = dir.path().join("got-term");
+        let stub = dir.path().join("duplab-stub");
+        std::fs::write(
+            &stub,
+            format!(
+                "#!/bin/bash\ntrap 'touch {}; exit 130' TERM\nwhile true; do sleep 0.05; done\n",
+                mark.display()
+            ),
+        )
+        .unwrap();
+        std::process::Command::new("chmod")
+            .arg("+x")
+            .arg(&stub)
+            .status()
+            .unwrap();
+        // A stand-in `scontrol` that records what it was asked.
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let asked = dir.path().join("scontrol-args");
+        std::fs::write(
+            bin.join("scontrol"),
+            format!("#!/bin/sh\necho \"$@\" > {}\n", asked.display()),
+        )
+        .unwrap();
+        std::process::Command::new("chmod")
+            .arg("+x")
+            .arg(bin.join("scontrol"))
+            .status()
+            .unwrap();
+        let path_var = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut task = std::process::Command::new("bash")
+            .arg(&path)
+            .env("DUPLAB", &stub)
+            .env("PATH", path_var)
+            .env("SLURM_ARRAY_TASK_ID", "0")
+            .env("SLURM_ARRAY_JOB_ID", "77")
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        unsafe {
+            libc::kill(task.id() as i32, libc::SIGTERM);
+        }
+        let status = task.wait().unwrap();
+        assert!(mark.exists(), "the TERM did not reach duplab");
+        assert_eq!(status.code(), Some(130));
+        let requeue = std::fs::read_to_string(&asked).unwrap_or_default();
+        assert_eq!(
+            requeue.trim(),
+            "requeue 77_0",
+            "the interrupted task asks to be requeued"
+        );
     }
 }

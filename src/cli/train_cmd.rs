@@ -20,8 +20,11 @@ pub fn run(store: &RunStore, args: TrainArgs) -> Result<i32> {
         (None, Some(id)) => match prepared_preset(store, id, &args.set) {
             Ok(p) => (p, None),
             Err(e) => {
-                // The lab watches this folder: say there why nothing trains.
-                if let Ok(run) = store.open(id) {
+                // The lab watches a folder it prepared: say there why nothing trains. A folder
+                // that was started before (it has a config) is not the lab's to mark.
+                if let Ok(run) = store.open(id)
+                    && !run.dir.join(crate::store::layout::CONFIG).exists()
+                {
                     let _ = run.mark_failed(&format!("{e:#}"));
                 }
                 return Err(failure(format!("{e:#}")));

@@ -29,6 +29,10 @@ pub struct TrainerState {
 }
 
 pub fn save(run: &Run, model: &Net, optim: &ModuleOptimizer, state: &TrainerState) -> Result<()> {
+    // A run folder deleted under the trainer is not re-created (half a folder, no config).
+    if !run.dir.is_dir() {
+        anyhow::bail!("the run folder {} was deleted", run.dir.display());
+    }
     let dir = run.checkpoints_dir();
     std::fs::create_dir_all(&dir)?;
     // Temporary files of a save that crashed or failed are as large as the model: none stays.

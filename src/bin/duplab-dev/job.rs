@@ -33,7 +33,7 @@ pub fn run(repeats: usize, mut peer: Option<Peer>) -> i32 {
         repeats,
         match &peer {
             Some(p) => format!(", beside {}", p.version),
-            None => ", no peer (--peer runs its PyTorch twin beside it)".into(),
+            None => ", no peer (--with-peer runs its PyTorch twin beside it)".into(),
         }
     );
     let (mut t_full, mut t_bare, mut t_peer) = (vec![], vec![], vec![]);

@@ -265,7 +265,7 @@ impl Run {
     /// Record a failure: the error in the summary, status `failed`. A corrupt summary is
     /// replaced (the failure is what matters now) rather than stopping the record of it.
     pub fn mark_failed(&self, error: &str) -> Result<(), StoreError> {
-        let mut s = self.summary().ok().flatten().unwrap_or_default();
+        let mut s = self.own_summary().ok().flatten().unwrap_or_default();
         s.error = Some(error.to_string());
         self.write_summary(&s)?;
         self.set_status(RunStatus::Failed)
@@ -275,7 +275,7 @@ impl Run {
     /// one writer, so a trainer rewriting the summary cannot lose them); `None` before any of
     /// these was written.
     pub fn summary(&self) -> Result<Option<Summary>, StoreError> {
-        let base: Option<Summary> = self.read_json(layout::SUMMARY, "summary")?;
+        let base = self.own_summary()?;
         let card: Option<super::CardStat> = self.read_json(layout::CARD, "evaluation card")?;
         let evals = self.evaluations()?;
         if base.is_none() && card.is_none() && evals.is_empty() {
@@ -320,6 +320,9 @@ impl Run {
         key: &str,
         record: &super::metrics::RobustRecord,
     ) -> Result<(), StoreError> {
+        if !self.dir.is_dir() {
+            return Err(StoreError::Missing(self.dir.clone()));
+        }
         let dir = self.dir.join(layout::EVALS);
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         // A readable name, made unique by a hash of the whole key (keys hold `·`, `ε`, spaces:
@@ -357,9 +360,15 @@ impl Run {
         self.replace(layout::CARD, &bytes, Durability::Sync)
     }
 
-    /// The summary to update: the one on disk, or an empty one before any was written.
+    /// The summary for its writer (the trainer) to update: `summary.json` alone, without the
+    /// evaluations and card other writers keep in their own files; empty before any was written.
     pub fn summary_or_default(&self) -> Result<Summary, StoreError> {
-        Ok(self.summary()?.unwrap_or_default())
+        Ok(self.own_summary()?.unwrap_or_default())
+    }
+
+    /// `summary.json` as its writer wrote it.
+    fn own_summary(&self) -> Result<Option<Summary>, StoreError> {
+        self.read_json(layout::SUMMARY, "summary")
     }
 
     /// Why this run's files cannot be read (`PATH: reason`), if they cannot: listings show such
