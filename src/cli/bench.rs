@@ -376,17 +376,7 @@ pub fn duplab_job(preset: &Preset, device: DeviceChoice) -> Result<Done> {
         crate::store::now()
     ));
     let store = RunStore::new(&tmp);
-    let job = TrainJob {
-        preset: preset.clone(),
-        seed: 0,
-        device,
-        data_dir: None,
-        store: store.clone(),
-        resume: None,
-        prepared: None,
-        sweep: None,
-        point: None,
-    };
+    let job = TrainJob::new(preset.clone(), 0, device, store.clone());
     let (tx, _rx) = channel();
     let (_ctl_tx, ctl_rx) = channel();
     let t0 = Instant::now();

@@ -443,6 +443,14 @@ pub fn run(store: &RunStore, a: SweepArgs) -> Result<i32> {
 mod tests {
     use super::*;
 
+    /// Write a shell stand-in (for duplab, for scontrol) and make it executable.
+    fn stand_in(path: impl AsRef<Path>, script: impl AsRef<str>) {
+        let (path, script) = (path.as_ref(), script.as_ref());
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(path, script).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
     #[test]
     fn builtin_grids_load_and_expand() {
         for (name, _) in crate::spec::BUILTIN_GRIDS {
@@ -478,16 +486,10 @@ mod tests {
         );
         // A stand-in for duplab that prints its arguments one per line.
         let stub = dir.path().join("duplab-stub");
-        std::fs::write(
+        stand_in(
             &stub,
             "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done\n",
-        )
-        .unwrap();
-        std::process::Command::new("chmod")
-            .arg("+x")
-            .arg(&stub)
-            .status()
-            .unwrap();
+        );
         for (k, p) in g.points().iter().enumerate() {
             let out = std::process::Command::new("bash")
                 .arg(&path)
@@ -557,16 +559,10 @@ mod tests {
         let path = dir.path().join("sweep.sbatch");
         std::fs::write(&path, &script).unwrap();
         let stub = dir.path().join("duplab-stub");
-        std::fs::write(
+        stand_in(
             &stub,
             "#!/bin/sh\nprintf '%s\\0' \"$DUPLAB_RUNS\"; for a in \"$@\"; do printf '%s\\0' \"$a\"; done\n",
-        )
-        .unwrap();
-        std::process::Command::new("chmod")
-            .arg("+x")
-            .arg(&stub)
-            .status()
-            .unwrap();
+        );
         let out = std::process::Command::new("bash")
             .arg(&path)
             .env("DUPLAB", &stub)
@@ -645,33 +641,21 @@ mod tests {
         std::fs::write(&path, &script).unwrap();
         let mark = dir.path().join("got-term");
         let stub = dir.path().join("duplab-stub");
-        std::fs::write(
+        stand_in(
             &stub,
             format!(
                 "#!/bin/bash\ntrap 'touch {}; exit 130' TERM\nwhile true; do sleep 0.05; done\n",
                 mark.display()
             ),
-        )
-        .unwrap();
-        std::process::Command::new("chmod")
-            .arg("+x")
-            .arg(&stub)
-            .status()
-            .unwrap();
+        );
         // A stand-in `scontrol` that records what it was asked.
         let bin = dir.path().join("bin");
         std::fs::create_dir_all(&bin).unwrap();
         let asked = dir.path().join("scontrol-args");
-        std::fs::write(
+        stand_in(
             bin.join("scontrol"),
             format!("#!/bin/sh\necho \"$@\" > {}\n", asked.display()),
-        )
-        .unwrap();
-        std::process::Command::new("chmod")
-            .arg("+x")
-            .arg(bin.join("scontrol"))
-            .status()
-            .unwrap();
+        );
         let path_var = format!(
             "{}:{}",
             bin.display(),

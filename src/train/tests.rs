@@ -20,17 +20,7 @@ fn tiny(extra: &[&str]) -> crate::spec::Preset {
 }
 
 fn job(store: &RunStore, preset: crate::spec::Preset, device: DeviceChoice) -> TrainJob {
-    TrainJob {
-        preset,
-        seed: 3,
-        device,
-        data_dir: None,
-        store: store.clone(),
-        resume: None,
-        prepared: None,
-        sweep: None,
-        point: None,
-    }
+    TrainJob::new(preset, 3, device, store.clone())
 }
 
 /// Run a job on a worker to its end; returns its events.

@@ -34,6 +34,24 @@ pub struct TrainJob {
     pub point: Option<String>,
 }
 
+impl TrainJob {
+    /// A new run of `preset` with `seed` on `device` into `store`: no data folder, no resume, not
+    /// part of a sweep (set those fields where they apply).
+    pub fn new(preset: Preset, seed: u64, device: DeviceChoice, store: RunStore) -> TrainJob {
+        TrainJob {
+            preset,
+            seed,
+            device,
+            data_dir: None,
+            store,
+            resume: None,
+            prepared: None,
+            sweep: None,
+            point: None,
+        }
+    }
+}
+
 pub fn optimizer(preset: &Preset) -> ModuleOptimizer {
     let t = &preset.training;
     let wd = (t.weight_decay > 0.0).then(|| WeightDecayConfig::new(t.weight_decay as f32));
