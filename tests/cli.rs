@@ -727,3 +727,147 @@ fn two_sweeps_of_one_grid_at_once_train_each_point_once() {
     );
     assert!(rows.iter().all(|r| r["status"] == "finished"), "{rows:?}");
 }
+
+/// What a run's metrics say, without the fields that measure time: two runs of one point and
+/// seed must agree on every one of these.
+fn metrics_without_time(run_dir: &Path) -> Vec<serde_json::Value> {
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                m.retain(|k, _| {
+                    !(k.ends_with("_s")
+                        || k.contains("per_s")
+                        || k.contains("time")
+                        || k.ends_with("_at"))
+                });
+                m.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    std::fs::read_to_string(run_dir.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|mut v| {
+            strip(&mut v);
+            v
+        })
+        .collect()
+}
+
+/// Case 7 of the ownership issue: `--jobs 2` ran points as threads of one process, which share
+/// burn's process-wide random generator. Each point is now a child process: the metrics of a
+/// sweep with two at a time equal those of one at a time.
+#[test]
+fn a_sweep_with_two_jobs_writes_the_same_metrics_as_with_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let grid = tiny_grid(tmp.path(), "jobs", "[0]");
+    let mut by_point = vec![];
+    for jobs in ["1", "2"] {
+        let runs = tmp.path().join(format!("runs-{jobs}"));
+        let o = duplab(
+            &["sweep", grid.to_str().unwrap(), "--device", "cpu", "--jobs", jobs],
+            &runs,
+        );
+        assert!(o.status.success(), "{}", text(&o));
+        let o = duplab(&["runs", "ls", "--json"], &runs);
+        let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let mut m: Vec<(String, Vec<serde_json::Value>)> = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let dir = runs.join(r["id"].as_str().unwrap());
+                (r["point"].as_str().unwrap().to_string(), metrics_without_time(&dir))
+            })
+            .collect();
+        m.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(m.len(), 2, "{rows:?}");
+        assert!(m.iter().all(|(_, v)| v.len() > 2), "{m:?}");
+        by_point.push(m);
+    }
+    assert_eq!(by_point[0], by_point[1], "--jobs 2 trained other numbers than --jobs 1");
+}
+
+/// Case 2 of the ownership issue: a run whose owner is named on another host (a shared store on
+/// a cluster) counted as live forever, and so did a pid reused on this host: `runs ls` said
+/// running, `--resume` refused. With leases, a foreign owner whose heartbeat is older than the
+/// expiry, or a pid whose start time is not the recorded one, is gone: the run is interrupted
+/// and resumes; a live owner is released only by hand, with --force.
+#[test]
+fn a_dead_owner_on_another_host_or_a_reused_pid_does_not_hold_a_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = duplab(
+        &[
+            "train", "--set", "training.steps=6", "--set", "training.eval_every=3",
+            "--set", "attack.eval.kind=none", "--device", "cpu", "--plain",
+        ],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = duplab(&["runs", "ls", "--json"], tmp.path());
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let id = rows[0]["id"].as_str().unwrap().to_string();
+    let dir = tmp.path().join(&id);
+    let status = |runs: &Path| -> String {
+        let o = duplab(&["runs", "ls", "--json"], runs);
+        let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        rows[0]["status"].as_str().unwrap().to_string()
+    };
+    let here = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_string();
+    // What a trainer killed on node7 leaves behind, ten minutes ago.
+    let owned_by = |pid: u32, host: &str, extra: &str, age_s: u64| {
+        std::fs::write(dir.join("status"), "running\n").unwrap();
+        std::fs::write(dir.join("pid"), format!("{pid} {host}\n")).unwrap();
+        let lease = dir.join("lease");
+        std::fs::write(
+            &lease,
+            format!(r#"{{"epoch":1,"host":"{host}","pid":{pid},"beat":41{extra}}}"#),
+        )
+        .unwrap();
+        let t = std::time::SystemTime::now() - std::time::Duration::from_secs(age_s);
+        std::fs::File::options()
+            .write(true)
+            .open(&lease)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+    };
+    owned_by(4242, "node7", "", 600);
+    assert_eq!(status(tmp.path()), "interrupted", "a dead node's run");
+    let o = duplab(&["runs", "show", &id], tmp.path());
+    assert!(text(&o).contains("no heartbeat"), "{}", text(&o));
+    let o = duplab(&["train", "--resume", &id, "--device", "cpu", "--plain"], tmp.path());
+    assert!(o.status.success(), "resumed: {}", text(&o));
+    assert_eq!(status(tmp.path()), "finished");
+    // Fresh (written just now) on another host: live, refused with its owner named.
+    owned_by(4242, "node7", "", 0);
+    assert_eq!(status(tmp.path()), "running");
+    let o = duplab(&["train", "--resume", &id, "--device", "cpu"], tmp.path());
+    assert!(
+        !o.status.success() && text(&o).contains("process 4242 on node7"),
+        "{}",
+        text(&o)
+    );
+    // A pid of this host that now names another process (its start time differs).
+    let mut other = Command::new("sleep").arg("30").spawn().unwrap();
+    owned_by(other.id(), &here, r#","start":1"#, 0);
+    assert_eq!(status(tmp.path()), "interrupted", "a reused pid is not the trainer");
+    // The same process as the owner, start time and all: live; released only by force.
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", other.id())).unwrap();
+    let start = stat.rsplit_once(')').unwrap().1.split_whitespace().nth(19).unwrap().to_string();
+    owned_by(other.id(), &here, &format!(r#","start":{start}"#), 0);
+    assert_eq!(status(tmp.path()), "running");
+    let o = duplab(&["runs", "release", &id], tmp.path());
+    assert!(!o.status.success() && text(&o).contains("--force"), "{}", text(&o));
+    let o = duplab(&["runs", "release", &id, "--force"], tmp.path());
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(status(tmp.path()), "interrupted");
+    other.kill().unwrap();
+    other.wait().unwrap();
+}

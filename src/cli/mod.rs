@@ -26,6 +26,7 @@ mod presets_cmd;
 mod report_cmd;
 mod runs_cmd;
 pub mod screenshots_cmd;
+pub mod sweep_child;
 pub mod sweep_cmd;
 mod train_cmd;
 
@@ -187,6 +188,16 @@ pub enum RunsCommand {
         #[arg(long, default_value_t = 60)]
         wait: u64,
     },
+    /// Give up a run whose owner is gone for good (a node that died, a container that was
+    /// replaced): the run reads as interrupted and can be resumed. A trainer that still lives is
+    /// fenced off: it stops at its next heartbeat without writing.
+    Release {
+        id: String,
+        /// Release it even though its owner may still live (its heartbeat is fresh, or it is
+        /// a live process of this machine).
+        #[arg(long)]
+        force: bool,
+    },
     /// Delete a run folder.
     Rm {
         id: String,
@@ -229,6 +240,9 @@ pub struct TrainArgs {
     /// The sweep point this run is (with --sweep).
     #[arg(long, hide = true)]
     pub point: Option<String>,
+    /// Report to a parent sweep in JSON lines on stdout instead of progress text.
+    #[arg(long, hide = true)]
+    pub events_json: bool,
 }
 
 pub fn main() -> i32 {

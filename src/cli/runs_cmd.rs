@@ -81,6 +81,18 @@ pub fn run(store: &RunStore, cmd: RunsCommand) -> Result<i32> {
                 Err(e) => Err(failure(e)),
             }
         }
+        RunsCommand::Release { id, force } => {
+            let run = store.open(&id)?;
+            let before = run.release_lease(force)?;
+            println!(
+                "released {} (was owned by {}); it reads as {} now; continue it with: duplab train --resume {}",
+                run.id,
+                before.map_or_else(|| "nobody".into(), |l| l.describe()),
+                run.status().name(),
+                run.id
+            );
+            Ok(0)
+        }
         RunsCommand::Rm { id, yes } => {
             let run = store.open(&id)?;
             if !yes {
@@ -146,6 +158,13 @@ fn show(store: &RunStore, id: &str) -> Result<i32> {
     println!("run        {}", run.id);
     println!("folder     {}", run.dir.display());
     println!("status     {}", row.status);
+    if let Some(l) = run.lease() {
+        let judged = match run.liveness() {
+            crate::store::Liveness::Live => "live".to_string(),
+            crate::store::Liveness::Gone(why) => format!("gone: {why}"),
+        };
+        println!("owner      {} (epoch {}, heartbeat {}): {judged}", l.describe(), l.epoch, l.beat);
+    }
     println!("preset     {}", row.preset);
     if let Ok(Some(c)) = run.config() {
         println!(

@@ -1,4 +1,5 @@
-//! `duplab sweep GRID`: every point of a grid as an ordinary run, `--jobs N` at a time.
+//! `duplab sweep GRID`: every point of a grid as an ordinary run, `--jobs N` at a time, each
+//! trained by a child `duplab train` (see `sweep_child`).
 //! Resumable: finished points are skipped, interrupted ones resumed from their checkpoint.
 //! `--emit slurm` writes an sbatch array script instead (one task per point).
 
@@ -6,8 +7,8 @@ use super::exit::{EXIT_INTERRUPTED, failure, stop_flag};
 use crate::backend::DeviceChoice;
 use crate::report::pct_str;
 use crate::spec::{Grid, load_grid};
-use crate::store::{PointPlan, PointTake, RunStore};
-use crate::train::{Control, TrainEvent, TrainJob, WorkerHandle, spawn};
+use super::sweep_child::{PointChild, PointEvent, train_args};
+use crate::store::{PointPlan, RunStore};
 use anyhow::Result;
 use clap::Args;
 use std::collections::HashMap;
@@ -71,6 +72,9 @@ pub struct SlurmOptions {
 pub enum Emit {
     Slurm,
 }
+
+/// The store's folder of Slurm task logs.
+pub const SLURM_LOGS: &str = ".slurm";
 
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
@@ -158,7 +162,17 @@ pub fn slurm_script(
     // Before the time limit (or a preemption) the task gets SIGTERM: `duplab train` checkpoints
     // and ends `interrupted`; the requeued task resumes it.
     s.push_str("#SBATCH --signal=B:TERM@120\n#SBATCH --requeue\n");
-    s.push_str("#SBATCH --output=duplab-%A_%a.out\n");
+    // Each task's log goes into the run store (`.slurm/`), and the task links it into its run
+    // folder once it knows the run (`task-JOB.log`); a store path Slurm cannot read unquoted
+    // keeps the log in the submission folder.
+    let logs = runs_dir.join(SLURM_LOGS);
+    let logs_safe = sbatch_value("output", &logs.display().to_string()).is_ok()
+        && !logs.display().to_string().contains('%');
+    if logs_safe {
+        s.push_str(&format!("#SBATCH --output={}/%A_%a.out\n", logs.display()));
+    } else {
+        s.push_str("#SBATCH --output=duplab-%A_%a.out\n");
+    }
     s.push_str("set -euo pipefail\n");
     s.push_str("# The duplab binary, and the run store every task writes into (on a shared file system).\n");
     s.push_str("DUPLAB=\"${DUPLAB:-duplab}\"\n");
@@ -166,34 +180,18 @@ pub fn slurm_script(
         "if [ -z \"${{DUPLAB_RUNS:-}}\" ]; then DUPLAB_RUNS={}; fi\nexport DUPLAB_RUNS\n",
         shell_quote(&runs_dir.display().to_string())
     ));
+    if logs_safe {
+        s.push_str(&format!(
+            "export DUPLAB_TASK_LOG={}/\"${{SLURM_ARRAY_JOB_ID:-0}}_${{SLURM_ARRAY_TASK_ID:-0}}.out\"\n",
+            shell_quote(&logs.display().to_string())
+        ));
+    }
     s.push_str(
         "case \"${SLURM_ARRAY_TASK_ID:?run this with sbatch, or set SLURM_ARRAY_TASK_ID}\" in\n",
     );
-    let device_name = clap::ValueEnum::to_possible_value(&device)
-        .map(|v| v.get_name().to_string())
-        .unwrap_or_else(|| "auto".into());
     for (k, p) in points.iter().enumerate() {
-        let mut args = vec![
-            "--device".to_string(),
-            device_name.clone(),
-            "--preset".to_string(),
-            grid.base.clone(),
-        ];
-        if let Some(d) = data_dir {
-            args.extend(["--data-dir".into(), d.display().to_string()]);
-        }
-        for o in &p.overrides {
-            args.push("--set".into());
-            args.push(o.clone());
-        }
-        args.extend([
-            "--seed".into(),
-            p.seed.to_string(),
-            "--sweep".into(),
-            grid.name.clone(),
-            "--point".into(),
-            p.label.clone(),
-        ]);
+        // `train --plain` is written out below; the rest is the point's.
+        let args = &train_args(grid, p, device, data_dir.map(Path::to_path_buf).as_ref())[2..];
         let quoted: Vec<String> = args.iter().map(|a| shell_quote(a)).collect();
         s.push_str(&format!("  {k}) args=({}) ;;\n", quoted.join(" ")));
     }
@@ -234,6 +232,9 @@ pub fn run(store: &RunStore, a: SweepArgs) -> Result<i32> {
             .as_ref()
             .map(|d| std::fs::canonicalize(d).unwrap_or_else(|_| d.clone()));
         let script = slurm_script(&grid, &root, a.device, data_dir.as_deref(), &a.slurm)?;
+        // Slurm opens each task's log before the task runs: its folder must exist.
+        let logs = root.join(SLURM_LOGS);
+        std::fs::create_dir_all(&logs).map_err(|e| failure(format!("{}: {e}", logs.display())))?;
         return match &a.out {
             Some(p) => match std::fs::write(p, script) {
                 Ok(()) => {
@@ -288,10 +289,9 @@ pub fn run(store: &RunStore, a: SweepArgs) -> Result<i32> {
         return Ok(0);
     }
     let stop = stop_flag();
-    let (tx, rx) = channel();
+    let (tx, rx) = channel::<(usize, PointEvent)>();
     let mut queue = todo.into_iter();
-    let mut active: HashMap<usize, WorkerHandle> = HashMap::new();
-    let mut by_run: HashMap<String, usize> = HashMap::new();
+    let mut active: HashMap<usize, PointChild> = HashMap::new();
     let mut failed = 0;
     // Points another process claimed while this sweep ran: not finished by this one.
     let mut taken = 0;
@@ -302,52 +302,26 @@ pub fn run(store: &RunStore, a: SweepArgs) -> Result<i32> {
             .iter()
             .filter(|p| !matches!(p, PointPlan::Skip(_)))
             .count();
+    // What each child said before it exited: whether it reported its own end.
+    let mut ended: HashMap<usize, bool> = HashMap::new();
     loop {
         while !stopping && active.len() < a.jobs.max(1) {
-            let Some((i, mut resume)) = queue.next() else {
+            let Some((i, _)) = queue.next() else {
                 break;
             };
-            let p = &points[i];
-            let preset = grid.preset(p)?;
-            // Claimed now, before any data loads: a second sweep of the grid skips it.
-            let mut prepared = None;
-            if resume.is_none() {
-                match store.take_point(&grid.name, &p.label, p.seed, &preset.name)? {
-                    PointTake::Start(run) => prepared = Some(run.id),
-                    PointTake::Resume(id) => resume = Some(id),
-                    PointTake::Skip(id) => {
-                        outln!(
-                            "{} seed {}: taken by another sweep as {id}; skipped",
-                            p.label,
-                            p.seed
-                        );
-                        taken += 1;
-                        continue;
-                    }
-                }
-            }
-            let job = TrainJob {
-                preset,
-                seed: p.seed,
-                device: a.device,
-                data_dir: a.data_dir.clone(),
-                store: store.clone(),
-                resume,
-                prepared,
-                sweep: Some(grid.name.clone()),
-                point: Some(p.label.clone()),
-            };
-            // Tag events with the point index through a forwarding channel.
-            let (wtx, wrx) = channel::<TrainEvent>();
-            let fwd = tx.clone();
-            std::thread::spawn(move || {
-                for ev in wrx {
-                    if fwd.send((i, ev)).is_err() {
-                        break;
-                    }
-                }
-            });
-            active.insert(i, spawn(job, wtx));
+            // The child claims (or resumes) the point itself, before it loads any data, exactly
+            // as a Slurm task does.
+            let child = PointChild::start(
+                store,
+                &grid,
+                &points[i],
+                a.device,
+                a.data_dir.as_ref(),
+                i,
+                tx.clone(),
+            )?;
+            ended.insert(i, false);
+            active.insert(i, child);
         }
         if active.is_empty() {
             break;
@@ -357,8 +331,8 @@ pub fn run(store: &RunStore, a: SweepArgs) -> Result<i32> {
                 "stopping: checkpointing {} running point(s); re-run the sweep to continue",
                 active.len()
             );
-            for w in active.values() {
-                w.send(Control::Stop);
+            for c in active.values() {
+                c.stop();
             }
             stopping = true;
         }
@@ -369,53 +343,82 @@ pub fn run(store: &RunStore, a: SweepArgs) -> Result<i32> {
         };
         let p = &points[i];
         match &ev {
-            TrainEvent::Started { run_id, .. } => {
-                by_run.insert(run_id.clone(), i);
+            PointEvent::Skipped { run_id } => {
                 outln!(
-                    "[{}/{total}] start  {} seed {} → {run_id}",
-                    done + 1,
+                    "{} seed {}: taken by another process as {run_id}; skipped",
                     p.label,
                     p.seed
                 );
+                taken += 1;
             }
-            TrainEvent::Epoch { record, .. } => outln!(
-                "         eval   {} seed {}: step {} test acc {:.2}%{}",
+            PointEvent::Started { run_id, start_step } => outln!(
+                "[{}/{total}] start  {} seed {} → {run_id}{}",
+                done + 1,
                 p.label,
                 p.seed,
-                record.step,
-                record.test_acc * 100.0,
-                record
-                    .robust
-                    .as_ref()
-                    .map(|r| format!(" robust {:.2}%", r.acc * 100.0))
+                if *start_step > 0 {
+                    format!(" (resuming at step {start_step})")
+                } else {
+                    String::new()
+                }
+            ),
+            PointEvent::Evaluated {
+                step,
+                test_acc,
+                robust_acc,
+            } => outln!(
+                "         eval   {} seed {}: step {step} test acc {:.2}%{}",
+                p.label,
+                p.seed,
+                test_acc * 100.0,
+                robust_acc
+                    .map(|r| format!(" robust {:.2}%", r * 100.0))
                     .unwrap_or_default()
             ),
-            TrainEvent::Finished { summary, .. } => {
+            PointEvent::Finished {
+                test_acc,
+                robust_acc,
+                duration_s,
+                ..
+            } => {
                 done += 1;
                 outln!(
                     "[{done}/{total}] done   {} seed {}: clean {}%  robust {}%  {:.0} s",
                     p.label,
                     p.seed,
-                    pct_str(summary.test_acc),
-                    pct_str(summary.robust_acc),
-                    summary.duration_s
+                    pct_str(*test_acc),
+                    pct_str(*robust_acc),
+                    duration_s
                 );
             }
-            TrainEvent::Stopped { run_id, step } => outln!(
+            PointEvent::Stopped { run_id, step } => outln!(
                 "         stopped {} seed {} at step {step} ({run_id})",
                 p.label,
                 p.seed
             ),
-            TrainEvent::Failed { error, .. } => {
+            PointEvent::Failed { error } => {
                 failed += 1;
                 errln!("         FAILED {} seed {}: {error}", p.label, p.seed);
             }
-            _ => {}
+            PointEvent::Exited { .. } => {}
         }
-        if ev.is_final()
-            && let Some(w) = active.remove(&i)
+        if !matches!(ev, PointEvent::Exited { .. } | PointEvent::Started { .. } | PointEvent::Evaluated { .. }) {
+            ended.insert(i, true);
+        }
+        if matches!(ev, PointEvent::Exited { .. })
+            && let Some(c) = active.remove(&i)
         {
-            w.join();
+            let code = c.finish();
+            // A child that died without saying so (killed, out of memory) failed its point.
+            if !ended.get(&i).copied().unwrap_or(false) {
+                failed += 1;
+                errln!(
+                    "         FAILED {} seed {}: its trainer ended without a result ({})",
+                    p.label,
+                    p.seed,
+                    code.map_or_else(|| "killed by a signal".into(), |c| format!("exit code {c}"))
+                );
+            }
         }
     }
     if stopping {

@@ -7,7 +7,8 @@ use super::exit::{EXIT_INTERRUPTED, failure, stop_flag};
 use crate::report::pct_str;
 use crate::spec::find_preset;
 use crate::store::{PointTake, RunStore};
-use crate::train::{Control, TrainEvent, TrainJob, spawn};
+use super::sweep_child::PointEvent;
+use crate::train::{Control, TrainEvent, TrainJob, WorkerHandle, spawn};
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -49,7 +50,13 @@ pub fn run(store: &RunStore, args: TrainArgs) -> Result<i32> {
         (None, None, false) => vec![preset.training.seeds[0]],
     };
     let stop = stop_flag();
-    let fancy = std::io::stderr().is_terminal() && !args.plain;
+    let mode = if args.events_json {
+        Mode::Json
+    } else if std::io::stderr().is_terminal() && !args.plain {
+        Mode::Fancy
+    } else {
+        Mode::Plain
+    };
     let mut code = 0;
     for seed in seeds {
         // A sweep task (e.g. a Slurm array task) skips a finished point and resumes an interrupted one.
@@ -57,12 +64,27 @@ pub fn run(store: &RunStore, args: TrainArgs) -> Result<i32> {
         let mut resume = args.resume.clone();
         let mut prepared = args.prepared.clone();
         if let (Some(sweep), Some(point), None) = (&args.sweep, &args.point, &args.resume) {
+            let skip = |id: &str| match mode {
+                Mode::Json => PointEvent::Skipped { run_id: id.into() }.emit(),
+                _ => outln!("{sweep} {point} seed {seed}: already done or running as {id}; skipped"),
+            };
             match store.take_point(sweep, point, seed, &preset.name)? {
                 PointTake::Skip(id) => {
-                    outln!("{sweep} {point} seed {seed}: already done or running as {id}; skipped");
+                    skip(&id);
                     continue;
                 }
-                PointTake::Resume(id) => resume = Some(id),
+                PointTake::Resume(id) => {
+                    // Taken here, before the trainer starts: of two sweeps (or tasks) that both
+                    // found the point interrupted, one resumes it and the other skips it.
+                    match store.open(&id)?.take_lease() {
+                        Ok(_) => resume = Some(id),
+                        Err(crate::store::StoreError::Owned { .. }) => {
+                            skip(&id);
+                            continue;
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
                 PointTake::Start(run) => prepared = Some(run.id),
             }
         }
@@ -77,7 +99,7 @@ pub fn run(store: &RunStore, args: TrainArgs) -> Result<i32> {
             sweep: args.sweep.clone(),
             point: args.point.clone(),
         };
-        code = watch(job, &stop, fancy)?;
+        code = watch(job, &stop, mode)?;
         if code != 0 {
             break;
         }
@@ -103,12 +125,39 @@ fn prepared_preset(
     Ok(crate::spec::Preset::load(&path, overrides)?)
 }
 
+/// A Slurm task's log (`DUPLAB_TASK_LOG`, set by the emitted script) linked into its run folder,
+/// once the run is known. A failure costs only the link: said, never fatal.
+fn link_task_log(store: &RunStore, run_id: &str) {
+    let Some(log) = std::env::var_os("DUPLAB_TASK_LOG").map(std::path::PathBuf::from) else {
+        return;
+    };
+    if !log.exists() {
+        return;
+    }
+    let job = crate::store::slurm_job().unwrap_or_else(|| "task".into());
+    if let Err(e) = store.open(run_id).and_then(|r| r.link_task_log(&log, &job)) {
+        errln!("warning: the task log was not linked into the run folder: {e}");
+    }
+}
+
+/// How `duplab train` reports: a progress bar, plain lines, or JSON lines to a parent sweep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Fancy,
+    Plain,
+    Json,
+}
+
 /// Run one job and report its events until it ends; returns the exit code.
-pub fn watch(job: TrainJob, stop: &AtomicBool, fancy: bool) -> Result<i32> {
+pub fn watch(job: TrainJob, stop: &AtomicBool, mode: Mode) -> Result<i32> {
     let (tx, rx) = channel();
+    let store = job.store.clone();
     let worker = spawn(job, tx);
+    if mode == Mode::Json {
+        return Ok(watch_json(&store, worker, rx, stop));
+    }
     let mut stop_sent = false;
-    let bar = if fancy {
+    let bar = if mode == Mode::Fancy {
         Some(ProgressBar::new(1))
     } else {
         None
@@ -150,6 +199,7 @@ pub fn watch(job: TrainJob, stop: &AtomicBool, fancy: bool) -> Result<i32> {
             } => {
                 let (total_steps, steps_per_epoch) = (config.total_steps, config.steps_per_epoch);
                 let (backend, adapter) = (&config.backend, &config.device);
+                link_task_log(&store, &run_id);
                 // The run id alone on stdout's first line, so scripts can capture it.
                 if bar.is_some() {
                     outln!("{run_id}");
@@ -242,4 +292,61 @@ pub fn watch(job: TrainJob, stop: &AtomicBool, fancy: bool) -> Result<i32> {
     };
     worker.join();
     Ok(code)
+}
+
+/// `watch` for a parent sweep: the events it shows, as JSON lines (see `sweep_child`).
+fn watch_json(
+    store: &RunStore,
+    worker: WorkerHandle,
+    rx: std::sync::mpsc::Receiver<TrainEvent>,
+    stop: &AtomicBool,
+) -> i32 {
+    let mut stop_sent = false;
+    let code = loop {
+        if stop.load(Ordering::Relaxed) && !stop_sent {
+            worker.send(Control::Stop);
+            stop_sent = true;
+        }
+        let ev = match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(ev) => ev,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => break 1,
+        };
+        let (out, code) = match ev {
+            TrainEvent::Started {
+                run_id, start_step, ..
+            } => {
+                link_task_log(store, &run_id);
+                (PointEvent::Started { run_id, start_step }, None)
+            }
+            TrainEvent::Epoch { record, .. } => (
+                PointEvent::Evaluated {
+                    step: record.step,
+                    test_acc: record.test_acc,
+                    robust_acc: record.robust.as_ref().map(|r| r.acc),
+                },
+                None,
+            ),
+            TrainEvent::Finished { run_id, summary } => (
+                PointEvent::Finished {
+                    run_id,
+                    test_acc: summary.test_acc,
+                    robust_acc: summary.robust_acc,
+                    duration_s: summary.duration_s,
+                },
+                Some(0),
+            ),
+            TrainEvent::Stopped { run_id, step } => {
+                (PointEvent::Stopped { run_id, step }, Some(EXIT_INTERRUPTED))
+            }
+            TrainEvent::Failed { error, .. } => (PointEvent::Failed { error }, Some(1)),
+            _ => continue,
+        };
+        out.emit();
+        if let Some(c) = code {
+            break c;
+        }
+    };
+    worker.join();
+    code
 }

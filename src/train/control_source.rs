@@ -3,7 +3,7 @@
 //! lab, `duplab runs pause/resume/stop`). The file is read at most every `CONTROL_POLL`.
 
 use super::Control;
-use crate::store::{ControlCommand, ControlReader, Run};
+use crate::store::{ControlCommand, ControlReader, Heartbeat, Run};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
@@ -14,18 +14,21 @@ pub struct ControlSource<'a> {
     channel: &'a Receiver<Control>,
     file: ControlReader,
     checked: Instant,
-    /// The run folder was found deleted (checked with the control file): the trainer must end
-    /// without writing anything back.
-    pub folder_gone: bool,
+    /// The run's lease, renewed on its own thread while this trainer owns the run.
+    heartbeat: Heartbeat,
+    /// Why the run is no longer this trainer's (its folder was deleted, its lease released or
+    /// taken; checked with the control file): the trainer must end without writing anything back.
+    pub lost: Option<String>,
 }
 
 impl<'a> ControlSource<'a> {
-    pub fn new(channel: &'a Receiver<Control>) -> ControlSource<'a> {
+    pub fn new(channel: &'a Receiver<Control>, heartbeat: Heartbeat) -> ControlSource<'a> {
         ControlSource {
             channel,
             file: ControlReader::default(),
             checked: Instant::now(),
-            folder_gone: false,
+            heartbeat,
+            lost: None,
         }
     }
 
@@ -53,7 +56,11 @@ impl<'a> ControlSource<'a> {
         }
         self.checked = Instant::now();
         if !run.dir.exists() {
-            self.folder_gone = true;
+            self.lost = Some(format!("its folder {} was deleted", run.dir.display()));
+            return Some(Control::Stop);
+        }
+        if let Some(why) = self.heartbeat.lost() {
+            self.lost = Some(why);
             return Some(Control::Stop);
         }
         self.file.poll(run).map(|c| match c {

@@ -29,12 +29,13 @@ use std::sync::mpsc::{Receiver, Sender};
 use std::time::{Duration, Instant};
 
 /// What `control` decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Flow {
     Go,
     Stop,
-    /// The run folder was deleted (`runs rm`, by hand): end without writing anything.
-    FolderGone,
+    /// The run is no longer this trainer's (its folder deleted, its lease released by hand or
+    /// taken by another process): end without writing anything.
+    Lost(String),
 }
 
 /// The training-metric window: loss and correct counts summed on the device since the last
@@ -154,7 +155,7 @@ impl<'a> Session<'a> {
                 job.preset.data.leak_threshold,
             ),
             report,
-            control: ControlSource::new(control),
+            control: ControlSource::new(control, s.heartbeat),
             stop_early: None,
             input: s.input,
             class_names: s.class_names,
@@ -184,10 +185,9 @@ impl<'a> Session<'a> {
     /// the run's status says `paused` meanwhile, so watchers in other processes see it.
     pub fn control(&mut self) -> Flow {
         let flow = self.controls();
-        if self.control.folder_gone {
-            Flow::FolderGone
-        } else {
-            flow
+        match &self.control.lost {
+            Some(why) => Flow::Lost(why.clone()),
+            None => flow,
         }
     }
 

@@ -12,7 +12,7 @@ use crate::backend::select;
 use crate::data;
 use crate::nn::{InputShape, Net};
 use crate::spec::Length;
-use crate::store::{Phase, Run, RunConfig, RunStatus, Summary};
+use crate::store::{Heartbeat, Phase, Run, RunConfig, RunStatus, StoreError, Summary};
 use anyhow::{Result, anyhow, bail};
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
@@ -66,6 +66,8 @@ pub fn schedule_epoch(
 /// What the trainer's loop starts from.
 pub struct Setup {
     pub run: Run,
+    /// The run's lease, renewed while the trainer owns the run.
+    pub heartbeat: Heartbeat,
     pub state: TrainerState,
     pub schedule: Schedule,
     pub model: Net,
@@ -117,7 +119,18 @@ pub fn panic_error(p: &(dyn std::any::Any + Send)) -> anyhow::Error {
 pub fn prepare(job: &TrainJob, events: &Sender<TrainEvent>) -> Result<Setup, JobError> {
     // The run folder is known only part way through: `prepare_into` records it as it goes.
     let mut run = None;
-    caught(|| prepare_into(job, events, &mut run)).map_err(|error| JobError { run, error })
+    let result = caught(|| prepare_into(job, events, &mut run));
+    if result.is_err()
+        && run.is_none()
+        && let Some(id) = &job.resume
+        && let Ok(r) = job.store.open(id)
+        && r.lease().is_some_and(|l| l.is_this_process())
+    {
+        // A resume that failed before it touched the run (its data did not load, say) leaves
+        // it as it was, interrupted, and gives it back for the next taker.
+        let _ = r.release_lease(true);
+    }
+    result.map_err(|error| JobError { run, error })
 }
 
 fn prepare_into(
@@ -128,25 +141,19 @@ fn prepare_into(
     let preparing = Instant::now();
     let preset = &job.preset;
     let t = &preset.training;
-    // A folder a launcher prepared is ours from the first moment, so that whatever fails
-    // from here on is recorded in it (status failed, the error in its summary).
-    let prepared = match &job.prepared {
-        Some(id) => {
-            let run = job.store.open(id)?;
-            // Only a folder the lab prepared and nobody started: any other is refused before
-            // it is touched (a finished run stays finished, and in the reports).
-            if run.dir.join(crate::store::layout::CONFIG).exists() {
-                bail!(
-                    "run {id} was started before (it is {}); continue an interrupted run with: duplab train --resume {id}",
-                    run.status().name()
-                );
-            }
-            *run_slot = Some(run.clone());
-            run.mark_owner()?;
-            Some(run)
-        }
-        None => None,
-    };
+    // A folder being resumed, or one a launcher prepared, is taken before any data loads (one
+    // owner at a time, see store::lease), so that two trainers never load and train it both. A
+    // prepared folder is ours from the first moment, so that whatever fails from here on is
+    // recorded in it (status failed, the error in its summary); a resumed run only once its data
+    // loaded (a resume with the wrong data folder leaves it interrupted, not failed).
+    let owned = take_run(job)?;
+    let prepared = owned
+        .as_ref()
+        .filter(|_| job.resume.is_none())
+        .map(|(r, _)| r.clone());
+    if let Some(run) = &prepared {
+        *run_slot = Some(run.clone());
+    }
     let say = |p: Phase| send_phase(events, prepared.as_ref(), p);
     say(Phase::LoadingData {
         set: preset.data.set.name().to_string(),
@@ -194,7 +201,7 @@ fn prepare_into(
         emit_every: (steps_per_epoch / 25).max(1),
     };
 
-    let (run, state) = open_run(job, prepared)?;
+    let (run, state, heartbeat) = open_run(job, owned)?;
     *run_slot = Some(run.clone());
 
     device.seed(job.seed);
@@ -264,6 +271,7 @@ fn prepare_into(
     summary.time_split.get_or_insert_default().prepare_s += preparing.elapsed().as_secs_f64();
     Ok(Setup {
         run,
+        heartbeat,
         state,
         schedule,
         model,
@@ -281,49 +289,56 @@ fn prepare_into(
     })
 }
 
-/// The run folder: the one being resumed, the one a launcher prepared, or a new one.
-fn open_run(job: &TrainJob, prepared: Option<Run>) -> Result<(Run, TrainerState)> {
-    match &job.resume {
-        Some(id) => {
-            let run = job.store.open(id)?;
-            let status = run.status();
-            if status == RunStatus::Finished {
-                bail!("run {} is already finished; nothing to resume", run.id);
-            }
-            // Running or paused: its trainer lives (a pause holds it between steps), and a
-            // second trainer would write the same files.
-            if status.is_live() {
-                let owner = run
-                    .owner()
-                    .map(|o| {
-                        format!(
-                            "process {} on {}",
-                            o.pid,
-                            if o.host.is_empty() {
-                                "this machine"
-                            } else {
-                                &o.host
-                            }
-                        )
-                    })
-                    .unwrap_or_else(|| "a live process".into());
-                bail!(
-                    "run {} is {} and still owned by {owner}; stop it first (duplab runs stop {})",
-                    run.id,
-                    status.name(),
-                    run.id
-                );
-            }
-            run.mark_owner()?;
+/// The run folder being resumed or prepared, taken for this process with its lease's epoch; a
+/// new run is created later, once the data is known.
+fn take_run(job: &TrainJob) -> Result<Option<(Run, Heartbeat)>> {
+    let (id, resuming) = match (&job.resume, &job.prepared) {
+        (Some(id), _) => (id, true),
+        (None, Some(id)) => (id, false),
+        (None, None) => return Ok(None),
+    };
+    let run = job.store.open(id)?;
+    if resuming && run.status() == RunStatus::Finished {
+        bail!("run {} is already finished; nothing to resume", run.id);
+    }
+    // Only a folder the lab prepared and nobody started: any other is refused before it is
+    // touched (a finished run stays finished, and in the reports).
+    if !resuming && run.dir.join(crate::store::layout::CONFIG).exists() {
+        bail!(
+            "run {id} was started before (it is {}); continue an interrupted run with: duplab train --resume {id}",
+            run.status().name()
+        );
+    }
+    let epoch = run.take_lease().map_err(|e| match e {
+        StoreError::Owned { id, owner } => anyhow!(
+            "run {id} is {} and owned by {owner}; stop it first (duplab runs stop {id}), or if that process is gone for good: duplab runs release {id} --force",
+            run.status().name()
+        ),
+        e => e.into(),
+    })?;
+    let heartbeat = run.start_heartbeat(epoch);
+    Ok(Some((run, heartbeat)))
+}
+
+/// The run folder: the one being resumed (already taken), the one a launcher prepared (already
+/// taken), or a new one (this process's from its creation).
+fn open_run(
+    job: &TrainJob,
+    owned: Option<(Run, Heartbeat)>,
+) -> Result<(Run, TrainerState, Heartbeat)> {
+    match owned {
+        Some((run, heartbeat)) if job.resume.is_some() => {
             run.set_status(RunStatus::Running)?;
             // The stop that ended it last time is not a command for this run.
             run.clear_control()?;
             let state = checkpoint::load_state(&run)?.unwrap_or_default();
-            Ok((run, state))
+            Ok((run, state, heartbeat))
         }
-        None => match prepared {
-            Some(run) => Ok((run, TrainerState::default())),
-            None => Ok((job.store.create(&job.preset.name)?, TrainerState::default())),
-        },
+        Some((run, heartbeat)) => Ok((run, TrainerState::default(), heartbeat)),
+        None => {
+            let run = job.store.create(&job.preset.name)?;
+            let heartbeat = run.start_heartbeat(1);
+            Ok((run, TrainerState::default(), heartbeat))
+        }
     }
 }

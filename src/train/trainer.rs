@@ -107,6 +107,12 @@ pub fn run_job(
     Ok(run)
 }
 
+/// The run was taken from this trainer (deleted, released, taken over): nothing may be written
+/// to it any more, not even the failure.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct RunLost(pub String);
+
 /// How the loop ended.
 enum End {
     Stopped,
@@ -120,10 +126,13 @@ fn train(s: &mut Session) -> Result<End> {
         match s.control() {
             Flow::Go => {}
             Flow::Stop => return Ok(End::Stopped),
-            Flow::FolderGone => anyhow::bail!(
-                "the run folder {} was deleted; the trainer stops without writing to it",
-                s.run().dir.display()
-            ),
+            Flow::Lost(why) => {
+                return Err(RunLost(format!(
+                    "run {} is no longer this trainer's: {why}; it stops without writing to it",
+                    s.run().id
+                ))
+                .into());
+            }
         }
         let t0 = Instant::now();
         s.train_step();

@@ -3,7 +3,7 @@
 //! status `failed` and a `Failed` event, never a hung caller.
 
 use super::setup::panic_error;
-use super::trainer::{TrainJob, run_job};
+use super::trainer::{RunLost, TrainJob, run_job};
 use super::{Control, TrainEvent};
 use crate::store::Run;
 use std::panic::AssertUnwindSafe;
@@ -36,6 +36,8 @@ pub fn spawn(job: TrainJob, events: Sender<TrainEvent>) -> WorkerHandle {
                 std::panic::catch_unwind(AssertUnwindSafe(|| run_job(&job, &events, &control_rx)));
             let (run, error): (Option<Run>, String) = match outcome {
                 Ok(Ok(_)) => return,
+                // A run this trainer no longer owns is not its to mark.
+                Ok(Err(e)) if e.error.downcast_ref::<RunLost>().is_some() => (None, e.to_string()),
                 Ok(Err(e)) => (e.run.clone(), e.to_string()),
                 Err(p) => (None, panic_error(p.as_ref()).to_string()),
             };

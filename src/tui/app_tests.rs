@@ -49,6 +49,7 @@ fn row(id: &str, preset: &str) -> RunRow {
         backend: "flex".into(),
         sweep: None,
         point: None,
+        job: None,
     }
 }
 

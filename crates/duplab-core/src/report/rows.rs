@@ -25,6 +25,9 @@ pub struct RunRow {
     pub backend: String,
     pub sweep: Option<String>,
     pub point: Option<String>,
+    /// The Slurm job its (last) trainer ran in, from the run's lease.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<String>,
 }
 
 impl RunRow {
@@ -73,6 +76,7 @@ impl RunRow {
             backend: cfg.as_ref().map(|c| c.backend.clone()).unwrap_or_default(),
             sweep: cfg.as_ref().and_then(|c| c.sweep.clone()),
             point: cfg.and_then(|c| c.point),
+            job: run.lease().and_then(|l| l.job),
         }
     }
 }
@@ -108,7 +112,7 @@ pub fn duration(s: f64) -> String {
 
 /// A plain-text table, columns padded; no colour (it goes to pipes and files too).
 pub fn format_table(rows: &[RunRow]) -> String {
-    let header = [
+    let mut header = vec![
         "ID",
         "PRESET",
         "DATA",
@@ -141,6 +145,14 @@ pub fn format_table(rows: &[RunRow]) -> String {
             ]
         })
         .collect();
+    // The Slurm job, only when some run has one.
+    let mut body = body;
+    if rows.iter().any(|r| r.job.is_some()) {
+        header.push("JOB");
+        for (cells, r) in body.iter_mut().zip(rows) {
+            cells.push(r.job.clone().unwrap_or_default());
+        }
+    }
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in &body {
         for (w, c) in widths.iter_mut().zip(row) {

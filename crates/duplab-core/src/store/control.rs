@@ -43,8 +43,13 @@ impl Run {
         self.dir.join(layout::CONTROL)
     }
 
-    /// Ask this run's trainer, wherever it runs, to pause, resume or stop.
+    /// Ask this run's trainer, wherever it runs, to pause, resume or stop. A stop already in the
+    /// file is never replaced by a pause or resume (the trainer may not have read it yet): a stop
+    /// is not undone. A resumed run's trainer clears the file when it starts.
     pub fn send_control(&self, c: ControlCommand) -> Result<(), StoreError> {
+        if c != ControlCommand::Stop && self.pending_control() == Some(ControlCommand::Stop) {
+            return Ok(());
+        }
         use std::sync::atomic::{AtomicU64, Ordering};
         static COUNT: AtomicU64 = AtomicU64::new(0);
         let nanos = std::time::SystemTime::now()
@@ -62,6 +67,13 @@ impl Run {
             format!("{} {nonce}\n", c.word()).as_bytes(),
             Durability::Rename,
         )
+    }
+
+    /// The command in the control file now (read or not by the trainer).
+    pub fn pending_control(&self) -> Option<ControlCommand> {
+        let text = std::fs::read(self.control_path()).ok()?;
+        let text = String::from_utf8_lossy(&text[..text.len().min(256)]).into_owned();
+        ControlCommand::parse(text.split_whitespace().next()?)
     }
 
     /// Forget old commands (a resumed run must not obey the stop that ended it last time).
@@ -129,6 +141,22 @@ mod tests {
             .filter(|n| n.contains("tmp"))
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    /// A pause sent after a stop (before the trainer read it) used to replace the stop.
+    #[test]
+    fn a_stop_is_never_undone_by_a_later_pause() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RunStore::new(dir.path());
+        let run = store.create_with_id("20260101-000000-x-abcdff").unwrap();
+        let mut r = ControlReader::default();
+        run.send_control(ControlCommand::Stop).unwrap();
+        run.send_control(ControlCommand::Pause).unwrap();
+        run.send_control(ControlCommand::Resume).unwrap();
+        assert_eq!(r.poll(&run), Some(ControlCommand::Stop));
+        run.clear_control().unwrap();
+        run.send_control(ControlCommand::Pause).unwrap();
+        assert_eq!(r.poll(&run), Some(ControlCommand::Pause));
     }
 
     #[test]

@@ -18,6 +18,10 @@ pub enum StoreError {
     /// The run's trainer lives (running or paused): the operation would pull the floor from under it.
     #[error("run {id} is {status} and its trainer lives; stop it first: duplab runs stop {id}")]
     Live { id: String, status: &'static str },
+    /// The run has an owner that may still train it (a live process, or a lease from another
+    /// host whose heartbeat is fresh).
+    #[error("run {id} is owned by {owner}")]
+    Owned { id: String, owner: String },
     /// A file the operation needs and the run does not have (yet).
     #[error("{}: missing", .0.display())]
     Missing(PathBuf),

@@ -17,7 +17,13 @@ pub const CARD: &str = "card.json";
 pub const METRICS: &str = "metrics.jsonl";
 /// `status`: one word (running, paused, finished, failed, interrupted).
 pub const STATUS: &str = "status";
-/// `pid`: the owner, `PID HOST`.
+/// `lease`: the owner (host, pid, start time, boot, Slurm job), its epoch and heartbeat counter,
+/// JSON on one line, replaced by the trainer every few seconds (see `store::lease`).
+pub const LEASE: &str = "lease";
+/// `owners/<epoch>`: one folder per change of owner, created with `mkdir` by whoever takes the
+/// run, so two takers cannot both win one epoch.
+pub const OWNERS: &str = "owners";
+/// `pid`: the owner as versions before leases wrote it, `PID HOST`; read, never written.
 pub const OWNER: &str = "pid";
 /// `phase`: what the trainer does outside training steps, for watchers.
 pub const PHASE: &str = "phase";
@@ -27,6 +33,8 @@ pub const CONTROL: &str = "control";
 pub const PRESET: &str = "preset.toml";
 /// `train.log`: what a detached trainer printed.
 pub const LOG: &str = "train.log";
+/// `task-JOB.log`: a Slurm task's log, linked from the store's `.slurm/` by the task's trainer.
+pub const TASK_LOG_PREFIX: &str = "task-";
 /// `checkpoints/`: model, optimiser and the trainer's position.
 pub const CHECKPOINTS: &str = "checkpoints";
 /// `checkpoints/state.json`: where the trainer stands; written last, so it names a step only once

@@ -2,12 +2,12 @@
 //! Plain Rust: no burn, no terminal.
 //!
 //! `runs/<time>-<preset>-<short id>/` holds `config.json`, `metrics.jsonl` (append-only, flushed a
-//! record at a time), `summary.json` (temp file + rename), `status`, `pid` and `checkpoints/`; a run launched
+//! record at a time), `summary.json` (temp file + rename), `status`, `lease` and `checkpoints/`; a run launched
 //! from the lab adds `preset.toml` (what its trainer reads), `train.log`, and the `phase` and
 //! `control` files through which other processes watch and steer it. `layout` is the one table
 //! of those names.
 //!
-//! One concept a file: `status`, `config`, `owner` (the pid file and liveness), `points` (what a
+//! One concept a file: `status`, `config`, `lease` (the owner, its heartbeat and liveness), `points` (what a
 //! sweep does with a point), `control`, `metrics`, `summary`, `run` (the folders and their readers).
 
 mod config;
@@ -16,7 +16,7 @@ mod error;
 mod id;
 pub mod layout;
 mod metrics;
-mod owner;
+mod lease;
 mod phase;
 mod points;
 mod run;
@@ -34,7 +34,7 @@ pub use metrics::{
     EpochRecord, GroupMetrics, GroupStat, LeakageStat, Membership, MetricRecord, MetricsTail,
     MetricsWriter, OverfitStat, RobustRecord, StepRecord, TailRead, read_metrics,
 };
-pub use owner::Owner;
+pub use lease::{Heartbeat, Lease, Liveness, heartbeat_interval, lease_expiry, slurm_job};
 pub use phase::Phase;
 pub use points::{PointPlan, PointTake};
 pub use run::{Run, RunStore, now};

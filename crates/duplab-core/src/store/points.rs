@@ -1,8 +1,9 @@
 //! Sweep points in the store: finding a point's run, deciding what a sweep does with it, and
-//! claiming it. A point is claimed before any data is loaded, by an atomic `mkdir` (atomic on
-//! NFS too, unlike the locks network file systems emulate) of `.claims/<hash of sweep, point,
-//! seed>` in the store; the claim records the run id, so two sweeps (or a task resubmitted while
-//! the first still runs) never train one point twice, and finding a point is one lookup.
+//! claiming it. A point is claimed before any data is loaded, by an atomic rename (atomic on NFS
+//! too, unlike the locks network file systems emulate) of a folder holding the run id to
+//! `.claims/<hash of sweep, point, seed>/<n>` in the store, so two sweeps (or a task resubmitted
+//! while the first still runs) never train one point twice, and finding a point is one lookup.
+//! Resuming a claimed point is guarded by the run's lease (`store::lease`), not by the claim.
 
 use super::error::{StoreError, io};
 use super::run::{Run, RunStore};
@@ -32,6 +33,7 @@ pub enum PointPlan {
 }
 
 impl RunStore {
+    /// The folder of a point's claims: `.claims/<hash>/`, holding one folder per claim, `<n>/`.
     fn claim_dir(&self, sweep: &str, point: &str, seed: u64) -> PathBuf {
         use sha2::{Digest, Sha256};
         let h = Sha256::digest(format!("{sweep}\0{point}\0{seed}").as_bytes());
@@ -39,17 +41,30 @@ impl RunStore {
         self.root.join(CLAIMS).join(hex)
     }
 
-    /// The run a point's claim names (`None`: no claim, or one still being written).
+    /// The newest claim of a point: its number and the run it names (`None`: never claimed).
+    fn latest_claim(&self, sweep: &str, point: &str, seed: u64) -> Option<(u64, String)> {
+        let dir = self.claim_dir(sweep, point, seed);
+        let n = std::fs::read_dir(&dir)
+            .ok()?
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u64>().ok())
+            .max()?;
+        let text = std::fs::read_to_string(dir.join(n.to_string()).join(CLAIM_RUN)).ok()?;
+        Some((n, text.trim().to_string()))
+    }
+
+    /// The run a point's newest claim names.
     pub fn claimed_run(&self, sweep: &str, point: &str, seed: u64) -> Option<String> {
-        let text =
-            std::fs::read_to_string(self.claim_dir(sweep, point, seed).join(CLAIM_RUN)).ok()?;
-        Some(text.trim().to_string()).filter(|t| !t.is_empty())
+        self.latest_claim(sweep, point, seed)
+            .map(|(_, id)| id)
+            .filter(|id| !id.is_empty())
     }
 
     /// Claim a point for `run_id`: `Ok(None)` when this process took it, `Ok(Some(holder))`
-    /// when another did (`holder` is its run id, or empty while that claim is being written). A
-    /// claim whose run failed or was deleted is stale: it is moved away (a rename, which only one
-    /// process wins) and the point claimed again.
+    /// when another did (`holder` is its run id). A claim is a folder holding the run id, written
+    /// under a temporary name and renamed to its number: a rename onto a claim that exists fails
+    /// (it is never empty), so of two claimers one wins, and no claim is ever half written. A
+    /// claim whose run failed, was deleted, or was interrupted before any checkpoint is stale:
+    /// the point is claimed again under the next number, which again only one process wins.
     pub fn claim_point(
         &self,
         sweep: &str,
@@ -58,43 +73,44 @@ impl RunStore {
         run_id: &str,
     ) -> Result<Option<String>, StoreError> {
         let dir = self.claim_dir(sweep, point, seed);
-        let parent = dir.parent().expect("a claim has a folder");
-        std::fs::create_dir_all(parent).map_err(io(parent))?;
-        for _ in 0..2 {
-            match std::fs::create_dir(&dir) {
-                Ok(()) => {
-                    crate::atomic::write_atomic(
-                        &dir.join(CLAIM_RUN),
-                        format!("{run_id}\n").as_bytes(),
-                        crate::atomic::Durability::Sync,
-                    )?;
-                    return Ok(None);
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let next = match self.latest_claim(sweep, point, seed) {
+            None => 0,
+            Some((n, holder)) => {
+                // Stale: its run is gone, failed, or was interrupted before any checkpoint
+                // (nothing to resume) with no owner left.
+                let stale = self.open(&holder).map_or(true, |r| match r.status() {
+                    RunStatus::Failed => true,
+                    RunStatus::Interrupted => !r.checkpoint_state_path().exists(),
+                    _ => false,
+                });
+                if !stale {
+                    return Ok(Some(holder));
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let holder = self.claimed_run(sweep, point, seed);
-                    // Stale: its run is gone, failed, or was interrupted before any checkpoint
-                    // (nothing to resume, and no trainer).
-                    let stale = holder.as_deref().is_some_and(|id| {
-                        self.open(id).map_or(true, |r| match r.status() {
-                            RunStatus::Failed => true,
-                            RunStatus::Interrupted => !r.checkpoint_state_path().exists(),
-                            _ => false,
-                        })
-                    });
-                    if !stale {
-                        return Ok(Some(holder.unwrap_or_default()));
-                    }
-                    let away = crate::atomic::temp_path(&dir);
-                    if std::fs::rename(&dir, &away).is_ok() {
-                        let _ = std::fs::remove_dir_all(&away);
-                    }
-                }
-                Err(e) => return Err(StoreError::Io(dir, e)),
+                n + 1
+            }
+        };
+        let tmp = crate::atomic::temp_path(&dir.join("claim"));
+        std::fs::create_dir(&tmp).map_err(io(&tmp))?;
+        crate::atomic::write_atomic(
+            &tmp.join(CLAIM_RUN),
+            format!("{run_id}\n").as_bytes(),
+            crate::atomic::Durability::Sync,
+        )?;
+        let target = dir.join(next.to_string());
+        match std::fs::rename(&tmp, &target) {
+            Ok(()) => Ok(None),
+            Err(_) if target.exists() => {
+                let _ = std::fs::remove_dir_all(&tmp);
+                Ok(Some(
+                    self.claimed_run(sweep, point, seed).unwrap_or_default(),
+                ))
+            }
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&tmp);
+                Err(StoreError::Io(target, e))
             }
         }
-        Ok(Some(
-            self.claimed_run(sweep, point, seed).unwrap_or_default(),
-        ))
     }
 
     /// What to do with a point, and for a new one, its claimed run folder (created here, before
@@ -198,6 +214,32 @@ mod tests {
                 store.claimed_run("grid", "rate=0.1", 3).as_deref(),
                 Some(started[0].id.as_str())
             );
+        }
+    }
+
+    /// Eight takers that all find one claim stale (its run failed) retake it once: the old
+    /// rename-away-then-mkdir let two of them win.
+    #[test]
+    fn a_stale_claim_is_retaken_by_one_taker_only() {
+        for round in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let store = RunStore::new(dir.path());
+            let PointTake::Start(first) = store.take_point("g", "p", 0, "default").unwrap() else {
+                panic!("a new point starts");
+            };
+            first.set_status(RunStatus::Failed).unwrap();
+            let takes: Vec<PointTake> = std::thread::scope(|s| {
+                let hs: Vec<_> = (0..8)
+                    .map(|_| s.spawn(|| store.take_point("g", "p", 0, "default").unwrap()))
+                    .collect();
+                hs.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let started = takes
+                .iter()
+                .filter(|t| matches!(t, PointTake::Start(_)))
+                .count();
+            assert_eq!(started, 1, "round {round}: {takes:?}");
+            assert_eq!(store.runs().unwrap().len(), 2, "the failed run and one new one");
         }
     }
 

@@ -65,7 +65,7 @@ impl RunStore {
         };
         std::fs::create_dir_all(run.checkpoints_dir()).map_err(io(&run.dir))?;
         run.set_status(RunStatus::Running)?;
-        run.mark_owner()?;
+        run.first_lease()?;
         Ok(run)
     }
 
@@ -134,6 +134,24 @@ impl RunStore {
 }
 
 impl Run {
+    /// Link a Slurm task's log (a file Slurm is writing, in the store's `.slurm/`) into the run
+    /// folder as `task-JOB.log`: a hard link, so the folder holds the whole log as it grows (a
+    /// symbolic link where the file system refuses hard links). A link already there is kept.
+    pub fn link_task_log(&self, log: &Path, job: &str) -> Result<PathBuf, StoreError> {
+        let safe: String = job
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '-' })
+            .collect();
+        let dest = self.dir.join(format!("{}{safe}.log", layout::TASK_LOG_PREFIX));
+        if dest.exists() {
+            return Ok(dest);
+        }
+        std::fs::hard_link(log, &dest)
+            .or_else(|_| std::os::unix::fs::symlink(log, &dest))
+            .map_err(io(&dest))?;
+        Ok(dest)
+    }
+
     pub fn checkpoints_dir(&self) -> PathBuf {
         self.dir.join(layout::CHECKPOINTS)
     }
@@ -160,7 +178,7 @@ impl Run {
     }
 
     /// A file's text, `None` when it does not exist.
-    fn read_text(&self, name: &str) -> Result<Option<String>, StoreError> {
+    pub(crate) fn read_text(&self, name: &str) -> Result<Option<String>, StoreError> {
         let p = self.dir.join(name);
         match std::fs::read_to_string(&p) {
             Ok(t) => Ok(Some(t)),
@@ -495,10 +513,12 @@ mod tests {
     fn dead_trainer_reads_as_interrupted() {
         let dir = tempfile::tempdir().unwrap();
         let run = RunStore::new(dir.path()).create("x").unwrap();
-        // pid 0 never names a live process in /proc.
+        // A run of a version before leases: its `pid` file alone names the owner; pid 0 never
+        // names a live process in /proc.
+        std::fs::remove_file(run.dir.join("lease")).unwrap();
         std::fs::write(
             run.dir.join("pid"),
-            "0 ".to_string() + &super::super::owner::hostname(),
+            "0 ".to_string() + &super::super::lease::hostname(),
         )
         .unwrap();
         assert_eq!(run.status(), RunStatus::Interrupted);
