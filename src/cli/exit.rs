@@ -31,7 +31,7 @@ pub fn exit_code(r: anyhow::Result<i32>) -> i32 {
     }
 }
 
-/// Set by the first SIGINT, SIGTERM or SIGHUP; a second signal of a kind ends the process at once.
+/// Set by the first SIGINT, SIGTERM or SIGHUP; a second SIGINT ends the process at once.
 pub fn stop_flag() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
     for sig in [
@@ -39,8 +39,16 @@ pub fn stop_flag() -> Arc<AtomicBool> {
         signal_hook::consts::SIGTERM,
         signal_hook::consts::SIGHUP,
     ] {
-        let _ =
-            signal_hook::flag::register_conditional_shutdown(sig, EXIT_INTERRUPTED, flag.clone());
+        // Only a second Ctrl-C is a person asking to quit at once. A TERM or HUP after the
+        // first signal is a machine repeating itself (Slurm's scancel signals the task's shell,
+        // which forwards it, and duplab itself): the checkpoint goes on.
+        if sig == signal_hook::consts::SIGINT {
+            let _ = signal_hook::flag::register_conditional_shutdown(
+                sig,
+                EXIT_INTERRUPTED,
+                flag.clone(),
+            );
+        }
         let _ = signal_hook::flag::register(sig, flag.clone());
     }
     flag

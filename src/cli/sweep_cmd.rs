@@ -50,7 +50,7 @@ pub struct SlurmOptions {
     /// Slurm account to charge (`#SBATCH --account`).
     #[arg(long = "slurm-account", value_name = "NAME")]
     pub account: Option<String>,
-    /// Time limit of a task (`#SBATCH --time`, e.g. 04:00:00); a task gets SIGTERM two minutes
+    /// Time limit of a task (`#SBATCH --time`, e.g. 04:00:00); a task gets USR1 two minutes
     /// before it, checkpoints and asks Slurm to requeue the task.
     #[arg(long = "slurm-time", value_name = "LIMIT")]
     pub time: Option<String>,
@@ -159,9 +159,10 @@ pub fn slurm_script(
             s.push_str(&format!("#SBATCH --{name}={}\n", sbatch_value(option, v)?));
         }
     }
-    // Before the time limit (or a preemption) the task gets SIGTERM: `duplab train` checkpoints
-    // and ends `interrupted`; the requeued task resumes it.
-    s.push_str("#SBATCH --signal=B:TERM@120\n#SBATCH --requeue\n");
+    // Two minutes before the time limit the task's shell gets USR1: `duplab train` checkpoints
+    // and ends `interrupted`, and the task requeues itself, so the point resumes. A TERM
+    // (`scancel`, a preemption) also checkpoints, but requeues nothing: a cancel stays a cancel.
+    s.push_str("#SBATCH --signal=B:USR1@120\n#SBATCH --requeue\n");
     // Each task's log goes into the run store (`.slurm/`), and the task links it into its run
     // folder once it knows the run (`task-JOB.log`); a store path Slurm cannot read unquoted
     // keeps the log in the submission folder.
@@ -199,18 +200,20 @@ pub fn slurm_script(
     s.push_str(
         "# A finished point is skipped and an interrupted one resumed: resubmitting is safe.\n",
     );
-    // duplab runs as a child so that the TERM Slurm sends before the time limit (or a
-    // preemption) is forwarded to it: it checkpoints and exits 130, and the task asks to be
-    // requeued, so the point resumes instead of ending FAILED.
+    // duplab runs as a child so that the signals Slurm sends the task's shell reach it: it
+    // checkpoints and exits 130; after the time-limit warning (USR1) the task asks to be
+    // requeued, so the point resumes instead of ending TIMEOUT.
     s.push_str(concat!(
         "set +e\n",
+        "requeue=0\n",
         "\"$DUPLAB\" train --plain \"${args[@]}\" &\n",
         "child=$!\n",
+        "trap 'requeue=1; kill -TERM \"$child\" 2>/dev/null' USR1\n",
         "trap 'kill -TERM \"$child\" 2>/dev/null' TERM\n",
         "wait \"$child\"; code=$?\n",
-        "# A TERM interrupts wait: wait again until the checkpoint is written.\n",
+        "# A signal interrupts wait: wait again until the checkpoint is written.\n",
         "while kill -0 \"$child\" 2>/dev/null; do wait \"$child\"; code=$?; done\n",
-        "if [ \"$code\" -eq 130 ] && [ -n \"${SLURM_ARRAY_JOB_ID:-}\" ]; then\n",
+        "if [ \"$requeue\" = 1 ] && [ \"$code\" -eq 130 ] && [ -n \"${SLURM_ARRAY_JOB_ID:-}\" ]; then\n",
         "  scontrol requeue \"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}\" || true\n",
         "fi\n",
         "exit \"$code\"\n",
@@ -631,59 +634,62 @@ mod tests {
         }
     }
 
-    /// The TERM Slurm sends before a time limit reaches duplab (a child of the task), which
-    /// checkpoints and exits 130; the task ends with that code (and, under Slurm, asks to be
-    /// requeued).
+    /// The warning Slurm sends before a time limit (USR1, to the task's shell) reaches duplab
+    /// (its child) as a TERM: it checkpoints and exits 130, and the task asks to be requeued. A
+    /// TERM (`scancel`) checkpoints the same way but requeues nothing: once it did, and a
+    /// cancelled task came back by itself.
     #[test]
-    fn a_term_to_the_task_reaches_duplab_and_its_exit_code_is_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let g = load_grid("study-default").unwrap();
-        let o = SlurmOptions::default();
-        let script = slurm_script(&g, dir.path(), DeviceChoice::Cpu, None, &o).unwrap();
-        let path = dir.path().join("sweep.sbatch");
-        std::fs::write(&path, &script).unwrap();
-        let mark = dir.path().join("got-term");
-        let stub = dir.path().join("duplab-stub");
-        stand_in(
-            &stub,
-            format!(
-                "#!/bin/bash\ntrap 'touch {}; exit 130' TERM\nwhile true; do sleep 0.05; done\n",
-                mark.display()
-            ),
-        );
-        // A stand-in `scontrol` that records what it was asked.
-        let bin = dir.path().join("bin");
-        std::fs::create_dir_all(&bin).unwrap();
-        let asked = dir.path().join("scontrol-args");
-        stand_in(
-            bin.join("scontrol"),
-            format!("#!/bin/sh\necho \"$@\" > {}\n", asked.display()),
-        );
-        let path_var = format!(
-            "{}:{}",
-            bin.display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        let mut task = std::process::Command::new("bash")
-            .arg(&path)
-            .env("DUPLAB", &stub)
-            .env("PATH", path_var)
-            .env("SLURM_ARRAY_TASK_ID", "0")
-            .env("SLURM_ARRAY_JOB_ID", "77")
-            .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(500));
-        unsafe {
-            libc::kill(task.id() as i32, libc::SIGTERM);
+    fn a_time_limit_requeues_the_task_and_a_cancel_does_not() {
+        for (signal, requeued) in [(libc::SIGUSR1, true), (libc::SIGTERM, false)] {
+            let dir = tempfile::tempdir().unwrap();
+            let g = load_grid("study-default").unwrap();
+            let o = SlurmOptions::default();
+            let script = slurm_script(&g, dir.path(), DeviceChoice::Cpu, None, &o).unwrap();
+            let path = dir.path().join("sweep.sbatch");
+            std::fs::write(&path, &script).unwrap();
+            let mark = dir.path().join("got-term");
+            let stub = dir.path().join("duplab-stub");
+            stand_in(
+                &stub,
+                format!(
+                    "#!/bin/bash\ntrap 'touch {}; exit 130' TERM\nwhile true; do sleep 0.05; done\n",
+                    mark.display()
+                ),
+            );
+            // A stand-in `scontrol` that records what it was asked.
+            let bin = dir.path().join("bin");
+            std::fs::create_dir_all(&bin).unwrap();
+            let asked = dir.path().join("scontrol-args");
+            stand_in(
+                bin.join("scontrol"),
+                format!("#!/bin/sh\necho \"$@\" > {}\n", asked.display()),
+            );
+            let path_var = format!(
+                "{}:{}",
+                bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            );
+            let mut task = std::process::Command::new("bash")
+                .arg(&path)
+                .env("DUPLAB", &stub)
+                .env("PATH", path_var)
+                .env("SLURM_ARRAY_TASK_ID", "0")
+                .env("SLURM_ARRAY_JOB_ID", "77")
+                .spawn()
+                .unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            unsafe {
+                libc::kill(task.id() as i32, signal);
+            }
+            let status = task.wait().unwrap();
+            assert!(mark.exists(), "signal {signal}: the TERM did not reach duplab");
+            assert_eq!(status.code(), Some(130));
+            let requeue = std::fs::read_to_string(&asked).unwrap_or_default();
+            if requeued {
+                assert_eq!(requeue.trim(), "requeue 77_0", "a time limit requeues the task");
+            } else {
+                assert_eq!(requeue, "", "a cancel requeues nothing");
+            }
         }
-        let status = task.wait().unwrap();
-        assert!(mark.exists(), "the TERM did not reach duplab");
-        assert_eq!(status.code(), Some(130));
-        let requeue = std::fs::read_to_string(&asked).unwrap_or_default();
-        assert_eq!(
-            requeue.trim(),
-            "requeue 77_0",
-            "the interrupted task asks to be requeued"
-        );
     }
 }
