@@ -66,6 +66,11 @@ pub struct SlurmOptions {
     /// At most this many tasks of the array at once (`--array=0-K%N`).
     #[arg(long = "slurm-max-running", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_running: Option<u64>,
+    /// Your own lines for every task, inserted after the generated `#SBATCH` lines and before
+    /// the task runs: more directives (`#SBATCH --qos=…`, `--constraint=…`) and setup such as
+    /// `module load …`. Your file, so it is pasted as it is.
+    #[arg(long = "slurm-template", value_name = "FILE")]
+    pub template: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -102,6 +107,23 @@ fn sbatch_value(option: &str, v: &str) -> Result<String> {
             v.escape_debug()
         )))
     }
+}
+
+/// The user's template: a text file of at most 64 KiB.
+fn read_template(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).map_err(|e| failure(format!("--slurm-template {}: {e}", path.display())))?;
+    let mut text = String::new();
+    f.take(64 * 1024 + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| failure(format!("--slurm-template {}: {e} (a text file is expected)", path.display())))?;
+    if text.len() > 64 * 1024 {
+        return Err(failure(format!(
+            "--slurm-template {}: larger than 64 KiB; a template holds directives and setup lines",
+            path.display()
+        )));
+    }
+    Ok(text)
 }
 
 /// An sbatch array script: task k runs `duplab train` for point k into a shared run store, with
@@ -173,6 +195,14 @@ pub fn slurm_script(
         s.push_str(&format!("#SBATCH --output={}/%A_%a.out\n", logs.display()));
     } else {
         s.push_str("#SBATCH --output=duplab-%A_%a.out\n");
+    }
+    if let Some(t) = &o.template {
+        let text = read_template(t)?;
+        s.push_str(&format!("# From {}:\n", comment_safe(&t.display().to_string())));
+        s.push_str(&text);
+        if !text.ends_with('\n') {
+            s.push('\n');
+        }
     }
     s.push_str("set -euo pipefail\n");
     s.push_str("# The duplab binary, and the run store every task writes into (on a shared file system).\n");
@@ -622,7 +652,19 @@ mod tests {
             max_running: Some(3),
             ..SlurmOptions::default()
         };
+        let template = dir.path().join("site.sh");
+        std::fs::write(&template, "#SBATCH --qos=long\nmodule load vulkan\n").unwrap();
+        let good = SlurmOptions {
+            template: Some(template),
+            ..good
+        };
         let s = slurm_script(&g, &runs, DeviceChoice::Gpu, None, &good).unwrap();
+        let at = |l: &str| s.find(l).unwrap_or_else(|| panic!("{l} in:\n{s}"));
+        assert!(
+            at("#SBATCH --requeue") < at("#SBATCH --qos=long")
+                && at("module load vulkan") < at("set -euo pipefail"),
+            "the template follows the generated directives and precedes the task:\n{s}"
+        );
         for line in [
             "#SBATCH --partition=gpu",
             "#SBATCH --time=04:00:00",

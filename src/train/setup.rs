@@ -119,12 +119,12 @@ pub fn panic_error(p: &(dyn std::any::Any + Send)) -> anyhow::Error {
 pub fn prepare(job: &TrainJob, events: &Sender<TrainEvent>) -> Result<Setup, JobError> {
     // The run folder is known only part way through: `prepare_into` records it as it goes.
     let mut run = None;
-    let result = caught(|| prepare_into(job, events, &mut run));
+    // The run this job took for a resume, until `prepare_into` records it in `run`.
+    let mut taken = None;
+    let result = caught(|| prepare_into(job, events, &mut run, &mut taken));
     if result.is_err()
         && run.is_none()
-        && let Some(id) = &job.resume
-        && let Ok(r) = job.store.open(id)
-        && r.lease().is_some_and(|l| l.is_this_process())
+        && let Some(r) = taken
     {
         // A resume that failed before it touched the run (its data did not load, say) leaves
         // it as it was, interrupted, and gives it back for the next taker.
@@ -137,6 +137,7 @@ fn prepare_into(
     job: &TrainJob,
     events: &Sender<TrainEvent>,
     run_slot: &mut Option<Run>,
+    taken: &mut Option<Run>,
 ) -> Result<Setup> {
     let preparing = Instant::now();
     let preset = &job.preset;
@@ -147,6 +148,9 @@ fn prepare_into(
     // recorded in it (status failed, the error in its summary); a resumed run only once its data
     // loaded (a resume with the wrong data folder leaves it interrupted, not failed).
     let owned = take_run(job)?;
+    if job.resume.is_some() {
+        *taken = owned.as_ref().map(|(r, _)| r.clone());
+    }
     let prepared = owned
         .as_ref()
         .filter(|_| job.resume.is_none())

@@ -539,9 +539,10 @@ fn failure(events: &[TrainEvent]) -> String {
 fn resuming_a_paused_run_whose_trainer_lives_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let store = RunStore::new(dir.path());
-    // Owned by this (live) process, held by a pause.
+    // Owned by a trainer of this (live) process, held by a pause: its lease is renewed.
     let run = store.create("default").unwrap();
     run.set_status(RunStatus::Paused).unwrap();
+    let _paused_trainer = run.start_heartbeat(1);
     let mut j = job(&store, tiny(&[]), DeviceChoice::Cpu);
     j.resume = Some(run.id.clone());
     let e = failure(&run_to_end(j));

@@ -368,6 +368,14 @@ impl Run {
                 && l.is_here()
                 && l.pid == std::os::unix::process::parent_id()
                 && l.liveness(&self.lease_path()).is_live();
+            // A trainer of this very process (a lab's worker) already renews it: a second one
+            // would write the same files.
+            if l.is_this_process() && beating().contains(&self.dir) {
+                return Err(StoreError::Owned {
+                    id: self.id.clone(),
+                    owner: format!("{} (another trainer of this process)", l.describe()),
+                });
+            }
             if l.is_this_process() || from_parent {
                 let mine = Lease {
                     job: slurm_job(),
@@ -464,6 +472,7 @@ impl Run {
     }
 
     pub fn start_heartbeat_every(&self, epoch: u64, every: Duration) -> Heartbeat {
+        beating().insert(self.dir.clone());
         let lost = Arc::new(Mutex::new(None::<String>));
         let stop = Arc::new(AtomicBool::new(false));
         let (run, lost2, stop2) = (self.clone(), lost.clone(), stop.clone());
@@ -485,7 +494,12 @@ impl Run {
                 }
             })
             .ok();
-        Heartbeat { lost, stop, handle }
+        Heartbeat {
+            lost,
+            stop,
+            handle,
+            dir: self.dir.clone(),
+        }
     }
 
     /// One heartbeat: `Some(why)` when the run is no longer this process's. The `owners/`
@@ -528,6 +542,17 @@ pub struct Heartbeat {
     lost: Arc<Mutex<Option<String>>>,
     stop: Arc<AtomicBool>,
     handle: Option<std::thread::JoinHandle<()>>,
+    dir: PathBuf,
+}
+
+/// The run folders this process's heartbeats renew: a second trainer of the same process may
+/// not take one of them.
+fn beating() -> std::sync::MutexGuard<'static, std::collections::HashSet<PathBuf>> {
+    static BEATING: OnceLock<Mutex<std::collections::HashSet<PathBuf>>> = OnceLock::new();
+    BEATING
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
 }
 
 impl Heartbeat {
@@ -543,6 +568,7 @@ impl Drop for Heartbeat {
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
+        beating().remove(&self.dir);
     }
 }
 
