@@ -91,8 +91,15 @@ impl Trainers {
         std::fs::read_dir(&self.0)
             .map(|rd| {
                 rd.filter_map(|e| e.ok())
-                    .filter_map(|e| std::fs::read_to_string(e.path().join("pid")).ok())
-                    .filter_map(|t| t.split_whitespace().next()?.parse().ok())
+                    .filter_map(|e| std::fs::read_to_string(e.path().join("lease")).ok())
+                    .filter_map(|t| {
+                        let lease: serde_json::Value = serde_json::from_str(&t).ok()?;
+                        // A trainer that ended gave its run up: nothing to kill.
+                        if lease["ended"] == true {
+                            return None;
+                        }
+                        Some(lease["pid"].as_i64()? as i32)
+                    })
                     .collect()
             })
             .unwrap_or_default()

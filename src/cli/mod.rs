@@ -190,7 +190,7 @@ pub enum RunsCommand {
     },
     /// Give up a run whose owner is gone for good (a node that died, a container that was
     /// replaced): the run reads as interrupted and can be resumed. A trainer that still lives is
-    /// fenced off: it stops at its next heartbeat without writing.
+    /// fenced off: it stops within a heartbeat and writes no checkpoint, summary or status.
     Release {
         id: String,
         /// Release it even though its owner may still live (its heartbeat is fresh, or it is

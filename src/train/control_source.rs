@@ -32,6 +32,11 @@ impl<'a> ControlSource<'a> {
         }
     }
 
+    /// Why the run is no longer this trainer's, checked now (see `Heartbeat::check`).
+    pub fn check_owned(&self) -> Option<String> {
+        self.heartbeat.check()
+    }
+
     /// The next command, waiting up to `wait` on the channel. A channel whose sender is gone
     /// means stop (the lab that owned the worker has left).
     pub fn next(&mut self, run: &Run, wait: Duration) -> Option<Control> {

@@ -325,7 +325,21 @@ impl<'a> Session<'a> {
     }
 
     /// After an evaluation: a new metric window, then model, optimiser and state to disk.
+    /// The run must still be this trainer's before it writes what another owner would (a
+    /// checkpoint, the summary, the final status): an error that writes nothing otherwise.
+    fn still_owned(&self) -> Result<()> {
+        match self.control.check_owned() {
+            None => Ok(()),
+            Some(why) => Err(super::trainer::RunLost(format!(
+                "run {} is no longer this trainer's: {why}; it stops without writing to it",
+                self.report.run.id
+            ))
+            .into()),
+        }
+    }
+
     pub fn checkpoint(&mut self) -> Result<()> {
+        self.still_owned()?;
         let t0 = Instant::now();
         let inner = self.device.clone().inner();
         self.window.loss = Tensor::<1>::zeros([1], &inner);
@@ -347,6 +361,7 @@ impl<'a> Session<'a> {
 
     /// Stopped on request: checkpoint mid-window, mark the run interrupted (resumable).
     pub fn stop(mut self) -> Result<()> {
+        self.still_owned()?;
         let t0 = Instant::now();
         self.state.elapsed_s = self.clock.elapsed();
         self.window.sync(&mut self.state);
@@ -365,6 +380,7 @@ impl<'a> Session<'a> {
 
     /// All steps done: final weights, summary, status.
     pub fn finish(mut self) -> Result<()> {
+        self.still_owned()?;
         let t0 = Instant::now();
         let info = super::pytorch::ModelInfo {
             kind: self.job.preset.training.model,

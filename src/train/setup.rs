@@ -320,6 +320,11 @@ fn take_run(job: &TrainJob) -> Result<Option<(Run, Heartbeat)>> {
         ),
         e => e.into(),
     })?;
+    if resuming {
+        // The stop that ended it last time is not a command for this run; cleared now, before
+        // the data loads, so that a stop sent while it loads is obeyed.
+        run.clear_control()?;
+    }
     let heartbeat = run.start_heartbeat(epoch);
     Ok(Some((run, heartbeat)))
 }
@@ -333,8 +338,6 @@ fn open_run(
     match owned {
         Some((run, heartbeat)) if job.resume.is_some() => {
             run.set_status(RunStatus::Running)?;
-            // The stop that ended it last time is not a command for this run.
-            run.clear_control()?;
             let state = checkpoint::load_state(&run)?.unwrap_or_default();
             Ok((run, state, heartbeat))
         }

@@ -49,6 +49,9 @@ pub struct Lease {
     /// Released by hand (`duplab runs release`): nobody owns the run.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub released: bool,
+    /// Its trainer ended (finished, stopped, failed) and gave the run up.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ended: bool,
     /// Read from a `pid` file of an older version (no heartbeat to judge by).
     #[serde(skip)]
     pub legacy: bool,
@@ -103,6 +106,7 @@ impl Lease {
             },
             beat: 0,
             released: false,
+            ended: false,
             legacy: false,
         }
     }
@@ -121,6 +125,7 @@ impl Lease {
             job: None,
             beat: 0,
             released: false,
+            ended: false,
             legacy: true,
         })
     }
@@ -165,6 +170,9 @@ impl Lease {
         if self.released {
             return Liveness::Gone("released by hand".into());
         }
+        if self.ended {
+            return Liveness::Gone(format!("{} ended and gave the run up", self.describe()));
+        }
         if self.is_here() {
             if let (Some(b), Some(now)) = (&self.boot, boot_id())
                 && *b != now
@@ -189,7 +197,7 @@ impl Lease {
             return Liveness::Live;
         }
         let expiry = lease_expiry();
-        match watch(file, self.beat) {
+        match watch(file, &format!("{} {} {} {:?} {}", self.epoch, self.host, self.pid, self.start, self.beat)) {
             Watch::Moved => return Liveness::Live,
             Watch::Still(for_) if for_ >= expiry => {
                 return Liveness::Gone(format!(
@@ -200,7 +208,8 @@ impl Lease {
             }
             Watch::Still(_) => {}
         }
-        match file_age(file) {
+        let root = file.parent().and_then(Path::parent).unwrap_or(Path::new("."));
+        match file_age(file, root) {
             Some(age) if age >= expiry => Liveness::Gone(format!(
                 "{}: no heartbeat for {:.0} s",
                 self.describe(),
@@ -219,20 +228,20 @@ enum Watch {
 }
 
 /// What this process has seen of each lease file's counter: (counter, when it was first seen).
-fn watch(file: &Path, beat: u64) -> Watch {
-    static SEEN: OnceLock<Mutex<HashMap<PathBuf, (u64, Instant)>>> = OnceLock::new();
+fn watch(file: &Path, beat: &str) -> Watch {
+    static SEEN: OnceLock<Mutex<HashMap<PathBuf, (String, Instant)>>> = OnceLock::new();
     let mut seen = SEEN
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(|p| p.into_inner());
     match seen.get(file) {
-        Some((b, since)) if *b == beat => Watch::Still(since.elapsed()),
+        Some((b, since)) if b == beat => Watch::Still(since.elapsed()),
         Some(_) => {
-            seen.insert(file.to_path_buf(), (beat, Instant::now()));
+            seen.insert(file.to_path_buf(), (beat.to_string(), Instant::now()));
             Watch::Moved
         }
         None => {
-            seen.insert(file.to_path_buf(), (beat, Instant::now()));
+            seen.insert(file.to_path_buf(), (beat.to_string(), Instant::now()));
             // Never seen before: no evidence either way; the file's age decides.
             Watch::Still(Duration::ZERO)
         }
@@ -241,9 +250,10 @@ fn watch(file: &Path, beat: u64) -> Watch {
 
 /// How long ago `file` was last replaced, by the clock of the file system that holds it (on a
 /// shared store, the file server's): a probe file written into the same folder gives "now".
-fn file_age(file: &Path) -> Option<Duration> {
+/// `root`: the store (one probe serves every run in it).
+fn file_age(file: &Path, root: &Path) -> Option<Duration> {
     let modified = std::fs::metadata(file).ok()?.modified().ok()?;
-    let now = store_now(file.parent()?.parent()?);
+    let now = store_now(root);
     Some(now.duration_since(modified).unwrap_or(Duration::ZERO))
 }
 
@@ -295,17 +305,31 @@ impl Run {
 
     /// The lease, or an older run's `pid` file read as one.
     pub fn lease(&self) -> Option<Lease> {
-        if let Ok(text) = std::fs::read_to_string(self.lease_path()) {
-            return serde_json::from_str(&text).ok();
-        }
-        Lease::parse_pid_file(&std::fs::read_to_string(self.dir.join(layout::OWNER)).ok()?)
+        self.read_lease().ok().flatten()
     }
 
-    /// Whether the run's owner may still train it (no lease: nobody does).
+    /// The lease; `Err` when it exists but cannot be read now (a network file system's
+    /// transient error), which is not the same as no owner.
+    fn read_lease(&self) -> Result<Option<Lease>, ()> {
+        match std::fs::read(self.lease_path()) {
+            Ok(bytes) => return serde_json::from_slice(&bytes[..bytes.len().min(4096)]).map(Some).map_err(|_| ()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(_) => return Err(()),
+        }
+        match std::fs::read_to_string(self.dir.join(layout::OWNER)) {
+            Ok(text) => Ok(Lease::parse_pid_file(&text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(_) => Err(()),
+        }
+    }
+
+    /// Whether the run's owner may still train it (no lease: nobody does; a lease that cannot
+    /// be read now: assumed live, so nobody takes a run on a transient error).
     pub fn liveness(&self) -> Liveness {
-        match self.lease() {
-            Some(l) => l.liveness(&self.lease_path()),
-            None => Liveness::Gone("no owner recorded".into()),
+        match self.read_lease() {
+            Ok(Some(l)) => l.liveness(&self.lease_path()),
+            Ok(None) => Liveness::Gone("no owner recorded".into()),
+            Err(()) => Liveness::Live,
         }
     }
 
@@ -339,15 +363,30 @@ impl Run {
 
     /// The epoch after the newest one: the lease's, or a later `owners/` folder's (a taker that
     /// created its folder and died before writing the lease still used up its epoch).
-    fn next_epoch(&self, current: Option<&Lease>) -> u64 {
-        let on_disk = std::fs::read_dir(self.dir.join(layout::OWNERS))
+    /// Refused while that later folder is younger than the lease expiry: another taker is
+    /// between its `mkdir` and its lease, and judging the old lease was its business.
+    fn next_epoch(&self, current: Option<&Lease>) -> Result<u64, StoreError> {
+        let owners = self.dir.join(layout::OWNERS);
+        let on_disk = std::fs::read_dir(&owners)
             .map(|rd| {
                 rd.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u64>().ok())
                     .max()
                     .unwrap_or(0)
             })
             .unwrap_or(0);
-        current.map_or(0, |l| l.epoch).max(on_disk) + 1
+        let leased = current.map_or(0, |l| l.epoch);
+        if on_disk > leased {
+            let taking = owners.join(format!("{on_disk:08}"));
+            let root = self.dir.parent().unwrap_or(&self.dir);
+            let fresh = file_age(&taking, root).is_none_or(|a| a < lease_expiry());
+            if fresh {
+                return Err(StoreError::Owned {
+                    id: self.id.clone(),
+                    owner: "another process that is taking it right now".into(),
+                });
+            }
+        }
+        Ok(leased.max(on_disk) + 1)
     }
 
     /// The first lease of a folder this process has just created (exclusively).
@@ -384,14 +423,16 @@ impl Run {
                 self.write_lease(&mine)?;
                 return Ok(l.epoch);
             }
-            if l.liveness(&self.lease_path()).is_live() {
+            // A Slurm task requeued onto another node is the same job: its earlier run is gone.
+            let own_job = l.job.is_some() && l.job == slurm_job() && !l.is_here();
+            if !own_job && l.liveness(&self.lease_path()).is_live() {
                 return Err(StoreError::Owned {
                     id: self.id.clone(),
                     owner: l.describe(),
                 });
             }
         }
-        let epoch = self.next_epoch(current.as_ref());
+        let epoch = self.next_epoch(current.as_ref())?;
         if !self.claim_epoch(epoch)? {
             return Err(StoreError::Owned {
                 id: self.id.clone(),
@@ -400,12 +441,6 @@ impl Run {
         }
         self.write_lease(&Lease::this_process(epoch))?;
         Ok(epoch)
-    }
-
-    /// Record which process trains this run (this one), keeping the current epoch.
-    pub fn mark_owner(&self) -> Result<(), StoreError> {
-        let epoch = self.lease().map_or(1, |l| l.epoch);
-        self.write_lease(&Lease::this_process(epoch))
     }
 
     /// Hand the run to another process of this machine (a trainer the lab just started), in the
@@ -434,7 +469,7 @@ impl Run {
                 ),
             });
         }
-        let epoch = self.next_epoch(current.as_ref());
+        let epoch = self.next_epoch(current.as_ref())?;
         if !self.claim_epoch(epoch)? {
             return Err(StoreError::Owned {
                 id: self.id.clone(),
@@ -450,6 +485,7 @@ impl Run {
             job: None,
             beat: 0,
             released: true,
+            ended: false,
             legacy: false,
         };
         self.write_lease(&released)?;
@@ -498,7 +534,8 @@ impl Run {
             lost,
             stop,
             handle,
-            dir: self.dir.clone(),
+            run: self.clone(),
+            epoch,
         }
     }
 
@@ -509,7 +546,10 @@ impl Run {
         if !self.dir.exists() {
             return Some(format!("its folder {} was deleted", self.dir.display()));
         }
-        let lease = self.lease();
+        let Ok(lease) = self.read_lease() else {
+            // Unreadable now (a transient error of a network file system): try next beat.
+            return None;
+        };
         let taken = self
             .dir
             .join(layout::OWNERS)
@@ -542,7 +582,8 @@ pub struct Heartbeat {
     lost: Arc<Mutex<Option<String>>>,
     stop: Arc<AtomicBool>,
     handle: Option<std::thread::JoinHandle<()>>,
-    dir: PathBuf,
+    run: Run,
+    epoch: u64,
 }
 
 /// The run folders this process's heartbeats renew: a second trainer of the same process may
@@ -560,6 +601,27 @@ impl Heartbeat {
     pub fn lost(&self) -> Option<String> {
         self.lost.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
+
+    /// Check now, not at the next beat, that the run is still this trainer's: before it writes
+    /// a checkpoint, the summary or the final status.
+    pub fn check(&self) -> Option<String> {
+        if let Some(why) = self.lost() {
+            return Some(why);
+        }
+        let fenced = self
+            .run
+            .dir
+            .join(layout::OWNERS)
+            .join(format!("{:08}", self.epoch + 1))
+            .exists();
+        if !self.run.dir.exists() {
+            Some(format!("its folder {} was deleted", self.run.dir.display()))
+        } else if fenced {
+            Some("it was released or taken by another process".into())
+        } else {
+            None
+        }
+    }
 }
 
 impl Drop for Heartbeat {
@@ -568,7 +630,18 @@ impl Drop for Heartbeat {
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
-        beating().remove(&self.dir);
+        beating().remove(&self.run.dir);
+        // The trainer ends (finished, stopped, failed): it gives the run up at once, so another
+        // host can resume it without waiting for the lease to expire. A run it lost is not its
+        // to give up.
+        if self.lost().is_none()
+            && let Ok(Some(l)) = self.run.read_lease()
+            && l.epoch == self.epoch
+            && l.is_this_process()
+            && self.run.dir.exists()
+        {
+            let _ = self.run.write_lease(&Lease { ended: true, ..l });
+        }
     }
 }
 
