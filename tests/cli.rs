@@ -769,7 +769,14 @@ fn a_sweep_with_two_jobs_writes_the_same_metrics_as_with_one() {
     for jobs in ["1", "2"] {
         let runs = tmp.path().join(format!("runs-{jobs}"));
         let o = duplab(
-            &["sweep", grid.to_str().unwrap(), "--device", "cpu", "--jobs", jobs],
+            &[
+                "sweep",
+                grid.to_str().unwrap(),
+                "--device",
+                "cpu",
+                "--jobs",
+                jobs,
+            ],
             &runs,
         );
         assert!(o.status.success(), "{}", text(&o));
@@ -781,7 +788,10 @@ fn a_sweep_with_two_jobs_writes_the_same_metrics_as_with_one() {
             .iter()
             .map(|r| {
                 let dir = runs.join(r["id"].as_str().unwrap());
-                (r["point"].as_str().unwrap().to_string(), metrics_without_time(&dir))
+                (
+                    r["point"].as_str().unwrap().to_string(),
+                    metrics_without_time(&dir),
+                )
             })
             .collect();
         m.sort_by(|a, b| a.0.cmp(&b.0));
@@ -791,7 +801,10 @@ fn a_sweep_with_two_jobs_writes_the_same_metrics_as_with_one() {
     }
     for ((p, one), (_, two)) in by_point[0].iter().zip(&by_point[1]) {
         for (k, (a, b)) in one.iter().zip(two).enumerate() {
-            assert_eq!(a, b, "point {p}, record {k}: --jobs 2 trained other numbers than --jobs 1");
+            assert_eq!(
+                a, b,
+                "point {p}, record {k}: --jobs 2 trained other numbers than --jobs 1"
+            );
         }
         assert_eq!(one.len(), two.len(), "point {p}");
     }
@@ -807,8 +820,16 @@ fn a_dead_owner_on_another_host_or_a_reused_pid_does_not_hold_a_run() {
     let tmp = tempfile::tempdir().unwrap();
     let o = duplab(
         &[
-            "train", "--set", "training.steps=6", "--set", "training.eval_every=3",
-            "--set", "attack.eval.kind=none", "--device", "cpu", "--plain",
+            "train",
+            "--set",
+            "training.steps=6",
+            "--set",
+            "training.eval_every=3",
+            "--set",
+            "attack.eval.kind=none",
+            "--device",
+            "cpu",
+            "--plain",
         ],
         tmp.path(),
     );
@@ -826,14 +847,15 @@ fn a_dead_owner_on_another_host_or_a_reused_pid_does_not_hold_a_run() {
         .unwrap()
         .trim()
         .to_string();
-    // What a trainer killed on node7 leaves behind, ten minutes ago.
+    // What a trainer killed on node7 leaves behind, ten minutes ago; in the run's latest epoch.
     let owned_by = |pid: u32, host: &str, extra: &str, age_s: u64| {
+        let epoch = std::fs::read_dir(dir.join("owners")).unwrap().count();
         std::fs::write(dir.join("status"), "running\n").unwrap();
         std::fs::write(dir.join("pid"), format!("{pid} {host}\n")).unwrap();
         let lease = dir.join("lease");
         std::fs::write(
             &lease,
-            format!(r#"{{"epoch":1,"host":"{host}","pid":{pid},"beat":41{extra}}}"#),
+            format!(r#"{{"epoch":{epoch},"host":"{host}","pid":{pid},"beat":41{extra}}}"#),
         )
         .unwrap();
         let t = std::time::SystemTime::now() - std::time::Duration::from_secs(age_s);
@@ -848,7 +870,10 @@ fn a_dead_owner_on_another_host_or_a_reused_pid_does_not_hold_a_run() {
     assert_eq!(status(tmp.path()), "interrupted", "a dead node's run");
     let o = duplab(&["runs", "show", &id], tmp.path());
     assert!(text(&o).contains("no heartbeat"), "{}", text(&o));
-    let o = duplab(&["train", "--resume", &id, "--device", "cpu", "--plain"], tmp.path());
+    let o = duplab(
+        &["train", "--resume", &id, "--device", "cpu", "--plain"],
+        tmp.path(),
+    );
     assert!(o.status.success(), "resumed: {}", text(&o));
     assert_eq!(status(tmp.path()), "finished");
     // Fresh (written just now) on another host: live, refused with its owner named.
@@ -863,14 +888,29 @@ fn a_dead_owner_on_another_host_or_a_reused_pid_does_not_hold_a_run() {
     // A pid of this host that now names another process (its start time differs).
     let mut other = Command::new("sleep").arg("30").spawn().unwrap();
     owned_by(other.id(), &here, r#","start":1"#, 0);
-    assert_eq!(status(tmp.path()), "interrupted", "a reused pid is not the trainer");
+    assert_eq!(
+        status(tmp.path()),
+        "interrupted",
+        "a reused pid is not the trainer"
+    );
     // The same process as the owner, start time and all: live; released only by force.
     let stat = std::fs::read_to_string(format!("/proc/{}/stat", other.id())).unwrap();
-    let start = stat.rsplit_once(')').unwrap().1.split_whitespace().nth(19).unwrap().to_string();
+    let start = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .nth(19)
+        .unwrap()
+        .to_string();
     owned_by(other.id(), &here, &format!(r#","start":{start}"#), 0);
     assert_eq!(status(tmp.path()), "running");
     let o = duplab(&["runs", "release", &id], tmp.path());
-    assert!(!o.status.success() && text(&o).contains("--force"), "{}", text(&o));
+    assert!(
+        !o.status.success() && text(&o).contains("--force"),
+        "{}",
+        text(&o)
+    );
     let o = duplab(&["runs", "release", &id, "--force"], tmp.path());
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(status(tmp.path()), "interrupted");

@@ -207,7 +207,11 @@ fn an_array_submitted_twice_at_once_and_again_trains_every_point_once() {
         assert!(text.contains("finished"), "the task's own log: {text}");
     }
     let o = duplab(&["runs", "ls"], &runs);
-    assert!(text(&o).contains("JOB"), "runs ls shows the job: {}", text(&o));
+    assert!(
+        text(&o).contains("JOB"),
+        "runs ls shows the job: {}",
+        text(&o)
+    );
 }
 
 /// A task cancelled mid-run (scancel) leaves its run interrupted with its checkpoint; the
@@ -238,7 +242,11 @@ fn a_cancelled_task_is_resumed_by_a_resubmission() {
         if let Some(d) = found {
             break d;
         }
-        assert!(queued(&job), "the task ended early: {}", logs(&runs.join(".slurm")));
+        assert!(
+            queued(&job),
+            "the task ended early: {}",
+            logs(&runs.join(".slurm"))
+        );
         std::thread::sleep(Duration::from_millis(200));
     };
     let o = Command::new("scancel").arg(&job).output().unwrap();
@@ -247,11 +255,18 @@ fn a_cancelled_task_is_resumed_by_a_resubmission() {
     let id = run_dir.file_name().unwrap().to_string_lossy().to_string();
     let before = rows(&runs);
     assert_eq!(before.len(), 1, "{before:?}");
-    assert_eq!(before[0]["status"], "interrupted", "a cancelled task leaves its run resumable: {before:?}");
+    assert_eq!(
+        before[0]["status"], "interrupted",
+        "a cancelled task leaves its run resumable: {before:?}"
+    );
     let again = submit(&script, &runs, tmp.path());
     wait_for(&[&again], Duration::from_secs(600));
     let after = rows(&runs);
-    assert_eq!(after.len(), 1, "resumed in place, not started anew: {after:?}");
+    assert_eq!(
+        after.len(),
+        1,
+        "resumed in place, not started anew: {after:?}"
+    );
     assert_eq!(after[0]["id"], id.as_str());
     assert_eq!(
         after[0]["status"],

@@ -163,7 +163,12 @@ fn show(store: &RunStore, id: &str) -> Result<i32> {
             crate::store::Liveness::Live => "live".to_string(),
             crate::store::Liveness::Gone(why) => format!("gone: {why}"),
         };
-        println!("owner      {} (epoch {}, heartbeat {}): {judged}", l.describe(), l.epoch, l.beat);
+        println!(
+            "owner      {} (epoch {}, heartbeat {}): {judged}",
+            l.describe(),
+            l.epoch,
+            l.beat
+        );
     }
     println!("preset     {}", row.preset);
     if let Ok(Some(c)) = run.config() {

@@ -20,8 +20,13 @@ use std::sync::mpsc::Sender;
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum PointEvent {
     /// Another process trains (or trained) the point: this one did nothing.
-    Skipped { run_id: String },
-    Started { run_id: String, start_step: usize },
+    Skipped {
+        run_id: String,
+    },
+    Started {
+        run_id: String,
+        start_step: usize,
+    },
     Evaluated {
         step: usize,
         test_acc: f64,
@@ -33,10 +38,17 @@ pub enum PointEvent {
         robust_acc: Option<f64>,
         duration_s: f64,
     },
-    Stopped { run_id: String, step: usize },
-    Failed { error: String },
+    Stopped {
+        run_id: String,
+        step: usize,
+    },
+    Failed {
+        error: String,
+    },
     /// Sent by the sweep's reader, not the child: the child's exit code (`None`: a signal).
-    Exited { code: Option<i32> },
+    Exited {
+        code: Option<i32>,
+    },
 }
 
 impl PointEvent {

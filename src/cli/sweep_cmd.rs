@@ -4,10 +4,10 @@
 //! `--emit slurm` writes an sbatch array script instead (one task per point).
 
 use super::exit::{EXIT_INTERRUPTED, failure, stop_flag};
+use super::sweep_child::{PointChild, PointEvent, train_args};
 use crate::backend::DeviceChoice;
 use crate::report::pct_str;
 use crate::spec::{Grid, load_grid};
-use super::sweep_child::{PointChild, PointEvent, train_args};
 use crate::store::{PointPlan, RunStore};
 use anyhow::Result;
 use clap::Args;
@@ -112,11 +112,17 @@ fn sbatch_value(option: &str, v: &str) -> Result<String> {
 /// The user's template: a text file of at most 64 KiB.
 fn read_template(path: &Path) -> Result<String> {
     use std::io::Read;
-    let f = std::fs::File::open(path).map_err(|e| failure(format!("--slurm-template {}: {e}", path.display())))?;
+    let f = std::fs::File::open(path)
+        .map_err(|e| failure(format!("--slurm-template {}: {e}", path.display())))?;
     let mut text = String::new();
     f.take(64 * 1024 + 1)
         .read_to_string(&mut text)
-        .map_err(|e| failure(format!("--slurm-template {}: {e} (a text file is expected)", path.display())))?;
+        .map_err(|e| {
+            failure(format!(
+                "--slurm-template {}: {e} (a text file is expected)",
+                path.display()
+            ))
+        })?;
     if text.len() > 64 * 1024 {
         return Err(failure(format!(
             "--slurm-template {}: larger than 64 KiB; a template holds directives and setup lines",
@@ -198,7 +204,10 @@ pub fn slurm_script(
     }
     if let Some(t) = &o.template {
         let text = read_template(t)?;
-        s.push_str(&format!("# From {}:\n", comment_safe(&t.display().to_string())));
+        s.push_str(&format!(
+            "# From {}:\n",
+            comment_safe(&t.display().to_string())
+        ));
         s.push_str(&text);
         if !text.ends_with('\n') {
             s.push('\n');
@@ -338,7 +347,8 @@ pub fn run(store: &RunStore, a: SweepArgs) -> Result<i32> {
     // What each child said before it exited: whether it reported its own end.
     let mut ended: HashMap<usize, bool> = HashMap::new();
     loop {
-        while !stopping && active.len() < a.jobs.max(1) {
+        // No new child once a stop is asked for (it would get the TERM before it can take it).
+        while !stopping && !stop.load(Ordering::Relaxed) && active.len() < a.jobs.max(1) {
             let Some((i, _)) = queue.next() else {
                 break;
             };
@@ -356,9 +366,6 @@ pub fn run(store: &RunStore, a: SweepArgs) -> Result<i32> {
             ended.insert(i, false);
             active.insert(i, child);
         }
-        if active.is_empty() {
-            break;
-        }
         if stop.load(Ordering::Relaxed) && !stopping {
             outln!(
                 "stopping: checkpointing {} running point(s); re-run the sweep to continue",
@@ -368,6 +375,9 @@ pub fn run(store: &RunStore, a: SweepArgs) -> Result<i32> {
                 c.stop();
             }
             stopping = true;
+        }
+        if active.is_empty() {
+            break;
         }
         let (i, ev) = match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(v) => v,
@@ -435,15 +445,19 @@ pub fn run(store: &RunStore, a: SweepArgs) -> Result<i32> {
             }
             PointEvent::Exited { .. } => {}
         }
-        if !matches!(ev, PointEvent::Exited { .. } | PointEvent::Started { .. } | PointEvent::Evaluated { .. }) {
+        if !matches!(
+            ev,
+            PointEvent::Exited { .. } | PointEvent::Started { .. } | PointEvent::Evaluated { .. }
+        ) {
             ended.insert(i, true);
         }
         if matches!(ev, PointEvent::Exited { .. })
             && let Some(c) = active.remove(&i)
         {
             let code = c.finish();
-            // A child that died without saying so (killed, out of memory) failed its point.
-            if !ended.get(&i).copied().unwrap_or(false) {
+            // A child that died without saying so (killed, out of memory) failed its point; one
+            // the sweep's own stop reached before it could checkpoint did not.
+            if !ended.get(&i).copied().unwrap_or(false) && !stopping {
                 failed += 1;
                 errln!(
                     "         FAILED {} seed {}: its trainer ended without a result ({})",
@@ -724,11 +738,18 @@ mod tests {
                 libc::kill(task.id() as i32, signal);
             }
             let status = task.wait().unwrap();
-            assert!(mark.exists(), "signal {signal}: the TERM did not reach duplab");
+            assert!(
+                mark.exists(),
+                "signal {signal}: the TERM did not reach duplab"
+            );
             assert_eq!(status.code(), Some(130));
             let requeue = std::fs::read_to_string(&asked).unwrap_or_default();
             if requeued {
-                assert_eq!(requeue.trim(), "requeue 77_0", "a time limit requeues the task");
+                assert_eq!(
+                    requeue.trim(),
+                    "requeue 77_0",
+                    "a time limit requeues the task"
+                );
             } else {
                 assert_eq!(requeue, "", "a cancel requeues nothing");
             }

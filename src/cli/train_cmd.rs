@@ -4,10 +4,10 @@
 
 use super::TrainArgs;
 use super::exit::{EXIT_INTERRUPTED, failure, stop_flag};
+use super::sweep_child::PointEvent;
 use crate::report::pct_str;
 use crate::spec::find_preset;
 use crate::store::{PointTake, RunStore};
-use super::sweep_child::PointEvent;
 use crate::train::{Control, TrainEvent, TrainJob, WorkerHandle, spawn};
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -66,7 +66,9 @@ pub fn run(store: &RunStore, args: TrainArgs) -> Result<i32> {
         if let (Some(sweep), Some(point), None) = (&args.sweep, &args.point, &args.resume) {
             let skip = |id: &str| match mode {
                 Mode::Json => PointEvent::Skipped { run_id: id.into() }.emit(),
-                _ => outln!("{sweep} {point} seed {seed}: already done or running as {id}; skipped"),
+                _ => {
+                    outln!("{sweep} {point} seed {seed}: already done or running as {id}; skipped")
+                }
             };
             match store.take_point(sweep, point, seed, &preset.name)? {
                 PointTake::Skip(id) => {

@@ -177,7 +177,10 @@ impl Lease {
             if let (Some(b), Some(now)) = (&self.boot, boot_id())
                 && *b != now
             {
-                return Liveness::Gone(format!("{} ended when the machine restarted", self.describe()));
+                return Liveness::Gone(format!(
+                    "{} ended when the machine restarted",
+                    self.describe()
+                ));
             }
             if !process_alive(self.pid) {
                 return Liveness::Gone(format!("{} has ended", self.describe()));
@@ -197,7 +200,13 @@ impl Lease {
             return Liveness::Live;
         }
         let expiry = lease_expiry();
-        match watch(file, &format!("{} {} {} {:?} {}", self.epoch, self.host, self.pid, self.start, self.beat)) {
+        match watch(
+            file,
+            &format!(
+                "{} {} {} {:?} {}",
+                self.epoch, self.host, self.pid, self.start, self.beat
+            ),
+        ) {
             Watch::Moved => return Liveness::Live,
             Watch::Still(for_) if for_ >= expiry => {
                 return Liveness::Gone(format!(
@@ -208,7 +217,10 @@ impl Lease {
             }
             Watch::Still(_) => {}
         }
-        let root = file.parent().and_then(Path::parent).unwrap_or(Path::new("."));
+        let root = file
+            .parent()
+            .and_then(Path::parent)
+            .unwrap_or(Path::new("."));
         match file_age(file, root) {
             Some(age) if age >= expiry => Liveness::Gone(format!(
                 "{}: no heartbeat for {:.0} s",
@@ -312,7 +324,11 @@ impl Run {
     /// transient error), which is not the same as no owner.
     fn read_lease(&self) -> Result<Option<Lease>, ()> {
         match std::fs::read(self.lease_path()) {
-            Ok(bytes) => return serde_json::from_slice(&bytes[..bytes.len().min(4096)]).map(Some).map_err(|_| ()),
+            Ok(bytes) => {
+                return serde_json::from_slice(&bytes[..bytes.len().min(4096)])
+                    .map(Some)
+                    .map_err(|_| ());
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(_) => return Err(()),
         }
@@ -701,7 +717,10 @@ mod tests {
     fn a_pid_file_parses_with_or_without_its_host() {
         let l = Lease::parse_pid_file("42 node7\n").unwrap();
         assert_eq!((l.pid, l.host.as_str(), l.legacy), (42, "node7", true));
-        assert_eq!(Lease::parse_pid_file("42").map(|o| o.host), Some(String::new()));
+        assert_eq!(
+            Lease::parse_pid_file("42").map(|o| o.host),
+            Some(String::new())
+        );
         assert_eq!(Lease::parse_pid_file(""), None);
         assert_eq!(Lease::parse_pid_file("x node7"), None);
         let me = Lease::this_process(1);
@@ -761,7 +780,10 @@ mod tests {
         foreign.beat += 1;
         run.write_lease(&foreign).unwrap();
         set_old();
-        assert!(run.owner_alive(), "the counter moved while this reader watched");
+        assert!(
+            run.owner_alive(),
+            "the counter moved while this reader watched"
+        );
     }
 
     /// A pid reused by another process on the same host is not the trainer.
@@ -789,7 +811,10 @@ mod tests {
         let (_d, store) = store();
         let run = store.create_with_id("20260101-000000-x-dddddd").unwrap();
         // Another live process of this host owns it.
-        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
         run.set_owner(child.id()).unwrap();
         let e = run.take_lease().unwrap_err().to_string();
         assert!(e.contains(&format!("process {}", child.id())), "{e}");
@@ -798,7 +823,9 @@ mod tests {
         // Gone: taken in the next epoch, which only one taker can create.
         assert_eq!(run.take_lease().unwrap(), 2);
         let wins: usize = std::thread::scope(|s| {
-            let hs: Vec<_> = (0..8).map(|_| s.spawn(|| run.claim_epoch(3).unwrap())).collect();
+            let hs: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| run.claim_epoch(3).unwrap()))
+                .collect();
             hs.into_iter().map(|h| h.join().unwrap() as usize).sum()
         });
         assert_eq!(wins, 1, "an epoch is created once");
@@ -822,7 +849,14 @@ mod tests {
         while hb.lost().is_none() && t.elapsed() < every * 20 {
             std::thread::sleep(Duration::from_millis(20));
         }
-        assert!(hb.lost().is_some_and(|w| w.contains("released")), "{:?}", hb.lost());
-        assert!(run.lease().unwrap().released, "the fenced trainer wrote nothing back");
+        assert!(
+            hb.lost().is_some_and(|w| w.contains("released")),
+            "{:?}",
+            hb.lost()
+        );
+        assert!(
+            run.lease().unwrap().released,
+            "the fenced trainer wrote nothing back"
+        );
     }
 }

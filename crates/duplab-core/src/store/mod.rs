@@ -15,8 +15,8 @@ mod control;
 mod error;
 mod id;
 pub mod layout;
-mod metrics;
 mod lease;
+mod metrics;
 mod phase;
 mod points;
 mod run;
@@ -30,11 +30,11 @@ pub use config::{DedupStat, RunConfig};
 pub use control::{ControlCommand, ControlReader};
 pub use error::StoreError;
 pub use id::{new_run_id, validate_run_id};
+pub use lease::{Heartbeat, Lease, Liveness, heartbeat_interval, lease_expiry, slurm_job};
 pub use metrics::{
     EpochRecord, GroupMetrics, GroupStat, LeakageStat, Membership, MetricRecord, MetricsTail,
     MetricsWriter, OverfitStat, RobustRecord, StepRecord, TailRead, read_metrics,
 };
-pub use lease::{Heartbeat, Lease, Liveness, heartbeat_interval, lease_expiry, slurm_job};
 pub use phase::Phase;
 pub use points::{PointPlan, PointTake};
 pub use run::{Run, RunStore, now};

@@ -140,9 +140,17 @@ impl Run {
     pub fn link_task_log(&self, log: &Path, job: &str) -> Result<PathBuf, StoreError> {
         let safe: String = job
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' {
+                    c
+                } else {
+                    '-'
+                }
+            })
             .collect();
-        let dest = self.dir.join(format!("{}{safe}.log", layout::TASK_LOG_PREFIX));
+        let dest = self
+            .dir
+            .join(format!("{}{safe}.log", layout::TASK_LOG_PREFIX));
         if dest.exists() {
             return Ok(dest);
         }
