@@ -855,7 +855,9 @@ fn a_dead_owner_on_another_host_or_a_reused_pid_does_not_hold_a_run() {
         let lease = dir.join("lease");
         std::fs::write(
             &lease,
-            format!(r#"{{"epoch":{epoch},"host":"{host}","pid":{pid},"beat":41{extra}}}"#),
+            format!(
+                r#"{{"epoch":{epoch},"host":"{host}","pid":{pid},"beat":41,"every_s":0.2{extra}}}"#
+            ),
         )
         .unwrap();
         let t = std::time::SystemTime::now() - std::time::Duration::from_secs(age_s);
@@ -916,4 +918,126 @@ fn a_dead_owner_on_another_host_or_a_reused_pid_does_not_hold_a_run() {
     assert_eq!(status(tmp.path()), "interrupted");
     other.kill().unwrap();
     other.wait().unwrap();
+}
+
+/// Two classes of 12×12 grey PNGs under `root` (train and test), drawn from `seed`.
+fn write_pics(root: &Path, seed: u8) {
+    for (c, name) in [(0u8, "circle"), (1, "square")] {
+        for i in 0..8u8 {
+            let split = if i < 6 { "train" } else { "test" };
+            let dir = root.join(split).join(name);
+            std::fs::create_dir_all(&dir).unwrap();
+            let img = image::GrayImage::from_fn(12, 12, |x, y| {
+                image::Luma([((x * 17 + y * 5) as u8)
+                    .wrapping_mul(c + 1)
+                    .wrapping_add(i * 29)
+                    .wrapping_add(seed)])
+            });
+            img.save(dir.join(format!("{i}.png"))).unwrap();
+        }
+    }
+}
+
+/// Case 3 of the crash-consistency issue: `--resume` trusted the data. A relative `data.path`
+/// resumed from another working directory trained the rest of the run on other images and
+/// rewrote `config.json`. Now it is refused, naming both, and the run is left as it was; `--set`
+/// with `--resume` is an error rather than ignored.
+#[test]
+fn a_resume_on_other_data_is_refused_and_loses_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    write_pics(&a.join("pics"), 0);
+    write_pics(&b.join("pics"), 101);
+    let default =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("presets/default.toml"))
+            .unwrap();
+    let preset = tmp.path().join("pics.toml");
+    std::fs::write(
+        &preset,
+        default.replace("name = \"default\"", "name = \"pics\"").replace(
+            "set = \"embedded\"",
+            "set = \"folder\"\npath = \"pics\"\nsize = [28, 28]",
+        ),
+    )
+    .unwrap();
+    let runs = tmp.path().join("runs");
+    let run_in = |cwd: &Path, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_duplab"))
+            .args(args)
+            .env("DUPLAB_RUNS", &runs)
+            .env("DUPLAB_CACHE", tmp.path().join("cache"))
+            .current_dir(cwd)
+            .output()
+            .unwrap()
+    };
+    let o = run_in(
+        &a,
+        &[
+            "train", "--preset", preset.to_str().unwrap(), "--set", "training.steps=6",
+            "--set", "training.eval_every=3", "--set", "attack.eval.kind=none", "--device",
+            "cpu", "--plain",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let id = std::fs::read_dir(&runs)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .find(|n| !n.starts_with('.'))
+        .unwrap();
+    let dir = runs.join(&id);
+    std::fs::write(dir.join("status"), "interrupted\n").unwrap();
+    let config = std::fs::read(dir.join("config.json")).unwrap();
+    let o = run_in(&b, &["train", "--resume", &id, "--device", "cpu", "--plain"]);
+    let t = text(&o);
+    assert!(!o.status.success(), "resumed on other data: {t}");
+    assert!(t.contains("other data"), "{t}");
+    assert_eq!(std::fs::read(dir.join("config.json")).unwrap(), config, "the evidence is kept");
+    assert_eq!(std::fs::read_to_string(dir.join("status")).unwrap().trim(), "interrupted");
+    let o = run_in(&a, &["train", "--resume", &id, "--set", "training.steps=9", "--device", "cpu"]);
+    assert!(!o.status.success() && text(&o).contains("--set"), "{}", text(&o));
+    let o = run_in(&a, &["train", "--resume", &id, "--device", "cpu", "--plain"]);
+    assert!(o.status.success(), "the run's own data resumes it: {}", text(&o));
+}
+
+/// Case 4 of the crash-consistency issue: `nohup duplab train` still stopped at logout (the
+/// SIGHUP it inherited ignored was replaced by a stop). Started with SIGHUP ignored, it trains on
+/// through one and finishes.
+#[test]
+fn an_inherited_ignored_sighup_stays_ignored() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::CommandExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_duplab"));
+    cmd.args([
+        "train", "--set", "training.steps=400", "--set", "training.eval_every=200", "--set",
+        "attack.eval.kind=none", "--device", "cpu", "--plain",
+    ])
+    .env("DUPLAB_RUNS", tmp.path())
+    .current_dir(env!("CARGO_MANIFEST_DIR"))
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::null());
+    // SAFETY: signal() is async-signal-safe; what `nohup` does before it execs.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("steps (") {
+        let mut line = String::new();
+        assert!(out.read_line(&mut line).unwrap() > 0, "ended early: {seen}");
+        seen.push_str(&line);
+    }
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGHUP);
+    }
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{seen}{rest}");
+    assert!(rest.contains("finished"), "{seen}{rest}");
 }

@@ -31,6 +31,15 @@ pub fn exit_code(r: anyhow::Result<i32>) -> i32 {
     }
 }
 
+/// Whether `sig` was ignored when this process started (its disposition is still SIG_IGN).
+fn inherited_ignore(sig: i32) -> bool {
+    // SAFETY: a query only (no new action), into a zeroed struct this function owns.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(sig, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+    }
+}
+
 /// Set by the first SIGINT, SIGTERM or SIGHUP; a second SIGINT ends the process at once.
 pub fn stop_flag() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
@@ -42,6 +51,11 @@ pub fn stop_flag() -> Arc<AtomicBool> {
         // Only a second Ctrl-C is a person asking to quit at once. A TERM or HUP after the
         // first signal is a machine repeating itself (Slurm's scancel signals the task's shell,
         // which forwards it, and duplab itself): the checkpoint goes on.
+        // A SIGHUP this process was started with ignored (`nohup duplab train`) stays
+        // ignored: the user asked for the run to outlive the terminal.
+        if sig == signal_hook::consts::SIGHUP && inherited_ignore(sig) {
+            continue;
+        }
         if sig == signal_hook::consts::SIGINT {
             let _ = signal_hook::flag::register_conditional_shutdown(
                 sig,

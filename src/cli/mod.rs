@@ -224,8 +224,9 @@ pub struct TrainArgs {
     pub device: DeviceChoice,
     #[arg(long, env = "DUPLAB_DATA")]
     pub data_dir: Option<PathBuf>,
-    /// Continue an interrupted run from its last checkpoint.
-    #[arg(long, value_name = "RUN_ID", conflicts_with_all = ["seed", "all_seeds"])]
+    /// Continue an interrupted run from its last checkpoint, with the preset it started with
+    /// (`--set` cannot change a run half way: start a new one).
+    #[arg(long, value_name = "RUN_ID", conflicts_with_all = ["seed", "all_seeds", "set"])]
     pub resume: Option<String>,
     /// Train the run folder the lab prepared under this id, from the `preset.toml` it wrote
     /// there (how the lab starts a detached trainer).

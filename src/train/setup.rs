@@ -205,6 +205,25 @@ fn prepare_into(
         emit_every: (steps_per_epoch / 25).max(1),
     };
 
+    // A resumed run trains on the data it started with, or not at all: another data folder,
+    // working directory or relative path would train the rest of it on other images (and the
+    // new config would erase the evidence).
+    let train_checksum = data::checksum(&ds.train.images);
+    if job.resume.is_some()
+        && let Some((run, _)) = &owned
+        && let Ok(Some(old)) = run.config()
+        && !old.train_checksum.is_empty()
+        && old.train_checksum != train_checksum
+    {
+        bail!(
+            "run {} was trained on other data: it started on {} (training images' SHA-256 {}…), this resume loaded {} ({}…); resume it with the data it started on (--data-dir), or start a new run",
+            run.id,
+            old.data_source,
+            &old.train_checksum[..old.train_checksum.len().min(12)],
+            ds.source,
+            &train_checksum[..12]
+        );
+    }
     let (run, state, heartbeat) = open_run(job, owned)?;
     *run_slot = Some(run.clone());
 
@@ -230,7 +249,7 @@ fn prepare_into(
             crate::store::now()
         },
         data_source: ds.source.clone(),
-        train_checksum: data::checksum(&ds.train.images),
+        train_checksum,
         plan_before: plan.before.clone(),
         plan_after: plan.after.clone(),
         plan_chosen: plan.chosen.clone(),

@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 /// Who trains a run, as its `lease` file (or an older run's `pid` file) says.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Lease {
     /// Raised by every change of owner; a trainer that sees a later epoch has lost the run.
     pub epoch: u64,
@@ -43,6 +43,13 @@ pub struct Lease {
     /// The Slurm job (`JOBID` or `ARRAYJOBID_TASKID`) the trainer runs in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job: Option<String>,
+    /// The owner's pid namespace (`/proc/PID/ns/pid`): a container sharing this host's name
+    /// but not its processes is judged by its heartbeat, not by `/proc`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pidns: Option<String>,
+    /// How often the owner renews the lease, in seconds: a reader waits at least four of these.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every_s: Option<f64>,
     /// The heartbeat counter.
     #[serde(default)]
     pub beat: u64,
@@ -93,7 +100,7 @@ impl Lease {
 
     /// A process of this machine (a trainer a launcher just started).
     pub fn local(pid: u32, epoch: u64) -> Lease {
-        Lease {
+        let l = Lease {
             epoch,
             host: hostname(),
             pid,
@@ -104,10 +111,17 @@ impl Lease {
             } else {
                 None
             },
+            pidns: None,
+            every_s: None,
             beat: 0,
             released: false,
             ended: false,
             legacy: false,
+        };
+        Lease {
+            pidns: pid_namespace(pid),
+            every_s: Some(heartbeat_interval().as_secs_f64()),
+            ..l
         }
     }
 
@@ -123,6 +137,8 @@ impl Lease {
             start: None,
             boot: None,
             job: None,
+            pidns: None,
+            every_s: None,
             beat: 0,
             released: false,
             ended: false,
@@ -135,10 +151,32 @@ impl Lease {
         self.host.is_empty() || self.host == hostname()
     }
 
+    /// Whether the owner runs on this very machine and can be judged from `/proc`: the same
+    /// host name, boot and pid namespace (where the lease records them). Another machine or a
+    /// container that happens to share the host name is judged by its heartbeat instead.
+    pub fn same_machine(&self) -> bool {
+        let same = |recorded: &Option<String>, now: Option<String>| {
+            recorded.as_ref().is_none_or(|r| Some(r) == now.as_ref())
+        };
+        self.is_here()
+            && same(&self.boot, boot_id())
+            && same(&self.pidns, pid_namespace(std::process::id()))
+    }
+
+    /// How long a still heartbeat makes this lease expired: the reader's expiry, and at least
+    /// four of the owner's heartbeats.
+    fn expiry(&self) -> Duration {
+        let beats = self
+            .every_s
+            .filter(|s| s.is_finite() && *s > 0.0 && *s < 3600.0)
+            .map_or(Duration::ZERO, |s| Duration::from_secs_f64(s * 4.0));
+        lease_expiry().max(beats)
+    }
+
     /// Whether the lease names this very process.
     pub fn is_this_process(&self) -> bool {
         !self.released
-            && self.is_here()
+            && self.same_machine()
             && self.pid == std::process::id()
             && self
                 .start
@@ -173,15 +211,7 @@ impl Lease {
         if self.ended {
             return Liveness::Gone(format!("{} ended and gave the run up", self.describe()));
         }
-        if self.is_here() {
-            if let (Some(b), Some(now)) = (&self.boot, boot_id())
-                && *b != now
-            {
-                return Liveness::Gone(format!(
-                    "{} ended when the machine restarted",
-                    self.describe()
-                ));
-            }
+        if self.same_machine() {
             if !process_alive(self.pid) {
                 return Liveness::Gone(format!("{} has ended", self.describe()));
             }
@@ -199,7 +229,7 @@ impl Lease {
             // An older version's pid file on another host: no heartbeat to judge by.
             return Liveness::Live;
         }
-        let expiry = lease_expiry();
+        let expiry = self.expiry();
         match watch(
             file,
             &format!(
@@ -447,6 +477,26 @@ impl Run {
                     owner: l.describe(),
                 });
             }
+            // Expired by its age alone, on another machine: before taking it, watch its counter
+            // for three of its heartbeats on this process's own clock, so that a file time
+            // stamped by a skewed clock cannot hand a live run to a second trainer.
+            if !own_job && !l.same_machine() && !l.released && !l.ended && !l.legacy {
+                let every = l
+                    .every_s
+                    .filter(|s| s.is_finite() && *s > 0.0)
+                    .map_or(Duration::from_secs(5), Duration::from_secs_f64)
+                    .min(Duration::from_secs(30));
+                let until = Instant::now() + every * 3 + Duration::from_millis(200);
+                while Instant::now() < until {
+                    std::thread::sleep(Duration::from_millis(100).min(every));
+                    if self.lease().as_ref() != Some(l) {
+                        return Err(StoreError::Owned {
+                            id: self.id.clone(),
+                            owner: format!("{} (its heartbeat moved)", l.describe()),
+                        });
+                    }
+                }
+            }
         }
         let epoch = self.next_epoch(current.as_ref())?;
         if !self.claim_epoch(epoch)? {
@@ -498,7 +548,10 @@ impl Run {
             pid: 0,
             start: None,
             boot: None,
-            job: None,
+            // The job that trained it last stays listed.
+            job: current.as_ref().and_then(|l| l.job.clone()),
+            pidns: None,
+            every_s: None,
             beat: 0,
             released: true,
             ended: false,
@@ -680,6 +733,13 @@ fn stat_fields(pid: u32) -> Option<Vec<String>> {
     Some(rest.split_whitespace().map(String::from).collect())
 }
 
+/// A process's pid namespace, as `/proc/PID/ns/pid` names it (`pid:[4026531836]`).
+fn pid_namespace(pid: u32) -> Option<String> {
+    std::fs::read_link(format!("/proc/{pid}/ns/pid"))
+        .ok()
+        .map(|p| p.display().to_string())
+}
+
 fn boot_id() -> Option<String> {
     std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
         .ok()
@@ -737,6 +797,7 @@ mod tests {
         let foreign = Lease {
             host: "node-that-died".into(),
             pid: 1,
+            every_s: Some(0.05),
             ..Lease::this_process(1)
         };
         run.write_lease(&foreign).unwrap();
@@ -798,11 +859,21 @@ mod tests {
         };
         run.write_lease(&reused).unwrap();
         assert_eq!(run.status(), RunStatus::Interrupted);
+        // Another boot (or another machine of the same name): judged by its heartbeat, which
+        // stood still since before the restart.
         let rebooted = Lease {
             boot: Some("another-boot".into()),
             ..Lease::this_process(1)
         };
         run.write_lease(&rebooted).unwrap();
+        assert_eq!(run.status(), RunStatus::Running, "fresh: it may be alive elsewhere");
+        let old = SystemTime::now() - lease_expiry() - Duration::from_secs(1);
+        std::fs::File::options()
+            .write(true)
+            .open(run.lease_path())
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
         assert_eq!(run.status(), RunStatus::Interrupted);
     }
 
@@ -838,7 +909,10 @@ mod tests {
         let epoch = run.take_lease().unwrap();
         let every = Duration::from_millis(50);
         let hb = run.start_heartbeat_every(epoch, every);
-        std::thread::sleep(every * 4);
+        let t = Instant::now();
+        while run.lease().unwrap().beat == 0 && t.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(every);
+        }
         assert!(run.lease().unwrap().beat >= 1, "the heartbeat moves");
         let e = run.release_lease(false).unwrap_err().to_string();
         assert!(e.contains("--force"), "{e}");
@@ -846,7 +920,7 @@ mod tests {
         assert_eq!(before.pid, std::process::id());
         assert_eq!(run.status(), RunStatus::Interrupted);
         let t = Instant::now();
-        while hb.lost().is_none() && t.elapsed() < every * 20 {
+        while hb.lost().is_none() && t.elapsed() < Duration::from_secs(10) {
             std::thread::sleep(Duration::from_millis(20));
         }
         assert!(
