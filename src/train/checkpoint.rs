@@ -1,6 +1,10 @@
-//! Checkpoints: model and optimiser state (burnpack files) plus the trainer's own position, each
-//! written to a temporary name, fsynced and renamed (`atomic::commit`), so a crash mid-save leaves
-//! the previous file of each.
+//! Checkpoints: model and optimiser state (burnpack files) plus the trainer's own position. A
+//! checkpoint is one unit: its tensor files are named by their step (`model-00000120.bpk`) and
+//! written whole (temporary name, fsync, rename); `state.json`, written last, is its manifest —
+//! it names the files and the byte length of `metrics.jsonl` at that moment. A crash anywhere in a
+//! save leaves the previous manifest and the files it names; the model of one step is never
+//! paired with the optimiser of another. Files no manifest names are removed after the new one is
+//! in place.
 
 use crate::atomic::{self, Durability};
 use crate::nn::Net;
@@ -26,6 +30,25 @@ pub struct TrainerState {
     pub record_loss: f64,
     pub record_correct: f64,
     pub record_count: usize,
+    /// The checkpoint's files (`None` in checkpoints of earlier versions: `model.bpk` and
+    /// `optim.bpk`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optim_file: Option<String>,
+    /// The length of `metrics.jsonl` when the checkpoint was taken: a resume cuts the file here,
+    /// keeping every byte before it (lines of kinds this version does not know included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_bytes: Option<u64>,
+}
+
+impl TrainerState {
+    fn model_name(&self) -> &str {
+        self.model_file.as_deref().unwrap_or(layout::CHECKPOINT_MODEL)
+    }
+    fn optim_name(&self) -> &str {
+        self.optim_file.as_deref().unwrap_or(layout::CHECKPOINT_OPTIM)
+    }
 }
 
 pub fn save(run: &Run, model: &Net, optim: &ModuleOptimizer, state: &TrainerState) -> Result<()> {
@@ -51,7 +74,11 @@ fn write(
     optim: &ModuleOptimizer,
     state: &TrainerState,
 ) -> Result<()> {
-    let model_path = dir.join(layout::CHECKPOINT_MODEL);
+    let mut state = state.clone();
+    state.model_file = Some(format!("model-{:08}.bpk", state.step));
+    state.optim_file = Some(format!("optim-{:08}.bpk", state.step));
+    state.metrics_bytes = Some(run.metrics_len());
+    let model_path = dir.join(state.model_name());
     let tmp_model = atomic::temp_path(&model_path);
     // Sync batch norm's running statistics (burn keeps the last update aside until synced, and
     // saving reads them unsynced): a stop between evaluations must checkpoint what was trained.
@@ -60,19 +87,28 @@ fn write(
         .clone()
         .save_file(&tmp_model)
         .map_err(|e| anyhow::anyhow!("saving the model checkpoint: {e:?}"))?;
-    let optim_path = dir.join(layout::CHECKPOINT_OPTIM);
+    let optim_path = dir.join(state.optim_name());
     let tmp_optim = atomic::temp_path(&optim_path);
     optim
         .save(&tmp_optim)
         .map_err(|e| anyhow::anyhow!("saving the optimiser checkpoint: {e:?}"))?;
-    // The state file goes last: it names a step only once the tensors for that step are in place.
+    // The manifest goes last: it names a step only once the tensors for that step are in place.
     atomic::commit(&tmp_model, &model_path, Durability::Sync)?;
     atomic::commit(&tmp_optim, &optim_path, Durability::Sync)?;
     atomic::write_atomic(
         &run.checkpoint_state_path(),
-        &serde_json::to_vec_pretty(state)?,
+        &serde_json::to_vec_pretty(&state)?,
         Durability::Sync,
     )?;
+    // The previous checkpoint's files, now that the new one is whole.
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if name.ends_with(".bpk") && name != state.model_name() && name != state.optim_name() {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
     Ok(())
 }
 
@@ -87,23 +123,27 @@ pub fn load_state(run: &Run) -> Result<Option<TrainerState>> {
     })?))
 }
 
-pub fn load(run: &Run, model: Net, optim: ModuleOptimizer) -> Result<(Net, ModuleOptimizer)> {
+/// The model file of the run's last checkpoint (as its manifest names it; `model.bpk` for
+/// checkpoints of earlier versions).
+pub fn model_path(run: &Run) -> Result<std::path::PathBuf> {
+    let state = load_state(run)?.unwrap_or_default();
+    Ok(run.checkpoints_dir().join(state.model_name()))
+}
+
+/// The model and optimiser of the checkpoint `state` (its manifest) names.
+pub fn load(
+    run: &Run,
+    state: &TrainerState,
+    model: Net,
+    optim: ModuleOptimizer,
+) -> Result<(Net, ModuleOptimizer)> {
     let dir = run.checkpoints_dir();
+    let (model_path, optim_path) = (dir.join(state.model_name()), dir.join(state.optim_name()));
     let model = model
-        .try_load_file(dir.join(layout::CHECKPOINT_MODEL))
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "loading {}: {e:?}",
-                dir.join(layout::CHECKPOINT_MODEL).display()
-            )
-        })?;
+        .try_load_file(&model_path)
+        .map_err(|e| anyhow::anyhow!("loading {}: {e:?}", model_path.display()))?;
     let optim = optim
-        .load(dir.join(layout::CHECKPOINT_OPTIM))
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "loading {}: {e:?}",
-                dir.join(layout::CHECKPOINT_OPTIM).display()
-            )
-        })?;
+        .load(&optim_path)
+        .map_err(|e| anyhow::anyhow!("loading {}: {e:?}", optim_path.display()))?;
     Ok((model, optim))
 }

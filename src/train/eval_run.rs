@@ -42,7 +42,7 @@ fn from_checkpoint(
 ) -> Result<(Net, InputShape)> {
     let shape = input_of(cfg, ds);
     let model = Net::new(cfg.preset.training.model, &shape, device)?;
-    let path = run.checkpoints_dir().join("model.bpk");
+    let path = super::checkpoint::model_path(run)?;
     if !path.exists() {
         return Err(anyhow!(
             "run {} has no checkpoint ({} is missing)",

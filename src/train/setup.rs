@@ -231,10 +231,18 @@ fn prepare_into(
     let mut model = Net::new(t.model, &shape, &device)?;
     let mut optim = optimizer(preset);
     if state.step > 0 {
-        (model, optim) = checkpoint::load(&run, model, optim)?;
-        // Records written after the checkpoint (a crash after it) are dropped, so the
-        // metrics stream reads as one uninterrupted run.
-        run.truncate_metrics(state.step)?;
+        (model, optim) = checkpoint::load(&run, &state, model, optim)?;
+        // Records written after the checkpoint (a crash after it) are dropped, so the metrics
+        // stream reads as one uninterrupted run: cut at the byte the checkpoint recorded (every
+        // line before it kept as it is), or, for a checkpoint of an earlier version, by step.
+        match state.metrics_bytes {
+            Some(at) => run.cut_metrics(at)?,
+            None => run.truncate_metrics(state.step)?,
+        }
+    } else if job.resume.is_some() {
+        // Killed before its first checkpoint: it starts again from step 0, so nothing it
+        // recorded stands.
+        run.cut_metrics(0)?;
     }
     let config = RunConfig {
         id: run.id.clone(),

@@ -40,7 +40,8 @@ pub const CHECKPOINTS: &str = "checkpoints";
 /// `checkpoints/state.json`: where the trainer stands; written last, so it names a step only once
 /// that step's tensors are in place.
 pub const CHECKPOINT_STATE: &str = "state.json";
-/// `checkpoints/model.bpk` and `checkpoints/optim.bpk`: burn's record files.
+/// `checkpoints/model.bpk` and `checkpoints/optim.bpk`: burn's record files in checkpoints of
+/// earlier versions; now `model-STEP.bpk` and `optim-STEP.bpk`, named by `state.json`.
 pub const CHECKPOINT_MODEL: &str = "model.bpk";
 pub const CHECKPOINT_OPTIM: &str = "optim.bpk";
 /// `model.safetensors`: the final weights in PyTorch's layout (a finished run).

@@ -413,22 +413,56 @@ impl Run {
 
     /// Drop the records of steps after `step` (a resumed run continues from its checkpoint;
     /// what a crash wrote after it goes). The file is replaced atomically.
+    /// Drop the step and evaluation records after `step` (a resume from a checkpoint of an
+    /// earlier version, which did not record its byte offset). Every other line is kept as it
+    /// is: kinds this version does not know, evaluations added later; a fragment a crash left is
+    /// dropped.
     pub fn truncate_metrics(&self, step: usize) -> Result<(), StoreError> {
-        let mut text = String::new();
-        for r in self.metrics()? {
-            let keep = match &r {
-                MetricRecord::Step(s) => s.step <= step,
-                MetricRecord::Epoch(e) => e.step <= step,
-                _ => true,
+        let path = self.metrics_path();
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(StoreError::Io(path, e)),
+        };
+        let mut out = Vec::with_capacity(bytes.len());
+        for line in bytes.split_inclusive(|&b| b == b'\n') {
+            if !line.ends_with(b"\n") {
+                break;
+            }
+            let keep = match serde_json::from_slice::<serde_json::Value>(line) {
+                Ok(v) => {
+                    let kind = v.get("kind").and_then(|k| k.as_str());
+                    let at = v.get("step").and_then(|s| s.as_u64());
+                    !(matches!(kind, Some("step" | "epoch")) && at.is_some_and(|s| s > step as u64))
+                }
+                Err(_) => false,
             };
             if keep {
-                let line = serde_json::to_string(&r)
-                    .map_err(|e| StoreError::Io(self.metrics_path(), std::io::Error::other(e)))?;
-                text.push_str(&line);
-                text.push('\n');
+                out.extend_from_slice(line);
             }
         }
-        self.replace(layout::METRICS, text.as_bytes(), Durability::Sync)
+        self.replace(layout::METRICS, &out, Durability::Sync)
+    }
+
+    /// The length of `metrics.jsonl` now (0 when there is none).
+    pub fn metrics_len(&self) -> u64 {
+        std::fs::metadata(self.metrics_path()).map_or(0, |m| m.len())
+    }
+
+    /// Cut `metrics.jsonl` at byte `at` (a checkpoint's offset), keeping every byte before it.
+    pub fn cut_metrics(&self, at: u64) -> Result<(), StoreError> {
+        let path = self.metrics_path();
+        let f = match std::fs::OpenOptions::new().write(true).open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(StoreError::Io(path, e)),
+        };
+        let len = f.metadata().map_err(io(&path))?.len();
+        if at < len {
+            f.set_len(at).map_err(io(&path))?;
+            f.sync_all().map_err(io(&path))?;
+        }
+        Ok(())
     }
 
     pub fn metrics_writer(&self) -> Result<MetricsWriter, StoreError> {
@@ -668,5 +702,32 @@ mod tests {
             "{e}"
         );
         assert_eq!(run.corruption(), Some(e));
+    }
+
+    /// A resume from a checkpoint of an earlier version (no byte offset) drops the records
+    /// after its step and keeps every other line as it was: once, the file was re-serialised and
+    /// lines of kinds this version does not know were lost.
+    #[test]
+    fn truncating_by_step_keeps_lines_it_does_not_understand() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = RunStore::new(dir.path()).create("x").unwrap();
+        let future = r#"{"kind":"calibration","from":"a newer version","values":[1,2]}"#;
+        let lines = [
+            r#"{"kind":"step","step":1,"epoch":0.1,"loss":2.0,"acc":0.1,"lr":0.1,"images_per_s":1.0}"#,
+            future,
+            r#"{"kind":"step","step":2,"epoch":0.2,"loss":1.9,"acc":0.2,"lr":0.1,"images_per_s":1.0}"#,
+            r#"{"kind":"step","step":3,"epoch":0.3,"loss":1.8,"acc":0.3,"lr":0.1,"images_per_s":1.0}"#,
+        ];
+        let text = lines.join("\n") + "\n" + r#"{"kind":"step","step":4,"#;
+        std::fs::write(run.metrics_path(), &text).unwrap();
+        run.truncate_metrics(2).unwrap();
+        let kept = std::fs::read_to_string(run.metrics_path()).unwrap();
+        assert_eq!(kept, [lines[0], future, lines[2]].join("\n") + "\n");
+        // Cut at a byte offset: everything before it, byte for byte.
+        let at = (lines[0].len() + 1) as u64;
+        run.cut_metrics(at).unwrap();
+        assert_eq!(std::fs::read_to_string(run.metrics_path()).unwrap(), lines[0].to_string() + "\n");
+        run.cut_metrics(10_000).unwrap();
+        assert_eq!(run.metrics_len(), at, "a cut beyond the end changes nothing");
     }
 }
