@@ -48,8 +48,9 @@ fn read_batches(dir: &Path, names: &[String]) -> Result<Split, DataError> {
     let mut labels = vec![];
     for name in names {
         let p = dir.join(name);
-        let bytes = std::fs::read(&p).map_err(|e| {
-            DataError::new(&p, format!("cannot read ({e}); a CIFAR-10 folder holds data_batch_1.bin … data_batch_5.bin and test_batch.bin"))
+        // A batch is 10,000 records of 3,073 bytes; more than ten times that is not a batch.
+        let bytes = super::read_capped(&p, 10 * 10_000 * 3073).map_err(|e| {
+            DataError::new(&p, format!("{}; a CIFAR-10 folder holds data_batch_1.bin … data_batch_5.bin and test_batch.bin", e.message))
         })?;
         let (i, l) = parse_cifar_batch(&bytes, &p)?;
         images.extend(i);

@@ -195,7 +195,14 @@ mod tests {
             let f = f.unwrap().path();
             std::fs::copy(&f, dir.path().join(f.file_name().unwrap())).unwrap();
         }
-        let raw = crate::data::idx::read_maybe_gz(&src.join("t10k-labels-idx1-ubyte.gz")).unwrap();
+        let mut raw = vec![];
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(
+                std::fs::File::open(src.join("t10k-labels-idx1-ubyte.gz")).unwrap(),
+            ),
+            &mut raw,
+        )
+        .unwrap();
         std::fs::write(dir.path().join("t10k-labels-idx1-ubyte.gz"), &raw[..5000]).unwrap();
         let e = load(DataSetKind::Mnist, Some(dir.path()))
             .unwrap_err()

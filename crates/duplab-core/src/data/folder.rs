@@ -128,6 +128,13 @@ fn layout(
     }
     let all = classes_in(&o.root)?;
     let names: Vec<String> = all.iter().map(|(n, _)| n.clone()).collect();
+    // Labels are one byte: a 257th class would wrap onto the first.
+    if names.len() > 256 {
+        return Err(DataError::new(
+            &o.root,
+            format!("{} classes (one folder each); at most 256", names.len()),
+        ));
+    }
     let (mut train, mut test) = (vec![], vec![]);
     for (label, (name, mut files)) in all.into_iter().enumerate() {
         // Seeded per class, so a class's split does not depend on the others.

@@ -2,23 +2,7 @@
 //! an error naming the file and what was expected, never a panic.
 
 use super::{DataError, Split};
-use flate2::read::GzDecoder;
-use std::io::Read;
 use std::path::Path;
-
-/// Read a whole file, un-gzipping if it starts with the gzip magic.
-pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, DataError> {
-    let raw = std::fs::read(path).map_err(|e| DataError::new(path, format!("cannot read: {e}")))?;
-    if raw.len() >= 2 && raw[0] == 0x1f && raw[1] == 0x8b {
-        let mut out = Vec::with_capacity(raw.len() * 4);
-        GzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(|e| DataError::new(path, format!("corrupt or truncated gzip stream: {e}")))?;
-        Ok(out)
-    } else {
-        Ok(raw)
-    }
-}
 
 fn be_u32(b: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
@@ -137,12 +121,22 @@ pub fn parse_idx_labels(
     Ok(body.to_vec())
 }
 
+/// Read an IDX image file (raw or gzip'd): never more than its header declares, plus one byte.
 pub fn read_idx_images(path: &Path) -> Result<(Vec<u8>, usize, usize, usize), DataError> {
-    parse_idx_images(&read_maybe_gz(path)?, path)
+    let bytes = super::bounded::read_declared(path, 16, |h| {
+        let (n, rows, cols) = (be_u32(h, 4) as u64, be_u32(h, 8) as u64, be_u32(h, 12) as u64);
+        let plausible = be_u32(h, 0) == 0x0000_0803 && (1..=4096).contains(&rows) && (1..=4096).contains(&cols);
+        plausible.then(|| n.saturating_mul(rows * cols))
+    })?;
+    parse_idx_images(&bytes, path)
 }
 
+/// Read an IDX label file (raw or gzip'd): never more than its header declares, plus one byte.
 pub fn read_idx_labels(path: &Path, num_classes: usize) -> Result<Vec<u8>, DataError> {
-    parse_idx_labels(&read_maybe_gz(path)?, path, num_classes)
+    let bytes = super::bounded::read_declared(path, 8, |h| {
+        (be_u32(h, 0) == 0x0000_0801).then(|| be_u32(h, 4) as u64)
+    })?;
+    parse_idx_labels(&bytes, path, num_classes)
 }
 
 /// Find `stem` or `stem.gz` in `dir`.
@@ -247,7 +241,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.gz");
         std::fs::write(&p, [0x1f, 0x8b, 8, 0, 1, 2, 3]).unwrap();
-        assert!(read_maybe_gz(&p).unwrap_err().to_string().contains("gzip"));
+        let e = read_idx_images(&p).unwrap_err().to_string();
+        assert!(e.contains("gzip"), "{e}");
     }
 
     #[test]

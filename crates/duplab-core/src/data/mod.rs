@@ -1,6 +1,7 @@
 //! Data sets: readers for real formats, the embedded default, discovery of full sets on disk,
 //! and duplication plans. Plain Rust; batching into tensors lives with the trainer.
 
+mod bounded;
 pub mod cache;
 mod cifar;
 mod dataset;
@@ -19,6 +20,7 @@ pub mod plan;
 pub mod rng;
 mod subset;
 
+pub use bounded::{MAX_FILE_BYTES, read_capped, regular_file};
 pub use cache::cache_dir;
 pub use cifar::read_cifar10;
 pub use dataset::{DataSet, Split, checksum};
