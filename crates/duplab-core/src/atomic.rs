@@ -179,3 +179,39 @@ mod tests {
         assert_eq!(temp_path(p).parent(), p.parent());
     }
 }
+
+/// Read a file another process may have replaced with something hostile (the run folder's
+/// `status`, `phase`, `control`, `lease`, JSON files): a symbolic link is refused (`O_NOFOLLOW`),
+/// a FIFO neither blocks the reader (`O_NONBLOCK`) nor is read, only a regular file is read, and
+/// never more than `max` bytes (a larger one is an `InvalidData` error). `NotFound` passes
+/// through, so callers can tell "absent" from "refused".
+pub fn read_small(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = f.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not a regular file: refused",
+        ));
+    }
+    if meta.len() > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{} bytes, more than the {max} this file may hold: refused", meta.len()),
+        ));
+    }
+    let mut out = Vec::with_capacity(meta.len() as usize);
+    f.take(max + 1).read_to_end(&mut out)?;
+    if out.len() as u64 > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("grew past the {max} bytes this file may hold: refused"),
+        ));
+    }
+    Ok(out)
+}

@@ -71,7 +71,7 @@ impl Run {
 
     /// The command in the control file now (read or not by the trainer).
     pub fn pending_control(&self) -> Option<ControlCommand> {
-        let text = std::fs::read(self.control_path()).ok()?;
+        let text = crate::atomic::read_small(&self.control_path(), super::run::SMALL_FILE).ok()?;
         let text = String::from_utf8_lossy(&text[..text.len().min(256)]).into_owned();
         ControlCommand::parse(text.split_whitespace().next()?)
     }
@@ -97,7 +97,8 @@ impl ControlReader {
     /// The command written since the last call, if any. A missing or unreadable file is no
     /// command; a line this version does not know is skipped (and not read again).
     pub fn poll(&mut self, run: &Run) -> Option<ControlCommand> {
-        let text = std::fs::read_to_string(run.control_path()).ok()?;
+        let text = crate::atomic::read_small(&run.control_path(), super::run::SMALL_FILE).ok()?;
+        let text = String::from_utf8_lossy(&text);
         let line = text.trim();
         if line.is_empty() || self.seen.as_deref() == Some(line) {
             return None;
@@ -141,6 +142,42 @@ mod tests {
             .filter(|n| n.contains("tmp"))
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    /// Case 5 of the crash-consistency issue: `control`, `status` and `phase` were read with no
+    /// limit every 250 ms, and a FIFO there blocked the reader in `open` for good. Now a FIFO, a
+    /// link or an oversized file is refused at once.
+    #[test]
+    fn a_fifo_a_link_or_a_huge_file_in_the_run_folder_never_blocks_a_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RunStore::new(dir.path());
+        let run = store.create_with_id("20260101-000000-x-abcdee").unwrap();
+        for name in ["control", "status", "phase"] {
+            let p = run.dir.join(name);
+            let _ = std::fs::remove_file(&p);
+            let c = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+            assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let r2 = run.clone();
+        std::thread::spawn(move || {
+            let mut reader = ControlReader::default();
+            let got = (reader.poll(&r2), r2.pending_control(), r2.status(), r2.phase());
+            let _ = tx.send(format!("{got:?}"));
+        });
+        let got = rx
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("a reader blocked on a FIFO in the run folder");
+        assert!(got.starts_with("(None, None, Interrupted"), "{got}");
+        for name in ["control", "status", "phase"] {
+            std::fs::remove_file(run.dir.join(name)).unwrap();
+        }
+        std::os::unix::fs::symlink("/dev/zero", run.dir.join("control")).unwrap();
+        assert_eq!(ControlReader::default().poll(&run), None, "a link is not read");
+        std::fs::remove_file(run.dir.join("control")).unwrap();
+        let f = std::fs::File::create(run.dir.join("control")).unwrap();
+        f.set_len(1 << 30).unwrap();
+        assert_eq!(ControlReader::default().poll(&run), None, "1 GiB is not a command");
     }
 
     /// A pause sent after a stop (before the trainer read it) used to replace the stop.

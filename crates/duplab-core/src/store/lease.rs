@@ -353,7 +353,7 @@ impl Run {
     /// The lease; `Err` when it exists but cannot be read now (a network file system's
     /// transient error), which is not the same as no owner.
     fn read_lease(&self) -> Result<Option<Lease>, ()> {
-        match std::fs::read(self.lease_path()) {
+        match crate::atomic::read_small(&self.lease_path(), super::run::SMALL_FILE) {
             Ok(bytes) => {
                 return serde_json::from_slice(&bytes[..bytes.len().min(4096)])
                     .map(Some)
@@ -362,8 +362,8 @@ impl Run {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(_) => return Err(()),
         }
-        match std::fs::read_to_string(self.dir.join(layout::OWNER)) {
-            Ok(text) => Ok(Lease::parse_pid_file(&text)),
+        match crate::atomic::read_small(&self.dir.join(layout::OWNER), super::run::SMALL_FILE) {
+            Ok(text) => Ok(Lease::parse_pid_file(&String::from_utf8_lossy(&text))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(_) => Err(()),
         }

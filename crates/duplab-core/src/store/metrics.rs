@@ -193,8 +193,13 @@ impl MetricsWriter {
         // (the reader skips the broken line).
         let len = file.metadata()?.len();
         if len > 0 {
-            let bytes = std::fs::read(path)?;
-            if bytes.last() != Some(&b'\n') {
+            // Only the last byte: the file may be large.
+            use std::io::{Read, Seek, SeekFrom};
+            let mut last = [0u8; 1];
+            let mut r = File::open(path)?;
+            r.seek(SeekFrom::Start(len - 1))?;
+            r.read_exact(&mut last)?;
+            if last[0] != b'\n' {
                 file.write_all(b"\n")?;
             }
         }
@@ -239,6 +244,8 @@ pub fn read_metrics(path: &Path) -> std::io::Result<Vec<MetricRecord>> {
 #[derive(Debug, Default, Clone)]
 pub struct MetricsTail {
     offset: u64,
+    /// Inside a line longer than a read's `max`: how far the search for its end has got.
+    skipping: Option<u64>,
 }
 
 impl MetricsTail {
@@ -257,7 +264,22 @@ impl MetricsTail {
         let mut restarted = false;
         if len < self.offset {
             self.offset = 0;
+            self.skipping = None;
             restarted = true;
+        }
+        if let Some(from) = self.skipping {
+            // A line longer than any record (a hostile or broken writer): its end is searched
+            // for in bounded chunks, from where the last search stopped, and the line skipped.
+            match find_newline(&mut f, from, len)? {
+                Some(end) => {
+                    self.offset = end + 1;
+                    self.skipping = None;
+                }
+                None => {
+                    self.skipping = Some(len);
+                    return Ok(TailRead::default_at_end());
+                }
+            }
         }
         let left = len - self.offset;
         let want = (left as usize).min(max.max(1));
@@ -265,13 +287,15 @@ impl MetricsTail {
         f.seek(SeekFrom::Start(self.offset))?;
         f.read_exact(&mut buf)?;
         // Only whole lines: the rest waits for the writer (or for the next call).
-        let mut whole = buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let whole = buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         if whole == 0 && (want as u64) < left {
-            // One line longer than `max`: read up to its end rather than never.
-            let mut rest = vec![];
-            f.read_to_end(&mut rest)?;
-            buf.extend_from_slice(&rest);
-            whole = buf.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1);
+            // One line longer than `max`: no record is that long, so it is skipped (searched for
+            // its end in bounded chunks), never read whole.
+            self.skipping = Some(self.offset + want as u64);
+            return self.read(path, max).map(|mut r| {
+                r.restarted |= restarted;
+                r
+            });
         }
         let records = parse_lines(&buf[..whole]);
         self.offset += whole as u64;
@@ -282,6 +306,23 @@ impl MetricsTail {
             restarted,
         })
     }
+}
+
+/// The offset of the first `\n` in `f` between `from` and `to`, read 64 KiB at a time.
+fn find_newline(f: &mut File, from: u64, to: u64) -> std::io::Result<Option<u64>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut at = from;
+    let mut chunk = vec![0u8; 64 * 1024];
+    f.seek(SeekFrom::Start(from))?;
+    while at < to {
+        let n = ((to - at) as usize).min(chunk.len());
+        f.read_exact(&mut chunk[..n])?;
+        if let Some(i) = chunk[..n].iter().position(|&b| b == b'\n') {
+            return Ok(Some(at + i as u64));
+        }
+        at += n as u64;
+    }
+    Ok(None)
 }
 
 #[derive(Debug, Default)]
@@ -390,6 +431,45 @@ mod tests {
         let mut w = MetricsWriter::open(&p).unwrap();
         w.append(&step(4)).unwrap();
         assert_eq!(read_metrics(&p).unwrap(), vec![step(1), step(2), step(4)]);
+    }
+
+    /// Case 5 of the crash-consistency issue: the metrics tail read a never-ending line whole
+    /// on every poll (1 GiB resident for a 1 GiB line). It is now skipped in bounded chunks, and
+    /// the records after it are read.
+    #[test]
+    fn a_never_ending_line_is_skipped_without_reading_it_whole() {
+        fn peak_kb() -> u64 {
+            std::fs::read_to_string("/proc/self/status")
+                .unwrap()
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                .unwrap()
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("metrics.jsonl");
+        let rec = r#"{"kind":"step","step":1,"epoch":0.1,"loss":2.0,"acc":0.1,"lr":0.1,"images_per_s":1.0,"unique_seen":16,"dup_seen":0,"elapsed_s":0.5}"#;
+        std::fs::write(&p, format!("{rec}\n")).unwrap();
+        // 1 GiB of zeros with no line end (sparse: no disk is used).
+        let f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+        f.set_len(rec.len() as u64 + 1 + (1 << 30)).unwrap();
+        let before = peak_kb();
+        let mut tail = MetricsTail::default();
+        let first = tail.read(&p, 4 << 20).unwrap();
+        assert_eq!(first.records.len(), 1);
+        let second = tail.read(&p, 4 << 20).unwrap();
+        assert!(second.records.is_empty() && second.at_end);
+        // The line ends at last; the record after it is read.
+        let mut w = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+        std::io::Write::write_all(&mut w, format!("\n{}\n", rec.replace("\"step\":1", "\"step\":2")).as_bytes()).unwrap();
+        let third = tail.read(&p, 4 << 20).unwrap();
+        assert!(
+            matches!(third.records.as_slice(), [MetricRecord::Step(s)] if s.step == 2),
+            "{:?}",
+            third.records
+        );
+        let grown_mb = peak_kb().saturating_sub(before) / 1024;
+        assert!(grown_mb < 100, "the tail took {grown_mb} MB more");
     }
 
     #[test]

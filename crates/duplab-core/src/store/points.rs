@@ -48,8 +48,9 @@ impl RunStore {
             .ok()?
             .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u64>().ok())
             .max()?;
-        let text = std::fs::read_to_string(dir.join(n.to_string()).join(CLAIM_RUN)).ok()?;
-        Some((n, text.trim().to_string()))
+        let text =
+            crate::atomic::read_small(&dir.join(n.to_string()).join(CLAIM_RUN), 4096).ok()?;
+        Some((n, String::from_utf8_lossy(&text).trim().to_string()))
     }
 
     /// The run a point's newest claim names.

@@ -133,6 +133,9 @@ impl RunStore {
     }
 }
 
+/// The most a one-line file of the run folder (`status`, `phase`, `control`, `lease`) may hold.
+pub(crate) const SMALL_FILE: u64 = 4096;
+
 impl Run {
     /// Link a Slurm task's log (a file Slurm is writing, in the store's `.slurm/`) into the run
     /// folder as `task-JOB.log`: a hard link, so the folder holds the whole log as it grows (a
@@ -186,10 +189,20 @@ impl Run {
     }
 
     /// A file's text, `None` when it does not exist.
+    /// A file of the run folder as text (`None`: absent), read with `atomic::read_small`: JSON
+    /// files up to 256 MiB, the one-line files (`status`, `phase`, …) up to 4 KiB; a link, a FIFO
+    /// or a larger file is an error naming it, never a blocked or flooded reader.
     pub(crate) fn read_text(&self, name: &str) -> Result<Option<String>, StoreError> {
         let p = self.dir.join(name);
-        match std::fs::read_to_string(&p) {
-            Ok(t) => Ok(Some(t)),
+        let max = if name.ends_with(".json") {
+            256 << 20
+        } else {
+            SMALL_FILE
+        };
+        match crate::atomic::read_small(&p, max) {
+            Ok(t) => String::from_utf8(t)
+                .map(Some)
+                .map_err(|_| StoreError::Corrupt(p, "not UTF-8 text".into())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(StoreError::Io(p, e)),
         }
