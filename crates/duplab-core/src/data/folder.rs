@@ -56,7 +56,13 @@ fn classes_in(dir: &Path) -> Result<Vec<(String, Vec<PathBuf>)>, DataError> {
     let mut classes: Vec<(String, PathBuf)> = rd
         .filter_map(|e| e.ok())
         .filter(|e| e.path().is_dir())
-        .map(|e| (e.file_name().to_string_lossy().to_string(), e.path()))
+        // Class names reach the lab's screens, reports and config.json: no control characters.
+        .map(|e| {
+            (
+                super::terminal_safe(&e.file_name().to_string_lossy()),
+                e.path(),
+            )
+        })
         .filter(|(n, _)| !n.starts_with('.'))
         .collect();
     classes.sort();
@@ -294,10 +300,24 @@ pub struct FolderReport {
 
 /// Read an image folder (through the cache in `cache`, when given). `progress(done, total)`
 /// follows the decoding.
+/// The most pixels a folder's images may hold before resizing, all together: 2³² (70,000 images
+/// of 250×250 fit). Each image is also within the decoder's own limit; this bounds the whole.
+pub const PIXEL_BUDGET: u64 = 1 << 32;
+
 pub fn load_folder(
     o: &FolderOptions,
     cache: Option<&Path>,
     progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<(DataSet, FolderReport), DataError> {
+    load_folder_within(o, cache, progress, PIXEL_BUDGET)
+}
+
+/// `load_folder` with a pixel budget of its own (tests use a small one).
+fn load_folder_within(
+    o: &FolderOptions,
+    cache: Option<&Path>,
+    progress: &(dyn Fn(usize, usize) + Sync),
+    budget: u64,
 ) -> Result<(DataSet, FolderReport), DataError> {
     if let Some(c) = o.channels
         && c != 1
@@ -340,12 +360,30 @@ pub fn load_folder(
     let total = all.len();
     let mut skipped = vec![];
     let mut shape: Option<([usize; 2], PathBuf)> = None;
+    let mut pixels: u64 = 0;
     let mut read_split = |files: &[(PathBuf, u8)], done0: usize| -> Result<Split, DataError> {
         let mut images = vec![];
         let mut labels = vec![];
         for (i, (p, l)) in files.iter().enumerate() {
             if (done0 + i) % 64 == 0 {
                 progress(done0 + i, total);
+            }
+            // The image's size from its header alone, counted against the folder's budget
+            // before it is decoded.
+            if let Some((w, h)) = image::ImageReader::open(p)
+                .ok()
+                .and_then(|r| r.with_guessed_format().ok())
+                .and_then(|r| r.into_dimensions().ok())
+            {
+                pixels = pixels.saturating_add(w as u64 * h as u64);
+                if pixels > budget {
+                    return Err(DataError::new(
+                        p,
+                        format!(
+                            "the folder's images hold more than {budget} pixels before resizing (the budget for one folder), reached at this image ({w}×{h}); resize them first, or use fewer"
+                        ),
+                    ));
+                }
             }
             let (px, hw) = match decode(p, channels, o.size) {
                 Ok(x) => x,
@@ -616,5 +654,29 @@ mod tests {
             let r = load_folder(&o, None, &|_, _| {});
             proptest::prop_assert!(r.is_ok(), "skipping bad files always reads the rest: {:?}", r.err());
         }
+    }
+
+    /// Case 5 of the crash-consistency issue: a folder of huge images had no total budget (each
+    /// within the decoder's limit, all together as much as the disk holds). The budget is
+    /// counted from the images' headers before decoding, and stated in the error.
+    #[test]
+    fn a_folder_past_its_pixel_budget_is_refused_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        for (c, name) in ["a", "b"].iter().enumerate() {
+            for split in ["train", "test"] {
+                let d = dir.path().join(split).join(name);
+                std::fs::create_dir_all(&d).unwrap();
+                for i in 0..2u8 {
+                    image::GrayImage::from_fn(40, 30, |x, y| image::Luma([(x + y) as u8 + i + c as u8]))
+                        .save(d.join(format!("{i}.png")))
+                        .unwrap();
+                }
+            }
+        }
+        let o = opts(dir.path());
+        // 8 images of 1,200 pixels: 9,600 in all.
+        assert!(load_folder_within(&o, None, &|_, _| {}, 9_600).is_ok());
+        let e = load_folder_within(&o, None, &|_, _| {}, 9_599).unwrap_err().to_string();
+        assert!(e.contains("more than 9599 pixels") && e.contains("40×30"), "{e}");
     }
 }

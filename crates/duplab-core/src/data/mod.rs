@@ -30,7 +30,7 @@ pub use discover::{candidate_dirs, guess_kind, load, load_from_dir, load_spec};
 pub use dups::gemm_brute_force;
 pub use dups::{Pair, brute_force, find_pairs, rms};
 pub use embedded::{TEST_PER_CLASS, TRAIN_PER_CLASS, load_embedded};
-pub use error::DataError;
+pub use error::{DataError, terminal_safe};
 pub use folder::{FolderOptions, FolderReport, load_folder};
 pub use groups::{Groups, UNIQUE_SAMPLE, groups};
 pub use idx::{read_idx_images, read_idx_labels, read_mnist_like};
