@@ -224,14 +224,19 @@ fn prepare_into(
             &train_checksum[..12]
         );
     }
-    let (run, state, heartbeat) = open_run(job, owned)?;
-    *run_slot = Some(run.clone());
+    // A run being resumed or prepared is open; a new one is born below, whole.
+    let (existing, state) = open_run(job, owned)?;
+    if let Some((run, _)) = &existing {
+        *run_slot = Some(run.clone());
+    }
 
     device.seed(job.seed);
     let mut model = Net::new(t.model, &shape, &device)?;
     let mut optim = optimizer(preset);
-    if state.step > 0 {
-        (model, optim) = checkpoint::load(&run, &state, model, optim)?;
+    if state.step > 0
+        && let Some((run, _)) = &existing
+    {
+        (model, optim) = checkpoint::load(run, &state, model, optim)?;
         // Records written after the checkpoint (a crash after it) are dropped, so the metrics
         // stream reads as one uninterrupted run: cut at the byte the checkpoint recorded (every
         // line before it kept as it is), or, for a checkpoint of an earlier version, by step.
@@ -239,22 +244,23 @@ fn prepare_into(
             Some(at) => run.cut_metrics(at)?,
             None => run.truncate_metrics(state.step)?,
         }
-    } else if job.resume.is_some() {
+    } else if job.resume.is_some()
+        && let Some((run, _)) = &existing
+    {
         // Killed before its first checkpoint: it starts again from step 0, so nothing it
         // recorded stands.
         run.cut_metrics(0)?;
     }
-    let config = RunConfig {
-        id: run.id.clone(),
+    let mut config = RunConfig {
+        id: existing.as_ref().map_or_else(String::new, |(r, _)| r.id.clone()),
         preset: preset.clone(),
         seed: job.seed,
         backend: selected.backend.clone(),
         device: selected.adapter.clone(),
         version: env!("CARGO_PKG_VERSION").to_string(),
-        created_at: if job.resume.is_some() {
-            run.started_at()
-        } else {
-            crate::store::now()
+        created_at: match (&job.resume, &existing) {
+            (Some(_), Some((run, _))) => run.started_at(),
+            _ => crate::store::now(),
         },
         data_source: ds.source.clone(),
         train_checksum,
@@ -271,7 +277,26 @@ fn prepare_into(
         input_std: shape.std.clone(),
         dedup,
     };
-    run.write_config(&config)?;
+    let (run, heartbeat) = match existing {
+        Some((run, heartbeat)) => {
+            run.write_config(&config)?;
+            (run, heartbeat)
+        }
+        None => {
+            // A new run appears in the store only with its config in it (staged under a hidden
+            // name, then renamed): a kill at any moment leaves no run that cannot be resumed.
+            let run = job.store.create_staged(&preset.name, |r| {
+                r.write_config(&RunConfig {
+                    id: r.id.clone(),
+                    ..config.clone()
+                })
+            })?;
+            config.id = run.id.clone();
+            let heartbeat = run.start_heartbeat(1);
+            (run, heartbeat)
+        }
+    };
+    *run_slot = Some(run.clone());
     let _ = events.send(TrainEvent::Started {
         run_id: run.id.clone(),
         config: Box::new(config),
@@ -356,23 +381,18 @@ fn take_run(job: &TrainJob) -> Result<Option<(Run, Heartbeat)>> {
     Ok(Some((run, heartbeat)))
 }
 
-/// The run folder: the one being resumed (already taken), the one a launcher prepared (already
-/// taken), or a new one (this process's from its creation).
+/// The run folder being resumed (already taken) with where its trainer stands, or the one a
+/// launcher prepared (already taken); `None` for a new run, created once its config is known.
 fn open_run(
     job: &TrainJob,
     owned: Option<(Run, Heartbeat)>,
-) -> Result<(Run, TrainerState, Heartbeat)> {
+) -> Result<(Option<(Run, Heartbeat)>, TrainerState)> {
     match owned {
         Some((run, heartbeat)) if job.resume.is_some() => {
             run.set_status(RunStatus::Running)?;
             let state = checkpoint::load_state(&run)?.unwrap_or_default();
-            Ok((run, state, heartbeat))
+            Ok((Some((run, heartbeat)), state))
         }
-        Some((run, heartbeat)) => Ok((run, TrainerState::default(), heartbeat)),
-        None => {
-            let run = job.store.create(&job.preset.name)?;
-            let heartbeat = run.start_heartbeat(1);
-            Ok((run, TrainerState::default(), heartbeat))
-        }
+        other => Ok((other, TrainerState::default())),
     }
 }

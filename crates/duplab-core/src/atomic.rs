@@ -105,6 +105,14 @@ pub fn remove_stale_temps(dir: &Path) {
     }
 }
 
+/// fsync a folder, so renames into it are on the disk (errors ignored: a file system that
+/// cannot sync folders still has the rename).
+pub fn sync_dir(dir: &Path) {
+    if let Ok(f) = std::fs::File::open(dir) {
+        let _ = f.sync_all();
+    }
+}
+
 /// fsync the folder holding `path`, so the rename itself is on the disk.
 fn sync_parent(path: &Path) -> std::io::Result<()> {
     match path.parent() {

@@ -69,6 +69,52 @@ impl RunStore {
         Ok(run)
     }
 
+    /// A new run folder that appears whole: made under a hidden name (`.staging-ID`, never
+    /// listed), given its status, lease and whatever `fill` writes (the trainer's config), then
+    /// renamed into place. A kill at any moment leaves either no run or a run with its config.
+    pub fn create_staged(
+        &self,
+        preset_name: &str,
+        fill: impl Fn(&Run) -> Result<(), StoreError>,
+    ) -> Result<Run, StoreError> {
+        std::fs::create_dir_all(&self.root).map_err(io(&self.root))?;
+        loop {
+            let id = new_run_id(preset_name);
+            validate_run_id(&id)?;
+            let staging = self.root.join(format!(".staging-{id}"));
+            std::fs::create_dir(&staging).map_err(|e| StoreError::Io(staging.clone(), e))?;
+            let run = Run {
+                id: id.clone(),
+                dir: staging.clone(),
+            };
+            let filled = std::fs::create_dir_all(run.checkpoints_dir())
+                .map_err(io(&run.dir))
+                .and_then(|()| run.set_status(RunStatus::Running))
+                .and_then(|()| run.first_lease())
+                .and_then(|()| fill(&run));
+            if let Err(e) = filled {
+                let _ = std::fs::remove_dir_all(&staging);
+                return Err(e);
+            }
+            let dir = self.root.join(&id);
+            // Renaming onto an existing run (never empty) fails: then another id.
+            match std::fs::rename(&staging, &dir) {
+                Ok(()) => {
+                    crate::atomic::sync_dir(&self.root);
+                    return Ok(Run { id, dir });
+                }
+                Err(_) if dir.exists() => {
+                    let _ = std::fs::remove_dir_all(&staging);
+                    continue;
+                }
+                Err(e) => {
+                    let _ = std::fs::remove_dir_all(&staging);
+                    return Err(StoreError::Io(dir, e));
+                }
+            }
+        }
+    }
+
     /// Every run folder (one with a `config.json` or `status`), sorted by id = by start time.
     pub fn runs(&self) -> Result<Vec<Run>, StoreError> {
         let rd = match std::fs::read_dir(&self.root) {
@@ -81,6 +127,10 @@ impl RunStore {
             .filter(|e| e.path().is_dir())
             .filter_map(|e| {
                 let id = e.file_name().to_string_lossy().to_string();
+                // `.claims`, `.slurm`, `.staging-…`: the store's own, not runs.
+                if id.starts_with('.') {
+                    return None;
+                }
                 let dir = e.path();
                 (dir.join(layout::CONFIG).exists() || dir.join(layout::STATUS).exists())
                     .then_some(Run { id, dir })
