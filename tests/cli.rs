@@ -1041,3 +1041,44 @@ fn an_inherited_ignored_sighup_stays_ignored() {
     assert_eq!(status.code(), Some(0), "{seen}{rest}");
     assert!(rest.contains("finished"), "{seen}{rest}");
 }
+
+/// Case 4 of the crash-consistency issue: TERM then HUP quit at once, without a checkpoint,
+/// leaving `running` on disk. Only a second Ctrl-C quits at once now: the run checkpoints and
+/// reads `interrupted`, resumable.
+#[test]
+fn term_then_hup_still_checkpoints() {
+    use std::io::{BufRead, BufReader};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_duplab"))
+        .args([
+            "train", "--set", "training.steps=4000", "--set", "training.eval_every=2000", "--set",
+            "attack.eval.kind=none", "--device", "cpu", "--plain",
+        ])
+        .env("DUPLAB_RUNS", tmp.path())
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("steps (") {
+        let mut line = String::new();
+        assert!(out.read_line(&mut line).unwrap() > 0, "ended early: {seen}");
+        seen.push_str(&line);
+    }
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+        libc::kill(child.id() as i32, libc::SIGHUP);
+    }
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{seen}{rest}");
+    assert!(rest.contains("interrupted"), "stopped with a checkpoint: {seen}{rest}");
+    let o = duplab(&["runs", "ls", "--json"], tmp.path());
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(rows[0]["status"], "interrupted", "{rows}");
+    let dir = tmp.path().join(rows[0]["id"].as_str().unwrap());
+    assert!(dir.join("checkpoints/state.json").exists(), "a checkpoint to resume from");
+}

@@ -252,12 +252,25 @@ fn stopped_then_resumed_matches_uninterrupted() {
 fn an_error_inside_training_ends_as_a_failed_run() {
     let dir = tempfile::tempdir().unwrap();
     let store = RunStore::new(dir.path());
-    // PreAct-ResNet-18 refuses 28×28 grey images once the run exists.
-    let ev = run_to_end(job(
-        &store,
-        tiny(&["training.model=preact-resnet18"]),
-        DeviceChoice::Cpu,
-    ));
+    // PreAct-ResNet-18 refuses 28×28 grey images. A new run fails before it exists (a run
+    // appears in the store only whole, with its config): the error, and no folder.
+    let preset = tiny(&["training.model=preact-resnet18"]);
+    let ev = run_to_end(job(&store, preset.clone(), DeviceChoice::Cpu));
+    match ev.last() {
+        Some(TrainEvent::Failed {
+            run_id: None,
+            error,
+        }) => assert!(error.contains("32×32"), "{error}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(store.runs().unwrap().is_empty(), "nothing half made");
+    // A folder the lab prepared is the run's from the first moment: the failure is recorded in
+    // it (status failed, the error in its summary).
+    let run = store.create_with_id("20260101-000000-x-fa11ed").unwrap();
+    run.write_preset(&preset).unwrap();
+    let mut j = job(&store, preset, DeviceChoice::Cpu);
+    j.prepared = Some(run.id.clone());
+    let ev = run_to_end(j);
     match ev.last() {
         Some(TrainEvent::Failed {
             run_id: Some(_),
@@ -265,7 +278,6 @@ fn an_error_inside_training_ends_as_a_failed_run() {
         }) => assert!(error.contains("32×32"), "{error}"),
         other => panic!("{other:?}"),
     }
-    let run = &store.runs().unwrap()[0];
     assert_eq!(run.status(), RunStatus::Failed);
     assert!(
         run.summary()

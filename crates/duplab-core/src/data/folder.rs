@@ -679,4 +679,23 @@ mod tests {
         let e = load_folder_within(&o, None, &|_, _| {}, 9_599).unwrap_err().to_string();
         assert!(e.contains("more than 9599 pixels") && e.contains("40×30"), "{e}");
     }
+
+    /// Case 5 of the crash-consistency issue: a folder split by fraction with more than 256
+    /// classes wrapped its one-byte labels (class 256 became class 0) and ended in a misleading
+    /// error. It is refused, saying why.
+    #[test]
+    fn more_than_256_classes_are_refused_in_either_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        for c in 0..257 {
+            let d = dir.path().join(format!("class{c:03}"));
+            std::fs::create_dir_all(&d).unwrap();
+            for i in 0..2u8 {
+                image::GrayImage::from_pixel(4, 4, image::Luma([i]))
+                    .save(d.join(format!("{i}.png")))
+                    .unwrap();
+            }
+        }
+        let e = load_folder(&opts(dir.path()), None, &|_, _| {}).unwrap_err().to_string();
+        assert!(e.contains("257 classes") && e.contains("at most 256"), "{e}");
+    }
 }
