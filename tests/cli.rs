@@ -954,10 +954,12 @@ fn a_resume_on_other_data_is_refused_and_loses_nothing() {
     let preset = tmp.path().join("pics.toml");
     std::fs::write(
         &preset,
-        default.replace("name = \"default\"", "name = \"pics\"").replace(
-            "set = \"embedded\"",
-            "set = \"folder\"\npath = \"pics\"\nsize = [28, 28]",
-        ),
+        default
+            .replace("name = \"default\"", "name = \"pics\"")
+            .replace(
+                "set = \"embedded\"",
+                "set = \"folder\"\npath = \"pics\"\nsize = [28, 28]",
+            ),
     )
     .unwrap();
     let runs = tmp.path().join("runs");
@@ -973,9 +975,18 @@ fn a_resume_on_other_data_is_refused_and_loses_nothing() {
     let o = run_in(
         &a,
         &[
-            "train", "--preset", preset.to_str().unwrap(), "--set", "training.steps=6",
-            "--set", "training.eval_every=3", "--set", "attack.eval.kind=none", "--device",
-            "cpu", "--plain",
+            "train",
+            "--preset",
+            preset.to_str().unwrap(),
+            "--set",
+            "training.steps=6",
+            "--set",
+            "training.eval_every=3",
+            "--set",
+            "attack.eval.kind=none",
+            "--device",
+            "cpu",
+            "--plain",
         ],
     );
     assert!(o.status.success(), "{}", text(&o));
@@ -988,16 +999,48 @@ fn a_resume_on_other_data_is_refused_and_loses_nothing() {
     let dir = runs.join(&id);
     std::fs::write(dir.join("status"), "interrupted\n").unwrap();
     let config = std::fs::read(dir.join("config.json")).unwrap();
-    let o = run_in(&b, &["train", "--resume", &id, "--device", "cpu", "--plain"]);
+    let o = run_in(
+        &b,
+        &["train", "--resume", &id, "--device", "cpu", "--plain"],
+    );
     let t = text(&o);
     assert!(!o.status.success(), "resumed on other data: {t}");
     assert!(t.contains("other data"), "{t}");
-    assert_eq!(std::fs::read(dir.join("config.json")).unwrap(), config, "the evidence is kept");
-    assert_eq!(std::fs::read_to_string(dir.join("status")).unwrap().trim(), "interrupted");
-    let o = run_in(&a, &["train", "--resume", &id, "--set", "training.steps=9", "--device", "cpu"]);
-    assert!(!o.status.success() && text(&o).contains("--set"), "{}", text(&o));
-    let o = run_in(&a, &["train", "--resume", &id, "--device", "cpu", "--plain"]);
-    assert!(o.status.success(), "the run's own data resumes it: {}", text(&o));
+    assert_eq!(
+        std::fs::read(dir.join("config.json")).unwrap(),
+        config,
+        "the evidence is kept"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("status")).unwrap().trim(),
+        "interrupted"
+    );
+    let o = run_in(
+        &a,
+        &[
+            "train",
+            "--resume",
+            &id,
+            "--set",
+            "training.steps=9",
+            "--device",
+            "cpu",
+        ],
+    );
+    assert!(
+        !o.status.success() && text(&o).contains("--set"),
+        "{}",
+        text(&o)
+    );
+    let o = run_in(
+        &a,
+        &["train", "--resume", &id, "--device", "cpu", "--plain"],
+    );
+    assert!(
+        o.status.success(),
+        "the run's own data resumes it: {}",
+        text(&o)
+    );
 }
 
 /// Case 4 of the crash-consistency issue: `nohup duplab train` still stopped at logout (the
@@ -1010,8 +1053,16 @@ fn an_inherited_ignored_sighup_stays_ignored() {
     let tmp = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_duplab"));
     cmd.args([
-        "train", "--set", "training.steps=400", "--set", "training.eval_every=200", "--set",
-        "attack.eval.kind=none", "--device", "cpu", "--plain",
+        "train",
+        "--set",
+        "training.steps=400",
+        "--set",
+        "training.eval_every=200",
+        "--set",
+        "attack.eval.kind=none",
+        "--device",
+        "cpu",
+        "--plain",
     ])
     .env("DUPLAB_RUNS", tmp.path())
     .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -1051,8 +1102,16 @@ fn term_then_hup_still_checkpoints() {
     let tmp = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_duplab"))
         .args([
-            "train", "--set", "training.steps=4000", "--set", "training.eval_every=2000", "--set",
-            "attack.eval.kind=none", "--device", "cpu", "--plain",
+            "train",
+            "--set",
+            "training.steps=4000",
+            "--set",
+            "training.eval_every=2000",
+            "--set",
+            "attack.eval.kind=none",
+            "--device",
+            "cpu",
+            "--plain",
         ])
         .env("DUPLAB_RUNS", tmp.path())
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -1075,10 +1134,16 @@ fn term_then_hup_still_checkpoints() {
     std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130), "{seen}{rest}");
-    assert!(rest.contains("interrupted"), "stopped with a checkpoint: {seen}{rest}");
+    assert!(
+        rest.contains("interrupted"),
+        "stopped with a checkpoint: {seen}{rest}"
+    );
     let o = duplab(&["runs", "ls", "--json"], tmp.path());
     let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(rows[0]["status"], "interrupted", "{rows}");
     let dir = tmp.path().join(rows[0]["id"].as_str().unwrap());
-    assert!(dir.join("checkpoints/state.json").exists(), "a checkpoint to resume from");
+    assert!(
+        dir.join("checkpoints/state.json").exists(),
+        "a checkpoint to resume from"
+    );
 }

@@ -136,7 +136,10 @@ fn kill_9_at_any_moment_leaves_a_run_that_resumes_to_the_same_metrics() {
             "finished" => after_end += 1,
             "interrupted" => {
                 mid_run += 1;
-                let o = duplab(&["train", "--resume", &id, "--device", "cpu", "--plain"], &runs);
+                let o = duplab(
+                    &["train", "--resume", &id, "--device", "cpu", "--plain"],
+                    &runs,
+                );
                 assert!(o.status.success(), "try {k}: resume: {}", text(&o));
             }
             other => panic!("try {k}: a killed run reads as {other}"),
@@ -150,5 +153,8 @@ fn kill_9_at_any_moment_leaves_a_run_that_resumes_to_the_same_metrics() {
     eprintln!(
         "{tries} kills: {before_run} before the run existed, {mid_run} mid-run (resumed), {after_end} after it finished"
     );
-    assert!(mid_run >= tries / 2, "most kills land mid-run: {mid_run} of {tries}");
+    assert!(
+        mid_run >= tries / 2,
+        "most kills land mid-run: {mid_run} of {tries}"
+    );
 }

@@ -44,10 +44,14 @@ pub struct TrainerState {
 
 impl TrainerState {
     fn model_name(&self) -> &str {
-        self.model_file.as_deref().unwrap_or(layout::CHECKPOINT_MODEL)
+        self.model_file
+            .as_deref()
+            .unwrap_or(layout::CHECKPOINT_MODEL)
     }
     fn optim_name(&self) -> &str {
-        self.optim_file.as_deref().unwrap_or(layout::CHECKPOINT_OPTIM)
+        self.optim_file
+            .as_deref()
+            .unwrap_or(layout::CHECKPOINT_OPTIM)
     }
 }
 

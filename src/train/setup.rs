@@ -252,7 +252,9 @@ fn prepare_into(
         run.cut_metrics(0)?;
     }
     let mut config = RunConfig {
-        id: existing.as_ref().map_or_else(String::new, |(r, _)| r.id.clone()),
+        id: existing
+            .as_ref()
+            .map_or_else(String::new, |(r, _)| r.id.clone()),
         preset: preset.clone(),
         seed: job.seed,
         backend: selected.backend.clone(),
@@ -262,7 +264,16 @@ fn prepare_into(
             (Some(_), Some((run, _))) => run.started_at(),
             _ => crate::store::now(),
         },
-        data_source: ds.source.clone(),
+        // A resume on the same images (checked above) from another place keeps the source the
+        // run started from: config.json stays the record of where its data came from.
+        data_source: match (&job.resume, &existing) {
+            (Some(_), Some((run, _))) => run
+                .config()
+                .ok()
+                .flatten()
+                .map_or_else(|| ds.source.clone(), |c| c.data_source),
+            _ => ds.source.clone(),
+        },
         train_checksum,
         plan_before: plan.before.clone(),
         plan_after: plan.after.clone(),

@@ -686,7 +686,11 @@ fn a_run_killed_before_its_first_checkpoint_resumes_without_recording_a_step_twi
     let mut j = job(&store, tiny(&[]), DeviceChoice::Cpu);
     j.resume = Some(id.clone());
     let resumed = run_to_end(j);
-    assert!(matches!(resumed.last(), Some(TrainEvent::Finished { .. })), "{:?}", resumed.last());
+    assert!(
+        matches!(resumed.last(), Some(TrainEvent::Finished { .. })),
+        "{:?}",
+        resumed.last()
+    );
     let steps: Vec<usize> = run
         .metrics()
         .unwrap()

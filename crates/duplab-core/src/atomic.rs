@@ -210,7 +210,10 @@ pub fn read_small(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     if meta.len() > max {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
-            format!("{} bytes, more than the {max} this file may hold: refused", meta.len()),
+            format!(
+                "{} bytes, more than the {max} this file may hold: refused",
+                meta.len()
+            ),
         ));
     }
     let mut out = Vec::with_capacity(meta.len() as usize);

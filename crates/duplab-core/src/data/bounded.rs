@@ -13,14 +13,18 @@ pub const MAX_FILE_BYTES: u64 = 4 << 30;
 
 /// The file's length, if it is a regular file (links followed); else an error naming what it is.
 pub fn regular_file(path: &Path) -> Result<u64, DataError> {
-    let meta = std::fs::metadata(path).map_err(|e| DataError::new(path, format!("cannot read: {e}")))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| DataError::new(path, format!("cannot read: {e}")))?;
     if !meta.is_file() {
         let what = if meta.is_dir() {
             "a folder"
         } else {
             "a device, FIFO or socket"
         };
-        return Err(DataError::new(path, format!("is {what}, not a regular file: refused")));
+        return Err(DataError::new(
+            path,
+            format!("is {what}, not a regular file: refused"),
+        ));
     }
     Ok(meta.len())
 }
@@ -84,7 +88,9 @@ pub fn read_declared(
     if total > MAX_FILE_BYTES {
         return Err(DataError::new(
             path,
-            format!("its header declares {total} bytes; at most {MAX_FILE_BYTES} are read: refused"),
+            format!(
+                "its header declares {total} bytes; at most {MAX_FILE_BYTES} are read: refused"
+            ),
         ));
     }
     if !gz && len > total + 1 {
@@ -93,7 +99,10 @@ pub fn read_declared(
     } else {
         out.reserve((body as usize).min(64 << 20));
     }
-    reader.take(body + 1).read_to_end(&mut out).map_err(corrupt)?;
+    reader
+        .take(body + 1)
+        .read_to_end(&mut out)
+        .map_err(corrupt)?;
     Ok(out)
 }
 
@@ -135,7 +144,9 @@ mod tests {
         gz.finish().unwrap();
         drop(zeros);
         let before = peak_kb();
-        let e = super::super::read_idx_images(&path).unwrap_err().to_string();
+        let e = super::super::read_idx_images(&path)
+            .unwrap_err()
+            .to_string();
         let grown_mb = (peak_kb().saturating_sub(before)) / 1024;
         assert!(e.contains("trailing"), "{e}");
         assert!(grown_mb < 200, "reading it took {grown_mb} MB more");
@@ -148,7 +159,9 @@ mod tests {
         std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
         let e = read_capped(&link, 1 << 20).unwrap_err().to_string();
         assert!(e.contains("not a regular file"), "{e}");
-        let e = read_declared(&link, 16, |_| Some(1)).unwrap_err().to_string();
+        let e = read_declared(&link, 16, |_| Some(1))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not a regular file"), "{e}");
         let e = read_capped(dir.path(), 10).unwrap_err().to_string();
         assert!(e.contains("a folder"), "{e}");

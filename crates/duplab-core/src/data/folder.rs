@@ -667,17 +667,24 @@ mod tests {
                 let d = dir.path().join(split).join(name);
                 std::fs::create_dir_all(&d).unwrap();
                 for i in 0..2u8 {
-                    image::GrayImage::from_fn(40, 30, |x, y| image::Luma([(x + y) as u8 + i + c as u8]))
-                        .save(d.join(format!("{i}.png")))
-                        .unwrap();
+                    image::GrayImage::from_fn(40, 30, |x, y| {
+                        image::Luma([(x + y) as u8 + i + c as u8])
+                    })
+                    .save(d.join(format!("{i}.png")))
+                    .unwrap();
                 }
             }
         }
         let o = opts(dir.path());
         // 8 images of 1,200 pixels: 9,600 in all.
         assert!(load_folder_within(&o, None, &|_, _| {}, 9_600).is_ok());
-        let e = load_folder_within(&o, None, &|_, _| {}, 9_599).unwrap_err().to_string();
-        assert!(e.contains("more than 9599 pixels") && e.contains("40×30"), "{e}");
+        let e = load_folder_within(&o, None, &|_, _| {}, 9_599)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("more than 9599 pixels") && e.contains("40×30"),
+            "{e}"
+        );
     }
 
     /// Case 5 of the crash-consistency issue: a folder split by fraction with more than 256
@@ -695,7 +702,12 @@ mod tests {
                     .unwrap();
             }
         }
-        let e = load_folder(&opts(dir.path()), None, &|_, _| {}).unwrap_err().to_string();
-        assert!(e.contains("257 classes") && e.contains("at most 256"), "{e}");
+        let e = load_folder(&opts(dir.path()), None, &|_, _| {})
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("257 classes") && e.contains("at most 256"),
+            "{e}"
+        );
     }
 }

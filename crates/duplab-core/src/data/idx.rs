@@ -124,8 +124,13 @@ pub fn parse_idx_labels(
 /// Read an IDX image file (raw or gzip'd): never more than its header declares, plus one byte.
 pub fn read_idx_images(path: &Path) -> Result<(Vec<u8>, usize, usize, usize), DataError> {
     let bytes = super::bounded::read_declared(path, 16, |h| {
-        let (n, rows, cols) = (be_u32(h, 4) as u64, be_u32(h, 8) as u64, be_u32(h, 12) as u64);
-        let plausible = be_u32(h, 0) == 0x0000_0803 && (1..=4096).contains(&rows) && (1..=4096).contains(&cols);
+        let (n, rows, cols) = (
+            be_u32(h, 4) as u64,
+            be_u32(h, 8) as u64,
+            be_u32(h, 12) as u64,
+        );
+        let plausible =
+            be_u32(h, 0) == 0x0000_0803 && (1..=4096).contains(&rows) && (1..=4096).contains(&cols);
         plausible.then(|| n.saturating_mul(rows * cols))
     })?;
     parse_idx_images(&bytes, path)

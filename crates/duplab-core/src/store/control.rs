@@ -162,7 +162,12 @@ mod tests {
         let r2 = run.clone();
         std::thread::spawn(move || {
             let mut reader = ControlReader::default();
-            let got = (reader.poll(&r2), r2.pending_control(), r2.status(), r2.phase());
+            let got = (
+                reader.poll(&r2),
+                r2.pending_control(),
+                r2.status(),
+                r2.phase(),
+            );
             let _ = tx.send(format!("{got:?}"));
         });
         let got = rx
@@ -173,11 +178,19 @@ mod tests {
             std::fs::remove_file(run.dir.join(name)).unwrap();
         }
         std::os::unix::fs::symlink("/dev/zero", run.dir.join("control")).unwrap();
-        assert_eq!(ControlReader::default().poll(&run), None, "a link is not read");
+        assert_eq!(
+            ControlReader::default().poll(&run),
+            None,
+            "a link is not read"
+        );
         std::fs::remove_file(run.dir.join("control")).unwrap();
         let f = std::fs::File::create(run.dir.join("control")).unwrap();
         f.set_len(1 << 30).unwrap();
-        assert_eq!(ControlReader::default().poll(&run), None, "1 GiB is not a command");
+        assert_eq!(
+            ControlReader::default().poll(&run),
+            None,
+            "1 GiB is not a command"
+        );
     }
 
     /// A pause sent after a stop (before the trainer read it) used to replace the stop.

@@ -866,7 +866,11 @@ mod tests {
             ..Lease::this_process(1)
         };
         run.write_lease(&rebooted).unwrap();
-        assert_eq!(run.status(), RunStatus::Running, "fresh: it may be alive elsewhere");
+        assert_eq!(
+            run.status(),
+            RunStatus::Running,
+            "fresh: it may be alive elsewhere"
+        );
         let old = SystemTime::now() - lease_expiry() - Duration::from_secs(1);
         std::fs::File::options()
             .write(true)

@@ -461,7 +461,11 @@ mod tests {
         assert!(second.records.is_empty() && second.at_end);
         // The line ends at last; the record after it is read.
         let mut w = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
-        std::io::Write::write_all(&mut w, format!("\n{}\n", rec.replace("\"step\":1", "\"step\":2")).as_bytes()).unwrap();
+        std::io::Write::write_all(
+            &mut w,
+            format!("\n{}\n", rec.replace("\"step\":1", "\"step\":2")).as_bytes(),
+        )
+        .unwrap();
         let third = tail.read(&p, 4 << 20).unwrap();
         assert!(
             matches!(third.records.as_slice(), [MetricRecord::Step(s)] if s.step == 2),

@@ -789,8 +789,15 @@ mod tests {
         // Cut at a byte offset: everything before it, byte for byte.
         let at = (lines[0].len() + 1) as u64;
         run.cut_metrics(at).unwrap();
-        assert_eq!(std::fs::read_to_string(run.metrics_path()).unwrap(), lines[0].to_string() + "\n");
+        assert_eq!(
+            std::fs::read_to_string(run.metrics_path()).unwrap(),
+            lines[0].to_string() + "\n"
+        );
         run.cut_metrics(10_000).unwrap();
-        assert_eq!(run.metrics_len(), at, "a cut beyond the end changes nothing");
+        assert_eq!(
+            run.metrics_len(),
+            at,
+            "a cut beyond the end changes nothing"
+        );
     }
 }
