@@ -1,17 +1,9 @@
 //! The real binary, driven as a script would.
 
+mod common;
+use common::{duplab, metrics_without_time, text};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn duplab(args: &[&str], runs: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_duplab"))
-        .args(args)
-        .env("DUPLAB_RUNS", runs)
-        .env_remove("DUPLAB_DATA")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the binary runs")
-}
+use std::process::Command;
 
 /// A grid of tiny runs (6 steps on the embedded set): two duplication points, `seeds` a TOML list.
 fn tiny_grid(dir: &Path, name: &str, seeds: &str) -> std::path::PathBuf {
@@ -36,14 +28,6 @@ values = [{{ label = "0", set = {{ "duplication.rate" = 0.0 }} }}, {{ label = "3
     )
     .unwrap();
     grid
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 #[path = "../crates/duplab-core/src/test_data.rs"]
@@ -726,36 +710,6 @@ fn two_sweeps_of_one_grid_at_once_train_each_point_once() {
         text(&b)
     );
     assert!(rows.iter().all(|r| r["status"] == "finished"), "{rows:?}");
-}
-
-/// What a run's metrics say, without the fields that measure time: two runs of one point and
-/// seed must agree on every one of these.
-fn metrics_without_time(run_dir: &Path) -> Vec<serde_json::Value> {
-    fn strip(v: &mut serde_json::Value) {
-        match v {
-            serde_json::Value::Object(m) => {
-                m.retain(|k, _| {
-                    !(k.ends_with("_s")
-                        || k == "seconds"
-                        || k.contains("per_s")
-                        || k.contains("time")
-                        || k.ends_with("_at"))
-                });
-                m.values_mut().for_each(strip);
-            }
-            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
-            _ => {}
-        }
-    }
-    std::fs::read_to_string(run_dir.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .map(|mut v| {
-            strip(&mut v);
-            v
-        })
-        .collect()
 }
 
 /// Case 7 of the ownership issue: `--jobs 2` ran points as threads of one process, which share

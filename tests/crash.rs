@@ -2,9 +2,11 @@
 //! or writes a checkpoint — always leaves a store that lists and reads, and a run that resumes to
 //! exactly the metrics of an uninterrupted one. 50 tries (`DUPLAB_CRASH_TRIES` changes it).
 
+mod common;
+use common::{duplab, metrics_without_time, text};
 use std::path::Path;
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Instant;
 
 const ARGS: &[&str] = &[
     "train",
@@ -19,24 +21,6 @@ const ARGS: &[&str] = &[
     "--plain",
 ];
 
-fn duplab(args: &[&str], runs: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_duplab"))
-        .args(args)
-        .env("DUPLAB_RUNS", runs)
-        .env_remove("DUPLAB_DATA")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 fn rows(runs: &Path) -> Vec<serde_json::Value> {
     let o = duplab(&["runs", "ls", "--json"], runs);
     assert!(o.status.success(), "runs ls after a kill: {}", text(&o));
@@ -49,35 +33,6 @@ fn rows(runs: &Path) -> Vec<serde_json::Value> {
         .as_array()
         .unwrap()
         .clone()
-}
-
-/// A run's metric records without the fields that measure time.
-fn metrics(run_dir: &Path) -> Vec<serde_json::Value> {
-    fn strip(v: &mut serde_json::Value) {
-        match v {
-            serde_json::Value::Object(m) => {
-                m.retain(|k, _| {
-                    !(k.ends_with("_s")
-                        || k == "seconds"
-                        || k.contains("per_s")
-                        || k.contains("time"))
-                });
-                m.values_mut().for_each(strip);
-            }
-            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
-            _ => {}
-        }
-    }
-    std::fs::read_to_string(run_dir.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let mut v: serde_json::Value =
-                serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: a broken line {l:?}"));
-            strip(&mut v);
-            v
-        })
-        .collect()
 }
 
 #[test]
@@ -94,7 +49,7 @@ fn kill_9_at_any_moment_leaves_a_run_that_resumes_to_the_same_metrics() {
     let whole = t0.elapsed();
     assert!(o.status.success(), "{}", text(&o));
     let r = rows(&reference);
-    let expect = metrics(&reference.join(r[0]["id"].as_str().unwrap()));
+    let expect = metrics_without_time(&reference.join(r[0]["id"].as_str().unwrap()));
     assert!(expect.len() > 6, "{expect:?}");
     // Our own generator: kill moments spread over the whole run and a little past it.
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
@@ -144,7 +99,7 @@ fn kill_9_at_any_moment_leaves_a_run_that_resumes_to_the_same_metrics() {
             }
             other => panic!("try {k}: a killed run reads as {other}"),
         }
-        let got = metrics(&runs.join(&id));
+        let got = metrics_without_time(&runs.join(&id));
         assert_eq!(got.len(), expect.len(), "try {k} ({status}): {got:?}");
         for (i, (a, b)) in got.iter().zip(&expect).enumerate() {
             assert_eq!(a, b, "try {k} ({status}), record {i}");

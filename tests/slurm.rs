@@ -2,8 +2,10 @@
 //! up as root in seconds). Required where `DUPLAB_TEST_SLURM=1` (CI sets it once the cluster is
 //! up): there it fails rather than skips.
 
+mod common;
+use common::{duplab, text};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn slurm_required() -> bool {
@@ -25,24 +27,6 @@ fn slurm_here() -> bool {
         eprintln!("SKIPPED: no Slurm controller here (set DUPLAB_TEST_SLURM=1 to require one)");
     }
     up
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn duplab(args: &[&str], runs: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_duplab"))
-        .args(args)
-        .env("DUPLAB_RUNS", runs)
-        .env_remove("DUPLAB_DATA")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("the binary runs")
 }
 
 /// A grid of `steps`-step CPU runs on the embedded set: two duplication points × `seeds`.

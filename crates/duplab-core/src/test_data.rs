@@ -24,3 +24,15 @@ pub fn shared_data(set: &str) -> Option<std::path::PathBuf> {
     eprintln!("SKIPPED: {} is absent", p.display());
     None
 }
+
+/// The peak resident memory of this process so far (`VmHWM`, kB): tests that hostile input is
+/// refused without being read whole compare it before and after.
+#[allow(dead_code)]
+pub fn peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .expect("/proc/self/status")
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/self/status")
+}

@@ -111,16 +111,6 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    /// Peak resident memory of this process, from /proc (kB).
-    fn peak_kb() -> u64 {
-        std::fs::read_to_string("/proc/self/status")
-            .unwrap()
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap()
-    }
-
     /// Case 5 of the crash-consistency issue: a gzip'd IDX file whose header declares one tiny
     /// image, followed by 1 GiB of zeros, was decompressed whole (1 GiB resident) before the
     /// error. Now at most one byte past the declared body is decompressed.
@@ -143,11 +133,11 @@ mod tests {
         }
         gz.finish().unwrap();
         drop(zeros);
-        let before = peak_kb();
+        let before = crate::test_data::peak_rss_kb();
         let e = super::super::read_idx_images(&path)
             .unwrap_err()
             .to_string();
-        let grown_mb = (peak_kb().saturating_sub(before)) / 1024;
+        let grown_mb = (crate::test_data::peak_rss_kb().saturating_sub(before)) / 1024;
         assert!(e.contains("trailing"), "{e}");
         assert!(grown_mb < 200, "reading it took {grown_mb} MB more");
     }

@@ -630,7 +630,8 @@ impl Run {
             } else if l.epoch > epoch {
                 format!("it was taken by {}", l.describe())
             } else {
-                "it was taken by another process".into()
+                // The next epoch exists, its lease not written yet.
+                "it was released or taken by another process".into()
             }),
             None => Some("its lease file was removed".into()),
             Some(l) => {

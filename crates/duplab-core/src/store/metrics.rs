@@ -438,14 +438,6 @@ mod tests {
     /// the records after it are read.
     #[test]
     fn a_never_ending_line_is_skipped_without_reading_it_whole() {
-        fn peak_kb() -> u64 {
-            std::fs::read_to_string("/proc/self/status")
-                .unwrap()
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-                .unwrap()
-        }
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("metrics.jsonl");
         let rec = r#"{"kind":"step","step":1,"epoch":0.1,"loss":2.0,"acc":0.1,"lr":0.1,"images_per_s":1.0,"unique_seen":16,"dup_seen":0,"elapsed_s":0.5}"#;
@@ -453,7 +445,7 @@ mod tests {
         // 1 GiB of zeros with no line end (sparse: no disk is used).
         let f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
         f.set_len(rec.len() as u64 + 1 + (1 << 30)).unwrap();
-        let before = peak_kb();
+        let before = crate::test_data::peak_rss_kb();
         let mut tail = MetricsTail::default();
         let first = tail.read(&p, 4 << 20).unwrap();
         assert_eq!(first.records.len(), 1);
@@ -472,7 +464,7 @@ mod tests {
             "{:?}",
             third.records
         );
-        let grown_mb = peak_kb().saturating_sub(before) / 1024;
+        let grown_mb = crate::test_data::peak_rss_kb().saturating_sub(before) / 1024;
         assert!(grown_mb < 100, "the tail took {grown_mb} MB more");
     }
 
