@@ -121,7 +121,7 @@ pub fn load_state(run: &Run) -> Result<Option<TrainerState>> {
     if !p.exists() {
         return Ok(None);
     }
-    let text = std::fs::read_to_string(&p)?;
+    let text = String::from_utf8_lossy(&crate::atomic::read_small(&p, 1 << 20)?).into_owned();
     Ok(Some(serde_json::from_str(&text).with_context(|| {
         format!("{} is not a trainer state", p.display())
     })?))

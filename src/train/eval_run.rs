@@ -42,7 +42,12 @@ fn from_checkpoint(
 ) -> Result<(Net, InputShape)> {
     let shape = input_of(cfg, ds);
     let model = Net::new(cfg.preset.training.model, &shape, device)?;
-    let path = super::checkpoint::model_path(run)?;
+    let mut path = super::checkpoint::model_path(run)?;
+    if !path.exists() {
+        // A checkpoint landed between reading its manifest and opening the file: the new
+        // manifest names the new file.
+        path = super::checkpoint::model_path(run)?;
+    }
     if !path.exists() {
         return Err(anyhow!(
             "run {} has no checkpoint ({} is missing)",

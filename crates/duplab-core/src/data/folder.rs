@@ -269,7 +269,12 @@ fn read_cache(path: &Path) -> Option<(DataSet, Vec<String>)> {
     };
     let train = split(train_n);
     let test = split(test_n);
-    let class_names: Vec<String> = serde_json::from_value(h["class_names"].clone()).ok()?;
+    // Names as an older version may have cached them: made terminal-safe here too.
+    let class_names: Vec<String> = serde_json::from_value::<Vec<String>>(h["class_names"].clone())
+        .ok()?
+        .iter()
+        .map(|n| super::terminal_safe(n))
+        .collect();
     // A label past the class list would index out of bounds later: such a file is not ours.
     let classes = class_names.len();
     if [&train, &test]
@@ -388,7 +393,7 @@ fn load_folder_within(
             let (px, hw) = match decode(p, channels, o.size) {
                 Ok(x) => x,
                 Err(e) if o.skip_bad => {
-                    skipped.push(format!("{}: {e}", p.display()));
+                    skipped.push(super::terminal_safe(&format!("{}: {e}", p.display())));
                     continue;
                 }
                 Err(e) => {

@@ -78,6 +78,20 @@ impl RunStore {
         fill: impl Fn(&Run) -> Result<(), StoreError>,
     ) -> Result<Run, StoreError> {
         std::fs::create_dir_all(&self.root).map_err(io(&self.root))?;
+        // What a process killed while staging left behind, an hour on: nobody will finish it.
+        if let Ok(rd) = std::fs::read_dir(&self.root) {
+            for e in rd.flatten() {
+                let old = e
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > std::time::Duration::from_secs(3600));
+                if e.file_name().to_string_lossy().starts_with(".staging-") && old {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
         loop {
             let id = new_run_id(preset_name);
             validate_run_id(&id)?;
@@ -513,18 +527,47 @@ impl Run {
     }
 
     /// Cut `metrics.jsonl` at byte `at` (a checkpoint's offset), keeping every byte before it.
+    /// After it only the trainer's own step and evaluation records go: the lines other writers
+    /// added since (`duplab eval` records, kinds this version does not know) are kept, moved to
+    /// the cut.
     pub fn cut_metrics(&self, at: u64) -> Result<(), StoreError> {
+        use std::io::{Read, Seek, SeekFrom, Write};
         let path = self.metrics_path();
-        let f = match std::fs::OpenOptions::new().write(true).open(&path) {
+        let mut f = match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+        {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(StoreError::Io(path, e)),
         };
         let len = f.metadata().map_err(io(&path))?.len();
-        if at < len {
-            f.set_len(at).map_err(io(&path))?;
-            f.sync_all().map_err(io(&path))?;
+        if at >= len {
+            return Ok(());
         }
+        let mut after = vec![];
+        f.seek(SeekFrom::Start(at)).map_err(io(&path))?;
+        f.read_to_end(&mut after).map_err(io(&path))?;
+        let mut kept = vec![];
+        for line in after.split_inclusive(|&b| b == b'\n') {
+            let theirs = line.ends_with(b"\n")
+                && serde_json::from_slice::<serde_json::Value>(line).is_ok_and(|v| {
+                    !matches!(
+                        v.get("kind").and_then(|k| k.as_str()),
+                        Some("step" | "epoch")
+                    )
+                });
+            if theirs {
+                kept.extend_from_slice(line);
+            }
+        }
+        f.set_len(at).map_err(io(&path))?;
+        if !kept.is_empty() {
+            f.seek(SeekFrom::Start(at)).map_err(io(&path))?;
+            f.write_all(&kept).map_err(io(&path))?;
+        }
+        f.sync_all().map_err(io(&path))?;
         Ok(())
     }
 
@@ -786,18 +829,26 @@ mod tests {
         run.truncate_metrics(2).unwrap();
         let kept = std::fs::read_to_string(run.metrics_path()).unwrap();
         assert_eq!(kept, [lines[0], future, lines[2]].join("\n") + "\n");
-        // Cut at a byte offset: everything before it, byte for byte.
+        // Cut at a byte offset: everything before it, byte for byte; after it, the trainer's
+        // own step records go and the other writers' lines stay.
         let at = (lines[0].len() + 1) as u64;
         run.cut_metrics(at).unwrap();
         assert_eq!(
             std::fs::read_to_string(run.metrics_path()).unwrap(),
-            lines[0].to_string() + "\n"
+            [lines[0], future].join("\n") + "\n"
         );
+        let len = run.metrics_len();
         run.cut_metrics(10_000).unwrap();
+        assert_eq!(run.metrics_len(), len, "a cut beyond the end changes nothing");
+        // An evaluation `duplab eval` added after the checkpoint survives the cut.
+        let eval =
+            r#"{"kind":"eval","attack":"pgd","acc":0.5,"loss":1.0,"per_class_acc":[],"images":4}"#;
+        let text = [lines[0], lines[2], eval, lines[3]].join("\n") + "\n";
+        std::fs::write(run.metrics_path(), &text).unwrap();
+        run.cut_metrics(at).unwrap();
         assert_eq!(
-            run.metrics_len(),
-            at,
-            "a cut beyond the end changes nothing"
+            std::fs::read_to_string(run.metrics_path()).unwrap(),
+            [lines[0], eval].join("\n") + "\n"
         );
     }
 }
