@@ -839,7 +839,11 @@ mod tests {
         );
         let len = run.metrics_len();
         run.cut_metrics(10_000).unwrap();
-        assert_eq!(run.metrics_len(), len, "a cut beyond the end changes nothing");
+        assert_eq!(
+            run.metrics_len(),
+            len,
+            "a cut beyond the end changes nothing"
+        );
         // An evaluation `duplab eval` added after the checkpoint survives the cut.
         let eval =
             r#"{"kind":"eval","attack":"pgd","acc":0.5,"loss":1.0,"per_class_acc":[],"images":4}"#;
