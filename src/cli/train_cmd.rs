@@ -179,15 +179,12 @@ pub fn watch(job: TrainJob, stop: &AtomicBool, mode: Mode) -> Result<i32> {
     };
     let mut last_plain = Instant::now() - Duration::from_secs(60);
     let code = loop {
-        if stop.load(Ordering::Relaxed) && !stop_sent {
-            say("stopping: writing a checkpoint (press Ctrl-C again to quit at once)".into());
-            worker.send(Control::Stop);
-            stop_sent = true;
-        }
-        let ev = match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(ev) => ev,
-            Err(RecvTimeoutError::Timeout) => continue,
-            Err(RecvTimeoutError::Disconnected) => break 1,
+        let ev = match next_event(&rx, &worker, stop, &mut stop_sent, || {
+            say("stopping: writing a checkpoint (press Ctrl-C again to quit at once)".into())
+        }) {
+            Ok(Some(ev)) => ev,
+            Ok(None) => continue,
+            Err(()) => break 1,
         };
         match ev {
             TrainEvent::Phase { phase, .. } => match &bar {
@@ -296,6 +293,27 @@ pub fn watch(job: TrainJob, stop: &AtomicBool, mode: Mode) -> Result<i32> {
     Ok(code)
 }
 
+/// The worker's next event within 100 ms (`Ok(None)`: none yet; `Err`: the worker is gone),
+/// after passing a stop request on to it once (`on_stop` says so to the user).
+fn next_event(
+    rx: &std::sync::mpsc::Receiver<TrainEvent>,
+    worker: &WorkerHandle,
+    stop: &AtomicBool,
+    stop_sent: &mut bool,
+    on_stop: impl FnOnce(),
+) -> Result<Option<TrainEvent>, ()> {
+    if stop.load(Ordering::Relaxed) && !*stop_sent {
+        on_stop();
+        worker.send(Control::Stop);
+        *stop_sent = true;
+    }
+    match rx.recv_timeout(Duration::from_millis(100)) {
+        Ok(ev) => Ok(Some(ev)),
+        Err(RecvTimeoutError::Timeout) => Ok(None),
+        Err(RecvTimeoutError::Disconnected) => Err(()),
+    }
+}
+
 /// `watch` for a parent sweep: the events it shows, as JSON lines (see `sweep_child`).
 fn watch_json(
     store: &RunStore,
@@ -305,14 +323,10 @@ fn watch_json(
 ) -> i32 {
     let mut stop_sent = false;
     let code = loop {
-        if stop.load(Ordering::Relaxed) && !stop_sent {
-            worker.send(Control::Stop);
-            stop_sent = true;
-        }
-        let ev = match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(ev) => ev,
-            Err(RecvTimeoutError::Timeout) => continue,
-            Err(RecvTimeoutError::Disconnected) => break 1,
+        let ev = match next_event(&rx, &worker, stop, &mut stop_sent, || {}) {
+            Ok(Some(ev)) => ev,
+            Ok(None) => continue,
+            Err(()) => break 1,
         };
         let (out, code) = match ev {
             TrainEvent::Started {

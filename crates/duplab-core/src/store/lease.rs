@@ -768,6 +768,16 @@ mod tests {
     use super::super::{RunStatus, RunStore};
     use super::*;
 
+    /// Make `path` look last written `ago` ago.
+    fn stamp(path: &Path, ago: Duration) {
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(SystemTime::now() - ago)
+            .unwrap();
+    }
+
     fn store() -> (tempfile::TempDir, RunStore) {
         let dir = tempfile::tempdir().unwrap();
         let store = RunStore::new(dir.path());
@@ -804,13 +814,7 @@ mod tests {
         run.write_lease(&foreign).unwrap();
         assert_eq!(run.status(), RunStatus::Running, "fresh: live");
         // Two minutes later by the file system's clock.
-        let old = SystemTime::now() - lease_expiry() - Duration::from_secs(1);
-        std::fs::File::options()
-            .write(true)
-            .open(run.lease_path())
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
+        stamp(&run.lease_path(), lease_expiry() + Duration::from_secs(1));
         assert_eq!(run.status(), RunStatus::Interrupted);
         assert!(matches!(run.liveness(), Liveness::Gone(w) if w.contains("node-that-died")));
         // Once taken, it is this process's and live again.
@@ -828,15 +832,7 @@ mod tests {
             ..Lease::this_process(1)
         };
         run.write_lease(&foreign).unwrap();
-        let old = SystemTime::now() - lease_expiry() * 2;
-        let set_old = || {
-            std::fs::File::options()
-                .write(true)
-                .open(run.lease_path())
-                .unwrap()
-                .set_modified(old)
-                .unwrap()
-        };
+        let set_old = || stamp(&run.lease_path(), lease_expiry() * 2);
         set_old();
         assert!(!run.owner_alive(), "no movement seen, and old: expired");
         foreign.beat += 1;
@@ -872,13 +868,7 @@ mod tests {
             RunStatus::Running,
             "fresh: it may be alive elsewhere"
         );
-        let old = SystemTime::now() - lease_expiry() - Duration::from_secs(1);
-        std::fs::File::options()
-            .write(true)
-            .open(run.lease_path())
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
+        stamp(&run.lease_path(), lease_expiry() + Duration::from_secs(1));
         assert_eq!(run.status(), RunStatus::Interrupted);
     }
 
