@@ -523,6 +523,73 @@ fn a_prepared_folder_trains_the_preset_written_into_it() {
     );
 }
 
+/// The second gap of the crash-consistency work: a folder the lab prepared whose trainer was
+/// killed before it wrote `config.json` could not be resumed ("no config.json"), since the seed
+/// the lab chose lived only on the trainer's command line. The lab now records it in the folder,
+/// and `--resume` continues such a run as it was launched.
+#[test]
+fn a_lab_run_killed_before_its_config_resumes_as_launched() {
+    use duplab::store::{RunStatus, RunStore};
+    let tmp = tempfile::tempdir().unwrap();
+    let store = RunStore::new(tmp.path());
+    let edits = [
+        "training.steps=4".to_string(),
+        "training.eval_every=2".to_string(),
+        "attack.eval.kind=none".to_string(),
+    ];
+    let preset = duplab::spec::find_preset("default", &edits).unwrap();
+    // What the lab leaves when its trainer dies before the config: the folder with preset and
+    // seed, owned by a process that is gone.
+    let id = "20260101-000000-default-0dead0";
+    let run = store
+        .create_staged_with_id(id, |r| {
+            r.write_preset(&preset)?;
+            r.write_seed(5)
+        })
+        .unwrap();
+    let mut gone = Command::new("true").spawn().unwrap();
+    gone.wait().unwrap();
+    run.set_owner(gone.id()).unwrap();
+    assert_eq!(run.status(), RunStatus::Interrupted);
+    let o = duplab(
+        &["train", "--resume", id, "--device", "cpu", "--plain"],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let config = run.require_config().unwrap();
+    assert_eq!(config.seed, 5, "the seed the lab chose");
+    assert_eq!(config.preset, preset);
+    assert_eq!(run.status(), RunStatus::Finished);
+    // `--prepared` without `--seed` takes the recorded seed too.
+    let id = "20260101-000001-default-0dead1";
+    store
+        .create_staged_with_id(id, |r| {
+            r.write_preset(&preset)?;
+            r.write_seed(7)
+        })
+        .unwrap();
+    let o = duplab(
+        &["train", "--prepared", id, "--device", "cpu", "--plain"],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(store.open(id).unwrap().require_config().unwrap().seed, 7);
+    // Killed before the lab wrote anything of it: nothing to resume, said so.
+    let bare = store
+        .create_with_id("20260101-000002-default-0dead2")
+        .unwrap();
+    bare.set_owner(gone.id()).unwrap();
+    let o = duplab(
+        &["train", "--resume", &bare.id, "--device", "cpu"],
+        tmp.path(),
+    );
+    assert!(
+        !o.status.success() && text(&o).contains("nothing to resume"),
+        "{}",
+        text(&o)
+    );
+}
+
 #[test]
 fn dedup_removes_the_training_sets_own_near_duplicates_and_records_them() {
     let tmp = tempfile::tempdir().unwrap();
@@ -894,8 +961,9 @@ fn write_pics(root: &Path, seed: u8) {
 
 /// Case 3 of the crash-consistency issue: `--resume` trusted the data. A relative `data.path`
 /// resumed from another working directory trained the rest of the run on other images and
-/// rewrote `config.json`. Now it is refused, naming both, and the run is left as it was; `--set`
-/// with `--resume` is an error rather than ignored.
+/// rewrote `config.json`. Now it is refused, naming both and the part that differs (the labels
+/// and the test split are compared too), and the run is left as it was; `--set` with `--resume`
+/// is an error rather than ignored.
 #[test]
 fn a_resume_on_other_data_is_refused_and_loses_nothing() {
     let tmp = tempfile::tempdir().unwrap();
@@ -959,7 +1027,30 @@ fn a_resume_on_other_data_is_refused_and_loses_nothing() {
     );
     let t = text(&o);
     assert!(!o.status.success(), "resumed on other data: {t}");
-    assert!(t.contains("other data"), "{t}");
+    assert!(
+        t.contains("other data") && t.contains("training images"),
+        "{t}"
+    );
+    // The same training images with another test split: the evaluations would measure other
+    // images, so this too is other data.
+    let c = tmp.path().join("c");
+    for (from, split) in [(&a, "train"), (&b, "test")] {
+        for class in ["circle", "square"] {
+            let to = c.join("pics").join(split).join(class);
+            std::fs::create_dir_all(&to).unwrap();
+            for f in std::fs::read_dir(from.join("pics").join(split).join(class)).unwrap() {
+                let f = f.unwrap();
+                std::fs::copy(f.path(), to.join(f.file_name())).unwrap();
+            }
+        }
+    }
+    let o = run_in(
+        &c,
+        &["train", "--resume", &id, "--device", "cpu", "--plain"],
+    );
+    let t = text(&o);
+    assert!(!o.status.success(), "resumed on another test split: {t}");
+    assert!(t.contains("other data") && t.contains("test images"), "{t}");
     assert_eq!(
         std::fs::read(dir.join("config.json")).unwrap(),
         config,

@@ -31,18 +31,22 @@ pub fn run(store: &RunStore, args: TrainArgs) -> Result<i32> {
                 return Err(failure(format!("{e:#}")));
             }
         },
-        (Some(id), _) => match store
-            .open(id)
-            .and_then(|r| r.require_config().map(|c| (c.preset, c.seed)))
-        {
+        (Some(id), _) => match resumed_launch(store, id) {
             Ok((p, s)) => (p, Some(s)),
-            Err(e) => return Err(failure(e)),
+            Err(e) => return Err(failure(format!("{e:#}"))),
         },
         (None, None) => match find_preset(&args.preset, &args.set) {
             Ok(p) => (p, None),
             Err(e) => return Err(failure(e)),
         },
     };
+    // A prepared folder's trainer takes the seed its launcher recorded, unless told another.
+    let prepared_seed = args
+        .prepared
+        .as_ref()
+        .filter(|_| args.resume.is_none() && args.seed.is_none())
+        .and_then(|id| store.open(id).ok()?.launch_seed());
+    let resume_seed = resume_seed.or(prepared_seed);
     let seeds: Vec<u64> = match (resume_seed, args.seed, args.all_seeds) {
         (Some(s), _, _) => vec![s],
         (None, Some(s), _) => vec![s],
@@ -70,7 +74,7 @@ pub fn run(store: &RunStore, args: TrainArgs) -> Result<i32> {
                     outln!("{sweep} {point} seed {seed}: already done or running as {id}; skipped")
                 }
             };
-            match store.take_point(sweep, point, seed, &preset.name)? {
+            match store.take_point(sweep, point, seed, &preset)? {
                 PointTake::Skip(id) => {
                     skip(&id);
                     continue;
@@ -125,6 +129,21 @@ fn prepared_preset(
         );
     }
     Ok(crate::spec::Preset::load(&path, overrides)?)
+}
+
+/// The preset and seed a resumed run trains with: its config's; or, for a run killed before it
+/// wrote its config, what its launcher (the lab, a sweep) recorded in the folder.
+fn resumed_launch(store: &RunStore, id: &str) -> anyhow::Result<(crate::spec::Preset, u64)> {
+    let run = store.open(id)?;
+    if let Some(c) = run.config()? {
+        return Ok((c.preset, c.seed));
+    }
+    match run.launch_seed() {
+        Some(seed) if run.preset_path().exists() => Ok((prepared_preset(store, id, &[])?, seed)),
+        _ => anyhow::bail!(
+            "run {id} has no config.json and no launch record (preset.toml and seed): it was stopped before it started training, so there is nothing to resume; start a new run"
+        ),
+    }
 }
 
 /// A Slurm task's log (`DUPLAB_TASK_LOG`, set by the emitted script) linked into its run folder,

@@ -12,7 +12,9 @@ use crate::backend::select;
 use crate::data;
 use crate::nn::{InputShape, Net};
 use crate::spec::Length;
-use crate::store::{Heartbeat, Phase, Run, RunConfig, RunStatus, StoreError, Summary};
+use crate::store::{
+    DataChecksums, Heartbeat, Phase, Run, RunConfig, RunStatus, StoreError, Summary,
+};
 use anyhow::{Result, anyhow, bail};
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
@@ -209,19 +211,21 @@ fn prepare_into(
     // working directory or relative path would train the rest of it on other images (and the
     // new config would erase the evidence).
     let train_checksum = data::checksum(&ds.train.images);
+    let data_checksums = DataChecksums {
+        train_labels: data::checksum(&ds.train.labels),
+        test_images: data::checksum(&ds.test.images),
+        test_labels: data::checksum(&ds.test.labels),
+    };
     if job.resume.is_some()
         && let Some((run, _)) = &owned
         && let Ok(Some(old)) = run.config()
-        && !old.train_checksum.is_empty()
-        && old.train_checksum != train_checksum
+        && let Some(part) = old.data_differs(&train_checksum, &data_checksums)
     {
         bail!(
-            "run {} was trained on other data: it started on {} (training images' SHA-256 {}…), this resume loaded {} ({}…); resume it with the data it started on (--data-dir), or start a new run",
+            "run {} was trained on other data: its {part} differ from those it started on ({}), this resume loaded {}; resume it with the data it started on (--data-dir), or start a new run",
             run.id,
             old.data_source,
-            &old.train_checksum[..old.train_checksum.len().min(12)],
             ds.source,
-            &train_checksum[..12]
         );
     }
     // A run being resumed or prepared is open; a new one is born below, whole.
@@ -275,6 +279,7 @@ fn prepare_into(
             _ => ds.source.clone(),
         },
         train_checksum,
+        data_checksums: Some(data_checksums),
         plan_before: plan.before.clone(),
         plan_after: plan.after.clone(),
         plan_chosen: plan.chosen.clone(),

@@ -1,7 +1,8 @@
 //! Launching a run in a trainer process of its own: the same `duplab train` the shell runs, in a
 //! new session (so a hang-up of the lab's terminal never reaches it), with its output in the run
-//! folder's `train.log`. The lab creates the folder under the id it chose and writes the resolved
-//! preset, inline edits included, as `preset.toml`; the trainer reads it from there.
+//! folder's `train.log`. The lab creates the folder under the id it chose with the resolved
+//! preset, inline edits included, as `preset.toml` and the seed as `seed`; the trainer reads
+//! them from there.
 
 use crate::backend::DeviceChoice;
 use crate::spec::Preset;
@@ -22,9 +23,13 @@ pub fn detach(
     device: DeviceChoice,
     data_dir: Option<&Path>,
 ) -> Result<u32> {
-    let run = store.create_with_id(id)?;
+    // The folder appears with its preset and seed in it: a trainer killed before it wrote the
+    // config leaves a run that `duplab train --resume` continues as it was launched.
+    let run = store.create_staged_with_id(id, |r| {
+        r.write_preset(preset)?;
+        r.write_seed(seed)
+    })?;
     let started = (|| -> Result<u32> {
-        run.write_preset(preset)?;
         let log = std::fs::File::create(run.log_path())
             .with_context(|| format!("creating {}", run.log_path().display()))?;
         let exe = std::env::current_exe().context("finding the duplab binary")?;

@@ -26,7 +26,7 @@ mod summary;
 #[cfg(any(test, feature = "dev"))]
 pub mod synthetic;
 
-pub use config::{DedupStat, RunConfig};
+pub use config::{DataChecksums, DedupStat, RunConfig};
 pub use control::{ControlCommand, ControlReader};
 pub use error::StoreError;
 pub use id::{new_run_id, validate_run_id};

@@ -8,6 +8,7 @@
 use super::error::{StoreError, io};
 use super::run::{Run, RunStore};
 use super::status::RunStatus;
+use crate::spec::Preset;
 use std::path::PathBuf;
 
 /// The claims folder of a store.
@@ -78,11 +79,11 @@ impl RunStore {
         let next = match self.latest_claim(sweep, point, seed) {
             None => 0,
             Some((n, holder)) => {
-                // Stale: its run is gone, failed, or was interrupted before any checkpoint
-                // (nothing to resume) with no owner left.
+                // Stale: its run is gone, failed, or was interrupted with nothing to resume
+                // from (see `Run::resumable`) and no owner left.
                 let stale = self.open(&holder).map_or(true, |r| match r.status() {
                     RunStatus::Failed => true,
-                    RunStatus::Interrupted => !r.checkpoint_state_path().exists(),
+                    RunStatus::Interrupted => !r.resumable(),
                     _ => false,
                 });
                 if !stale {
@@ -115,19 +116,23 @@ impl RunStore {
     }
 
     /// What to do with a point, and for a new one, its claimed run folder (created here, before
-    /// any data is loaded): the one call a sweep makes per point.
+    /// any data is loaded, holding the point's preset and seed so that a trainer killed before
+    /// it wrote the config still resumes it): the one call a sweep makes per point.
     pub fn take_point(
         &self,
         sweep: &str,
         point: &str,
         seed: u64,
-        preset: &str,
+        preset: &Preset,
     ) -> Result<PointTake, StoreError> {
         match self.plan_point(sweep, point, seed) {
             PointPlan::Skip(id) => Ok(PointTake::Skip(id)),
             PointPlan::Resume(id) => Ok(PointTake::Resume(id)),
             PointPlan::Start => {
-                let run = self.create(preset)?;
+                let run = self.create_staged(&preset.name, |r| {
+                    r.write_preset(preset)?;
+                    r.write_seed(seed)
+                })?;
                 match self.claim_point(sweep, point, seed, &run.id)? {
                     None => Ok(PointTake::Start(run)),
                     Some(holder) => {
@@ -170,16 +175,15 @@ impl RunStore {
     }
 
     /// What a sweep does with one of its points, given what the store holds: skip it (done, or
-    /// trained right now by another process), resume it from its checkpoint, or start it.
+    /// trained right now by another process), resume it (from its checkpoint, or from step 0 in
+    /// its own folder), or start it.
     pub fn plan_point(&self, sweep: &str, label: &str, seed: u64) -> PointPlan {
         match self.find_point(sweep, label, seed) {
             Ok(Some(run)) => match run.status() {
                 RunStatus::Finished | RunStatus::Running | RunStatus::Paused => {
                     PointPlan::Skip(run.id)
                 }
-                RunStatus::Interrupted if run.checkpoint_state_path().exists() => {
-                    PointPlan::Resume(run.id)
-                }
+                RunStatus::Interrupted if run.resumable() => PointPlan::Resume(run.id),
                 _ => PointPlan::Start,
             },
             _ => PointPlan::Start,
@@ -191,6 +195,10 @@ impl RunStore {
 mod tests {
     use super::*;
 
+    fn default() -> Preset {
+        crate::spec::find_preset("default", &[]).unwrap()
+    }
+
     /// Eight processes' worth of threads take one point at once: exactly one trains it.
     #[test]
     fn a_point_is_taken_by_one_taker_only() {
@@ -200,7 +208,7 @@ mod tests {
             let takes: Vec<PointTake> = std::thread::scope(|s| {
                 let hs: Vec<_> = (0..8)
                     .map(|_| {
-                        s.spawn(|| store.take_point("grid", "rate=0.1", 3, "default").unwrap())
+                        s.spawn(|| store.take_point("grid", "rate=0.1", 3, &default()).unwrap())
                     })
                     .collect();
                 hs.into_iter().map(|h| h.join().unwrap()).collect()
@@ -228,13 +236,13 @@ mod tests {
         for round in 0..20 {
             let dir = tempfile::tempdir().unwrap();
             let store = RunStore::new(dir.path());
-            let PointTake::Start(first) = store.take_point("g", "p", 0, "default").unwrap() else {
+            let PointTake::Start(first) = store.take_point("g", "p", 0, &default()).unwrap() else {
                 panic!("a new point starts");
             };
             first.set_status(RunStatus::Failed).unwrap();
             let takes: Vec<PointTake> = std::thread::scope(|s| {
                 let hs: Vec<_> = (0..8)
-                    .map(|_| s.spawn(|| store.take_point("g", "p", 0, "default").unwrap()))
+                    .map(|_| s.spawn(|| store.take_point("g", "p", 0, &default()).unwrap()))
                     .collect();
                 hs.into_iter().map(|h| h.join().unwrap()).collect()
             });
@@ -255,18 +263,41 @@ mod tests {
     fn a_claim_whose_run_failed_is_taken_again() {
         let dir = tempfile::tempdir().unwrap();
         let store = RunStore::new(dir.path());
-        let PointTake::Start(first) = store.take_point("g", "p", 0, "default").unwrap() else {
+        let PointTake::Start(first) = store.take_point("g", "p", 0, &default()).unwrap() else {
             panic!("a new point starts");
         };
         first.set_status(RunStatus::Failed).unwrap();
-        let PointTake::Start(second) = store.take_point("g", "p", 0, "default").unwrap() else {
+        let PointTake::Start(second) = store.take_point("g", "p", 0, &default()).unwrap() else {
             panic!("a failed point starts again");
         };
         assert_ne!(first.id, second.id);
         assert_eq!(store.claimed_run("g", "p", 0), Some(second.id.clone()));
         // Live (this process owns it): a second taker skips it.
         assert!(
-            matches!(store.take_point("g", "p", 0, "default").unwrap(), PointTake::Skip(id) if id == second.id)
+            matches!(store.take_point("g", "p", 0, &default()).unwrap(), PointTake::Skip(id) if id == second.id)
         );
+    }
+
+    /// A point whose trainer was killed before it wrote the config (its folder holds only what
+    /// the sweep prepared: preset and seed) is resumed in its own folder, not started again in a
+    /// new one beside it; without the launch record it starts again.
+    #[test]
+    fn a_point_killed_before_its_config_is_resumed_in_its_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RunStore::new(dir.path());
+        let PointTake::Start(first) = store.take_point("g", "p", 4, &default()).unwrap() else {
+            panic!("a new point starts");
+        };
+        assert_eq!(first.launch_seed(), Some(4));
+        assert!(first.preset_path().exists());
+        first.set_status(RunStatus::Interrupted).unwrap();
+        assert!(
+            matches!(store.take_point("g", "p", 4, &default()).unwrap(), PointTake::Resume(id) if id == first.id)
+        );
+        std::fs::remove_file(first.preset_path()).unwrap();
+        let PointTake::Start(second) = store.take_point("g", "p", 4, &default()).unwrap() else {
+            panic!("nothing to resume: it starts again");
+        };
+        assert_ne!(second.id, first.id);
     }
 }

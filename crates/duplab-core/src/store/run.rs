@@ -77,6 +77,27 @@ impl RunStore {
         preset_name: &str,
         fill: impl Fn(&Run) -> Result<(), StoreError>,
     ) -> Result<Run, StoreError> {
+        self.stage(|| new_run_id(preset_name), true, fill)
+    }
+
+    /// `create_staged` under a chosen id (the lab's): an existing run of that id is an
+    /// `AlreadyExists` error, never reused.
+    pub fn create_staged_with_id(
+        &self,
+        id: &str,
+        fill: impl Fn(&Run) -> Result<(), StoreError>,
+    ) -> Result<Run, StoreError> {
+        self.stage(|| id.to_string(), false, fill)
+    }
+
+    /// Stage a run folder under the ids `next_id` gives (another one after a collision when
+    /// `retry`), fill it and rename it into place.
+    fn stage(
+        &self,
+        mut next_id: impl FnMut() -> String,
+        retry: bool,
+        fill: impl Fn(&Run) -> Result<(), StoreError>,
+    ) -> Result<Run, StoreError> {
         std::fs::create_dir_all(&self.root).map_err(io(&self.root))?;
         // What a process killed while staging left behind, an hour on: nobody will finish it.
         if let Ok(rd) = std::fs::read_dir(&self.root) {
@@ -93,8 +114,15 @@ impl RunStore {
             }
         }
         loop {
-            let id = new_run_id(preset_name);
+            let id = next_id();
             validate_run_id(&id)?;
+            let dir = self.root.join(&id);
+            if !retry && dir.exists() {
+                return Err(StoreError::Io(
+                    dir,
+                    std::io::ErrorKind::AlreadyExists.into(),
+                ));
+            }
             let staging = self.root.join(format!(".staging-{id}"));
             std::fs::create_dir(&staging).map_err(|e| StoreError::Io(staging.clone(), e))?;
             let run = Run {
@@ -110,7 +138,6 @@ impl RunStore {
                 let _ = std::fs::remove_dir_all(&staging);
                 return Err(e);
             }
-            let dir = self.root.join(&id);
             // Renaming onto an existing run (never empty) fails: then another id.
             match std::fs::rename(&staging, &dir) {
                 Ok(()) => {
@@ -119,7 +146,13 @@ impl RunStore {
                 }
                 Err(_) if dir.exists() => {
                     let _ = std::fs::remove_dir_all(&staging);
-                    continue;
+                    if retry {
+                        continue;
+                    }
+                    return Err(StoreError::Io(
+                        dir,
+                        std::io::ErrorKind::AlreadyExists.into(),
+                    ));
                 }
                 Err(e) => {
                     let _ = std::fs::remove_dir_all(&staging);
@@ -317,6 +350,29 @@ impl Run {
 
     pub fn write_preset(&self, p: &Preset) -> Result<(), StoreError> {
         self.replace(layout::PRESET, p.to_toml().as_bytes(), Durability::Sync)
+    }
+
+    /// Record the seed a launcher chose for the trainer of the folder it prepared (`seed`).
+    pub fn write_seed(&self, seed: u64) -> Result<(), StoreError> {
+        self.replace(
+            layout::SEED,
+            format!("{seed}\n").as_bytes(),
+            Durability::Sync,
+        )
+    }
+
+    /// The seed a launcher recorded (`None`: none recorded, or not a number).
+    pub fn launch_seed(&self) -> Option<u64> {
+        self.read_text(layout::SEED).ok()??.trim().parse().ok()
+    }
+
+    /// Whether an interrupted run can be resumed: from its checkpoint, from its config (from
+    /// step 0), or, killed before its config was written, as its launcher prepared it
+    /// (`preset.toml` and `seed`).
+    pub fn resumable(&self) -> bool {
+        self.checkpoint_state_path().exists()
+            || self.dir.join(layout::CONFIG).exists()
+            || (self.preset_path().exists() && self.launch_seed().is_some())
     }
 
     /// What a detached trainer printed (`train.log`).

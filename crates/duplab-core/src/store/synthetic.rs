@@ -7,7 +7,7 @@ use super::{
     EpochRecord, MetricRecord, RobustRecord, Run, RunConfig, RunStatus, RunStore, StepRecord,
     StoreError, Summary,
 };
-use crate::spec::find_preset;
+use crate::spec::{Preset, find_preset};
 
 /// A finished run of the `default` preset (with `overrides`) and fixed numbers, its classes
 /// named `class_names` (ten of them).
@@ -26,32 +26,10 @@ pub fn finished_run(
     )
     .map_err(|e| StoreError::BadId(e.to_string()))?;
     let run = store.create_with_id(id)?;
-    let ds_names: Vec<String> = class_names.iter().map(|s| s.to_string()).collect();
-    let rate = preset.duplication.rate.unwrap_or(0.0);
-    let after: Vec<usize> = (0..10).map(|_| 1000 + (rate * 1000.0) as usize).collect();
-    run.write_config(&RunConfig {
-        id: id.into(),
-        preset,
-        seed,
-        backend: "flex".into(),
-        device: "CPU (2 threads)".into(),
-        version: "synthetic".into(),
-        created_at: 1_795_000_000 + seed,
-        data_source: "embedded".into(),
-        train_checksum: "0".into(),
-        plan_before: vec![1000; 10],
-        plan_after: after.clone(),
-        plan_chosen: after.iter().map(|a| a - 1000).collect(),
-        class_names: ds_names,
-        total_steps: 400,
-        steps_per_epoch: 79,
-        params: 206_922,
-        sweep: None,
-        point: None,
-        input_mean: vec![],
-        input_std: vec![],
-        dedup: None,
-    })?;
+    let names: Vec<String> = class_names.iter().map(|s| s.to_string()).collect();
+    let cfg = config(id, preset, seed, names);
+    let train_size = cfg.plan_after.iter().sum();
+    run.write_config(&cfg)?;
     let mut w = run.metrics_writer()?;
     for s in 1..=20 {
         let step = s * 20;
@@ -109,7 +87,7 @@ pub fn finished_run(
         robust_acc: robust,
         per_class_acc: per_class,
         duration_s: 36.0,
-        train_size: after.iter().sum(),
+        train_size,
         distinct_images: 10_000,
         finished_at: Some(1_795_000_100),
         ..Default::default()
@@ -148,4 +126,35 @@ pub fn append_steps(run: &Run, from: usize, n: usize) -> Result<(), StoreError> 
             .map_err(|e| StoreError::Io(path.clone(), e))?;
     }
     w.flush().map_err(|e| StoreError::Io(path.clone(), e))
+}
+
+/// The config of a synthetic run of `preset` (ten classes of 1,000 images, the duplication
+/// plan's copies added).
+pub fn config(id: &str, preset: Preset, seed: u64, class_names: Vec<String>) -> RunConfig {
+    let rate = preset.duplication.rate.unwrap_or(0.0);
+    let after: Vec<usize> = (0..10).map(|_| 1000 + (rate * 1000.0) as usize).collect();
+    RunConfig {
+        id: id.into(),
+        preset,
+        seed,
+        backend: "flex".into(),
+        device: "CPU (2 threads)".into(),
+        version: "synthetic".into(),
+        created_at: 1_795_000_000 + seed,
+        data_source: "embedded".into(),
+        train_checksum: "0".into(),
+        plan_before: vec![1000; 10],
+        plan_after: after.clone(),
+        plan_chosen: after.iter().map(|a| a - 1000).collect(),
+        class_names,
+        total_steps: 400,
+        steps_per_epoch: 79,
+        params: 206_922,
+        sweep: None,
+        point: None,
+        input_mean: vec![],
+        input_std: vec![],
+        dedup: None,
+        data_checksums: None,
+    }
 }
