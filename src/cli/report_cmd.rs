@@ -1,17 +1,31 @@
 use super::exit::failure;
 use crate::report::{
-    aggregate, membership_chart, study_chart, sweep_csv, sweep_markdown, write_svg_and_png,
+    SweepReport, aggregate, membership_chart, render_blocks, study_chart, sweep_csv,
+    write_svg_and_png,
 };
 use crate::store::{Run, RunStore};
 use anyhow::Result;
 use clap::Args;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
 pub struct ReportArgs {
-    /// Report every run of this sweep.
-    #[arg(long, conflicts_with = "runs")]
+    /// Report every run of this sweep, testing the comparison family its grid declares.
+    #[arg(long, conflicts_with_all = ["runs", "from", "docs"])]
     pub sweep: Option<String>,
+    /// Recompute a written report from its report.json alone (the per-seed values are in it),
+    /// with the family its grid declares now: e.g. `--from results/study-default`.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["runs", "docs"])]
+    pub from: Option<PathBuf>,
+    /// The grid (a name or a .toml file) whose comparison family the report tests (default: the
+    /// grid named like the sweep, when there is one).
+    #[arg(long)]
+    pub grid: Option<String>,
+    /// Re-render the generated result tables of these Markdown files (between
+    /// `<!-- duplab report: PATH -->` and `<!-- end duplab report -->`) from the reports they
+    /// name; nothing else in the files changes.
+    #[arg(long, num_args = 1.., value_name = "FILE", conflicts_with = "runs")]
+    pub docs: Vec<PathBuf>,
     /// Or these runs (ids or unique parts of ids).
     pub runs: Vec<String>,
     /// Folder for report.md, report.csv, report.json and accuracy.svg/png (default results/<sweep>).
@@ -20,6 +34,12 @@ pub struct ReportArgs {
 }
 
 pub fn run(store: &RunStore, a: ReportArgs) -> Result<i32> {
+    if !a.docs.is_empty() {
+        return docs(&a.docs);
+    }
+    if let Some(dir) = &a.from {
+        return recompute(dir, a.grid.as_deref(), a.out.clone());
+    }
     let (title, runs): (String, Vec<Run>) = match (&a.sweep, a.runs.is_empty()) {
         (Some(id), _) => {
             let all = store.runs()?;
@@ -50,7 +70,11 @@ pub fn run(store: &RunStore, a: ReportArgs) -> Result<i32> {
             }
             ("Selected runs".into(), v)
         }
-        (None, true) => return Err(failure("give --sweep ID or run ids")),
+        (None, true) => {
+            return Err(failure(
+                "give --sweep ID, run ids, --from DIR or --docs FILE",
+            ));
+        }
     };
     // A run whose files cannot be read is left out, and said so (its path and why).
     for r in &runs {
@@ -62,43 +86,116 @@ pub fn run(store: &RunStore, a: ReportArgs) -> Result<i32> {
     if stats.is_empty() {
         return Err(failure("none of these runs is finished yet"));
     }
-    let compared = crate::report::comparisons(&stats);
+    let grid = family_grid(a.grid.as_deref().or(a.sweep.as_deref()), a.grid.is_some())?;
     let cards: Vec<crate::report::CardRow> =
         runs.iter().filter_map(crate::report::CardRow::of).collect();
-    let md = sweep_markdown(&title, &stats)
-        + &crate::report::comparisons_markdown(&compared)
-        + &crate::report::cards_markdown(&cards);
-    print!("{md}");
+    let report = SweepReport::new(
+        title,
+        a.sweep.clone(),
+        stats,
+        grid.as_ref().map(|g| (g.family.as_slice(), g.alpha)),
+        cards,
+    );
     let out = a.out.clone().unwrap_or_else(|| {
         PathBuf::from("results").join(a.sweep.clone().unwrap_or_else(|| "selection".into()))
     });
-    if let Err(e) = std::fs::create_dir_all(&out) {
+    write_report(&report, &out)
+}
+
+/// The grid whose family a report tests: `name` when it names one. A grid asked for by
+/// `--grid` must load; one found by the sweep's name is optional (a sweep of a grid file that is
+/// gone reports every comparison its runs allow, and says so).
+fn family_grid(name: Option<&str>, required: bool) -> Result<Option<crate::spec::Grid>> {
+    let Some(name) = name else { return Ok(None) };
+    match crate::spec::load_grid(name) {
+        Ok(g) => Ok(Some(g)),
+        Err(e) if required => Err(failure(e)),
+        Err(crate::spec::SpecError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(failure(e)),
+    }
+}
+
+/// `--from DIR`: the report in DIR recomputed from its report.json, with the family its grid
+/// declares now; written back to DIR (or `--out`).
+fn recompute(dir: &Path, grid: Option<&str>, out: Option<PathBuf>) -> Result<i32> {
+    let old = read_report(&dir.join("report.json")).map_err(failure)?;
+    let sweep = old.sweep.clone().or_else(|| {
+        dir.file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .filter(|_| old.title.is_empty() || old.title.starts_with("Sweep "))
+    });
+    let title = if old.title.is_empty() {
+        sweep
+            .as_ref()
+            .map_or_else(|| "Selected runs".into(), |s| format!("Sweep {s}"))
+    } else {
+        old.title.clone()
+    };
+    let grid = family_grid(grid.or(sweep.as_deref()), grid.is_some())?;
+    let report = SweepReport::new(
+        title,
+        sweep,
+        old.points,
+        grid.as_ref().map(|g| (g.family.as_slice(), g.alpha)),
+        old.cards,
+    );
+    write_report(&report, &out.unwrap_or_else(|| dir.to_path_buf()))
+}
+
+/// A report.json, read with a size cap (it is a file anyone may hand us).
+fn read_report(path: &Path) -> Result<SweepReport, String> {
+    let bytes = crate::atomic::read_small(path, 256 << 20)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{}: not a duplab report: {e}", path.display()))
+}
+
+/// `--docs FILE...`: every generated block re-rendered from the report it names.
+fn docs(files: &[PathBuf]) -> Result<i32> {
+    for f in files {
+        let text =
+            std::fs::read_to_string(f).map_err(|e| failure(format!("{}: {e}", f.display())))?;
+        let load = |p: &str| read_report(Path::new(p));
+        let new =
+            render_blocks(&text, &load).map_err(|e| failure(format!("{}: {e}", f.display())))?;
+        if new != text {
+            crate::atomic::write_atomic(f, new.as_bytes(), crate::atomic::Durability::Rename)
+                .map_err(|e| failure(format!("{}: {e}", f.display())))?;
+            eprintln!("updated {}", f.display());
+        } else {
+            eprintln!("{} is up to date", f.display());
+        }
+    }
+    Ok(0)
+}
+
+/// report.md (printed too), report.csv, runs.csv, report.json and the charts, into `out`.
+fn write_report(report: &SweepReport, out: &Path) -> Result<i32> {
+    let md = report.markdown();
+    print!("{md}");
+    if let Err(e) = std::fs::create_dir_all(out) {
         return Err(failure(format!("{}: {e}", out.display())));
     }
-    let json = serde_json::to_string_pretty(&serde_json::json!({
-        "points": stats,
-        "comparisons": compared,
-        "cards": cards,
-    }))
-    .expect("stats serialise");
+    let stats = &report.points;
     for (name, text) in [
         ("report.md", md.as_str()),
-        ("report.csv", &sweep_csv(&stats)),
-        ("runs.csv", &crate::report::runs_csv(&stats)),
-        ("report.json", &json),
+        ("report.csv", &sweep_csv(stats)),
+        ("runs.csv", &crate::report::runs_csv(stats)),
+        ("report.json", &report.json()),
     ] {
         if let Err(e) = std::fs::write(out.join(name), text) {
             return Err(failure(format!("{}: {e}", out.join(name).display())));
         }
     }
-    write_svg_and_png(&study_chart(&title, &stats), &out.join("accuracy"))?;
+    let title = &report.title;
+    write_svg_and_png(&study_chart(title, stats), &out.join("accuracy"))?;
     let mut wrote =
         "report.md, report.csv, runs.csv, report.json, accuracy.svg, accuracy.png".to_string();
     if stats
         .iter()
         .any(|s| s.dup_auc.is_some() || s.unique_auc.is_some())
     {
-        let svg = membership_chart(&format!("{title}: membership inference"), &stats);
+        let svg = membership_chart(&format!("{title}: membership inference"), stats);
         write_svg_and_png(&svg, &out.join("membership"))?;
         wrote.push_str(", membership.svg, membership.png");
     }

@@ -286,7 +286,7 @@ fn draw_summary(f: &mut Frame, app: &App, area: Rect) {
 }
 
 /// Each seed group against the first, paired by seed: mean difference in points, 95 % CI,
-/// Holm-corrected p, and the smallest effect these seeds could detect.
+/// Holm-corrected p, and the smallest effect these seeds could detect at Holm's first step.
 fn paired_lines(app: &App) -> Vec<Line<'static>> {
     let cs = &app.compare;
     if cs.paired.is_empty() {
@@ -295,12 +295,12 @@ fn paired_lines(app: &App) -> Vec<Line<'static>> {
     let fmt = |what: &str, p: &Option<crate::report::Paired>| match p {
         Some(p) => format!(
             "{what} {:+.2} [{:+.2}, {:+.2}] p={:.3} (Holm {:.3}), MDE {:.2}",
-            p.mean, p.lo, p.hi, p.p, p.p_holm, p.mde
+            p.mean, p.lo, p.hi, p.p, p.p_holm, p.mde_holm
         ),
         None => format!("{what} -"),
     };
     let mut out = vec![Line::from(Span::styled(
-        "paired by seed vs the first seed group (points, 95 % CI; MDE at α 0.05, power 0.8):",
+        "paired by seed vs the first seed group (points, 95 % CI; Holm across these; MDE at α/m, power 0.8):",
         st(app, Style::default().add_modifier(Modifier::BOLD)),
     ))];
     for r in &cs.paired {

@@ -5,7 +5,7 @@
 use crate::store::{CardStat, Run};
 
 /// One run's card, with what the table needs to name it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CardRow {
     pub id: String,
     pub point: String,

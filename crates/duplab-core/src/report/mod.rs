@@ -5,6 +5,7 @@ mod cards;
 mod export;
 mod paired;
 mod plot;
+mod power;
 mod render;
 mod rows;
 mod stats;
@@ -13,8 +14,9 @@ pub mod tensorboard;
 
 pub use cards::{CardRow, cards_markdown, worst_case};
 pub use export::{export_csv, export_json};
-pub use paired::{Paired, holm, paired};
+pub use paired::{Paired, holm, holm_family, paired};
 pub use plot::{Marker, Series, chart_svg, membership_chart, study_chart};
+pub use power::{mde_in_se, nct_cdf, normal_cdf, power};
 pub use render::{RenderError, svg_to_png_bytes, write_svg_and_png};
 pub use rows::{
     RunRow, duration as duration_str, format_table, group_table, one_run_per_point, pct as pct_str,
@@ -22,7 +24,8 @@ pub use rows::{
 };
 pub use stats::{MeanStd, mean_std};
 pub use sweep::{
-    Comparison, PointStats, RunFacts, SeedValues, Stat, aggregate, comparisons,
-    comparisons_markdown, csv as sweep_csv, load as load_facts, markdown as sweep_markdown,
-    runs_csv,
+    BEGIN_MARKER, Comparison, END_MARKER, Family, PointStats, RunFacts, SeedValues, Stat,
+    SweepReport, aggregate, auto_family, comparisons, comparisons_markdown, csv as sweep_csv,
+    evaluate, load as load_facts, markdown as sweep_markdown, metric_label, render_blocks,
+    runs_csv, verdict,
 };

@@ -1,12 +1,14 @@
 //! Paired statistics: a point's metric minus its control's for the same seed (same initial
 //! weights; docs/architecture.md, "paired difference"), summarised by a paired t-test — mean difference,
 //! 95 % confidence interval, two-sided p-value — with Holm's correction across the comparisons
-//! of one report, and the minimum detectable effect for the seeds used. With 3–5 seeds a
+//! of one report, and the minimum detectable effect for the seeds used (exact power, from the
+//! noncentral t: `report::power`), uncorrected and at Holm's first step. With 3–5 seeds a
 //! bootstrap is meaningless, so none is offered.
 
-use serde::Serialize;
+use super::power::mde_in_se;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Paired {
     /// Pairs (seeds) compared.
     pub n: usize,
@@ -20,9 +22,21 @@ pub struct Paired {
     pub p: f64,
     /// Holm-adjusted p-value (set by `holm` across one report's comparisons).
     pub p_holm: f64,
-    /// Smallest true difference this many seeds detect with 80 % power at α 0.05 (two-sided),
-    /// given the observed spread.
+    /// Smallest true difference this many seeds detect with 80 % power at α 0.05 (two-sided,
+    /// uncorrected), given the observed spread: exact power of the t-test.
     pub mde: f64,
+    /// The same at Holm's first step, α/m for a family of m tests (set by `holm_family`): the
+    /// effect that could hide behind "no detectable effect" once the family is corrected.
+    #[serde(default)]
+    pub mde_holm: f64,
+    /// The level of that step, α/m.
+    #[serde(default)]
+    pub alpha_holm: f64,
+}
+
+/// The MDE at level `alpha` of `n` pairs with standard error `se` (80 % power).
+fn mde_at(n: usize, se: f64, alpha: f64) -> f64 {
+    mde_in_se(n, alpha, 0.8).map_or(f64::NAN, |d| d * se)
 }
 
 /// The paired t-test of `diffs` (one difference per seed). `None` for fewer than 2 pairs.
@@ -42,8 +56,7 @@ pub fn paired(diffs: &[f64]) -> Option<Paired> {
     } else {
         2.0 * (1.0 - t_cdf((mean / se).abs(), df))
     };
-    // Power 0.8 at α 0.05 two-sided: δ = (t_{0.975} + t_{0.80}) · se (the usual approximation).
-    let mde = (t975 + t_quantile(0.80, df)) * se;
+    let mde = mde_at(n, se, 0.05);
     Some(Paired {
         n,
         mean,
@@ -53,19 +66,35 @@ pub fn paired(diffs: &[f64]) -> Option<Paired> {
         p,
         p_holm: p,
         mde,
+        mde_holm: mde,
+        alpha_holm: 0.05,
     })
 }
 
-/// Holm's step-down correction of the p-values of one family of comparisons, in place.
+/// Holm's step-down correction of the p-values of one family of comparisons, in place, at
+/// α 0.05 with the family being exactly `tests`.
 pub fn holm(tests: &mut [&mut Paired]) {
     let m = tests.len();
-    let mut order: Vec<usize> = (0..m).collect();
+    holm_family(tests, m, 0.05);
+}
+
+/// Holm's correction for a family of `m` tests at level `alpha` of which `tests` could be
+/// computed (a declared test without data counts in m, as if its p were 1), and the MDE at
+/// Holm's first step, α/m.
+pub fn holm_family(tests: &mut [&mut Paired], m: usize, alpha: f64) {
+    let m = m.max(tests.len());
+    let mut order: Vec<usize> = (0..tests.len()).collect();
     order.sort_by(|&a, &b| tests[a].p.total_cmp(&tests[b].p));
     let mut running = 0.0f64;
     for (rank, &i) in order.iter().enumerate() {
         let adj = ((m - rank) as f64 * tests[i].p).min(1.0);
         running = running.max(adj);
         tests[i].p_holm = running;
+    }
+    for t in tests.iter_mut() {
+        let se = t.sd / (t.n as f64).sqrt();
+        t.alpha_holm = alpha / m.max(1) as f64;
+        t.mde_holm = mde_at(t.n, se, t.alpha_holm);
     }
 }
 
@@ -90,7 +119,7 @@ pub fn t_quantile(q: f64, df: f64) -> f64 {
     0.5 * (lo + hi)
 }
 
-fn ln_gamma(x: f64) -> f64 {
+pub(super) fn ln_gamma(x: f64) -> f64 {
     // Lanczos approximation (g = 7, n = 9), accurate to ~1e-15 for x > 0.
     const G: [f64; 9] = [
         0.999_999_999_999_809_9,
@@ -118,7 +147,7 @@ fn ln_gamma(x: f64) -> f64 {
 }
 
 /// The regularised incomplete beta function I_x(a, b) (continued fraction, Lentz's method).
-fn inc_beta(a: f64, b: f64, x: f64) -> f64 {
+pub(super) fn inc_beta(a: f64, b: f64, x: f64) -> f64 {
     if x <= 0.0 {
         return 0.0;
     }
@@ -193,12 +222,9 @@ mod tests {
         assert!(close(p.p, 0.07418, 1e-4), "{}", p.p);
         let half = 4.302_653 / 3f64.sqrt();
         assert!(close(p.lo, 2.0 - half, 1e-5) && close(p.hi, 2.0 + half, 1e-5));
-        // MDE = (4.303 + 1.061) / √3 (t_{0.80, 2} = 1.0607).
-        assert!(
-            close(p.mde, (4.302_653 + 1.060_660) / 3f64.sqrt(), 1e-4),
-            "{}",
-            p.mde
-        );
+        // MDE: exact 80 % power at 2 df is reached at 5.6535 standard errors (SciPy, see
+        // power.rs), not at the shortcut's 4.303 + 1.061.
+        assert!(close(p.mde, 5.653_489_266 / 3f64.sqrt(), 1e-6), "{}", p.mde);
         assert!(paired(&[0.5]).is_none());
         let z = paired(&[0.0, 0.0, 0.0]).unwrap();
         assert_eq!((z.p, z.lo, z.hi), (1.0, 0.0, 0.0));
@@ -214,5 +240,19 @@ mod tests {
         assert!(close(b.p_holm, 3.0 * pb, 1e-12));
         assert!(close(a.p_holm, (2.0 * pa).max(3.0 * pb), 1e-12));
         assert!(close(c.p_holm, pc.max(a.p_holm).min(1.0), 1e-12));
+        // The MDE at Holm's first step: α/3, for every test of the family.
+        assert!(close(a.alpha_holm, 0.05 / 3.0, 1e-15));
+        let se = a.sd / 3f64.sqrt();
+        let want = super::super::power::mde_in_se(3, 0.05 / 3.0, 0.8).unwrap() * se;
+        assert!(close(a.mde_holm, want, 1e-12) && a.mde_holm > 1.5 * a.mde);
+    }
+
+    /// A declared test without data still counts in the family: m = 4 though 3 were computed.
+    #[test]
+    fn holm_counts_the_declared_family() {
+        let mut a = paired(&[10.0, 10.1, 9.9]).unwrap();
+        let pa = a.p;
+        holm_family(&mut [&mut a], 4, 0.05);
+        assert!(close(a.p_holm, 4.0 * pa, 1e-12) && close(a.alpha_holm, 0.0125, 1e-15));
     }
 }

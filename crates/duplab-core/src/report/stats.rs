@@ -1,5 +1,5 @@
 /// Mean and sample standard deviation (n − 1) of a set of values, e.g. accuracies over seeds.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MeanStd {
     pub mean: f64,
     pub std: f64,

@@ -36,6 +36,13 @@ pub struct Grid {
     pub set: BTreeMap<String, toml::Value>,
     pub axes: Vec<Axis>,
     pub seeds: Vec<u64>,
+    /// The level of the comparison family (Holm-corrected across it).
+    #[serde(default = "super::family::default_alpha")]
+    pub alpha: f64,
+    /// The comparison family, declared before the study runs (`spec::family`); empty: the
+    /// report tests every comparison the runs allow, and says that no family was declared.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub family: Vec<super::family::Declared>,
 }
 
 /// One run of a sweep.
@@ -73,6 +80,14 @@ impl Grid {
                 return Err(invalid(&format!("axes[{i}].values"), "is empty".into()));
             }
         }
+        if !(g.alpha > 0.0 && g.alpha < 1.0) {
+            return Err(invalid(
+                "alpha",
+                format!("is {}; give a level between 0 and 1, e.g. 0.05", g.alpha),
+            ));
+        }
+        let labels = g.labels();
+        super::family::check_family(&g.family, &labels).map_err(|(f, m)| invalid(&f, m))?;
         // Every point must give a valid preset: check them all now, not hours into the sweep.
         for p in g.points() {
             g.preset(&p).map_err(|e| SpecError::Invalid {
@@ -136,6 +151,17 @@ impl Grid {
                     seed,
                     overrides: overrides.clone(),
                 });
+            }
+        }
+        out
+    }
+
+    /// The point labels, each once, in the order of `points`.
+    pub fn labels(&self) -> Vec<String> {
+        let mut out: Vec<String> = vec![];
+        for p in self.points() {
+            if out.last() != Some(&p.label) {
+                out.push(p.label);
             }
         }
         out
@@ -220,6 +246,23 @@ values = [{ label = "std" }, { label = "fgsm", set = { "attack.train.kind" = "fg
         assert_eq!(p.duplication.rate, Some(0.3));
         assert_eq!(p.attack.train.kind, crate::spec::AttackKind::FgsmRs);
         assert_eq!(p.training.steps, Some(10));
+    }
+
+    #[test]
+    fn a_family_is_checked_when_the_grid_loads() {
+        let with = format!(
+            "{GRID}\n[[family]]\neffect = {{ point = \"dup=30,attack=std\", control = \"dup=0,attack=std\" }}\nmetrics = [\"clean\"]\n"
+        );
+        let g = Grid::from_toml_str(&with, "g.toml").unwrap();
+        assert_eq!((g.family.len(), g.alpha), (1, 0.05));
+        let bad = with.replace("control = \"dup=0,attack=std\"", "control = \"dup=0\"");
+        let e = Grid::from_toml_str(&bad, "g.toml").unwrap_err().to_string();
+        assert!(
+            e.contains("g.toml")
+                && e.contains("family[0].effect.control")
+                && e.contains("dup=0,attack=fgsm"),
+            "{e}"
+        );
     }
 
     #[test]

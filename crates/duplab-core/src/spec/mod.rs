@@ -7,6 +7,7 @@
 mod attack;
 mod duplication;
 mod error;
+mod family;
 mod grid;
 mod overrides;
 mod training;
@@ -14,6 +15,7 @@ mod training;
 pub use attack::{AttackKind, AttackSpec, EvalSpec, Norm};
 pub use duplication::{DupMode, DuplicationSpec, PlanSeed, Profile};
 pub use error::{FieldError, SpecError};
+pub use family::{CONTRAST_METRICS, Declared, EffectRef, GAP_METRICS, family_size};
 pub use grid::{Axis, AxisValue, BUILTIN_GRIDS, Grid, Point, load_grid};
 pub use overrides::{OverrideError, apply_override};
 pub use training::{Length, ModelKind, OptimizerKind, Schedule, TrainingSpec};

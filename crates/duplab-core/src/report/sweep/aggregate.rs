@@ -4,7 +4,7 @@
 use super::facts::RunFacts;
 use super::{Comparison, PointStats, SeedValues, Stat};
 use crate::measures::Group;
-use crate::report::{mean_std, paired};
+use crate::report::mean_std;
 use crate::store::Summary;
 
 /// Group runs by point (runs of one point differ only by seed) and summarise each point over
@@ -127,131 +127,11 @@ pub(super) fn class_mean(acc: &[f64], classes: &[usize]) -> Option<f64> {
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
 
-fn pair_by_seed(
-    a: &PointStats,
-    b: &PointStats,
-    f: impl Fn(&SeedValues) -> Option<f64>,
-) -> Vec<f64> {
-    a.per_seed
-        .iter()
-        .filter_map(|x| {
-            let y = b.per_seed.iter().find(|y| y.seed == x.seed)?;
-            Some(f(x)? - f(y)?)
-        })
-        .collect()
-}
-
-/// Every paired comparison a sweep supports, Holm-corrected together:
-/// each duplicated point against its control (same training, no duplication), by seed;
-/// within each run, duplicated images against unique ones; and adversarial against standard
-/// training at the same duplication, on that within-run gap.
+/// Every paired comparison a sweep supports when no family was declared (`auto_family`),
+/// Holm-corrected together at α 0.05.
 pub fn comparisons(stats: &[PointStats]) -> Vec<Comparison> {
-    let mut out = vec![];
-    let mut push = |what: String, metric: &str, scale: f64, diffs: Vec<f64>| {
-        if let Some(p) = paired::paired(&diffs) {
-            out.push(Comparison {
-                what,
-                metric: metric.into(),
-                scale,
-                stats: p,
-            });
-        }
-    };
-    for s in stats {
-        if let Some(c) = s.baseline(stats).filter(|c| c.label != s.label) {
-            let what = format!("{} − {}", s.label, c.label);
-            push(
-                what.clone(),
-                "clean acc (points)",
-                100.0,
-                pair_by_seed(s, c, |v| v.clean),
-            );
-            push(
-                what.clone(),
-                "robust acc (points)",
-                100.0,
-                pair_by_seed(s, c, |v| v.robust),
-            );
-            // Class-skewed points: the over-duplicated classes and the others, each against the
-            // same classes in the control.
-            if !s.over_classes.is_empty() {
-                let over = s.over_classes.clone();
-                let others: Vec<usize> = (0..s.per_class_clean.len())
-                    .filter(|k| !over.contains(k))
-                    .collect();
-                for (metric, classes, robust) in [
-                    ("over-duplicated classes, clean acc (points)", &over, false),
-                    ("the other classes, clean acc (points)", &others, false),
-                    ("over-duplicated classes, robust acc (points)", &over, true),
-                    ("the other classes, robust acc (points)", &others, true),
-                ] {
-                    let m = |v: &SeedValues| {
-                        let acc = if robust {
-                            &v.per_class_robust
-                        } else {
-                            &v.per_class_clean
-                        };
-                        class_mean(acc, classes)
-                    };
-                    push(what.clone(), metric, 100.0, pair_by_seed(s, c, m));
-                }
-            }
-        }
-    }
-    let within = |v: &SeedValues,
-                  f: fn(&SeedValues) -> Option<f64>,
-                  g: fn(&SeedValues) -> Option<f64>| { Some(f(v)? - g(v)?) };
-    // Within-run duplicated − unique only where the duplicated images are a sample of every
-    // class: under a class-skewed plan they come from the over-duplicated classes alone, and the
-    // gap would measure class difficulty, not memorisation.
-    for s in stats.iter().filter(|s| s.over_classes.is_empty()) {
-        let d = |f, g| {
-            s.per_seed
-                .iter()
-                .filter_map(|v| within(v, f, g))
-                .collect::<Vec<_>>()
-        };
-        let what = format!("{}: duplicated − unique", s.label);
-        push(
-            what.clone(),
-            "loss",
-            1.0,
-            d(|v| v.dup_loss, |v| v.unique_loss),
-        );
-        push(
-            what.clone(),
-            "membership AUC",
-            1.0,
-            d(|v| v.dup_auc, |v| v.unique_auc),
-        );
-        push(
-            what,
-            "adversarial membership AUC",
-            1.0,
-            d(|v| v.adv_dup_auc, |v| v.adv_unique_auc),
-        );
-    }
-    // Adversarial vs standard training at the same duplication: the within-run AUC gap.
-    for r in stats
-        .iter()
-        .filter(|s| s.robust_training && s.over_classes.is_empty())
-    {
-        let Some(st) = stats.iter().find(|s| {
-            !s.robust_training && s.duplication == r.duplication && s.dup_fraction == r.dup_fraction
-        }) else {
-            continue;
-        };
-        let gap = |v: &SeedValues| Some(v.dup_auc? - v.unique_auc?);
-        push(
-            format!("{} vs {}: (duplicated − unique) AUC", r.label, st.label),
-            "difference of gaps",
-            1.0,
-            pair_by_seed(r, st, gap),
-        );
-    }
-    let mut refs: Vec<&mut paired::Paired> = out.iter_mut().map(|c| &mut c.stats).collect();
-    paired::holm(&mut refs);
-    out
+    let family = super::family::auto_family(stats);
+    super::family::evaluate(stats, &family, 0.05, false).comparisons
 }
 
 #[cfg(test)]
@@ -346,14 +226,15 @@ pub(super) mod tests {
         // dup − base: differences 0.01, 0.02, 0.03; sd 0.01, se 0.01/√3, t = 2√3.
         let s = a.stats;
         let se = 0.01 / 3f64.sqrt();
-        let (t975, t80) = (4.302_652_73, 1.060_660_17);
+        let t975 = 4.302_652_73;
         assert_eq!(s.n, 3);
         assert!(close(s.mean, 0.02) && close(s.sd, 0.01));
         assert!(close(s.lo, 0.02 - t975 * se) && close(s.hi, 0.02 + t975 * se));
         let t = 0.02 / se;
         let p = 1.0 - t / (2.0 + t * t).sqrt();
         assert!(close(s.p, p) && close(p, 0.074_179_9), "{}", s.p);
-        assert!(close(s.mde, (t975 + t80) * se));
+        // Exact 80 % power at 2 df: 5.6535 standard errors (SciPy, power.rs).
+        assert!(close(s.mde, 5.653_489_266 * se));
 
         // dup2 − base: differences −0.01, 0, 0.04; mean 0.01, sd √0.0007.
         let s2 = b.stats;

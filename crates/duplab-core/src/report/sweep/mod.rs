@@ -6,23 +6,28 @@
 //! into points and paired comparisons (pure, unit-tested), `render` writes them as Markdown and CSV.
 
 mod aggregate;
+mod document;
 mod facts;
+mod family;
 mod render;
 
 pub use aggregate::{aggregate, comparisons};
+pub use document::{BEGIN_MARKER, END_MARKER, SweepReport, render_blocks};
 pub use facts::{RunFacts, load};
+pub use family::{Family, auto_family, evaluate, metric_label, verdict};
 pub use render::{comparisons_markdown, csv, markdown, runs_csv};
 
 use super::MeanStd;
 use crate::measures::Group;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Mean ± sample std over seeds (the one such type of the reports).
 pub type Stat = MeanStd;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PointStats {
     pub label: String,
+    #[serde(default)]
     pub seeds: Vec<u64>,
     pub training: String,
     pub duplication: String,
@@ -37,13 +42,16 @@ pub struct PointStats {
     pub duration_s: Option<Stat>,
     pub images_per_s: Option<Stat>,
     /// Classes duplicated more than average, and the rest (skewed profiles only).
+    #[serde(default)]
     pub over_classes: Vec<usize>,
     pub over_clean: Option<Stat>,
     pub other_clean: Option<Stat>,
     pub over_robust: Option<Stat>,
     pub other_robust: Option<Stat>,
     /// Per-class accuracy, mean over seeds (clean, robust).
+    #[serde(default)]
     pub per_class_clean: Vec<f64>,
+    #[serde(default)]
     pub per_class_robust: Vec<f64>,
     /// Group metrics at the last evaluation (runs that recorded them): mean loss of the
     /// duplicated originals, the unique sample and the test set, and the membership AUC of
@@ -57,11 +65,12 @@ pub struct PointStats {
     pub adv_dup_auc: Option<Stat>,
     pub adv_unique_auc: Option<Stat>,
     /// One entry per run, for paired statistics (seed → values).
+    #[serde(default)]
     pub per_seed: Vec<SeedValues>,
 }
 
 /// What one run (one seed of a point) measured, as the paired statistics use it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SeedValues {
     pub id: String,
     pub seed: u64,
@@ -75,7 +84,9 @@ pub struct SeedValues {
     pub adv_dup_auc: Option<f64>,
     pub adv_unique_auc: Option<f64>,
     /// Per-class clean and robust accuracy (class-level paired statistics).
+    #[serde(default)]
     pub per_class_clean: Vec<f64>,
+    #[serde(default)]
     pub per_class_robust: Vec<f64>,
 }
 
@@ -115,11 +126,18 @@ impl PointStats {
 }
 
 /// One paired comparison of a report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
     pub what: String,
     pub metric: String,
+    /// `effect` (a point against its control), `gap` (duplicated − unique within runs) or
+    /// `interaction` (one effect minus another).
+    #[serde(default)]
+    pub kind: String,
     /// Scale applied for display (100 for accuracies in points).
     pub scale: f64,
     pub stats: super::paired::Paired,
+    /// Holm-adjusted p below the family's level: the one place this is decided.
+    #[serde(default)]
+    pub significant: bool,
 }

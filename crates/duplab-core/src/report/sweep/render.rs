@@ -2,9 +2,9 @@
 //! aggregates; nothing here reads the disk or computes a statistic.
 
 use super::aggregate::class_mean;
-use super::{Comparison, PointStats, Stat};
+use super::{Comparison, Family, PointStats, Stat, verdict};
 
-fn pm(s: &Option<Stat>) -> String {
+pub(super) fn pm(s: &Option<Stat>) -> String {
     match s {
         Some(s) if s.n > 1 => format!("{:.1} ± {:.1}", s.mean * 100.0, s.std * 100.0),
         Some(s) => format!("{:.1}", s.mean * 100.0),
@@ -187,38 +187,69 @@ pub fn csv(stats: &[PointStats]) -> String {
     out
 }
 
-/// The paired comparisons as a Markdown table.
-pub fn comparisons_markdown(cs: &[Comparison]) -> String {
-    if cs.is_empty() {
+/// A comparison's numbers as the tables print them: mean Δ, its 95 % CI, with the digits its
+/// scale calls for (accuracies in points to 2 decimals, losses and AUCs to 4).
+pub fn delta_ci(c: &Comparison) -> String {
+    let (s, k) = (&c.stats, c.scale);
+    let d = if k == 100.0 { 2 } else { 4 };
+    format!("{:+.d$} [{:+.d$}, {:+.d$}]", s.mean * k, s.lo * k, s.hi * k)
+}
+
+/// A p-value as the tables print it: three decimals, and below 0.001 as "< 0.001".
+pub fn p_str(p: f64) -> String {
+    if p < 0.001 {
+        "< 0.001".into()
+    } else {
+        format!("{p:.3}")
+    }
+}
+
+/// The comparison family as a Markdown table. The verdict column and the bold come from
+/// `Comparison::significant` (Holm-adjusted p below the family's level), never from a hand.
+pub fn comparisons_markdown(f: &Family) -> String {
+    if f.comparisons.is_empty() {
         return String::new();
     }
-    let mut out = String::from(
+    let declared = if f.declared {
+        format!(
+            "the comparison family the grid file declares ({} tests)",
+            f.size
+        )
+    } else {
+        format!(
+            "every comparison these runs allow ({} tests; the grid declared no family, so this is exploratory)",
+            f.size
+        )
+    };
+    let mut out = format!(
         "\n## Paired differences\n\nEach difference is taken per seed (same seed = same initial weights; \
-         the control is the point without duplication trained the same way, or, for \
-         \"duplicated − unique\", the same run). 95 % confidence interval and p-value from a paired \
-         t-test; p (Holm) corrects across every comparison below; MDE = the smallest true \
-         difference these seeds detect with 80 % power at α 0.05. An interval that contains 0 means \
-         no detectable effect. Class-skewed points are compared class group by class group (the \
-         over-duplicated classes, the others) with their control; their duplicated − unique gap is \
-         left out, as their duplicated images come from the over-duplicated classes only.\n\n\
-         | comparison | metric | seeds | mean Δ | 95 % CI | p | p (Holm) | MDE |\n\
+         the control is the point named after the minus sign, or, for \"duplicated − unique\", the \
+         same run; an interaction is one effect minus another, paired by seed). 95 % confidence \
+         interval and p-value from a paired t-test; p (Holm) corrects across {declared} at α {}; \
+         **bold** = significant after that correction, otherwise \"no detectable effect\". MDE = the \
+         smallest true difference these seeds detect with 80 % power (exact, noncentral t) at \
+         Holm's first step, α/m = {:.4}: a smaller effect can hide behind \"no detectable effect\". \
+         Class-skewed points are compared class group by class group (the over-duplicated classes, \
+         the others) with their control.\n\n\
+         | comparison | metric | seeds | mean Δ [95 % CI] | p | p (Holm) | MDE (α/m) | verdict |\n\
          |---|---|---|---|---|---|---|---|\n",
+        f.alpha,
+        f.alpha / f.size.max(1) as f64,
     );
-    for c in cs {
+    for c in &f.comparisons {
         let s = &c.stats;
-        let k = c.scale;
-        let d = if k == 100.0 { 2 } else { 4 };
+        let d = if c.scale == 100.0 { 2 } else { 4 };
+        let bold = |t: String| if c.significant { format!("**{t}**") } else { t };
         out.push_str(&format!(
-            "| {} | {} | {} | {:+.d$} | [{:+.d$}, {:+.d$}] | {:.3} | {:.3} | {:.d$} |\n",
+            "| {} | {} | {} | {} | {} | {} | {:.d$} | {} |\n",
             c.what,
             c.metric,
             s.n,
-            s.mean * k,
-            s.lo * k,
-            s.hi * k,
-            s.p,
-            s.p_holm,
-            s.mde * k,
+            bold(delta_ci(c)),
+            p_str(s.p),
+            bold(p_str(s.p_holm)),
+            s.mde_holm * c.scale,
+            verdict(c.significant),
         ));
     }
     out
@@ -275,8 +306,8 @@ pub fn runs_csv(stats: &[PointStats]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::aggregate;
     use super::super::aggregate::tests::sweep;
-    use super::super::{aggregate, comparisons};
     use super::*;
 
     /// The tables say what the hand-computed statistics of `aggregate`'s tests say, to the digit.
@@ -294,11 +325,17 @@ mod tests {
             md.contains("| dup | none | uniform | 16.7 % | 3 | 74.0 ± 3.0 | - |"),
             "{md}"
         );
-        let cmp = comparisons_markdown(&comparisons(&points));
-        // Differences 1, 2, 3 points: mean +2.00, 95 % CI ±4.30·(1/√3), p 0.074, Holm ×2, MDE
-        // (4.303 + 1.061)·(1/√3) = 3.10.
+        let family =
+            super::super::evaluate(&points, &super::super::auto_family(&points), 0.05, false);
+        let cmp = comparisons_markdown(&family);
+        // Differences 1, 2, 3 points: mean +2.00, 95 % CI ±4.30·(1/√3), p 0.074, Holm ×2; MDE
+        // at α/2 = 0.025 with 2 df, exact power: 8.0104 standard errors (SciPy) · (1/√3) = 4.62.
         assert!(
-            cmp.contains("| dup − base | clean acc (points) | 3 | +2.00 | [-0.48, +4.48] | 0.074 | 0.148 | 3.10 |"),
+            cmp.contains("| dup − base | clean acc (points) | 3 | +2.00 [-0.48, +4.48] | 0.074 | 0.148 | 4.62 | no detectable effect |"),
+            "{cmp}"
+        );
+        assert!(
+            cmp.contains("exploratory") && cmp.contains("(2 tests"),
             "{cmp}"
         );
     }

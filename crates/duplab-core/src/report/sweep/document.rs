@@ -1,0 +1,328 @@
+//! A sweep report as one value — its points, its comparison family and its evaluation cards —
+//! written as `report.json` and read back, so that a report can be recomputed from the committed
+//! file alone (`duplab report --from DIR`: the per-seed values are in it), and so that the
+//! result tables of the README and the docs are generated from it, between markers, and checked
+//! byte for byte by a test: prose and numbers cannot drift apart.
+
+use super::render::{comparisons_markdown, delta_ci, markdown, p_str, pm};
+use super::{Family, PointStats, evaluate, verdict};
+use crate::report::{CardRow, cards_markdown};
+use crate::spec::Declared;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SweepReport {
+    /// "Sweep NAME", or "Selected runs".
+    #[serde(default)]
+    pub title: String,
+    /// The sweep (grid) name, when the report is a sweep's.
+    #[serde(default)]
+    pub sweep: Option<String>,
+    pub points: Vec<PointStats>,
+    /// Absent in reports written before families were declared: recompute them.
+    #[serde(default)]
+    pub family: Option<Family>,
+    #[serde(default)]
+    pub cards: Vec<CardRow>,
+}
+
+impl SweepReport {
+    /// The report of `points`: tested against the declared family (with its level), or, when
+    /// none is given, against every comparison they allow.
+    pub fn new(
+        title: String,
+        sweep: Option<String>,
+        points: Vec<PointStats>,
+        family: Option<(&[Declared], f64)>,
+        cards: Vec<CardRow>,
+    ) -> SweepReport {
+        let family = Some(match family {
+            Some((declared, alpha)) if !declared.is_empty() => {
+                evaluate(&points, declared, alpha, true)
+            }
+            _ => evaluate(&points, &super::auto_family(&points), 0.05, false),
+        });
+        SweepReport {
+            title,
+            sweep,
+            points,
+            family,
+            cards,
+        }
+    }
+
+    /// `report.md`: the point tables, the comparison family, the cards.
+    pub fn markdown(&self) -> String {
+        markdown(&self.title, &self.points)
+            + &self
+                .family
+                .as_ref()
+                .map(comparisons_markdown)
+                .unwrap_or_default()
+            + &cards_markdown(&self.cards)
+    }
+
+    pub fn json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a report serialises")
+    }
+
+    /// The compact findings table the README and the docs embed: every test of the family, its
+    /// effect with the interval, Holm's p, the MDE at α/m and the verdict (bold = significant).
+    pub fn findings(&self) -> String {
+        let Some(f) = &self.family else {
+            return "(this report has no comparison family; recompute it with `duplab report --from`)\n".into();
+        };
+        let seeds: Vec<usize> = f.comparisons.iter().map(|c| c.stats.n).collect();
+        let (lo, hi) = (
+            seeds.iter().min().copied().unwrap_or(0),
+            seeds.iter().max().copied().unwrap_or(0),
+        );
+        let seeds = if lo == hi {
+            format!("{lo} seeds")
+        } else {
+            format!("{lo}–{hi} seeds")
+        };
+        let mut out = format!(
+            "{}: {} tests, {}, Holm-corrected at α {}; MDE at α/m = {:.4}, 80 % power. **Bold** = significant.\n\n\
+             | comparison | metric | mean Δ [95 % CI] | p (Holm) | MDE (α/m) | verdict |\n\
+             |---|---|---|---|---|---|\n",
+            if f.declared {
+                "Family declared in the grid file"
+            } else {
+                "No family declared (exploratory: every comparison the runs allow)"
+            },
+            f.size,
+            seeds,
+            f.alpha,
+            f.alpha / f.size.max(1) as f64,
+        );
+        for c in &f.comparisons {
+            let d = if c.scale == 100.0 { 2 } else { 4 };
+            let bold = |t: String| {
+                if c.significant { format!("**{t}**") } else { t }
+            };
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {:.d$} | {} |\n",
+                short(&c.what),
+                c.metric,
+                bold(delta_ci(c)),
+                bold(p_str(c.stats.p_holm)),
+                c.stats.mde_holm * c.scale,
+                verdict(c.significant),
+            ));
+        }
+        let hits: Vec<String> = f
+            .comparisons
+            .iter()
+            .filter(|c| c.significant)
+            .map(|c| format!("{} ({})", short(&c.what), c.metric))
+            .collect();
+        out.push_str(&format!(
+            "\nSignificant after the correction: {} of {} tests{}\n",
+            hits.len(),
+            f.size,
+            if hits.is_empty() {
+                ".".to_string()
+            } else {
+                format!(": {}.", hits.join("; "))
+            }
+        ));
+        out
+    }
+
+    /// The points as the docs show them: accuracy in %, mean ± sample std over seeds.
+    pub fn points_table(&self) -> String {
+        let mut out = String::from(
+            "| point | copies | seeds | clean acc (%) | robust acc (%) |\n|---|---|---|---|---|\n",
+        );
+        for s in &self.points {
+            out.push_str(&format!(
+                "| {} | {:.1} % | {} | {} | {} |\n",
+                short(&s.label),
+                s.dup_fraction * 100.0,
+                s.seeds.len(),
+                pm(&s.clean),
+                pm(&s.robust)
+            ));
+        }
+        out
+    }
+
+    /// The group metrics at the last evaluation (points that recorded them): mean loss of the
+    /// duplicated, unique and test images and the loss attack's membership AUC, mean ± std.
+    pub fn groups_table(&self) -> String {
+        let f = |s: &Option<super::Stat>, d: usize| match s {
+            Some(s) if s.n > 1 => format!("{:.*} ± {:.*}", d, s.mean, d, s.std),
+            Some(s) => format!("{:.*}", d, s.mean),
+            None => "-".into(),
+        };
+        let mut out = String::from(
+            "| point | loss duplicated | loss unique | loss test | AUC duplicated | AUC unique |\n|---|---|---|---|---|---|\n",
+        );
+        for s in self.points.iter().filter(|s| s.unique_loss.is_some()) {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} |\n",
+                short(&s.label),
+                f(&s.dup_loss, 3),
+                f(&s.unique_loss, 3),
+                f(&s.test_loss, 3),
+                f(&s.dup_auc, 3),
+                f(&s.unique_auc, 3)
+            ));
+        }
+        out
+    }
+
+    /// One of the views a docs block asks for: `findings` (the default), `points`, `groups`.
+    pub fn view(&self, name: &str) -> Result<String, String> {
+        match name {
+            "" | "findings" => Ok(self.findings()),
+            "points" => Ok(self.points_table()),
+            "groups" => Ok(self.groups_table()),
+            other => Err(format!(
+                "unknown view `{other}`; allowed: findings, points, groups"
+            )),
+        }
+    }
+}
+
+/// A comparison named by its points' axis values alone ("training=standard,duplication=none" →
+/// "standard, none"), for the compact tables of the README and the docs.
+fn short(what: &str) -> String {
+    let mut out = String::new();
+    let mut rest = what;
+    // A point label is a run of `axis=value` joined by commas; everything else is kept.
+    while let Some(eq) = rest.find('=') {
+        let start = rest[..eq]
+            .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-' || c == '.'))
+            .map_or(0, |i| {
+                i + rest[i..].chars().next().map_or(1, char::len_utf8)
+            });
+        out.push_str(&rest[..start]);
+        rest = &rest[eq + 1..];
+        if out.ends_with(',') {
+            out.push(' ');
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The marker that opens a generated block: `<!-- duplab report: PATH [VIEW] -->`, PATH
+/// relative to the repository root, VIEW one of `SweepReport::view`'s; the block ends at
+/// `END_MARKER`.
+pub const BEGIN_MARKER: &str = "<!-- duplab report: ";
+pub const END_MARKER: &str = "<!-- end duplab report -->";
+
+/// `text` with every generated block re-rendered from the report its marker names (`load`
+/// reads one); the text outside the blocks is kept byte for byte. Errors name the line.
+pub fn render_blocks(
+    text: &str,
+    load: &dyn Fn(&str) -> Result<SweepReport, String>,
+) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let line_of = |consumed: &str| consumed.lines().count() + 1;
+    let mut consumed = String::new();
+    while let Some(at) = rest.find(BEGIN_MARKER) {
+        let (before, from) = rest.split_at(at);
+        out.push_str(before);
+        consumed.push_str(before);
+        let line = line_of(&consumed);
+        let header_end = from.find("-->").ok_or_else(|| {
+            format!("line {line}: a `{BEGIN_MARKER}` marker is not closed by -->")
+        })?;
+        let spec = from[BEGIN_MARKER.len()..header_end].trim();
+        let (path, view) = spec.split_once(' ').unwrap_or((spec, ""));
+        let header = &from[..header_end + 3];
+        let after_header = &from[header_end + 3..];
+        let end = after_header
+            .find(END_MARKER)
+            .ok_or_else(|| format!("line {line}: the block for {path} has no `{END_MARKER}`"))?;
+        let report = load(path).map_err(|e| format!("line {line}: {path}: {e}"))?;
+        out.push_str(header);
+        out.push_str("\n\n");
+        out.push_str(
+            &report
+                .view(view.trim())
+                .map_err(|e| format!("line {line}: {e}"))?,
+        );
+        out.push('\n');
+        out.push_str(END_MARKER);
+        let used = &after_header[..end + END_MARKER.len()];
+        consumed.push_str(header);
+        consumed.push_str(used);
+        rest = &after_header[end + END_MARKER.len()..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sweep::aggregate;
+    use crate::report::sweep::aggregate::tests::sweep;
+
+    fn report() -> SweepReport {
+        SweepReport::new(
+            "Sweep t".into(),
+            Some("t".into()),
+            aggregate(&sweep()),
+            None,
+            vec![],
+        )
+    }
+
+    #[test]
+    fn a_report_reads_back_what_it_wrote() {
+        let r = report();
+        let back: SweepReport = serde_json::from_str(&r.json()).unwrap();
+        assert_eq!(back.family, r.family);
+        assert_eq!(back.markdown(), r.markdown());
+    }
+
+    #[test]
+    fn blocks_are_regenerated_and_the_rest_is_kept() {
+        let text = "# Title\n\nprose before\n\n<!-- duplab report: results/t/report.json -->\nstale table\n<!-- end duplab report -->\n\nprose after\n";
+        let load = |p: &str| {
+            assert_eq!(p, "results/t/report.json");
+            Ok(report())
+        };
+        let out = render_blocks(text, &load).unwrap();
+        assert!(out.starts_with(
+            "# Title\n\nprose before\n\n<!-- duplab report: results/t/report.json -->\n\n"
+        ));
+        assert!(
+            out.ends_with("<!-- end duplab report -->\n\nprose after\n"),
+            "{out}"
+        );
+        assert!(!out.contains("stale table"));
+        assert_eq!(
+            short(
+                "(training=fgsm-rs,duplication=10x4: duplicated − unique) − (training=standard,duplication=none)"
+            ),
+            "(fgsm-rs, 10x4: duplicated − unique) − (standard, none)"
+        );
+        assert!(out.contains("| dup − base | clean acc (points) | +2.00 [-0.48, +4.48] | 0.148 | 4.62 | no detectable effect |"), "{out}");
+        // Rendering again changes nothing: what the docs test checks.
+        assert_eq!(render_blocks(&out, &load).unwrap(), out);
+        let points = render_blocks(
+            "<!-- duplab report: results/t/report.json points -->\n<!-- end duplab report -->",
+            &load,
+        )
+        .unwrap();
+        assert!(
+            points.contains("| dup | 16.7 % | 3 | 74.0 ± 3.0 | - |"),
+            "{points}"
+        );
+        let bad = "<!-- duplab report: results/t/report.json nope -->\n<!-- end duplab report -->";
+        assert!(
+            render_blocks(bad, &load)
+                .unwrap_err()
+                .contains("unknown view")
+        );
+        let open = "<!-- duplab report: x.json -->\nno end";
+        assert!(render_blocks(open, &load).unwrap_err().contains("line 1"));
+    }
+}

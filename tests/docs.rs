@@ -1,0 +1,47 @@
+//! The result tables of the README and the docs are generated from the committed reports
+//! (`duplab report --docs FILE`): this test renders every block again from the report.json it
+//! names and requires the file to be unchanged, byte for byte. A number, a bold or a verdict
+//! edited by hand, or a report recomputed without updating the docs, fails here.
+
+use duplab::report::{BEGIN_MARKER, SweepReport, render_blocks};
+use std::path::Path;
+
+fn load(p: &str) -> Result<SweepReport, String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(p);
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[test]
+fn the_docs_result_tables_are_the_committed_reports() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![root.join("README.md")];
+    for e in std::fs::read_dir(root.join("docs")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "md") {
+            files.push(p);
+        }
+    }
+    let mut blocks = 0;
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        blocks += text.matches(BEGIN_MARKER).count();
+        let again = render_blocks(&text, &load).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        if again != text {
+            let line = text
+                .lines()
+                .zip(again.lines())
+                .position(|(a, b)| a != b)
+                .map_or(text.lines().count(), |i| i + 1);
+            panic!(
+                "{} line {line}: a generated table differs from its report; run `duplab report --docs {}`",
+                f.display(),
+                f.strip_prefix(root).unwrap().display()
+            );
+        }
+    }
+    assert!(
+        blocks >= 4,
+        "the README and docs/results.md hold the studies' tables ({blocks} blocks)"
+    );
+}
