@@ -69,11 +69,24 @@ fn expand(mask: &Tensor<1, Bool>, like: &Tensor<4>) -> Tensor<4, Bool> {
     mask.clone().reshape([n, 1, 1, 1]).expand(like.shape())
 }
 
-/// A random start inside the ball, as AutoAttack draws it.
+/// The checkpoint schedule's three lengths for `n_iter` iterations — the first interval, the
+/// shortest, and the decrease — exactly as AutoAttack computes them: `max(int(f · n_iter), 1)`
+/// for f = 0.22, 0.06, 0.03 (a floor, not a ceiling: they differ at 20–25 iterations).
+pub fn checkpoint_lengths(n_iter: usize) -> (usize, usize, usize) {
+    let floor = |f: f64| ((f * n_iter as f64) as usize).max(1);
+    (floor(0.22), floor(0.06), floor(0.03))
+}
+
+/// A random start inside the ball, as AutoAttack draws it: for L∞ a uniform direction scaled to
+/// the ball's surface by its largest entry; for L2 a Gaussian direction scaled to the sphere.
 fn start(clean: &Tensor<4>, norm: Norm, eps: f64) -> Tensor<4> {
     let device = clean.device();
     let [n, ..] = clean.dims();
-    let t = Tensor::<4>::random(clean.shape(), Distribution::Uniform(-1.0, 1.0), &device);
+    let dist = match norm {
+        Norm::Linf => Distribution::Uniform(-1.0, 1.0),
+        Norm::L2 => Distribution::Normal(0.0, 1.0),
+    };
+    let t = Tensor::<4>::random(clean.shape(), dist, &device);
     let scaled = match norm {
         Norm::Linf => {
             let m = t
@@ -100,8 +113,7 @@ pub fn apgd(
 ) -> Tensor<4> {
     let n_iter = spec.steps.max(1);
     let eps = spec.eps;
-    let ceil = |f: f64| ((f * n_iter as f64).ceil() as usize).max(1);
-    let (mut k, k_min, k_decr) = (ceil(0.22), ceil(0.06), ceil(0.03));
+    let (mut k, k_min, k_decr) = checkpoint_lengths(n_iter);
     let [n, ..] = clean.dims();
     let device = clean.device();
 

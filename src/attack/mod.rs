@@ -100,8 +100,24 @@ fn step_direction(g: Tensor<4>, norm: Norm) -> Tensor<4> {
     }
 }
 
+/// Which iterate an attack gives back per image. Training follows the last iterate (what PGD
+/// adversarial training trains on); an evaluation keeps an iterate that fooled the model if any
+/// did, as APGD and AutoAttack count robustness (an image is robust only if no point the attack
+/// visited fools the model).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    Last,
+    AnyFooling,
+}
+
 /// One run of the attack from one start.
-fn run_once(model: &Net, clean: &Tensor<4>, y: &Tensor<1, Int>, spec: &AttackSpec) -> Tensor<4> {
+fn run_once(
+    model: &Net,
+    clean: &Tensor<4>,
+    y: &Tensor<1, Int>,
+    spec: &AttackSpec,
+    keep: Keep,
+) -> Tensor<4> {
     let (start, steps, step) = match spec.kind {
         AttackKind::None => return clean.clone(),
         AttackKind::ApgdCe if spec.eps > 0.0 => {
@@ -121,8 +137,22 @@ fn run_once(model: &Net, clean: &Tensor<4>, y: &Tensor<1, Int>, spec: &AttackSpe
     } else {
         clean.clone()
     };
+    // The first iterate that fooled each image, and whether one did (evaluations only).
+    let mut fooling: Option<(Tensor<4>, Tensor<1, Bool>)> = None;
     for _ in 0..steps {
-        let (g, _) = input_gradient(model, &adv, y);
+        let (g, fooled) = input_gradient_fooled(model, &adv, y, keep == Keep::AnyFooling);
+        if let Some(now) = fooled {
+            fooling = Some(match fooling {
+                None => (adv.clone(), now),
+                Some((x, any)) => {
+                    let newly = now.clone().bool_and(any.clone().bool_not());
+                    (
+                        x.mask_where(expand(&newly, clean), adv.clone()),
+                        any.bool_or(now),
+                    )
+                }
+            });
+        }
         adv = project(
             adv + step_direction(g, spec.norm).mul_scalar(step),
             clean,
@@ -130,20 +160,79 @@ fn run_once(model: &Net, clean: &Tensor<4>, y: &Tensor<1, Int>, spec: &AttackSpe
             spec.eps,
         );
     }
+    if let Some((x, any)) = fooling {
+        // The last iterate where it fools the model, or where no iterate did; else the earlier
+        // one that did.
+        let (_, last) = loss_and_fooled(model, &adv, y);
+        let earlier = any.bool_and(last.bool_not());
+        adv = adv.mask_where(expand(&earlier, clean), x);
+    }
     adv
 }
 
-/// Adversarial versions of `clean` (on a plain device) against `model` (from `attack_view`).
-/// With restarts, an image counts as robust only if *no* restart fools the model: each sample
-/// keeps a restart that misclassifies it when any does, and among equals the highest loss.
+fn expand(mask: &Tensor<1, Bool>, like: &Tensor<4>) -> Tensor<4, Bool> {
+    let [n, ..] = like.dims();
+    mask.clone().reshape([n, 1, 1, 1]).expand(like.shape())
+}
+
+/// ∇ₓ of the summed cross-entropy at `x` and, when asked, which images the model misclassifies
+/// there (from the same forward pass).
+fn input_gradient_fooled(
+    model: &Net,
+    x: &Tensor<4>,
+    y: &Tensor<1, Int>,
+    want_fooled: bool,
+) -> (Tensor<4>, Option<Tensor<1, Bool>>) {
+    let xg = x.clone().detach().autodiff().require_grad();
+    let logits = model.forward(xg.clone());
+    let [n, _] = logits.dims();
+    let fooled = want_fooled.then(|| {
+        logits
+            .clone()
+            .detach()
+            .without_autodiff()
+            .argmax(1)
+            .reshape([n])
+            .not_equal(y.clone())
+    });
+    let loss = per_sample_loss(logits).gather_targets(y).sum();
+    let grads = loss.backward();
+    let g = xg.grad(&grads).expect("the input requires a gradient");
+    (g.without_autodiff(), fooled)
+}
+
+/// Adversarial versions of `clean` (on a plain device) against `model` (from `attack_view`),
+/// for training: each run's last iterate. With restarts, an image counts as robust only if *no*
+/// restart fools the model: each sample keeps a restart that misclassifies it when any does,
+/// and among equals the highest loss.
 pub fn perturb(model: &Net, clean: &Tensor<4>, y: &Tensor<1, Int>, spec: &AttackSpec) -> Tensor<4> {
-    let mut best = run_once(model, clean, y, spec);
+    perturb_keeping(model, clean, y, spec, Keep::Last)
+}
+
+/// `perturb` for an evaluation: an image is fooled if any iterate of any restart fools it.
+pub fn perturb_eval(
+    model: &Net,
+    clean: &Tensor<4>,
+    y: &Tensor<1, Int>,
+    spec: &AttackSpec,
+) -> Tensor<4> {
+    perturb_keeping(model, clean, y, spec, Keep::AnyFooling)
+}
+
+fn perturb_keeping(
+    model: &Net,
+    clean: &Tensor<4>,
+    y: &Tensor<1, Int>,
+    spec: &AttackSpec,
+    keep: Keep,
+) -> Tensor<4> {
+    let mut best = run_once(model, clean, y, spec, keep);
     if spec.restarts <= 1 || spec.kind == AttackKind::None || spec.kind == AttackKind::Fgsm {
         return best;
     }
     let (mut best_loss, mut best_fooled) = loss_and_fooled(model, &best, y);
     for _ in 1..spec.restarts {
-        let cand = run_once(model, clean, y, spec);
+        let cand = run_once(model, clean, y, spec, keep);
         let (loss, fooled) = loss_and_fooled(model, &cand, y);
         let [n, ..] = clean.dims();
         let better = better_restart(&best_loss, &best_fooled, &loss, &fooled);

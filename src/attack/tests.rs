@@ -153,3 +153,77 @@ fn projection_clips_to_ball_then_pixel_range() {
     let v: Vec<f32> = p.into_data().iter::<f32>().collect();
     assert_eq!(v, vec![0.0, 0.7, 0.8]);
 }
+
+/// APGD's checkpoint lengths are AutoAttack's `max(int(f · n_iter), 1)`, f = 0.22, 0.06, 0.03
+/// (values from Python's own arithmetic); a ceiling gave (5, 2, 1) at 20 iterations.
+#[test]
+fn apgd_checkpoints_follow_autoattack() {
+    for (n, want) in [
+        (10, (2, 1, 1)),
+        (20, (4, 1, 1)),
+        (25, (5, 1, 1)),
+        (50, (11, 3, 1)),
+        (100, (22, 6, 3)),
+    ] {
+        assert_eq!(apgd::checkpoint_lengths(n), want, "{n} iterations");
+    }
+}
+
+/// An evaluation counts an image as fooled when any PGD iterate fooled it (as APGD and
+/// AutoAttack count); training keeps the last iterate. Checked against the iterates themselves,
+/// stepped here by hand from the same random start: with a step of 3ε the iterates jump between
+/// corners of the ball, so some images are fooled on the way but not at the end (the last-iterate
+/// count an evaluation used before is lower, and fails the equality below).
+#[test]
+fn an_evaluation_counts_an_image_fooled_at_any_pgd_iterate() {
+    let (_serial, m, ad, x, _) = setup();
+    // Labels the model gets right on the clean images, so that every image starts unfooled.
+    let y = m
+        .forward(x.clone())
+        .without_autodiff()
+        .argmax(1)
+        .reshape([16]);
+    let mut s = spec(AttackKind::Pgd, Norm::Linf, 0.02);
+    s.step = 0.06;
+    s.steps = 6;
+    let fooled = |a: &Tensor<4>| -> Vec<bool> {
+        loss_and_fooled(&m, a, &y)
+            .1
+            .into_data()
+            .iter::<bool>()
+            .collect()
+    };
+    ad.seed(11);
+    let last = perturb(&m, &x, &y, &s);
+    ad.seed(11);
+    let mut adv = random_start(&x, s.norm, s.eps);
+    let mut any = fooled(&adv);
+    for _ in 0..s.steps {
+        let (g, _) = input_gradient(&m, &adv, &y);
+        adv = project(
+            adv + step_direction(g, s.norm).mul_scalar(s.step),
+            &x,
+            s.norm,
+            s.eps,
+        );
+        for (a, f) in any.iter_mut().zip(fooled(&adv)) {
+            *a |= f;
+        }
+    }
+    assert_eq!(
+        max_abs(adv - last.clone()),
+        0.0,
+        "the hand-stepped run is PGD's"
+    );
+    ad.seed(11);
+    let eval = perturb_eval(&m, &x, &y, &s);
+    assert_eq!(fooled(&eval), any, "fooled at any iterate");
+    let count = |v: &[bool]| v.iter().filter(|&&b| b).count();
+    assert!(
+        count(&any) > count(&fooled(&last)),
+        "this setting must fool some image only on the way ({} vs {})",
+        count(&any),
+        count(&fooled(&last))
+    );
+    assert!(max_abs(eval - x.clone()) <= 0.02 + 1e-6);
+}

@@ -205,6 +205,17 @@ pub fn print_card(c: &crate::store::CardStat) {
     for (attack, acc) in &c.attacks {
         println!("           {:>6.2} %  {attack}", acc * 100.0);
     }
+    match (c.ensemble_acc, crate::report::worst_case(c)) {
+        (Some(w), _) => println!(
+            "worst case {:>6.2} %  per image: robust only if no attack of the ladder fooled it",
+            w * 100.0
+        ),
+        (None, Some(w)) => println!(
+            "worst case {:>6.2} %  the lowest rung (recorded before the per-image worst case: an upper bound)",
+            w * 100.0
+        ),
+        (None, None) => {}
+    }
     println!(
         "probes     random noise at ε {:.2} % · PGD-20 at ε {} {:.2} % · zero gradients {:.1} %",
         c.noise_acc * 100.0,

@@ -5,7 +5,7 @@
 //! weaker one, a large ε does not bring accuracy near 0, random noise does as well as the
 //! gradient attacks, or many inputs have zero gradients (signs of gradient masking).
 
-use super::eval::{evaluate_robust, per_image, tally_per_image};
+use super::eval::{evaluate_robust, per_image, per_image_adversarial, tally_per_image};
 use super::eval_run::{attack_key, load_trained};
 use super::trainer::robust_record;
 use crate::attack::{attack_view, zero_gradient_fraction};
@@ -128,11 +128,16 @@ pub fn eval_card(
     };
     // Clean accuracy on the same images the ladder attacks (the first `n`).
     let idx: Vec<u32> = (0..n as u32).collect();
-    let clean = tally_per_image(&per_image(&model, &test, Some(&idx)), classes).acc;
+    let clean_pass = per_image(&model, &test, Some(&idx));
+    let clean = tally_per_image(&clean_pass, classes).acc;
     let mut rows: Vec<(String, f64)> = vec![];
+    // Which images each rung left classified right: the ladder's per-image worst case.
+    let mut survived: Vec<Vec<bool>> = vec![];
     for spec in ladder(eps, norm, steps, restarts, targets) {
         say(format!("{} on {n} images …", spec.label()));
-        let r = evaluate_robust(&model, &test, classes, &spec, n, &device, &mut |_, _| {});
+        let p = per_image_adversarial(&model, &test, &idx, &spec, n, &device, &mut |_, _| {});
+        let r = tally_per_image(&p, classes);
+        survived.push(p.correct);
         let rec = robust_record(&r, &spec.label());
         run.metrics_writer()?
             .append(&MetricRecord::Eval(rec.clone()))?;
@@ -209,6 +214,10 @@ pub fn eval_card(
         large_eps_acc: large_acc,
         zero_grad_fraction: zero_grad,
         flags: flags(clean, &rows, noise, (large, large_acc), zero_grad),
+        ensemble_acc: Some(crate::report::ensemble_accuracy(
+            &clean_pass.correct,
+            &survived,
+        )),
     };
     run.write_card(&card)?;
     Ok(card)

@@ -4,7 +4,7 @@
 //! metrics all go through `per_image`.
 
 use super::DeviceData;
-use crate::attack::{attack_view, perturb};
+use crate::attack::{attack_view, perturb_eval};
 use crate::nn::Net;
 use crate::spec::AttackSpec;
 use burn::prelude::*;
@@ -138,7 +138,7 @@ pub fn per_image_adversarial(
             .iter()
             .map(|&i| data.host_labels[i as usize])
             .collect();
-        let adv = perturb(&view, &x, &y, attack);
+        let adv = perturb_eval(&view, &x, &y, attack);
         out.push_batch(view.forward(adv).without_autodiff(), y, &labels);
         progress(out.len(), n);
     }

@@ -500,6 +500,7 @@ fn the_card_panel_shows_the_ladder_and_its_flags_in_red() {
         large_eps_acc: 0.0,
         zero_grad_fraction: 0.0,
         flags: vec!["pgd-20 L∞ ε=0.1 left 78.0 % but the weaker fgsm L∞ ε=0.1 left 76.0 %".into()],
+        ensemble_acc: None,
     });
     run.write_summary(&s).unwrap();
     // Opening the run again reads the card.

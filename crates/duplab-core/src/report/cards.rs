@@ -30,9 +30,20 @@ impl CardRow {
     }
 }
 
-/// The lowest robust accuracy any attack of the card left: the card's answer.
+/// The card's answer: the per-image worst case over the ladder (an image counts as robust only
+/// if no attack of the ladder fools it, as AutoAttack counts), or, for a card written before
+/// that was recorded, the lowest rung (an upper bound on it).
 pub fn worst_case(c: &CardStat) -> Option<f64> {
-    c.attacks.iter().map(|a| a.1).reduce(f64::min)
+    c.ensemble_acc
+        .or_else(|| c.attacks.iter().map(|a| a.1).reduce(f64::min))
+}
+
+/// The per-image worst case: the share of images right clean and under every rung.
+pub fn ensemble_accuracy(clean: &[bool], rungs: &[Vec<bool>]) -> f64 {
+    let robust = (0..clean.len())
+        .filter(|&i| clean[i] && rungs.iter().all(|r| r.get(i).copied().unwrap_or(false)))
+        .count();
+    robust as f64 / clean.len().max(1) as f64
 }
 
 /// The "Evaluation cards" section of a report; empty when no run has a card.
@@ -43,7 +54,10 @@ pub fn cards_markdown(rows: &[CardRow]) -> String {
     let mut out = String::from(
         "\n## Evaluation cards\n\n\
          `duplab eval RUN --card`: the same test images under a ladder of attacks, weakest first; \
-         *worst case* is the lowest robust accuracy of the ladder. Accuracy in %.\n",
+         *worst case* counts an image as robust only if no attack of the ladder fools it (per \
+         image, as AutoAttack does; cards recorded before that show the lowest rung, an upper \
+         bound). PGD counts an image as fooled when any of its iterates fools it, as APGD does. \
+         Accuracy in %.\n",
     );
     // One table per ladder: the attacks (labels), the norm, ε and the number of images.
     let mut ladders: Vec<(String, Vec<&CardRow>)> = vec![];
@@ -128,6 +142,7 @@ mod tests {
             large_eps_acc: 0.0,
             zero_grad_fraction: 0.0,
             flags: flags.iter().map(|s| s.to_string()).collect(),
+            ensemble_acc: None,
         }
     }
 
@@ -170,12 +185,27 @@ mod tests {
         assert!(!md.contains("Flags ("), "{md}");
     }
 
+    /// An older card (no per-image record) falls back to the lowest rung; a card with one
+    /// answers with it.
     #[test]
-    fn worst_case_is_the_lowest_attack() {
-        assert_eq!(
-            worst_case(&card(&[("a", 0.5), ("b", 0.3), ("c", 0.4)], &[])),
-            Some(0.3)
-        );
+    fn worst_case_is_per_image_when_recorded() {
+        let mut c = card(&[("a", 0.5), ("b", 0.3), ("c", 0.4)], &[]);
+        assert_eq!(worst_case(&c), Some(0.3));
+        c.ensemble_acc = Some(0.25);
+        assert_eq!(worst_case(&c), Some(0.25));
         assert_eq!(worst_case(&card(&[], &[])), None);
+    }
+
+    /// Two rungs that each leave half the images leave none when they fool different halves:
+    /// the lowest rung (50 %) overstates the ladder's robust accuracy (0 %).
+    #[test]
+    fn the_ensemble_counts_an_image_robust_only_if_no_rung_fools_it() {
+        let clean = vec![true, true, true, true, false];
+        let a = vec![true, true, false, false, true];
+        let b = vec![false, false, true, true, true];
+        assert_eq!(ensemble_accuracy(&clean, &[a.clone(), b]), 0.0);
+        assert_eq!(ensemble_accuracy(&clean, &[a.clone(), a]), 0.4);
+        // A misclassified clean image is never robust.
+        assert_eq!(ensemble_accuracy(&clean, &[vec![true; 5]]), 0.8);
     }
 }

@@ -12,7 +12,7 @@ mod stats;
 mod sweep;
 pub mod tensorboard;
 
-pub use cards::{CardRow, cards_markdown, worst_case};
+pub use cards::{CardRow, cards_markdown, ensemble_accuracy, worst_case};
 pub use export::{export_csv, export_json};
 pub use paired::{Paired, holm, holm_family, paired};
 pub use plot::{Marker, Series, chart_svg, membership_chart, study_chart};

@@ -24,6 +24,10 @@ pub struct CardStat {
     pub large_eps_acc: f64,
     pub zero_grad_fraction: f64,
     pub flags: Vec<String>,
+    /// The ladder as one attack, per image as AutoAttack counts it: the share of images that
+    /// are classified right clean and under every rung (cards written before: absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ensemble_acc: Option<f64>,
 }
 
 /// Where a run's time went, in seconds, summed over its sessions (a resumed run adds to it).
