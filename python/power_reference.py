@@ -21,7 +21,7 @@ def power(df, alpha, delta):
 
 def mde(n, alpha, target):
     df = n - 1
-    return optimize.brentq(lambda d: power(df, alpha, d) - target, 1e-9, 60.0, xtol=1e-13)
+    return optimize.brentq(lambda d: power(df, alpha, d) - target, 1e-9, 1000.0, xtol=1e-11)
 
 
 print("kind,a,b,c,value")
@@ -38,3 +38,6 @@ for df in [2, 4, 9]:
 for n in [3, 5, 10]:
     for alpha in [0.05, 0.01, 0.05 / 20, 0.05 / 23]:
         print(f"mde,{n},{alpha!r},0.8,{mde(n, alpha, 0.8):.15e}")
+# Two seeds (1 df) and large families: effects of tens to hundreds of standard errors.
+for n, alpha in [(2, 0.05), (2, 0.05 / 3), (2, 0.05 / 22), (3, 0.05 / 60)]:
+    print(f"mde,{n},{alpha!r},0.8,{mde(n, alpha, 0.8):.15e}")

@@ -45,3 +45,30 @@ fn the_docs_result_tables_are_the_committed_reports() {
         "the README and docs/results.md hold the studies' tables ({blocks} blocks)"
     );
 }
+
+/// The committed reports are what their grids' declared families give today: a family edited in
+/// `presets/study-*.toml`, or a verdict or p edited in a report.json, fails here.
+#[test]
+fn the_committed_reports_test_what_their_grids_declare() {
+    for name in ["study-default", "study-memorisation"] {
+        let committed = load(&format!("results/{name}/report.json")).unwrap();
+        let grid = duplab::spec::load_grid(name).unwrap();
+        assert!(!grid.family.is_empty(), "{name} declares its family");
+        let again = SweepReport::new(
+            committed.title.clone(),
+            committed.sweep.clone(),
+            committed.points.clone(),
+            Some((grid.family.as_slice(), grid.alpha)),
+            committed.cards.clone(),
+        );
+        assert_eq!(
+            again.family, committed.family,
+            "results/{name}: run `duplab report --from results/{name}`"
+        );
+        let md = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("results/{name}/report.md")),
+        )
+        .unwrap();
+        assert_eq!(md, again.markdown(), "results/{name}/report.md");
+    }
+}

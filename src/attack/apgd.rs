@@ -6,7 +6,7 @@
 //! difference-of-logits ratio over the top-k classes (`apgd-t`). L∞ and L2. The point kept per
 //! image is one that fools the model, if any iterate did.
 
-use super::{l2_norm, project};
+use super::{expand, l2_norm, project};
 use crate::nn::Net;
 use crate::spec::{AttackSpec, Norm};
 use burn::prelude::*;
@@ -62,11 +62,6 @@ fn evaluate(
     let grads = l.clone().sum().backward();
     let g = xg.grad(&grads).expect("the input requires a gradient");
     (g.without_autodiff(), l.detach().without_autodiff(), correct)
-}
-
-fn expand(mask: &Tensor<1, Bool>, like: &Tensor<4>) -> Tensor<4, Bool> {
-    let [n, ..] = like.dims();
-    mask.clone().reshape([n, 1, 1, 1]).expand(like.shape())
 }
 
 /// The checkpoint schedule's three lengths for `n_iter` iterations — the first interval, the

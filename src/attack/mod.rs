@@ -170,7 +170,8 @@ fn run_once(
     adv
 }
 
-fn expand(mask: &Tensor<1, Bool>, like: &Tensor<4>) -> Tensor<4, Bool> {
+/// A per-image mask broadcast over the images of `like`.
+pub(crate) fn expand(mask: &Tensor<1, Bool>, like: &Tensor<4>) -> Tensor<4, Bool> {
     let [n, ..] = like.dims();
     mask.clone().reshape([n, 1, 1, 1]).expand(like.shape())
 }
@@ -234,12 +235,8 @@ fn perturb_keeping(
     for _ in 1..spec.restarts {
         let cand = run_once(model, clean, y, spec, keep);
         let (loss, fooled) = loss_and_fooled(model, &cand, y);
-        let [n, ..] = clean.dims();
         let better = better_restart(&best_loss, &best_fooled, &loss, &fooled);
-        best = best.mask_where(
-            better.clone().reshape([n, 1, 1, 1]).expand(clean.shape()),
-            cand,
-        );
+        best = best.mask_where(expand(&better, clean), cand);
         best_loss = best_loss.mask_where(better.clone(), loss);
         best_fooled = best_fooled.bool_or(fooled);
     }

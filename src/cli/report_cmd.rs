@@ -132,6 +132,16 @@ fn recompute(dir: &Path, grid: Option<&str>, out: Option<PathBuf>) -> Result<i32
         old.title.clone()
     };
     let grid = family_grid(grid.or(sweep.as_deref()), grid.is_some())?;
+    // A report that tested a declared family is never quietly rewritten as an exploratory one.
+    if grid.as_ref().is_none_or(|g| g.family.is_empty())
+        && old.family.as_ref().is_some_and(|f| f.declared)
+    {
+        return Err(failure(format!(
+            "{} tested the family its grid declared, but no grid with a family was found for it ({}); name it with --grid",
+            dir.join("report.json").display(),
+            sweep.as_deref().unwrap_or("no sweep name")
+        )));
+    }
     let report = SweepReport::new(
         title,
         sweep,

@@ -34,9 +34,13 @@ pub struct Paired {
     pub alpha_holm: f64,
 }
 
-/// The MDE at level `alpha` of `n` pairs with standard error `se` (80 % power).
+/// The MDE at level `alpha` of `n` pairs with standard error `se` (80 % power); 0 when the
+/// differences do not vary (then any effect is detected), never NaN (report.json must read back).
 fn mde_at(n: usize, se: f64, alpha: f64) -> f64 {
-    mde_in_se(n, alpha, 0.8).map_or(f64::NAN, |d| d * se)
+    if se == 0.0 {
+        return 0.0;
+    }
+    mde_in_se(n, alpha, 0.8).map_or(f64::MAX, |d| (d * se).min(f64::MAX))
 }
 
 /// The paired t-test of `diffs` (one difference per seed). `None` for fewer than 2 pairs.
@@ -107,8 +111,13 @@ pub fn t_cdf(t: f64, df: f64) -> f64 {
 
 /// The `q` quantile of Student's t (bisection on the CDF; exact to 1e-12).
 pub fn t_quantile(q: f64, df: f64) -> f64 {
-    let (mut lo, mut hi) = (-1e3, 1e3);
-    for _ in 0..200 {
+    // A bracket wide enough for the tail asked for (1 df at α/m = 1e-6 needs 6e5).
+    let mut hi = 1e3f64;
+    while t_cdf(hi, df) < q && hi < 1e300 {
+        hi *= 10.0;
+    }
+    let mut lo = -hi;
+    for _ in 0..400 {
         let mid = 0.5 * (lo + hi);
         if t_cdf(mid, df) < q {
             lo = mid;
@@ -247,7 +256,7 @@ mod tests {
         assert!(close(a.mde_holm, want, 1e-12) && a.mde_holm > 1.5 * a.mde);
     }
 
-    /// A declared test without data still counts in the family: m = 4 though 3 were computed.
+    /// A declared test without data still counts in the family: m = 4 though one was computed.
     #[test]
     fn holm_counts_the_declared_family() {
         let mut a = paired(&[10.0, 10.1, 9.9]).unwrap();

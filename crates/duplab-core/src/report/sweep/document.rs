@@ -83,7 +83,7 @@ impl SweepReport {
             format!("{lo}–{hi} seeds")
         };
         let mut out = format!(
-            "{}: {} tests, {}, Holm-corrected at α {}; MDE at α/m = {:.4}, 80 % power. **Bold** = significant.\n\n\
+            "{}: {} tests, {}, Holm-corrected at α {}; MDE at Holm's first step (α/m = {:.4}), 80 % power. **Bold** = significant.\n\n\
              | comparison | metric | mean Δ [95 % CI] | p (Holm) | MDE (α/m) | verdict |\n\
              |---|---|---|---|---|---|\n",
             if f.declared {

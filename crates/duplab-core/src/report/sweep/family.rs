@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 /// What a report tested, and how.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Family {
-    /// Declared in the grid file before the study ran (false: every comparison the runs allow).
+    /// Declared in the grid file (false: every comparison the runs allow, exploratory).
     pub declared: bool,
     /// The family's level.
     pub alpha: f64,
