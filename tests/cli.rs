@@ -1192,3 +1192,74 @@ fn term_then_hup_still_checkpoints() {
         "a checkpoint to resume from"
     );
 }
+
+/// The catastrophic-overfitting alarm, on the preset that overfits on purpose: its checks run
+/// every 50 steps (not only at the two evaluations), the alarm fires, and with
+/// `training.stop_on_overfit` the run ends at the first alarm — evaluated, checkpointed and
+/// finished there, its summary saying why. Before, the check ran only at evaluations (the first
+/// could never fire) and a single image fewer under FGSM suppressed it.
+#[test]
+fn a_run_that_overfits_catastrophically_raises_the_alarm() {
+    use duplab::store::{MetricRecord, RunStatus, RunStore};
+    let tmp = tempfile::tempdir().unwrap();
+    let o = duplab(
+        &[
+            "train",
+            "--preset",
+            "default-overfit",
+            "--set",
+            "training.stop_on_overfit=true",
+            "--set",
+            "attack.eval.kind=none",
+            "--device",
+            "cpu",
+            "--plain",
+        ],
+        tmp.path(),
+    );
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("⚠ catastrophic overfitting"), "{t}");
+    let store = RunStore::new(tmp.path());
+    let run = store.runs().unwrap().pop().unwrap();
+    assert_eq!(run.status(), RunStatus::Finished);
+    let metrics = run.metrics().unwrap();
+    let checks: Vec<_> = metrics
+        .iter()
+        .filter_map(|m| match m {
+            MetricRecord::Overfit(o) => Some(*o),
+            _ => None,
+        })
+        .collect();
+    assert!(checks.iter().all(|c| c.step % 50 == 0), "{checks:?}");
+    let alarm = checks.last().unwrap();
+    assert!(
+        alarm.stat.alarm,
+        "the run ended at its first alarm: {checks:?}"
+    );
+    assert_eq!(
+        checks.iter().filter(|c| c.stat.alarm).count(),
+        1,
+        "{checks:?}"
+    );
+    assert!(alarm.step < 400, "ended early, at step {}", alarm.step);
+    // Evaluated at the alarm's step, and the summary says why it ended.
+    let last_eval = metrics
+        .iter()
+        .filter_map(|m| match m {
+            MetricRecord::Epoch(e) => Some(e.step),
+            _ => None,
+        })
+        .last();
+    assert_eq!(last_eval, Some(alarm.step));
+    let summary = run.summary().unwrap().unwrap();
+    assert!(
+        summary
+            .early_stop
+            .as_deref()
+            .is_some_and(|w| w.contains("catastrophic overfitting")),
+        "{:?}",
+        summary.early_stop
+    );
+    assert_eq!(summary.steps_done, alarm.step);
+}

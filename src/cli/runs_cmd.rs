@@ -239,21 +239,24 @@ fn show(store: &RunStore, id: &str) -> Result<i32> {
             .metrics()
             .unwrap_or_default()
             .iter()
-            .filter_map(|m| match m {
-                crate::store::MetricRecord::Epoch(e) => e.overfit.map(|o| {
-                    format!(
-                        "{}{:.0}/{:.0}",
-                        if o.alarm { "⚠" } else { "" },
-                        o.pgd_acc * 100.0,
-                        o.fgsm_acc * 100.0
-                    )
-                }),
-                _ => None,
+            .filter_map(|m| {
+                let (step, o) = match m {
+                    crate::store::MetricRecord::Overfit(r) => (r.step, r.stat),
+                    // Runs of earlier versions checked at evaluations.
+                    crate::store::MetricRecord::Epoch(e) => (e.step, e.overfit?),
+                    _ => return None,
+                };
+                Some(format!(
+                    "{}{step}:{:.0}/{:.0}",
+                    if o.alarm { "⚠" } else { "" },
+                    o.pgd_acc * 100.0,
+                    o.fgsm_acc * 100.0
+                ))
             })
             .collect();
         if !checks.is_empty() {
             println!(
-                "overfit    PGD/FGSM acc % on 256 training images per evaluation: {} (⚠ = catastrophic overfitting)",
+                "overfit    step:PGD/FGSM acc % on 256 training images: {} (⚠ = catastrophic overfitting)",
                 checks.join(" ")
             );
         }

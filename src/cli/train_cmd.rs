@@ -269,6 +269,18 @@ pub fn watch(job: TrainJob, stop: &AtomicBool, mode: Mode) -> Result<i32> {
                     .unwrap_or_default(),
                 e.elapsed_s
             )),
+            TrainEvent::Overfit { record: o, .. } => say(format!(
+                "overfit check (step {}): PGD {:.1}% / FGSM {:.1}% on {} training images{}",
+                o.step,
+                o.stat.pgd_acc * 100.0,
+                o.stat.fgsm_acc * 100.0,
+                o.stat.images,
+                if o.stat.alarm {
+                    "  ⚠ catastrophic overfitting"
+                } else {
+                    ""
+                }
+            )),
             TrainEvent::Finished { run_id, summary } => {
                 if let Some(b) = &bar {
                     b.finish_and_clear();

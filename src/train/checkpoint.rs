@@ -40,6 +40,9 @@ pub struct TrainerState {
     /// keeping every byte before it (lines of kinds this version does not know included).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics_bytes: Option<u64>,
+    /// What the catastrophic-overfitting checks so far leave for the next (`train::overfit`).
+    #[serde(default)]
+    pub overfit: crate::store::OverfitHistory,
 }
 
 impl TrainerState {

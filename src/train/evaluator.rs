@@ -1,7 +1,7 @@
 //! An evaluation point: the clean pass over the test set, the robust pass when due, group
-//! metrics when due, the leaky/fair split and (FGSM / FGSM-RS training) the catastrophic-
-//! overfitting check. The evaluator owns what only evaluations use (the test split, the groups,
-//! the leaky mask, earlier overfitting checks) and returns the record; the session writes it.
+//! metrics when due and the leaky/fair split (the catastrophic-overfitting check runs on its own
+//! interval: `overfit.rs`). The evaluator owns what only evaluations use (the test split, the
+//! groups, the leaky mask) and returns the record; the session writes it.
 
 use super::DeviceData;
 use super::eval::{per_image, per_image_adversarial, tally_per_image};
@@ -10,8 +10,8 @@ use super::reporter::Reporter;
 use super::trainer::robust_record;
 use crate::data;
 use crate::nn::Net;
-use crate::spec::{AttackKind, AttackSpec, Preset};
-use crate::store::{EpochRecord, LeakageStat, OverfitStat, Phase};
+use crate::spec::{AttackKind, Preset};
+use crate::store::{EpochRecord, LeakageStat, Phase};
 use burn::prelude::*;
 use std::time::Instant;
 
@@ -21,8 +21,6 @@ pub struct Evaluator {
     groups: data::Groups,
     leaky: Vec<bool>,
     leak_threshold: f64,
-    /// Earlier catastrophic-overfitting checks of this session.
-    overfit: Vec<OverfitStat>,
 }
 
 /// Where the run stands at this evaluation.
@@ -37,11 +35,9 @@ pub struct Point {
     pub elapsed_s: f64,
 }
 
-/// What an evaluation found: its record, and why to end early (the overfitting alarm under
-/// `training.stop_on_overfit`).
+/// What an evaluation found.
 pub struct Evaluation {
     pub record: EpochRecord,
-    pub stop_early: Option<String>,
 }
 
 impl Evaluator {
@@ -58,7 +54,6 @@ impl Evaluator {
             groups,
             leaky,
             leak_threshold,
-            overfit: vec![],
         }
     }
 
@@ -140,15 +135,6 @@ impl Evaluator {
             &test_pass.correct,
             &self.leaky,
         ));
-        let t0 = Instant::now();
-        let (overfit, stop_early) =
-            match self.overfit_check(model, pool, device, preset, at.step, report) {
-                Some((stat, stop)) => {
-                    report.split().overfit_s += t0.elapsed().as_secs_f64();
-                    (Some(stat), stop)
-                }
-                None => (None, None),
-            };
         Evaluation {
             record: EpochRecord {
                 evaluation: at.evaluation,
@@ -162,68 +148,10 @@ impl Evaluator {
                 robust,
                 groups,
                 leakage,
-                overfit,
+                // Checked on its own interval now (`train::overfit`); read in older runs.
+                overfit: None,
                 elapsed_s: at.elapsed_s,
             },
-            stop_early,
         }
-    }
-
-    /// FGSM / FGSM-RS training: accuracy of a fixed batch of training images under PGD-10 and
-    /// FGSM at the training ε (Wong et al. 2020's check for catastrophic overfitting). On an
-    /// alarm the lab shows it, and with `training.stop_on_overfit` the run ends here.
-    fn overfit_check(
-        &mut self,
-        model: &Net,
-        pool: &DeviceData,
-        device: &Device,
-        preset: &Preset,
-        step: usize,
-        report: &Reporter,
-    ) -> Option<(OverfitStat, Option<String>)> {
-        let train_attack = &preset.attack.train;
-        if !matches!(train_attack.kind, AttackKind::Fgsm | AttackKind::FgsmRs)
-            || train_attack.eps <= 0.0
-        {
-            return None;
-        }
-        report.phase(Phase::OverfitCheck);
-        let idx: Vec<u32> = (0..pool.len().min(256) as u32).collect();
-        let eps = train_attack.eps;
-        let acc = |spec: &AttackSpec| {
-            let p = per_image_adversarial(model, pool, &idx, spec, 0, device, &mut |_, _| {});
-            tally_per_image(&p, self.classes).acc
-        };
-        let pgd = acc(&AttackSpec {
-            kind: AttackKind::Pgd,
-            norm: train_attack.norm,
-            eps,
-            step: eps / 4.0,
-            steps: 10,
-            ..AttackSpec::default()
-        });
-        let fgsm = acc(&AttackSpec {
-            kind: AttackKind::Fgsm,
-            norm: train_attack.norm,
-            eps,
-            ..AttackSpec::default()
-        });
-        let best = self.overfit.iter().map(|s| s.pgd_acc).fold(0.0, f64::max);
-        let stat = OverfitStat {
-            images: idx.len(),
-            pgd_acc: pgd,
-            fgsm_acc: fgsm,
-            alarm: OverfitStat::collapsed(&self.overfit, pgd, fgsm),
-        };
-        let mut stop = None;
-        if stat.alarm {
-            let what = format!("step {step}: {}", stat.describe(best));
-            report.phase(Phase::OverfitAlarm { what: what.clone() });
-            if preset.training.stop_on_overfit {
-                stop = Some(what);
-            }
-        }
-        self.overfit.push(stat);
-        Some((stat, stop))
     }
 }

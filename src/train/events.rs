@@ -1,4 +1,6 @@
-use crate::store::{EpochRecord, Phase, RobustRecord, RunConfig, StepRecord, Summary};
+use crate::store::{
+    EpochRecord, OverfitRecord, Phase, RobustRecord, RunConfig, StepRecord, Summary,
+};
 
 /// What a trainer reports. Every event names its run, so several workers can share one channel.
 #[derive(Debug, Clone)]
@@ -19,6 +21,11 @@ pub enum TrainEvent {
     Epoch {
         run_id: String,
         record: EpochRecord,
+    },
+    /// A catastrophic-overfitting check (FGSM / FGSM-RS training).
+    Overfit {
+        run_id: String,
+        record: OverfitRecord,
     },
     /// A robust evaluation of a finished run (`duplab eval`).
     Robust {
@@ -62,6 +69,7 @@ impl TrainEvent {
             TrainEvent::Started { run_id, .. }
             | TrainEvent::Step { run_id, .. }
             | TrainEvent::Epoch { run_id, .. }
+            | TrainEvent::Overfit { run_id, .. }
             | TrainEvent::Robust { run_id, .. }
             | TrainEvent::CheckpointSaved { run_id, .. }
             | TrainEvent::Paused { run_id }

@@ -12,6 +12,7 @@ mod eval_run;
 mod evaluator;
 mod events;
 mod group_eval;
+mod overfit;
 pub mod pytorch;
 mod reporter;
 mod session;

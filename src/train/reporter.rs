@@ -4,7 +4,8 @@
 
 use super::TrainEvent;
 use crate::store::{
-    EpochRecord, MetricRecord, MetricsWriter, Phase, Run, StepRecord, Summary, TimeSplit,
+    EpochRecord, MetricRecord, MetricsWriter, OverfitRecord, Phase, Run, StepRecord, Summary,
+    TimeSplit,
 };
 use anyhow::Result;
 use std::cell::Cell;
@@ -106,6 +107,22 @@ impl<'a> Reporter<'a> {
         self.summary.steps_done = rec.step;
         self.summary.duration_s = rec.elapsed_s;
         self.send(TrainEvent::Epoch {
+            run_id: self.run_id(),
+            record: rec,
+        });
+        Ok(())
+    }
+
+    /// A catastrophic-overfitting check: into the metrics file and the channel (the lab shows
+    /// an alarm); an alarm also as the run's phase.
+    pub fn overfit(&mut self, rec: OverfitRecord, best_before: f64) -> Result<()> {
+        self.metrics.append(&MetricRecord::Overfit(rec))?;
+        if rec.stat.alarm {
+            self.phase(Phase::OverfitAlarm {
+                what: format!("step {}: {}", rec.step, rec.stat.describe(best_before)),
+            });
+        }
+        self.send(TrainEvent::Overfit {
             run_id: self.run_id(),
             record: rec,
         });

@@ -13,6 +13,7 @@ use super::batches::Batches;
 use super::checkpoint::{self, TrainerState};
 use super::control_source::{CONTROL_POLL, ControlSource};
 use super::evaluator::{Evaluator, Point};
+use super::overfit::OverfitCheck;
 use super::reporter::Reporter;
 use super::setup::{JobError, Schedule, Setup};
 use super::step::train_step;
@@ -20,7 +21,7 @@ use super::trainer::TrainJob;
 use super::{Control, DeviceData, TrainEvent};
 use crate::data::rng::Rng;
 use crate::nn::{InputShape, Net};
-use crate::store::{RunStatus, StepRecord, TimeSplit};
+use crate::store::{Phase, RunStatus, StepRecord, TimeSplit};
 use anyhow::{Context, Result};
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
 use burn::optim::ModuleOptimizer;
@@ -98,6 +99,8 @@ pub struct Session<'a> {
     lr: f64,
     clock: Clock,
     evaluator: Evaluator,
+    /// The catastrophic-overfitting check (FGSM / FGSM-RS training only).
+    overfit: Option<OverfitCheck>,
     report: Reporter<'a>,
     control: ControlSource<'a>,
     /// Why to end early (the overfitting alarm under `training.stop_on_overfit`), if so.
@@ -130,6 +133,7 @@ impl<'a> Session<'a> {
     ) -> Result<Session<'a>> {
         let report = Reporter::new(events, s.run, s.summary)?;
         let inner = s.device.clone().inner();
+        let overfit = OverfitCheck::of(&job.preset, s.schedule.schedule_epoch, s.classes);
         Ok(Session {
             job,
             clock: Clock {
@@ -147,6 +151,7 @@ impl<'a> Session<'a> {
             train: s.train,
             batches: s.batches,
             lr: 0.0,
+            overfit,
             evaluator: Evaluator::new(
                 s.test,
                 s.classes,
@@ -293,6 +298,40 @@ impl<'a> Session<'a> {
         self.report.step(rec)
     }
 
+    /// The catastrophic-overfitting check, when one is due after this step (`train::overfit`),
+    /// recorded; an alarm under `training.stop_on_overfit` ends the run early.
+    pub fn check_overfit(&mut self) -> Result<()> {
+        let Some(check) = self.overfit else {
+            return Ok(());
+        };
+        if !check.due(self.state.step) {
+            return Ok(());
+        }
+        let t0 = Instant::now();
+        self.report.phase(Phase::OverfitCheck);
+        let best = self.state.overfit.best_pgd;
+        let model = self
+            .model
+            .as_ref()
+            .expect("the model is back after every step");
+        let rec = check.run(
+            model,
+            &self.train,
+            &self.device,
+            &self.job.preset,
+            self.job.seed,
+            self.state.step,
+            &mut self.state.overfit,
+        );
+        self.report.split().overfit_s += t0.elapsed().as_secs_f64();
+        if rec.stat.alarm && self.job.preset.training.stop_on_overfit {
+            self.stop_early = Some(format!("step {}: {}", rec.step, rec.stat.describe(best)));
+        }
+        self.report.overfit(rec, best)?;
+        self.training_phase();
+        Ok(())
+    }
+
     /// An evaluation point (see `Evaluator`), recorded.
     pub fn evaluate(&mut self) -> Result<()> {
         // A step record was just written: its baseline is the whole window's sums.
@@ -318,9 +357,6 @@ impl<'a> Session<'a> {
             at,
             &mut self.report,
         );
-        if e.stop_early.is_some() {
-            self.stop_early = e.stop_early;
-        }
         self.report.evaluation(e.record)
     }
 

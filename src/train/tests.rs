@@ -507,8 +507,8 @@ fn heavily_duplicated_images_end_with_lower_loss_than_unique_ones() {
     assert!(l.leaky_acc.is_some() && l.fair_acc.is_some());
 }
 
-/// FGSM-RS training checks for catastrophic overfitting at every evaluation (PGD and FGSM
-/// accuracy of 256 training images); standard training does not.
+/// FGSM-RS training checks for catastrophic overfitting on its own step interval (PGD and FGSM
+/// accuracy of 256 training images), each check its own record; standard training does not.
 #[test]
 fn fgsm_training_records_the_catastrophic_overfitting_check() {
     let dir = tempfile::tempdir().unwrap();
@@ -518,18 +518,23 @@ fn fgsm_training_records_the_catastrophic_overfitting_check() {
         "attack.train.eps=0.1",
         "attack.train.step=0.125",
         "training.steps=8",
+        "training.overfit_every=3",
     ]);
     let events = run_to_end(job(&store, p, DeviceChoice::Cpu));
     let checks: Vec<_> = events
         .iter()
         .filter_map(|e| match e {
-            TrainEvent::Epoch { record, .. } => Some(record.overfit),
+            TrainEvent::Overfit { record, .. } => Some(*record),
             _ => None,
         })
         .collect();
-    assert_eq!(checks.len(), 2, "two evaluations");
-    for c in checks {
-        let c = c.expect("every evaluation of FGSM-RS training has the check");
+    assert_eq!(
+        checks.iter().map(|c| c.step).collect::<Vec<_>>(),
+        [3, 6],
+        "every 3 steps, not at the evaluations"
+    );
+    for c in &checks {
+        let c = c.stat;
         assert_eq!(c.images, 256);
         assert!((0.0..=1.0).contains(&c.pgd_acc) && (0.0..=1.0).contains(&c.fgsm_acc));
         assert!(
@@ -537,11 +542,36 @@ fn fgsm_training_records_the_catastrophic_overfitting_check() {
             "PGD is the stronger attack: {c:?}"
         );
     }
+    // The records are in the metrics file, and the evaluations no longer carry the check.
+    let id = events
+        .iter()
+        .find_map(|e| match e {
+            TrainEvent::Started { run_id, .. } => Some(run_id.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let recorded: Vec<_> = store
+        .open(&id)
+        .unwrap()
+        .metrics()
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| match m {
+            crate::store::MetricRecord::Overfit(o) => Some(o),
+            crate::store::MetricRecord::Epoch(e) => {
+                assert!(e.overfit.is_none());
+                None
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(recorded, checks);
     let events = run_to_end(job(&store, tiny(&["training.steps=4"]), DeviceChoice::Cpu));
-    assert!(events.iter().all(|e| match e {
-        TrainEvent::Epoch { record, .. } => record.overfit.is_none(),
-        _ => true,
-    }));
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, TrainEvent::Overfit { .. }))
+    );
 }
 
 /// The error a job ended with (its last event).

@@ -136,11 +136,14 @@ fn train(s: &mut Session) -> Result<End> {
         }
         let t0 = Instant::now();
         s.train_step();
-        let at_eval = s.schedule.points.contains(&s.state.step);
+        s.split().steps_s += t0.elapsed().as_secs_f64();
+        s.check_overfit()?;
+        // An alarm under `training.stop_on_overfit` ends the run here: evaluated and
+        // checkpointed like an evaluation point.
+        let at_eval = s.schedule.points.contains(&s.state.step) || s.stop_early.is_some();
         if s.state.step % s.schedule.emit_every == 0 || at_eval {
             s.record_window()?;
         }
-        s.split().steps_s += t0.elapsed().as_secs_f64();
         if at_eval {
             s.evaluate()?;
             s.checkpoint()?;

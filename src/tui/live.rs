@@ -61,6 +61,8 @@ pub struct LiveRun {
     pub last_step: Option<StepRecord>,
     /// One record per evaluation point: few, kept whole.
     pub evals: Vec<EpochRecord>,
+    /// The catastrophic-overfitting checks (FGSM / FGSM-RS training): one an epoch, kept whole.
+    pub overfit: Vec<crate::store::OverfitRecord>,
     pub plan_before: Vec<usize>,
     pub plan_after: Vec<usize>,
     pub class_names: Vec<String>,
@@ -86,6 +88,7 @@ impl LiveRun {
             acc: Curve::default(),
             last_step: None,
             evals: vec![],
+            overfit: vec![],
             plan_before: vec![],
             plan_after: vec![],
             class_names: vec![],
@@ -132,6 +135,7 @@ impl LiveRun {
             match m {
                 MetricRecord::Step(s) => self.push_step(s),
                 MetricRecord::Epoch(e) => self.evals.push(e.clone()),
+                MetricRecord::Overfit(o) => self.overfit.push(*o),
                 _ => {}
             }
         }
@@ -142,6 +146,7 @@ impl LiveRun {
         self.acc = Curve::default();
         self.last_step = None;
         self.evals.clear();
+        self.overfit.clear();
     }
 
     fn push_step(&mut self, s: &StepRecord) {
@@ -182,6 +187,7 @@ impl LiveRun {
                 self.phase = "training".into();
             }
             TrainEvent::Epoch { record, .. } => self.evals.push(record.clone()),
+            TrainEvent::Overfit { record, .. } => self.overfit.push(*record),
             TrainEvent::Phase { phase, .. } => self.phase = phase.to_string(),
             TrainEvent::Paused { .. } => self.status = LiveStatus::Paused,
             TrainEvent::Resumed { .. } => self.status = LiveStatus::Running,

@@ -76,12 +76,19 @@ fn draw_head(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
             ""
         }),
         // The catastrophic-overfitting check fired (FGSM / FGSM-RS training): say so in red.
+        // (Its own records; runs of earlier versions checked at evaluations.)
         match run
-            .evals
+            .overfit
             .iter()
             .rev()
-            .find_map(|e| e.overfit.filter(|o| o.alarm).map(|o| (e.step, o)))
-        {
+            .find(|o| o.stat.alarm)
+            .map(|o| (o.step, o.stat))
+            .or_else(|| {
+                run.evals
+                    .iter()
+                    .rev()
+                    .find_map(|e| e.overfit.filter(|o| o.alarm).map(|o| (e.step, o)))
+            }) {
             Some((at, o)) => Span::styled(
                 format!(
                     "  ⚠ catastrophic overfitting at step {at}: PGD {:.1} % / FGSM {:.1} % on training images",

@@ -91,6 +91,21 @@ pub fn scalars(run: &Run) -> Result<Vec<Scalar>, StoreError> {
             MetricRecord::Eval(r) => {
                 push(format!("eval/{}/accuracy", r.attack), last.0, last.1, r.acc);
             }
+            // The catastrophic-overfitting check, at its step (its time: the last record's).
+            MetricRecord::Overfit(o) => {
+                push(
+                    "overfit/pgd_accuracy".into(),
+                    o.step,
+                    last.1,
+                    o.stat.pgd_acc,
+                );
+                push(
+                    "overfit/fgsm_accuracy".into(),
+                    o.step,
+                    last.1,
+                    o.stat.fgsm_acc,
+                );
+            }
             MetricRecord::Unknown => {}
         }
     }

@@ -272,6 +272,10 @@ pub const BUILTIN_PRESETS: &[(&str, &str)] = &[
         include_str!("../../../../presets/default-fgsm.toml"),
     ),
     (
+        "default-overfit",
+        include_str!("../../../../presets/default-overfit.toml"),
+    ),
+    (
         "mnist-lenet",
         include_str!("../../../../presets/mnist-lenet.toml"),
     ),

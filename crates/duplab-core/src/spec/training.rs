@@ -94,14 +94,36 @@ pub struct TrainingSpec {
     /// has them unless 0.
     #[serde(default = "one")]
     pub group_every: usize,
-    /// FGSM / FGSM-RS training: end the run at the evaluation where the catastrophic-overfitting
-    /// check fires (Wong et al. 2020), instead of only showing the alarm.
+    /// FGSM / FGSM-RS training: end the run where the catastrophic-overfitting check fires
+    /// (Wong et al. 2020), after an evaluation and a checkpoint there, instead of only showing
+    /// the alarm.
     #[serde(default, skip_serializing_if = "is_false")]
     pub stop_on_overfit: bool,
+    /// FGSM / FGSM-RS training: steps between catastrophic-overfitting checks (PGD-10 and FGSM
+    /// at the training ε on 256 training images); 0 = once per epoch of the un-duplicated set.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub overfit_every: usize,
+    /// How much (a fraction of the images) FGSM accuracy may fall from one check to the next
+    /// while a PGD collapse still counts as catastrophic overfitting.
+    #[serde(
+        default = "overfit_tolerance",
+        skip_serializing_if = "is_default_tolerance"
+    )]
+    pub overfit_tolerance: f64,
 }
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+/// 0.02: five images of the 256 checked.
+pub fn overfit_tolerance() -> f64 {
+    0.02
+}
+fn is_default_tolerance(t: &f64) -> bool {
+    *t == overfit_tolerance()
 }
 
 fn gamma() -> f64 {
@@ -171,6 +193,15 @@ impl TrainingSpec {
                 "is empty; give at least one seed, e.g. [0]".into(),
             ));
         }
+        if !(0.0..=1.0).contains(&self.overfit_tolerance) {
+            return Err(FieldError::new(
+                "overfit_tolerance".into(),
+                format!(
+                    "is {}; allowed: 0 to 1 (a fraction of the images checked; default 0.02)",
+                    self.overfit_tolerance
+                ),
+            ));
+        }
         if self.schedule == Schedule::Step
             && (self.step_every == 0 || !(0.0..=1.0).contains(&self.gamma))
         {
@@ -225,6 +256,8 @@ mod tests {
             seeds: vec![0],
             group_every: 1,
             stop_on_overfit: false,
+            overfit_every: 0,
+            overfit_tolerance: overfit_tolerance(),
         }
     }
 

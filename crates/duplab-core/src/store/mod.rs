@@ -33,7 +33,8 @@ pub use id::{new_run_id, validate_run_id};
 pub use lease::{Heartbeat, Lease, Liveness, heartbeat_interval, lease_expiry, slurm_job};
 pub use metrics::{
     EpochRecord, GroupMetrics, GroupStat, LeakageStat, Membership, MetricRecord, MetricsTail,
-    MetricsWriter, OverfitStat, RobustRecord, StepRecord, TailRead, read_metrics,
+    MetricsWriter, OverfitHistory, OverfitRecord, OverfitStat, RobustRecord, StepRecord, TailRead,
+    read_metrics,
 };
 pub use phase::Phase;
 pub use points::{PointPlan, PointTake};

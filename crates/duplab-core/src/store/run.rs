@@ -583,7 +583,7 @@ impl Run {
     }
 
     /// Cut `metrics.jsonl` at byte `at` (a checkpoint's offset), keeping every byte before it.
-    /// After it only the trainer's own step and evaluation records go: the lines other writers
+    /// After it only the trainer's own step, evaluation and overfitting-check records go: the lines other writers
     /// added since (`duplab eval` records, kinds this version does not know) are kept, moved to
     /// the cut.
     pub fn cut_metrics(&self, at: u64) -> Result<(), StoreError> {
@@ -611,7 +611,7 @@ impl Run {
                 && serde_json::from_slice::<serde_json::Value>(line).is_ok_and(|v| {
                     !matches!(
                         v.get("kind").and_then(|k| k.as_str()),
-                        Some("step" | "epoch")
+                        Some("step" | "epoch" | "overfit")
                     )
                 });
             if theirs {
@@ -903,7 +903,10 @@ mod tests {
         // An evaluation `duplab eval` added after the checkpoint survives the cut.
         let eval =
             r#"{"kind":"eval","attack":"pgd","acc":0.5,"loss":1.0,"per_class_acc":[],"images":4}"#;
-        let text = [lines[0], lines[2], eval, lines[3]].join("\n") + "\n";
+        // The trainer's overfitting checks after the checkpoint go with its steps: the resumed
+        // run makes them again.
+        let check = r#"{"kind":"overfit","step":3,"images":256,"pgd_acc":0.1,"fgsm_acc":0.5,"alarm":false}"#;
+        let text = [lines[0], lines[2], eval, check, lines[3]].join("\n") + "\n";
         std::fs::write(run.metrics_path(), &text).unwrap();
         run.cut_metrics(at).unwrap();
         assert_eq!(
