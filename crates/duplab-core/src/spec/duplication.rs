@@ -325,6 +325,39 @@ impl DuplicationSpec {
         })
     }
 
+    /// Whether classes are duplicated at different rates (a class-skewed plan), as far as the
+    /// spec tells without the data.
+    pub fn is_skewed(&self) -> bool {
+        let r = |x: Option<f64>| x.unwrap_or(0.0);
+        match self.profile {
+            Profile::Uniform => false,
+            Profile::Linear => r(self.rate_max) != r(self.rate_min),
+            Profile::Step => {
+                self.classes.as_ref().is_some_and(|c| !c.is_empty())
+                    && r(self.rate) != r(self.other_rate)
+            }
+            Profile::Custom => self
+                .rates
+                .as_ref()
+                .is_some_and(|rs| rs.windows(2).any(|w| w[0] != w[1])),
+        }
+    }
+
+    /// Whether the plan copies any image at all.
+    pub fn copies_any(&self) -> bool {
+        let r = |x: Option<f64>| x.unwrap_or(0.0) > 0.0;
+        self.copies > 0
+            && match self.profile {
+                Profile::Uniform => r(self.rate),
+                Profile::Linear => r(self.rate_max) || r(self.rate_min),
+                Profile::Step => r(self.rate) || r(self.other_rate),
+                Profile::Custom => self
+                    .rates
+                    .as_ref()
+                    .is_some_and(|rs| rs.iter().any(|x| *x > 0.0)),
+            }
+    }
+
     /// A short human label: `uniform 30%`, `linear 60→0%`, `step 50%/0% on [0,1]`.
     pub fn label(&self) -> String {
         let pct = |r: Option<f64>| format!("{:.0}%", r.unwrap_or(0.0) * 100.0);

@@ -77,10 +77,24 @@ pub fn default_alpha() -> f64 {
     0.05
 }
 
+/// What the family check needs to know of a point: whether its plan is class-skewed and whether
+/// it duplicates anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PointKind {
+    pub skewed: bool,
+    pub duplicated: bool,
+}
+
 /// Check a declared family against the grid's point labels: every point and control exists,
-/// every metric is one its kind allows, an interaction subtracts an effect of its own kind.
-/// Errors are `(field, message)`, the field as `family[i].…`.
-pub fn check_family(family: &[Declared], labels: &[String]) -> Result<(), (String, String)> {
+/// every metric is one its kind allows, an interaction subtracts an effect of its own kind, the
+/// class-group metrics name a class-skewed point and a within-run gap a point that duplicates
+/// (otherwise the test could never have data, and would only weaken the correction). Errors are
+/// `(field, message)`, the field as `family[i].…`.
+pub fn check_family(
+    family: &[Declared],
+    labels: &[String],
+    kind: &dyn Fn(&str) -> PointKind,
+) -> Result<(), (String, String)> {
     let known = |l: &str| labels.iter().any(|x| x == l);
     for (i, d) in family.iter().enumerate() {
         let sides =
@@ -117,6 +131,28 @@ pub fn check_family(family: &[Declared], labels: &[String]) -> Result<(), (Strin
             CONTRAST_METRICS
         };
         for (j, m) in d.metrics.iter().enumerate() {
+            let sides = std::iter::once(&d.effect).chain(d.minus.as_ref());
+            for e in sides {
+                let k = kind(&e.point);
+                if m.contains('[') && !k.skewed {
+                    return Err((
+                        format!("family[{i}].metrics[{j}]"),
+                        format!(
+                            "`{m}` compares the over-duplicated classes with the others, but point `{}` duplicates every class alike; use it with a class-skewed point",
+                            e.point
+                        ),
+                    ));
+                }
+                if e.is_gap() && !k.duplicated {
+                    return Err((
+                        format!("family[{i}].metrics[{j}]"),
+                        format!(
+                            "`{m}` of a within-run gap (duplicated − unique) needs a point that duplicates images; `{}` duplicates none",
+                            e.point
+                        ),
+                    ));
+                }
+            }
             if !allowed.contains(&m.as_str()) {
                 return Err((
                     format!("family[{i}].metrics[{j}]"),
@@ -149,6 +185,15 @@ mod tests {
         vec!["a".into(), "a0".into(), "b".into(), "b0".into()]
     }
 
+    /// `a` and `b` are class-skewed duplications, `a0` and `b0` their controls.
+    fn kind(label: &str) -> PointKind {
+        let dup = !label.ends_with('0');
+        PointKind {
+            skewed: dup,
+            duplicated: dup,
+        }
+    }
+
     fn contrast(p: &str, c: &str) -> EffectRef {
         EffectRef {
             point: p.into(),
@@ -173,18 +218,18 @@ mod tests {
                 metrics: vec!["loss".into()],
             },
         ];
-        assert_eq!(check_family(&ok, &labels()), Ok(()));
+        assert_eq!(check_family(&ok, &labels(), &kind), Ok(()));
         assert_eq!(family_size(&ok), 3);
 
         let mut bad = ok.clone();
         bad[0].minus = Some(contrast("c", "b0"));
-        let (field, msg) = check_family(&bad, &labels()).unwrap_err();
+        let (field, msg) = check_family(&bad, &labels(), &kind).unwrap_err();
         assert_eq!(field, "family[0].minus.point");
         assert!(msg.contains("`c`") && msg.contains("a; a0; b; b0"), "{msg}");
 
         let mut bad = ok.clone();
         bad[1].metrics = vec!["clean".into()];
-        let (field, msg) = check_family(&bad, &labels()).unwrap_err();
+        let (field, msg) = check_family(&bad, &labels(), &kind).unwrap_err();
         assert_eq!(field, "family[1].metrics[0]");
         assert!(msg.contains("loss, auc, adv_auc"), "{msg}");
 
@@ -194,8 +239,36 @@ mod tests {
             control: None,
         });
         assert_eq!(
-            check_family(&bad, &labels()).unwrap_err().0,
+            check_family(&bad, &labels(), &kind).unwrap_err().0,
             "family[0].minus"
         );
+    }
+
+    /// A test that could never have data is refused: class groups of a point that duplicates
+    /// every class alike, a within-run gap of a point without duplication.
+    #[test]
+    fn a_test_without_possible_data_is_refused() {
+        let uniform = |l: &str| PointKind {
+            skewed: false,
+            duplicated: l != "a0",
+        };
+        let classes = vec![Declared {
+            effect: contrast("a", "a0"),
+            minus: None,
+            metrics: vec!["clean".into(), "clean[over]".into()],
+        }];
+        let (field, msg) = check_family(&classes, &labels(), &uniform).unwrap_err();
+        assert_eq!(field, "family[0].metrics[1]");
+        assert!(msg.contains("every class alike"), "{msg}");
+        let gap = vec![Declared {
+            effect: EffectRef {
+                point: "a0".into(),
+                control: None,
+            },
+            minus: None,
+            metrics: vec!["loss".into()],
+        }];
+        let (_, msg) = check_family(&gap, &labels(), &uniform).unwrap_err();
+        assert!(msg.contains("duplicates none"), "{msg}");
     }
 }

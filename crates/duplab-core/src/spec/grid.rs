@@ -87,7 +87,19 @@ impl Grid {
             ));
         }
         let labels = g.labels();
-        super::family::check_family(&g.family, &labels).map_err(|(f, m)| invalid(&f, m))?;
+        let points = g.points();
+        let kind = |label: &str| {
+            let d = points
+                .iter()
+                .find(|p| p.label == label)
+                .and_then(|p| g.preset(p).ok())
+                .map(|p| p.duplication);
+            super::family::PointKind {
+                skewed: d.as_ref().is_some_and(|d| d.is_skewed()),
+                duplicated: d.as_ref().is_some_and(|d| d.copies_any()),
+            }
+        };
+        super::family::check_family(&g.family, &labels, &kind).map_err(|(f, m)| invalid(&f, m))?;
         // Every point must give a valid preset: check them all now, not hours into the sweep.
         for p in g.points() {
             g.preset(&p).map_err(|e| SpecError::Invalid {

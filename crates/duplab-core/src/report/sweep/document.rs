@@ -111,6 +111,14 @@ impl SweepReport {
                 verdict(c.significant),
             ));
         }
+        for m in &f.missing {
+            out.push_str(&format!(
+                "| {} | {} | - | - | - | no data: {} |\n",
+                short(&m.what),
+                m.metric,
+                m.why
+            ));
+        }
         let hits: Vec<String> = f
             .comparisons
             .iter()
@@ -272,6 +280,47 @@ mod tests {
             None,
             vec![],
         )
+    }
+
+    /// A declared test the runs have no data for is a row that says so, and counts in m.
+    #[test]
+    fn a_declared_test_without_data_is_listed_and_counted() {
+        let family = vec![
+            crate::spec::Declared {
+                effect: crate::spec::EffectRef {
+                    point: "dup".into(),
+                    control: Some("base".into()),
+                },
+                minus: None,
+                metrics: vec!["clean".into(), "robust".into()],
+            },
+            crate::spec::Declared {
+                effect: crate::spec::EffectRef {
+                    point: "gone".into(),
+                    control: Some("base".into()),
+                },
+                minus: None,
+                metrics: vec!["clean".into()],
+            },
+        ];
+        let r = SweepReport::new(
+            "Sweep t".into(),
+            None,
+            aggregate(&sweep()),
+            Some((&family, 0.05)),
+            vec![],
+        );
+        let f = r.family.as_ref().unwrap();
+        assert_eq!((f.size, f.comparisons.len(), f.missing.len()), (3, 1, 2));
+        // Holm over the 3 declared tests, though one was computed.
+        let p = f.comparisons[0].stats;
+        assert!((p.p_holm - 3.0 * p.p).abs() < 1e-12);
+        let t = r.findings();
+        assert!(
+            t.contains("| dup − base | robust acc (points) | - | - | - | no data: 0 seed(s)"),
+            "{t}"
+        );
+        assert!(t.contains("no data: no finished run of point gone"), "{t}");
     }
 
     #[test]

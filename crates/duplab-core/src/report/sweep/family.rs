@@ -19,6 +19,17 @@ pub struct Family {
     /// Holm's m: the number of tests, declared ones without data included.
     pub size: usize,
     pub comparisons: Vec<Comparison>,
+    /// Declared tests the runs gave no data for, and why: each still counts in m.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<Missing>,
+}
+
+/// A declared test without data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Missing {
+    pub what: String,
+    pub metric: String,
+    pub why: String,
 }
 
 /// The words a comparison earns: significant after Holm at the family's level, or not.
@@ -100,24 +111,47 @@ fn gap(point: &str) -> EffectRef {
 /// Test every declared metric (Holm over `family_size(family)` tests at `alpha`).
 pub fn evaluate(stats: &[PointStats], family: &[Declared], alpha: f64, declared: bool) -> Family {
     let mut comparisons = vec![];
+    let mut missing = vec![];
     for d in family {
         for metric in &d.metrics {
+            let what = describe(&d.effect, d.minus.as_ref());
+            let mut lack = |why: String| {
+                missing.push(Missing {
+                    what: what.clone(),
+                    metric: metric_label(metric).into(),
+                    why,
+                })
+            };
             let values = |e: &EffectRef| effect_values(stats, e, metric);
-            let Some(a) = values(&d.effect) else { continue };
-            let diffs: Vec<f64> = match &d.minus {
-                None => a.iter().map(|(_, v)| *v).collect(),
-                Some(m) => {
-                    let Some(b) = values(m) else { continue };
-                    a.iter()
-                        .filter_map(|(seed, x)| Some(x - b.iter().find(|(s, _)| s == seed)?.1))
-                        .collect()
+            let a = match values(&d.effect) {
+                Ok(a) => a,
+                Err(why) => {
+                    lack(why);
+                    continue;
                 }
             };
+            let diffs: Vec<f64> = match &d.minus {
+                None => a.iter().map(|(_, v)| *v).collect(),
+                Some(m) => match values(m) {
+                    Ok(b) => a
+                        .iter()
+                        .filter_map(|(seed, x)| Some(x - b.iter().find(|(s, _)| s == seed)?.1))
+                        .collect(),
+                    Err(why) => {
+                        lack(why);
+                        continue;
+                    }
+                },
+            };
             let Some(stats) = paired(&diffs) else {
+                lack(format!(
+                    "{} seed(s) with this metric on both sides; a paired test needs 2",
+                    diffs.len()
+                ));
                 continue;
             };
             comparisons.push(Comparison {
-                what: describe(&d.effect, d.minus.as_ref()),
+                what,
                 metric: metric_label(metric).into(),
                 kind: match (&d.minus, d.effect.is_gap()) {
                     (Some(_), _) => "interaction",
@@ -150,6 +184,8 @@ pub fn evaluate(stats: &[PointStats], family: &[Declared], alpha: f64, declared:
         alpha,
         size,
         comparisons,
+        // Not declared: the family is what the runs allow, nothing is missing from it.
+        missing: if declared { missing } else { vec![] },
     }
 }
 
@@ -187,19 +223,29 @@ pub fn metric_label(m: &str) -> &'static str {
     }
 }
 
-/// An effect's value for each seed that has one: `None` when a point is missing.
-fn effect_values(stats: &[PointStats], e: &EffectRef, metric: &str) -> Option<Vec<(u64, f64)>> {
-    let p = stats.iter().find(|s| s.label == e.point)?;
-    let Some(control) = &e.control else {
-        let f = gap_metric(metric)?;
-        return Some(
-            p.per_seed
-                .iter()
-                .filter_map(|v| Some((v.seed, f(v)?)))
-                .collect(),
-        );
+/// An effect's value for each seed that has one; why there is none when a point or the metric
+/// is missing.
+fn effect_values(
+    stats: &[PointStats],
+    e: &EffectRef,
+    metric: &str,
+) -> Result<Vec<(u64, f64)>, String> {
+    let find = |label: &str| {
+        stats
+            .iter()
+            .find(|s| s.label == label)
+            .ok_or_else(|| format!("no finished run of point {label}"))
     };
-    let c = stats.iter().find(|s| &s.label == control)?;
+    let p = find(&e.point)?;
+    let Some(control) = &e.control else {
+        let f = gap_metric(metric).ok_or_else(|| format!("`{metric}` is not a gap metric"))?;
+        return Ok(p
+            .per_seed
+            .iter()
+            .filter_map(|v| Some((v.seed, f(v)?)))
+            .collect());
+    };
+    let c = find(control)?;
     let others: Vec<usize> = (0..p.per_class_clean.len().max(p.per_class_robust.len()))
         .filter(|k| !p.over_classes.contains(k))
         .collect();
@@ -230,15 +276,13 @@ fn effect_values(stats: &[PointStats], e: &EffectRef, metric: &str) -> Option<Ve
             _ => return None,
         })
     };
-    Some(
-        p.per_seed
-            .iter()
-            .filter_map(|v| {
-                let w = c.per_seed.iter().find(|w| w.seed == v.seed)?;
-                Some((v.seed, value(v, w)?))
-            })
-            .collect(),
-    )
+    Ok(p.per_seed
+        .iter()
+        .filter_map(|v| {
+            let w = c.per_seed.iter().find(|w| w.seed == v.seed)?;
+            Some((v.seed, value(v, w)?))
+        })
+        .collect())
 }
 
 fn gap_metric(metric: &str) -> Option<fn(&SeedValues) -> Option<f64>> {

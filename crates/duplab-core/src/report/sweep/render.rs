@@ -207,7 +207,7 @@ pub fn p_str(p: f64) -> String {
 /// The comparison family as a Markdown table. The verdict column and the bold come from
 /// `Comparison::significant` (Holm-adjusted p below the family's level), never from a hand.
 pub fn comparisons_markdown(f: &Family) -> String {
-    if f.comparisons.is_empty() {
+    if f.comparisons.is_empty() && f.missing.is_empty() {
         return String::new();
     }
     let declared = if f.declared {
@@ -250,6 +250,12 @@ pub fn comparisons_markdown(f: &Family) -> String {
             bold(p_str(s.p_holm)),
             s.mde_holm * c.scale,
             verdict(c.significant),
+        ));
+    }
+    for m in &f.missing {
+        out.push_str(&format!(
+            "| {} | {} | - | - | - | - | - | no data: {} |\n",
+            m.what, m.metric, m.why
         ));
     }
     out
