@@ -544,7 +544,11 @@ fn a_lab_run_killed_before_its_config_resumes_as_launched() {
     let run = store
         .create_staged_with_id(id, |r| {
             r.write_preset(&preset)?;
-            r.write_seed(5)
+            r.write_launch(&duplab::store::Launch {
+                seed: 5,
+                sweep: None,
+                point: None,
+            })
         })
         .unwrap();
     let mut gone = Command::new("true").spawn().unwrap();
@@ -565,7 +569,11 @@ fn a_lab_run_killed_before_its_config_resumes_as_launched() {
     store
         .create_staged_with_id(id, |r| {
             r.write_preset(&preset)?;
-            r.write_seed(7)
+            r.write_launch(&duplab::store::Launch {
+                seed: 7,
+                sweep: None,
+                point: None,
+            })
         })
         .unwrap();
     let o = duplab(
@@ -574,6 +582,34 @@ fn a_lab_run_killed_before_its_config_resumes_as_launched() {
     );
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(store.open(id).unwrap().require_config().unwrap().seed, 7);
+    // A sweep's point killed before its config: resumed by hand, it stays the sweep's point
+    // (its launch record names them), and a second resume by hand keeps them in the config.
+    let duplab::store::PointTake::Start(point) = store.take_point("g", "p", 2, &preset).unwrap()
+    else {
+        panic!("a new point starts");
+    };
+    point.set_owner(gone.id()).unwrap();
+    let o = duplab(
+        &["train", "--resume", &point.id, "--device", "cpu", "--plain"],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let c = point.require_config().unwrap();
+    assert_eq!(
+        (c.seed, c.sweep.as_deref(), c.point.as_deref()),
+        (2, Some("g"), Some("p"))
+    );
+    std::fs::write(point.dir.join("status"), "interrupted\n").unwrap();
+    let o = duplab(
+        &["train", "--resume", &point.id, "--device", "cpu", "--plain"],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let c = point.require_config().unwrap();
+    assert_eq!(
+        (c.sweep.as_deref(), c.point.as_deref()),
+        (Some("g"), Some("p"))
+    );
     // Killed before the lab wrote anything of it: nothing to resume, said so.
     let bare = store
         .create_with_id("20260101-000002-default-0dead2")

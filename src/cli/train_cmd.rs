@@ -45,7 +45,7 @@ pub fn run(store: &RunStore, args: TrainArgs) -> Result<i32> {
         .prepared
         .as_ref()
         .filter(|_| args.resume.is_none() && args.seed.is_none())
-        .and_then(|id| store.open(id).ok()?.launch_seed());
+        .and_then(|id| Some(store.open(id).ok()?.launch()?.seed));
     let resume_seed = resume_seed.or(prepared_seed);
     let seeds: Vec<u64> = match (resume_seed, args.seed, args.all_seeds) {
         (Some(s), _, _) => vec![s],
@@ -138,10 +138,10 @@ fn resumed_launch(store: &RunStore, id: &str) -> anyhow::Result<(crate::spec::Pr
     if let Some(c) = run.config()? {
         return Ok((c.preset, c.seed));
     }
-    match run.launch_seed() {
-        Some(seed) if run.preset_path().exists() => Ok((prepared_preset(store, id, &[])?, seed)),
+    match run.launch() {
+        Some(l) if run.preset_path().exists() => Ok((prepared_preset(store, id, &[])?, l.seed)),
         _ => anyhow::bail!(
-            "run {id} has no config.json and no launch record (preset.toml and seed): it was stopped before it started training, so there is nothing to resume; start a new run"
+            "run {id} has no config.json and no launch record (preset.toml and launch.json): it was stopped before it started training, so there is nothing to resume; start a new run"
         ),
     }
 }

@@ -255,6 +255,13 @@ fn prepare_into(
         // recorded stands.
         run.cut_metrics(0)?;
     }
+    let resumed: (Option<String>, Option<String>) = match (&job.resume, &existing) {
+        (Some(_), Some((run, _))) => match run.config().ok().flatten() {
+            Some(c) => (c.sweep, c.point),
+            None => run.launch().map_or((None, None), |l| (l.sweep, l.point)),
+        },
+        _ => (None, None),
+    };
     let mut config = RunConfig {
         id: existing
             .as_ref()
@@ -287,8 +294,10 @@ fn prepare_into(
         total_steps,
         steps_per_epoch,
         params: model.num_params(),
-        sweep: job.sweep.clone(),
-        point: job.point.clone(),
+        // A resume by hand (`--resume ID`, no sweep arguments) keeps the sweep and point the
+        // run was trained for: from its config, or its launch record when it had no config.
+        sweep: job.sweep.clone().or_else(|| resumed.0.clone()),
+        point: job.point.clone().or_else(|| resumed.1.clone()),
         input_mean: shape.mean.clone(),
         input_std: shape.std.clone(),
         dedup,

@@ -1,7 +1,7 @@
 //! Launching a run in a trainer process of its own: the same `duplab train` the shell runs, in a
 //! new session (so a hang-up of the lab's terminal never reaches it), with its output in the run
 //! folder's `train.log`. The lab creates the folder under the id it chose with the resolved
-//! preset, inline edits included, as `preset.toml` and the seed as `seed`; the trainer reads
+//! preset, inline edits included, as `preset.toml` and the seed in `launch.json`; the trainer reads
 //! them from there.
 
 use crate::backend::DeviceChoice;
@@ -23,11 +23,15 @@ pub fn detach(
     device: DeviceChoice,
     data_dir: Option<&Path>,
 ) -> Result<u32> {
-    // The folder appears with its preset and seed in it: a trainer killed before it wrote the
+    // The folder appears with its preset and launch record in it: a trainer killed before it wrote the
     // config leaves a run that `duplab train --resume` continues as it was launched.
     let run = store.create_staged_with_id(id, |r| {
         r.write_preset(preset)?;
-        r.write_seed(seed)
+        r.write_launch(&crate::store::Launch {
+            seed,
+            sweep: None,
+            point: None,
+        })
     })?;
     let started = (|| -> Result<u32> {
         let log = std::fs::File::create(run.log_path())

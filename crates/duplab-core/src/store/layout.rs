@@ -31,9 +31,10 @@ pub const PHASE: &str = "phase";
 pub const CONTROL: &str = "control";
 /// `preset.toml`: the resolved preset a launcher wrote for its trainer.
 pub const PRESET: &str = "preset.toml";
-/// `seed`: the seed a launcher (the lab, a sweep) chose for the trainer of a folder it prepared,
-/// so that a run killed before its config was written still resumes as it was launched.
-pub const SEED: &str = "seed";
+/// `launch.json`: what a launcher (the lab, a sweep) chose for the trainer of a folder it
+/// prepared — the seed, and a sweep's name and point — so that a run killed before its config
+/// was written still resumes as it was launched.
+pub const LAUNCH: &str = "launch.json";
 /// `train.log`: what a detached trainer printed.
 pub const LOG: &str = "train.log";
 /// `task-JOB.log`: a Slurm task's log, linked from the store's `.slurm/` by the task's trainer.

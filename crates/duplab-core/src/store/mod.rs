@@ -38,6 +38,6 @@ pub use metrics::{
 };
 pub use phase::Phase;
 pub use points::{PointPlan, PointTake};
-pub use run::{Run, RunStore, now};
+pub use run::{Launch, Run, RunStore, now};
 pub use status::RunStatus;
 pub use summary::{CardStat, Summary, TimeSplit};

@@ -131,7 +131,11 @@ impl RunStore {
             PointPlan::Start => {
                 let run = self.create_staged(&preset.name, |r| {
                     r.write_preset(preset)?;
-                    r.write_seed(seed)
+                    r.write_launch(&super::Launch {
+                        seed,
+                        sweep: Some(sweep.into()),
+                        point: Some(point.into()),
+                    })
                 })?;
                 match self.claim_point(sweep, point, seed, &run.id)? {
                     None => Ok(PointTake::Start(run)),
@@ -288,7 +292,11 @@ mod tests {
         let PointTake::Start(first) = store.take_point("g", "p", 4, &default()).unwrap() else {
             panic!("a new point starts");
         };
-        assert_eq!(first.launch_seed(), Some(4));
+        let l = first.launch().unwrap();
+        assert_eq!(
+            (l.seed, l.sweep.as_deref(), l.point.as_deref()),
+            (4, Some("g"), Some("p"))
+        );
         assert!(first.preset_path().exists());
         first.set_status(RunStatus::Interrupted).unwrap();
         assert!(

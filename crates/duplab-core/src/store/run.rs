@@ -27,6 +27,17 @@ pub struct Run {
     pub dir: PathBuf,
 }
 
+/// What a launcher chose for the trainer of a folder it prepared (`launch.json`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Launch {
+    pub seed: u64,
+    /// The sweep and point a sweep claimed the folder for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub point: Option<String>,
+}
+
 impl RunStore {
     pub fn new(root: impl Into<PathBuf>) -> RunStore {
         RunStore { root: root.into() }
@@ -352,27 +363,24 @@ impl Run {
         self.replace(layout::PRESET, p.to_toml().as_bytes(), Durability::Sync)
     }
 
-    /// Record the seed a launcher chose for the trainer of the folder it prepared (`seed`).
-    pub fn write_seed(&self, seed: u64) -> Result<(), StoreError> {
-        self.replace(
-            layout::SEED,
-            format!("{seed}\n").as_bytes(),
-            Durability::Sync,
-        )
+    /// Record what a launcher chose for the trainer of the folder it prepared (`launch.json`).
+    pub fn write_launch(&self, l: &Launch) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(l).expect("a launch record serialises");
+        self.replace(layout::LAUNCH, &bytes, Durability::Sync)
     }
 
-    /// The seed a launcher recorded (`None`: none recorded, or not a number).
-    pub fn launch_seed(&self) -> Option<u64> {
-        self.read_text(layout::SEED).ok()??.trim().parse().ok()
+    /// The launch record, if a launcher wrote one (`None` too when it cannot be read).
+    pub fn launch(&self) -> Option<Launch> {
+        serde_json::from_str(&self.read_text(layout::LAUNCH).ok()??).ok()
     }
 
     /// Whether an interrupted run can be resumed: from its checkpoint, from its config (from
     /// step 0), or, killed before its config was written, as its launcher prepared it
-    /// (`preset.toml` and `seed`).
+    /// (`preset.toml` and `launch.json`).
     pub fn resumable(&self) -> bool {
         self.checkpoint_state_path().exists()
             || self.dir.join(layout::CONFIG).exists()
-            || (self.preset_path().exists() && self.launch_seed().is_some())
+            || (self.preset_path().exists() && self.launch().is_some())
     }
 
     /// What a detached trainer printed (`train.log`).
