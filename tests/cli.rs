@@ -357,11 +357,11 @@ fn headless_train_writes_a_complete_run_and_exports_it() {
     let o = duplab(&["runs", "show", id], tmp.path());
     let t = text(&o);
     assert!(
-        t.contains("under fgsm L∞ ε=0.2 · step") && t.contains("· 32 images"),
+        t.contains("under fgsm L∞ ε=0.2 (any iterate) · step") && t.contains("· 32 images"),
         "{t}"
     );
     assert!(
-        t.contains("under pgd-3 L∞ ε=0.1 · step 0.05") && t.contains("· 16 images"),
+        t.contains("under pgd-3 L∞ ε=0.1 (any iterate) · step 0.05") && t.contains("· 16 images"),
         "{t}"
     );
     let line = |s: &str| {

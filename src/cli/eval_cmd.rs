@@ -120,7 +120,7 @@ pub fn run(store: &RunStore, a: EvalArgs) -> Result<i32> {
     eprintln!(
         "evaluating {} under {} on {} test images",
         run.id,
-        spec.label(),
+        spec.eval_label(),
         if limit == 0 {
             "all".into()
         } else {

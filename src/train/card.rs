@@ -134,16 +134,16 @@ pub fn eval_card(
     // Which images each rung left classified right: the ladder's per-image worst case.
     let mut survived: Vec<Vec<bool>> = vec![];
     for spec in ladder(eps, norm, steps, restarts, targets) {
-        say(format!("{} on {n} images …", spec.label()));
+        say(format!("{} on {n} images …", spec.eval_label()));
         let p = per_image_adversarial(&model, &test, &idx, &spec, n, &device, &mut |_, _| {});
         let r = tally_per_image(&p, classes);
         survived.push(p.correct);
-        let rec = robust_record(&r, &spec.label());
+        let rec = robust_record(&r, &spec.eval_label());
         run.metrics_writer()?
             .append(&MetricRecord::Eval(rec.clone()))?;
         run.write_eval(&attack_key(&spec, rec.images), &rec)?;
         say(format!("  {:.2} %", rec.acc * 100.0));
-        rows.push((spec.label(), rec.acc));
+        rows.push((spec.eval_label(), rec.acc));
     }
     // Probes: random noise at ε, a large ε, zero gradients.
     let view = attack_view(&model, &device);
@@ -190,7 +190,7 @@ pub fn eval_card(
         steps: 20,
         ..AttackSpec::default()
     };
-    say(format!("{} on {n} images …", large_spec.label()));
+    say(format!("{} on {n} images …", large_spec.eval_label()));
     let large_acc = evaluate_robust(
         &model,
         &test,

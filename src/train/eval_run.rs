@@ -100,7 +100,7 @@ pub fn eval_run(
     let (model, test, classes, device) = load_trained(run, choice, data_dir)?;
     let clean = evaluate_clean(&model, &test, classes);
     let r = evaluate_robust(&model, &test, classes, attack, limit, &device, progress);
-    let rec = robust_record(&r, &attack.label());
+    let rec = robust_record(&r, &attack.eval_label());
     run.metrics_writer()?
         .append(&MetricRecord::Eval(rec.clone()))?;
     // Its own file: the trainer, or another evaluation, rewriting the summary loses nothing.
@@ -113,7 +113,7 @@ pub fn eval_run(
 pub fn attack_key(a: &AttackSpec, images: usize) -> String {
     format!(
         "{} · step {} · {} restart(s) · {images} images",
-        a.label(),
+        a.eval_label(),
         a.step,
         a.restarts.max(1)
     )

@@ -82,7 +82,7 @@ impl Evaluator {
             && (last || (eval_attack.every > 0 && at.evaluation % eval_attack.every == 0));
         // The robust pass keeps its per-image results: the adversarial test group reuses them.
         let adv_test = robust_due.then(|| {
-            let label = eval_attack.attack.label();
+            let label = eval_attack.attack.eval_label();
             let mut progress = |done: usize, total: usize| {
                 report.phase(Phase::Robust {
                     attack: label.clone(),
@@ -107,7 +107,7 @@ impl Evaluator {
         let robust = adv_test.as_ref().map(|p| {
             robust_record(
                 &tally_per_image(p, self.classes),
-                &eval_attack.attack.label(),
+                &eval_attack.attack.eval_label(),
             )
         });
         let groups = groups_due.then(|| {

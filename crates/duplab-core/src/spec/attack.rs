@@ -208,6 +208,20 @@ impl AttackSpec {
             ),
         }
     }
+
+    /// The label an evaluation under this attack is recorded and printed with: it states the
+    /// counting convention. FGSM, FGSM-RS and PGD evaluations count an image as fooled when any
+    /// iterate fooled it, as APGD does (whose label needs no mark); evaluations of earlier
+    /// versions counted the last iterate under the plain label, so the two are never averaged
+    /// together.
+    pub fn eval_label(&self) -> String {
+        match self.kind {
+            AttackKind::Fgsm | AttackKind::FgsmRs | AttackKind::Pgd => {
+                format!("{} (any iterate)", self.label())
+            }
+            _ => self.label(),
+        }
+    }
 }
 
 /// The evaluation attack and how often it runs (it is costly).
