@@ -1231,8 +1231,8 @@ fn term_then_hup_still_checkpoints() {
 
 /// The catastrophic-overfitting alarm, on the preset that overfits on purpose: its checks run
 /// every 50 steps (not only at the two evaluations), the alarm fires, and with
-/// `training.stop_on_overfit` the run ends at the first alarm — evaluated, checkpointed and
-/// finished there, its summary saying why. Before, the check ran only at evaluations (the first
+/// `training.stop_on_overfit` the run ends at the first alarm, between evaluations — evaluated
+/// (robust accuracy included), checkpointed and finished there, its summary saying why. Before, the check ran only at evaluations (the first
 /// could never fire) and a single image fewer under FGSM suppressed it.
 #[test]
 fn a_run_that_overfits_catastrophically_raises_the_alarm() {
@@ -1245,8 +1245,11 @@ fn a_run_that_overfits_catastrophically_raises_the_alarm() {
             "default-overfit",
             "--set",
             "training.stop_on_overfit=true",
+            // One evaluation, at the end: the alarm falls between evaluations.
             "--set",
-            "attack.eval.kind=none",
+            "training.eval_every=400",
+            "--set",
+            "attack.eval.limit=64",
             "--device",
             "cpu",
             "--plain",
@@ -1298,4 +1301,8 @@ fn a_run_that_overfits_catastrophically_raises_the_alarm() {
         summary.early_stop
     );
     assert_eq!(summary.steps_done, alarm.step);
+    assert!(
+        summary.robust_acc.is_some(),
+        "the early end is the final evaluation: robust accuracy measured"
+    );
 }

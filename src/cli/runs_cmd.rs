@@ -234,7 +234,7 @@ fn show(store: &RunStore, id: &str) -> Result<i32> {
         if let Some(c) = &sum.card {
             super::eval_cmd::print_card(c);
         }
-        // The catastrophic-overfitting check of FGSM / FGSM-RS training, evaluation by evaluation.
+        // The catastrophic-overfitting checks of FGSM / FGSM-RS training, step by step.
         let checks: Vec<String> = run
             .metrics()
             .unwrap_or_default()

@@ -54,10 +54,14 @@ fn tally(preds: &[i64], labels: &[u8], classes: usize, loss_sum: f64) -> EvalRes
 /// job").
 const BATCH: usize = 128;
 
-/// Per-image cross-entropy and correctness, and the labels, of `data[idx]`.
+/// Per-image cross-entropy, logit margin and correctness, and the labels, of `data[idx]`.
 #[derive(Debug, Clone, Default)]
 pub struct PerImage {
     pub loss: Vec<f64>,
+    /// The logit margin φ = z_y − log Σ_{j≠y} e^{z_j}, computed in f64 from the logits (LiRA's
+    /// score): unlike the float32 loss it does not saturate at 0 for confident images, so it
+    /// has no ties.
+    pub margin: Vec<f64>,
     pub correct: Vec<bool>,
     pub preds: Vec<i64>,
     pub labels: Vec<u8>,
@@ -66,6 +70,13 @@ pub struct PerImage {
 impl PerImage {
     fn push_batch(&mut self, logits: Tensor<2>, y: Tensor<1, Int>, labels: &[u8]) {
         let b = labels.len();
+        let [_, k] = logits.dims();
+        let z: Vec<f32> = logits.clone().into_data().iter::<f32>().collect();
+        self.margin.extend(
+            z.chunks(k.max(1))
+                .zip(labels)
+                .map(|(row, &l)| logit_margin(row, l as usize)),
+        );
         let logp = log_softmax(logits.clone(), 1);
         let picked = logp.gather(1, y.reshape([b, 1])).reshape([b]);
         self.loss
@@ -89,6 +100,24 @@ impl PerImage {
     pub fn is_empty(&self) -> bool {
         self.loss.is_empty()
     }
+}
+
+/// φ = z_y − log Σ_{j≠y} e^{z_j} of one row of logits, in f64 (a stable log-sum-exp).
+pub fn logit_margin(z: &[f32], y: usize) -> f64 {
+    let Some(&zy) = z.get(y) else {
+        return f64::NAN;
+    };
+    let others = z
+        .iter()
+        .enumerate()
+        .filter(|&(j, _)| j != y)
+        .map(|(_, &v)| v as f64);
+    let max = others.clone().fold(f64::NEG_INFINITY, f64::max);
+    if max == f64::NEG_INFINITY {
+        return f64::INFINITY;
+    }
+    let lse = max + others.map(|v| (v - max).exp()).sum::<f64>().ln();
+    zy as f64 - lse
 }
 
 /// Clean per-image results of the images `idx` of `data` (all of them when `idx` is `None`).
@@ -174,6 +203,32 @@ pub fn evaluate_robust(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Confident images all have a float32 loss of exactly 0 — a tie block the loss attack
+    /// cannot order — while their margins stay apart (the tie-free score).
+    #[test]
+    fn the_margin_has_no_ties_where_the_float32_loss_does() {
+        let device = crate::backend::cpu_device();
+        let rows: [[f32; 3]; 3] = [[40.0, 0.0, 0.0], [60.0, 0.0, 0.0], [80.0, 0.0, 0.0]];
+        let mut p = PerImage::default();
+        let logits = Tensor::<2>::from_floats(rows, &device);
+        let y = Tensor::<1, Int>::from_ints([0, 0, 0], &device);
+        p.push_batch(logits, y, &[0, 0, 0]);
+        assert_eq!(
+            p.loss,
+            vec![0.0, 0.0, 0.0],
+            "float32 saturates: {:?}",
+            p.loss
+        );
+        // φ = z_y − ln(e^0 + e^0) = z_y − ln 2.
+        for (m, z) in p.margin.iter().zip([40.0, 60.0, 80.0]) {
+            assert!((m - (z - 2f64.ln())).abs() < 1e-9, "{m}");
+        }
+        assert!(p.margin[0] < p.margin[1] && p.margin[1] < p.margin[2]);
+        // A wrong label: the margin is negative.
+        assert!(logit_margin(&[0.0, 5.0, 0.0], 0) < 0.0);
+        assert!(logit_margin(&[1.0], 3).is_nan());
+    }
 
     #[test]
     fn tally_counts_confusion_and_per_class() {

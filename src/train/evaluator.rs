@@ -33,6 +33,9 @@ pub struct Point {
     pub train_loss: f64,
     pub train_acc: f64,
     pub elapsed_s: f64,
+    /// The run ends here early (`training.stop_on_overfit`): the final evaluation, robust
+    /// accuracy and group metrics included.
+    pub ends_early: bool,
 }
 
 /// What an evaluation found.
@@ -75,7 +78,7 @@ impl Evaluator {
         report.split().test_s += t0.elapsed().as_secs_f64();
         let clean = tally_per_image(&test_pass, self.classes);
         let eval_attack = &preset.attack.eval;
-        let last = at.step == at.total_steps;
+        let last = at.step == at.total_steps || at.ends_early;
         let every = preset.training.group_every;
         let groups_due = every > 0 && (last || at.evaluation % every == 0);
         let robust_due = eval_attack.attack.kind != AttackKind::None

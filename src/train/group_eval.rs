@@ -1,7 +1,8 @@
 //! Group metrics at an evaluation: per-image loss and correctness of each group (duplicated
 //! originals, near-duplicate copies, a unique sample, dropped images, the test set), in eval
 //! mode, then mean loss and accuracy per group and per class, the memorisation gap, and a
-//! loss-threshold membership inference of each train group against the test images.
+//! membership inference of each train group against the test images, by loss threshold and by
+//! logit-margin threshold (the tie-free score).
 
 use super::DeviceData;
 use super::eval::{PerImage, per_image, per_image_adversarial};
@@ -60,6 +61,11 @@ pub fn metrics(
         out.set_group(group, stat(p, classes, test_loss));
         if let Some(m) = membership(&p.loss, &test.loss) {
             out.set_membership(group, m);
+        }
+        // The margin: higher = more member-like, so its negation is the "loss" here.
+        let neg = |v: &[f64]| v.iter().map(|x| -x).collect::<Vec<f64>>();
+        if let Some(m) = membership(&neg(&p.margin), &neg(&test.margin)) {
+            out.set_margin_membership(group, m);
         }
     }
     out

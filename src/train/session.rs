@@ -323,12 +323,21 @@ impl<'a> Session<'a> {
             self.state.step,
             &mut self.state.overfit,
         );
-        self.report.split().overfit_s += t0.elapsed().as_secs_f64();
-        if rec.stat.alarm && self.job.preset.training.stop_on_overfit {
+        let took = t0.elapsed();
+        self.report.split().overfit_s += took.as_secs_f64();
+        // The check's time is not training: the step window's images/s leaves it out.
+        self.window.start += took;
+        if rec.stat.alarm
+            && self.job.preset.training.stop_on_overfit
+            && self.state.step < self.schedule.total_steps
+        {
             self.stop_early = Some(format!("step {}: {}", rec.step, rec.stat.describe(best)));
         }
         self.report.overfit(rec, best)?;
-        self.training_phase();
+        // After an alarm its phase stays up (a detached lab shows it) until training goes on.
+        if !rec.stat.alarm {
+            self.training_phase();
+        }
         Ok(())
     }
 
@@ -344,6 +353,7 @@ impl<'a> Session<'a> {
             train_loss: self.state.record_loss / count,
             train_acc: self.state.record_correct / count,
             elapsed_s: self.clock.elapsed(),
+            ends_early: self.stop_early.is_some(),
         };
         let model = self
             .model

@@ -207,6 +207,26 @@ fn prepare_into(
         emit_every: (steps_per_epoch / 25).max(1),
     };
 
+    // `stop_on_overfit` must be able to fire: FGSM / FGSM-RS training, and two checks at least
+    // (an alarm compares a check with the ones before it).
+    if t.stop_on_overfit {
+        match super::overfit::OverfitCheck::of(preset, schedule.schedule_epoch, classes) {
+            None => bail!(
+                "preset {}: training.stop_on_overfit applies to FGSM and FGSM-RS training only (this run trains with {}); remove it",
+                preset.name,
+                preset.attack.train.label()
+            ),
+            Some(c) if total_steps / c.every < 2 => bail!(
+                "preset {}: training.stop_on_overfit is set, but at one catastrophic-overfitting check every {} steps only {} check(s) fit in {} steps, and an alarm needs two; set training.overfit_every to {} or less",
+                preset.name,
+                c.every,
+                total_steps / c.every,
+                total_steps,
+                (total_steps / 2).max(1)
+            ),
+            _ => {}
+        }
+    }
     // A resumed run trains on the data it started with, or not at all: another data folder,
     // working directory or relative path would train the rest of it on other images (and the
     // new config would erase the evidence).

@@ -248,6 +248,64 @@ fn stopped_then_resumed_matches_uninterrupted() {
     }
 }
 
+/// The catastrophic-overfitting checks of a run stopped mid-way and resumed are exactly those of
+/// an uninterrupted run: their history is in the checkpoint, their attacks seeded by the step,
+/// and the checks after the checkpoint are cut with the trainer's other records.
+#[test]
+fn an_fgsm_run_stopped_and_resumed_checks_as_an_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::new(dir.path());
+    let preset = || {
+        tiny(&[
+            "attack.train.kind=fgsm-rs",
+            "attack.train.eps=0.1",
+            "attack.train.step=0.125",
+            "training.overfit_every=2",
+        ])
+    };
+    let checks = |id: &str| -> Vec<crate::store::OverfitRecord> {
+        store
+            .open(id)
+            .unwrap()
+            .metrics()
+            .unwrap()
+            .into_iter()
+            .filter_map(|m| match m {
+                MetricRecord::Overfit(o) => Some(o),
+                _ => None,
+            })
+            .collect()
+    };
+    let whole = started_id(&run_to_end(job(&store, preset(), DeviceChoice::Cpu)));
+    let serial = burn_serial();
+    let (tx, rx) = channel();
+    let w = spawn(job(&store, preset(), DeviceChoice::Cpu), tx);
+    let mut run_id = None;
+    for ev in rx.iter() {
+        if let TrainEvent::Step { run_id: id, record } = &ev
+            && record.step >= 5
+            && run_id.is_none()
+        {
+            run_id = Some(id.clone());
+            w.send(Control::Stop);
+        }
+    }
+    w.join();
+    drop(serial);
+    let id = run_id.unwrap();
+    assert_eq!(store.open(&id).unwrap().status(), RunStatus::Interrupted);
+    let mut j = job(&store, preset(), DeviceChoice::Cpu);
+    j.resume = Some(id.clone());
+    let resumed = run_to_end(j);
+    assert!(matches!(resumed.last(), Some(TrainEvent::Finished { .. })));
+    let want = checks(&whole);
+    assert_eq!(
+        want.iter().map(|c| c.step).collect::<Vec<_>>(),
+        [2, 4, 6, 8, 10, 12]
+    );
+    assert_eq!(checks(&id), want);
+}
+
 #[test]
 fn an_error_inside_training_ends_as_a_failed_run() {
     let dir = tempfile::tempdir().unwrap();

@@ -136,13 +136,21 @@ fn train(s: &mut Session) -> Result<End> {
         }
         let t0 = Instant::now();
         s.train_step();
+        let mut at_eval = s.schedule.points.contains(&s.state.step);
+        let recorded = s.state.step % s.schedule.emit_every == 0 || at_eval;
+        if recorded {
+            // (Its read-back is where queued device work finishes: counted as steps.)
+            s.record_window()?;
+        }
         s.split().steps_s += t0.elapsed().as_secs_f64();
         s.check_overfit()?;
         // An alarm under `training.stop_on_overfit` ends the run here: evaluated and
         // checkpointed like an evaluation point.
-        let at_eval = s.schedule.points.contains(&s.state.step) || s.stop_early.is_some();
-        if s.state.step % s.schedule.emit_every == 0 || at_eval {
-            s.record_window()?;
+        if s.stop_early.is_some() {
+            at_eval = true;
+            if !recorded {
+                s.record_window()?;
+            }
         }
         if at_eval {
             s.evaluate()?;

@@ -429,42 +429,52 @@ fn compare_pairs_seed_groups_by_seed_with_a_t_interval() {
 
 #[test]
 fn a_catastrophic_overfitting_alarm_is_shown_in_red_on_the_live_screen() {
-    let (_d, store) = fixture_store();
-    let id = "20261118-110000-default-aaaaaa";
-    let run = store.open(id).unwrap();
-    let mut last = run
-        .metrics()
-        .unwrap()
-        .into_iter()
-        .rev()
-        .find_map(|m| match m {
-            crate::store::MetricRecord::Epoch(e) => Some(e),
-            _ => None,
-        })
-        .unwrap();
-    last.step += 1;
-    last.overfit = Some(crate::store::OverfitStat {
-        images: 256,
-        pgd_acc: 0.02,
-        fgsm_acc: 0.81,
-        alarm: true,
-    });
-    run.metrics_writer()
-        .unwrap()
-        .append(&crate::store::MetricRecord::Epoch(last))
-        .unwrap();
-    let mut a = app_on(&store);
-    open(&mut a, id);
-    let buf = render(&a, 160, 36);
-    let text = text(&buf);
-    let line = text
-        .lines()
-        .find(|l| l.contains("⚠ catastrophic overfitting"))
-        .unwrap_or_else(|| panic!("no alarm:\n{text}"));
-    assert!(line.contains("PGD 2.0 % / FGSM 81.0 %"), "{line}");
-    let y = text.lines().position(|l| l.contains("⚠")).unwrap() as u16;
-    let x = (0..160u16).find(|&x| buf[(x, y)].symbol() == "⚠").unwrap();
-    assert_eq!(buf[(x, y)].fg, Color::Red, "the alarm is red");
+    // The check's own record (this version), and the evaluation record's field (runs of
+    // earlier versions): both show the alarm.
+    for own_record in [true, false] {
+        let (_d, store) = fixture_store();
+        let id = "20261118-110000-default-aaaaaa";
+        let run = store.open(id).unwrap();
+        let mut last = run
+            .metrics()
+            .unwrap()
+            .into_iter()
+            .rev()
+            .find_map(|m| match m {
+                crate::store::MetricRecord::Epoch(e) => Some(e),
+                _ => None,
+            })
+            .unwrap();
+        last.step += 1;
+        let stat = crate::store::OverfitStat {
+            images: 256,
+            pgd_acc: 0.02,
+            fgsm_acc: 0.81,
+            alarm: true,
+        };
+        let rec = if own_record {
+            crate::store::MetricRecord::Overfit(crate::store::OverfitRecord {
+                step: last.step,
+                stat,
+            })
+        } else {
+            last.overfit = Some(stat);
+            crate::store::MetricRecord::Epoch(last)
+        };
+        run.metrics_writer().unwrap().append(&rec).unwrap();
+        let mut a = app_on(&store);
+        open(&mut a, id);
+        let buf = render(&a, 160, 36);
+        let text = text(&buf);
+        let line = text
+            .lines()
+            .find(|l| l.contains("⚠ catastrophic overfitting"))
+            .unwrap_or_else(|| panic!("no alarm ({own_record}):\n{text}"));
+        assert!(line.contains("PGD 2.0 % / FGSM 81.0 %"), "{line}");
+        let y = text.lines().position(|l| l.contains("⚠")).unwrap() as u16;
+        let x = (0..160u16).find(|&x| buf[(x, y)].symbol() == "⚠").unwrap();
+        assert_eq!(buf[(x, y)].fg, Color::Red, "the alarm is red");
+    }
 }
 
 #[test]

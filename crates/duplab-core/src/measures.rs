@@ -63,9 +63,16 @@ impl std::fmt::Display for Group {
 pub struct Membership {
     /// P(a member's loss < a non-member's) + ½ P(equal).
     pub auc: f64,
-    /// Highest TPR whose FPR is at most 1 %, and 10 %.
+    /// TPR at 1 % and 10 % FPR, on the ROC whose tie blocks are straight segments (the expected
+    /// TPR of a threshold that breaks ties at random): never below chance (runs written before
+    /// took the highest TPR whose FPR was at most the target, which a large tie block could put
+    /// at 0).
     pub tpr_at_1: f64,
     pub tpr_at_10: f64,
+    /// The same at 0.1 % FPR (absent in runs written before): resolved only with at least
+    /// 1,000 non-members.
+    #[serde(default)]
+    pub tpr_at_01: f64,
     /// max over thresholds of TPR − FPR.
     pub advantage: f64,
     pub members: usize,

@@ -4,7 +4,7 @@ use crate::measures::Group;
 
 /// `groups.G.loss`, `groups.G.acc`, `groups.G.gap` for every group, then
 /// `membership.G.auc|tpr_at_1|tpr_at_10|advantage` for every train group; the same prefixed
-/// `adv.` for adversarial inputs.
+/// `adv.` for adversarial inputs; then the logit-margin attack, `margin.G.auc|tpr_at_01|tpr_at_1`.
 pub fn group_columns() -> Vec<String> {
     let mut cols = vec![];
     for prefix in ["", "adv."] {
@@ -18,6 +18,11 @@ pub fn group_columns() -> Vec<String> {
             for m in ["auc", "tpr_at_1", "tpr_at_10", "advantage"] {
                 cols.push(format!("{prefix}membership.{g}.{m}"));
             }
+        }
+    }
+    for g in Group::TRAIN {
+        for m in ["auc", "tpr_at_01", "tpr_at_1"] {
+            cols.push(format!("margin.{g}.{m}"));
         }
     }
     cols
@@ -41,6 +46,12 @@ pub fn group_values(g: Option<&GroupMetrics>) -> Vec<String> {
             out.push(f(m.map(|m| m.tpr_at_10)));
             out.push(f(m.map(|m| m.advantage)));
         }
+    }
+    for grp in Group::TRAIN {
+        let m = g.and_then(|m| m.margin_membership_of(grp));
+        out.push(f(m.map(|m| m.auc)));
+        out.push(f(m.map(|m| m.tpr_at_01)));
+        out.push(f(m.map(|m| m.tpr_at_1)));
     }
     out
 }

@@ -239,6 +239,29 @@ pub fn group_table(g: &crate::store::GroupMetrics) -> String {
             "groups on adversarial inputs (the evaluation attack)",
         );
     }
+    if !g.margin_membership.is_empty() {
+        out.push_str(
+            "\nmembership by logit margin (tie-free; TPR at a fixed FPR resolves 1 / non-members)\n",
+        );
+        out.push_str(&format!(
+            "{:<11} {:>7} {:>9} {:>8} {:>9} {:>12}\n",
+            "group", "AUC", "TPR@0.1%", "TPR@1%", "TPR@10%", "non-members"
+        ));
+        for group in crate::measures::Group::ALL {
+            let Some(m) = g.margin_membership_of(group) else {
+                continue;
+            };
+            out.push_str(&format!(
+                "{:<11} {:>7.3} {:>9.1} {:>8.1} {:>9.1} {:>12}\n",
+                group.name(),
+                m.auc,
+                m.tpr_at_01 * 100.0,
+                m.tpr_at_1 * 100.0,
+                m.tpr_at_10 * 100.0,
+                m.non_members
+            ));
+        }
+    }
     out
 }
 

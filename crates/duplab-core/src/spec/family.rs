@@ -66,11 +66,12 @@ pub const CONTRAST_METRICS: &[&str] = &[
     "unique_auc",
     "dup_vs_control_unique_loss",
     "dup_vs_control_unique_auc",
+    "dup_vs_control_unique_margin_auc",
     "adv_dup_vs_control_unique_auc",
 ];
 
 /// Metrics of a within-run gap (duplicated − unique images of the same run).
-pub const GAP_METRICS: &[&str] = &["loss", "auc", "adv_auc"];
+pub const GAP_METRICS: &[&str] = &["loss", "auc", "adv_auc", "margin_auc"];
 
 /// The family's level when the grid does not give one.
 pub fn default_alpha() -> f64 {
@@ -231,7 +232,7 @@ mod tests {
         bad[1].metrics = vec!["clean".into()];
         let (field, msg) = check_family(&bad, &labels(), &kind).unwrap_err();
         assert_eq!(field, "family[1].metrics[0]");
-        assert!(msg.contains("loss, auc, adv_auc"), "{msg}");
+        assert!(msg.contains("loss, auc, adv_auc, margin_auc"), "{msg}");
 
         let mut bad = ok;
         bad[0].minus = Some(EffectRef {

@@ -86,6 +86,15 @@ impl Grid {
                 format!("is {}; give a level between 0 and 1, e.g. 0.05", g.alpha),
             ));
         }
+        // Every point must give a valid preset: check them all now, not hours into the sweep.
+        for p in g.points() {
+            g.preset(&p).map_err(|e| SpecError::Invalid {
+                origin: origin.into(),
+                field: format!("point {}", p.label),
+                message: format!("gives an invalid preset: {e}"),
+            })?;
+        }
+        // (After the presets: a family check reads each point's duplication.)
         let labels = g.labels();
         let points = g.points();
         let kind = |label: &str| {
@@ -100,14 +109,6 @@ impl Grid {
             }
         };
         super::family::check_family(&g.family, &labels, &kind).map_err(|(f, m)| invalid(&f, m))?;
-        // Every point must give a valid preset: check them all now, not hours into the sweep.
-        for p in g.points() {
-            g.preset(&p).map_err(|e| SpecError::Invalid {
-                origin: origin.into(),
-                field: format!("point {}", p.label),
-                message: format!("gives an invalid preset: {e}"),
-            })?;
-        }
         Ok(g)
     }
 

@@ -100,7 +100,9 @@ pub struct TrainingSpec {
     #[serde(default, skip_serializing_if = "is_false")]
     pub stop_on_overfit: bool,
     /// FGSM / FGSM-RS training: steps between catastrophic-overfitting checks (PGD-10 and FGSM
-    /// at the training ε on 256 training images); 0 = once per epoch of the un-duplicated set.
+    /// at the training ε on 256 training images); 0 = once per epoch as the learning-rate
+    /// schedule counts it (the un-duplicated set's under a fixed step budget, the training set's
+    /// when training by epochs).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub overfit_every: usize,
     /// How much (a fraction of the images) FGSM accuracy may fall from one check to the next

@@ -76,6 +76,11 @@ pub(crate) mod nan {
 pub struct GroupMetrics {
     pub groups: std::collections::BTreeMap<String, GroupStat>,
     pub membership: std::collections::BTreeMap<String, Membership>,
+    /// The same attack on the logit margin φ = z_y − log Σ_{j≠y} e^{z_j} (f64; higher = more
+    /// member-like) instead of the loss: no ties where the float32 loss of confident images is
+    /// exactly 0 (absent in runs written before).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub margin_membership: std::collections::BTreeMap<String, Membership>,
     /// The same on adversarial inputs (the evaluation attack, on its image limit per group),
     /// at the evaluations where the robust attack runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -103,10 +108,17 @@ impl GroupMetrics {
     pub fn set_membership(&mut self, g: Group, m: Membership) {
         self.membership.insert(g.name().to_string(), m);
     }
+
+    /// The margin attack of group `g` against the test images, if measured.
+    pub fn margin_membership_of(&self, g: Group) -> Option<&Membership> {
+        self.margin_membership.get(g.name())
+    }
+
+    pub fn set_margin_membership(&mut self, g: Group, m: Membership) {
+        self.margin_membership.insert(g.name().to_string(), m);
+    }
 }
 
-/// Test-set results at an evaluation point (the end of an epoch, or a point of a step budget).
-/// The record kind stays `epoch` in `metrics.jsonl` so older files read the same.
 /// The catastrophic-overfitting check of FGSM / FGSM-RS training (Wong et al. 2020): accuracy
 /// of a fixed batch of training images under PGD and under FGSM at the training ε.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

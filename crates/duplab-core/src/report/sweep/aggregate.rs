@@ -90,6 +90,17 @@ pub fn aggregate(runs: &[RunFacts]) -> Vec<PointStats> {
                 }),
                 adv_dup_auc: auc(Group::Duplicated, true),
                 adv_unique_auc: auc(Group::Unique, true),
+                dup_margin_auc: per(&|s| {
+                    Some(
+                        s.groups
+                            .as_ref()?
+                            .margin_membership_of(Group::Duplicated)?
+                            .auc,
+                    )
+                }),
+                unique_margin_auc: per(&|s| {
+                    Some(s.groups.as_ref()?.margin_membership_of(Group::Unique)?.auc)
+                }),
                 per_seed: runs
                     .iter()
                     .map(|r| SeedValues::of(&r.id, r.seed, &r.summary))

@@ -213,12 +213,16 @@ pub fn metric_label(m: &str) -> &'static str {
         "unique_auc" => "membership AUC of the unique images",
         "dup_vs_control_unique_loss" => "loss, duplicated vs the control's unique images",
         "dup_vs_control_unique_auc" => "membership AUC, duplicated vs the control's unique images",
+        "dup_vs_control_unique_margin_auc" => {
+            "margin membership AUC, duplicated vs the control's unique images"
+        }
         "adv_dup_vs_control_unique_auc" => {
             "adversarial membership AUC, duplicated vs the control's unique images"
         }
         "loss" => "loss",
         "auc" => "membership AUC",
         "adv_auc" => "adversarial membership AUC",
+        "margin_auc" => "membership AUC by logit margin",
         _ => "unknown metric",
     }
 }
@@ -272,6 +276,7 @@ fn effect_values(
             "unique_auc" => v.unique_auc? - w.unique_auc?,
             "dup_vs_control_unique_loss" => v.dup_loss? - w.unique_loss?,
             "dup_vs_control_unique_auc" => v.dup_auc? - w.unique_auc?,
+            "dup_vs_control_unique_margin_auc" => v.dup_margin_auc? - w.unique_margin_auc?,
             "adv_dup_vs_control_unique_auc" => v.adv_dup_auc? - w.adv_unique_auc?,
             _ => return None,
         })
@@ -290,6 +295,7 @@ fn gap_metric(metric: &str) -> Option<fn(&SeedValues) -> Option<f64>> {
         "loss" => |v| Some(v.dup_loss? - v.unique_loss?),
         "auc" => |v| Some(v.dup_auc? - v.unique_auc?),
         "adv_auc" => |v| Some(v.adv_dup_auc? - v.adv_unique_auc?),
+        "margin_auc" => |v| Some(v.dup_margin_auc? - v.unique_margin_auc?),
         _ => return None,
     })
 }

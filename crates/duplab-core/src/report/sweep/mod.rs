@@ -64,6 +64,11 @@ pub struct PointStats {
     pub dup_tpr_at_1: Option<Stat>,
     pub adv_dup_auc: Option<Stat>,
     pub adv_unique_auc: Option<Stat>,
+    /// Membership AUC of the logit-margin attack (tie-free; runs of earlier versions: none).
+    #[serde(default)]
+    pub dup_margin_auc: Option<Stat>,
+    #[serde(default)]
+    pub unique_margin_auc: Option<Stat>,
     /// One entry per run, for paired statistics (seed → values).
     #[serde(default)]
     pub per_seed: Vec<SeedValues>,
@@ -83,6 +88,10 @@ pub struct SeedValues {
     pub unique_auc: Option<f64>,
     pub adv_dup_auc: Option<f64>,
     pub adv_unique_auc: Option<f64>,
+    #[serde(default)]
+    pub dup_margin_auc: Option<f64>,
+    #[serde(default)]
+    pub unique_margin_auc: Option<f64>,
     /// Per-class clean and robust accuracy (class-level paired statistics).
     #[serde(default)]
     pub per_class_clean: Vec<f64>,
@@ -96,6 +105,7 @@ impl SeedValues {
         let loss = |n: Group| Some(g?.group(n)?.loss);
         let auc = |n: Group| Some(g?.membership_of(n)?.auc);
         let adv = |n: Group| Some(g?.adversarial.as_ref()?.membership_of(n)?.auc);
+        let margin = |n: Group| Some(g?.margin_membership_of(n)?.auc);
         SeedValues {
             id: id.to_string(),
             seed,
@@ -108,6 +118,8 @@ impl SeedValues {
             unique_auc: auc(Group::Unique),
             adv_dup_auc: adv(Group::Duplicated),
             adv_unique_auc: adv(Group::Unique),
+            dup_margin_auc: margin(Group::Duplicated),
+            unique_margin_auc: margin(Group::Unique),
             per_class_clean: s.per_class_acc.clone(),
             per_class_robust: s.robust_per_class_acc.clone(),
         }

@@ -71,6 +71,27 @@ pub fn markdown(title: &str, stats: &[PointStats]) -> String {
             ));
         }
     }
+    if stats.iter().any(|s| s.unique_margin_auc.is_some()) {
+        out.push_str(
+            "\n## Membership by logit margin\n\nThe same membership inference on the logit margin \
+             φ = z_y − log Σ_{j≠y} e^{z_j} (f64) instead of the loss: the score without ties. \
+             Mean ± sample std over seeds.\n\n\
+             | point | AUC duplicated | AUC unique |\n|---|---|---|\n",
+        );
+        let f = |s: &Option<Stat>| match s {
+            Some(s) if s.n > 1 => format!("{:.3} ± {:.3}", s.mean, s.std),
+            Some(s) => format!("{:.3}", s.mean),
+            None => "-".into(),
+        };
+        for s in stats {
+            out.push_str(&format!(
+                "| {} | {} | {} |\n",
+                s.label,
+                f(&s.dup_margin_auc),
+                f(&s.unique_margin_auc)
+            ));
+        }
+    }
     let mut attacks: Vec<&str> = stats
         .iter()
         .filter_map(|s| s.robust_attack.as_deref())
