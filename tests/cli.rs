@@ -1230,10 +1230,10 @@ fn term_then_hup_still_checkpoints() {
 }
 
 /// The catastrophic-overfitting alarm, on the preset that overfits on purpose: its checks run
-/// every 50 steps (not only at the two evaluations), the alarm fires, and with
-/// `training.stop_on_overfit` the run ends at the first alarm, between evaluations — evaluated
-/// (robust accuracy included), checkpointed and finished there, its summary saying why. Before, the check ran only at evaluations (the first
-/// could never fire) and a single image fewer under FGSM suppressed it.
+/// every 50 steps (not only at evaluations), the alarm fires, and with `training.stop_on_overfit`
+/// the run ends at the first alarm, between evaluations — evaluated (robust accuracy included),
+/// checkpointed and finished there, its summary saying why. Before, the check ran only at
+/// evaluations (the first could never fire) and a single image fewer under FGSM suppressed it.
 #[test]
 fn a_run_that_overfits_catastrophically_raises_the_alarm() {
     use duplab::store::{MetricRecord, RunStatus, RunStore};

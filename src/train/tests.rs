@@ -33,6 +33,30 @@ fn run_to_end(job: TrainJob) -> Vec<TrainEvent> {
     events
 }
 
+/// Start `job` on a worker and stop it at its first step record at or after `step`: the id of
+/// the run it stopped (whose last event must say so).
+fn stop_at(job: TrainJob, step: usize) -> String {
+    let serial = burn_serial();
+    let (tx, rx) = channel();
+    let w = spawn(job, tx);
+    let mut run_id = None;
+    for ev in rx.iter() {
+        if let TrainEvent::Step { run_id: id, record } = &ev
+            && record.step >= step
+            && run_id.is_none()
+        {
+            run_id = Some(id.clone());
+            w.send(Control::Stop);
+        }
+        if ev.is_final() {
+            assert!(matches!(ev, TrainEvent::Stopped { .. }), "{ev:?}");
+        }
+    }
+    w.join();
+    drop(serial);
+    run_id.expect("the run reached the step")
+}
+
 /// The id of the run a job's events started.
 fn started_id(events: &[TrainEvent]) -> String {
     events
@@ -179,25 +203,7 @@ fn stopped_then_resumed_matches_uninterrupted() {
     let whole_id = started_id(&whole_events);
 
     // Stop mid-run: the stop lands between steps, wherever the trainer is.
-    let serial = burn_serial();
-    let (tx, rx) = channel();
-    let w = spawn(job(&store, tiny(&[]), DeviceChoice::Cpu), tx);
-    let mut run_id = None;
-    for ev in rx.iter() {
-        if let TrainEvent::Step { run_id: id, record } = &ev
-            && record.step >= 5
-            && run_id.is_none()
-        {
-            run_id = Some(id.clone());
-            w.send(Control::Stop);
-        }
-        if ev.is_final() {
-            assert!(matches!(ev, TrainEvent::Stopped { .. }), "{ev:?}");
-        }
-    }
-    w.join();
-    drop(serial);
-    let id = run_id.unwrap();
+    let id = stop_at(job(&store, tiny(&[]), DeviceChoice::Cpu), 5);
     let run = store.open(&id).unwrap();
     assert_eq!(run.status(), RunStatus::Interrupted);
     let first_split = run
@@ -277,22 +283,7 @@ fn an_fgsm_run_stopped_and_resumed_checks_as_an_uninterrupted_one() {
             .collect()
     };
     let whole = started_id(&run_to_end(job(&store, preset(), DeviceChoice::Cpu)));
-    let serial = burn_serial();
-    let (tx, rx) = channel();
-    let w = spawn(job(&store, preset(), DeviceChoice::Cpu), tx);
-    let mut run_id = None;
-    for ev in rx.iter() {
-        if let TrainEvent::Step { run_id: id, record } = &ev
-            && record.step >= 5
-            && run_id.is_none()
-        {
-            run_id = Some(id.clone());
-            w.send(Control::Stop);
-        }
-    }
-    w.join();
-    drop(serial);
-    let id = run_id.unwrap();
+    let id = stop_at(job(&store, preset(), DeviceChoice::Cpu), 5);
     assert_eq!(store.open(&id).unwrap().status(), RunStatus::Interrupted);
     let mut j = job(&store, preset(), DeviceChoice::Cpu);
     j.resume = Some(id.clone());
