@@ -477,6 +477,67 @@ fn a_catastrophic_overfitting_alarm_is_shown_in_red_on_the_live_screen() {
     }
 }
 
+/// The memorisation panel shows the tie-free margin attack's AUC beside the loss attack's.
+#[test]
+fn the_memorisation_panel_shows_the_margin_attack() {
+    use crate::measures::{Group, Membership};
+    let (_d, store) = fixture_store();
+    let id = "20261118-110000-default-aaaaaa";
+    let run = store.open(id).unwrap();
+    let mut last = run
+        .metrics()
+        .unwrap()
+        .into_iter()
+        .rev()
+        .find_map(|m| match m {
+            crate::store::MetricRecord::Epoch(e) => Some(e),
+            _ => None,
+        })
+        .unwrap();
+    last.step += 1;
+    let mut g = crate::store::GroupMetrics::default();
+    for (group, loss) in [
+        (Group::Duplicated, 0.1),
+        (Group::Unique, 0.3),
+        (Group::Test, 0.4),
+    ] {
+        g.set_group(
+            group,
+            crate::store::GroupStat {
+                images: 100,
+                loss,
+                acc: 0.9,
+                gap: 0.4 - loss,
+                per_class_loss: vec![],
+                per_class_acc: vec![],
+            },
+        );
+    }
+    let m = |auc| Membership {
+        auc,
+        members: 100,
+        non_members: 100,
+        ..Default::default()
+    };
+    g.set_membership(Group::Duplicated, m(0.55));
+    g.set_membership(Group::Unique, m(0.51));
+    g.set_margin_membership(Group::Duplicated, m(0.612));
+    g.set_margin_membership(Group::Unique, m(0.523));
+    last.groups = Some(g);
+    run.metrics_writer()
+        .unwrap()
+        .append(&crate::store::MetricRecord::Epoch(last))
+        .unwrap();
+    let mut a = app_on(&store);
+    open(&mut a, id);
+    press(&mut a, KeyCode::Char('g'));
+    let text = text(&render(&a, 160, 36));
+    assert!(
+        text.contains("margin AUC: duplicated 0.612  unique 0.523"),
+        "{text}"
+    );
+}
+
 #[test]
 fn the_card_panel_shows_the_ladder_and_its_flags_in_red() {
     let (_d, store) = fixture_store();

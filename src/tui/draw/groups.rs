@@ -107,6 +107,16 @@ pub fn draw(f: &mut Frame, app: &App, run: &LiveRun, area: Rect) {
             )),
         ]));
     }
+    if !last.margin_membership.is_empty() {
+        // The tie-free score (logit margin, f64): what the loss attack cannot order.
+        let d = last.margin_membership_of(Group::Duplicated).map(|m| m.auc);
+        let u = last.margin_membership_of(Group::Unique).map(|m| m.auc);
+        lines.push(Line::from(format!(
+            "margin AUC: duplicated {}  unique {}",
+            d.map(|v| format!("{v:.3}")).unwrap_or("-".into()),
+            u.map(|v| format!("{v:.3}")).unwrap_or("-".into()),
+        )));
+    }
     if let Some(a) = &last.adversarial {
         let d = a.membership_of(Group::Duplicated).map(|m| m.auc);
         let u = a.membership_of(Group::Unique).map(|m| m.auc);
