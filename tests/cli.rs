@@ -1,7 +1,7 @@
 //! The real binary, driven as a script would.
 
 mod common;
-use common::{duplab, metrics_without_time, text};
+use common::{duplab, metrics_without_time, text, train_args};
 use std::path::Path;
 use std::process::Command;
 
@@ -223,19 +223,14 @@ fn no_tty_names_the_headless_commands() {
 fn headless_train_writes_a_complete_run_and_exports_it() {
     let tmp = tempfile::tempdir().unwrap();
     let o = duplab(
-        &[
-            "train",
-            "--preset",
+        &train_args(
             "default",
-            "--set",
-            "training.steps=6",
-            "--set",
-            "training.eval_every=3",
-            "--set",
-            "attack.eval.limit=64",
-            "--device",
-            "cpu",
-        ],
+            &[
+                "training.steps=6",
+                "training.eval_every=3",
+                "attack.eval.limit=64",
+            ],
+        ),
         tmp.path(),
     );
     let t = text(&o);
@@ -544,11 +539,7 @@ fn a_lab_run_killed_before_its_config_resumes_as_launched() {
     let run = store
         .create_staged_with_id(id, |r| {
             r.write_preset(&preset)?;
-            r.write_launch(&duplab::store::Launch {
-                seed: 5,
-                sweep: None,
-                point: None,
-            })
+            r.write_launch(&duplab::store::Launch::seeded(5))
         })
         .unwrap();
     let mut gone = Command::new("true").spawn().unwrap();
@@ -569,11 +560,7 @@ fn a_lab_run_killed_before_its_config_resumes_as_launched() {
     store
         .create_staged_with_id(id, |r| {
             r.write_preset(&preset)?;
-            r.write_launch(&duplab::store::Launch {
-                seed: 7,
-                sweep: None,
-                point: None,
-            })
+            r.write_launch(&duplab::store::Launch::seeded(7))
         })
         .unwrap();
     let o = duplab(
@@ -1032,20 +1019,14 @@ fn a_resume_on_other_data_is_refused_and_loses_nothing() {
     };
     let o = run_in(
         &a,
-        &[
-            "train",
-            "--preset",
+        &train_args(
             preset.to_str().unwrap(),
-            "--set",
-            "training.steps=6",
-            "--set",
-            "training.eval_every=3",
-            "--set",
-            "attack.eval.kind=none",
-            "--device",
-            "cpu",
-            "--plain",
-        ],
+            &[
+                "training.steps=6",
+                "training.eval_every=3",
+                "attack.eval.kind=none",
+            ],
+        ),
     );
     assert!(o.status.success(), "{}", text(&o));
     let id = std::fs::read_dir(&runs)
@@ -1239,21 +1220,15 @@ fn a_run_that_overfits_catastrophically_raises_the_alarm() {
     use duplab::store::{MetricRecord, RunStatus, RunStore};
     let tmp = tempfile::tempdir().unwrap();
     let o = duplab(
-        &[
-            "train",
-            "--preset",
+        &train_args(
             "default-overfit",
-            "--set",
-            "training.stop_on_overfit=true",
-            // One evaluation, at the end: the alarm falls between evaluations.
-            "--set",
-            "training.eval_every=400",
-            "--set",
-            "attack.eval.limit=64",
-            "--device",
-            "cpu",
-            "--plain",
-        ],
+            &[
+                "training.stop_on_overfit=true",
+                // One evaluation, at the end: the alarm falls between evaluations.
+                "training.eval_every=400",
+                "attack.eval.limit=64",
+            ],
+        ),
         tmp.path(),
     );
     let t = text(&o);

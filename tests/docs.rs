@@ -7,9 +7,7 @@ use duplab::report::{BEGIN_MARKER, SweepReport, render_blocks};
 use std::path::Path;
 
 fn load(p: &str) -> Result<SweepReport, String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(p);
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    SweepReport::read(&Path::new(env!("CARGO_MANIFEST_DIR")).join(p))
 }
 
 #[test]

@@ -118,7 +118,7 @@ fn family_grid(name: Option<&str>, required: bool) -> Result<Option<crate::spec:
 /// `--from DIR`: the report in DIR recomputed from its report.json, with the family its grid
 /// declares now; written back to DIR (or `--out`).
 fn recompute(dir: &Path, grid: Option<&str>, out: Option<PathBuf>) -> Result<i32> {
-    let old = read_report(&dir.join("report.json")).map_err(failure)?;
+    let old = SweepReport::read(&dir.join("report.json")).map_err(failure)?;
     let sweep = old.sweep.clone().or_else(|| {
         dir.file_name()
             .map(|n| n.to_string_lossy().to_string())
@@ -152,20 +152,12 @@ fn recompute(dir: &Path, grid: Option<&str>, out: Option<PathBuf>) -> Result<i32
     write_report(&report, &out.unwrap_or_else(|| dir.to_path_buf()))
 }
 
-/// A report.json, read with a size cap (it is a file anyone may hand us).
-fn read_report(path: &Path) -> Result<SweepReport, String> {
-    let bytes = crate::atomic::read_small(path, 256 << 20)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| format!("{}: not a duplab report: {e}", path.display()))
-}
-
 /// `--docs FILE...`: every generated block re-rendered from the report it names.
 fn docs(files: &[PathBuf]) -> Result<i32> {
     for f in files {
         let text =
             std::fs::read_to_string(f).map_err(|e| failure(format!("{}: {e}", f.display())))?;
-        let load = |p: &str| read_report(Path::new(p));
+        let load = |p: &str| SweepReport::read(Path::new(p));
         let new =
             render_blocks(&text, &load).map_err(|e| failure(format!("{}: {e}", f.display())))?;
         if new != text {

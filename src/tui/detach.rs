@@ -27,11 +27,7 @@ pub fn detach(
     // config leaves a run that `duplab train --resume` continues as it was launched.
     let run = store.create_staged_with_id(id, |r| {
         r.write_preset(preset)?;
-        r.write_launch(&crate::store::Launch {
-            seed,
-            sweep: None,
-            point: None,
-        })
+        r.write_launch(&crate::store::Launch::seeded(seed))
     })?;
     let started = (|| -> Result<u32> {
         let log = std::fs::File::create(run.log_path())

@@ -427,6 +427,19 @@ fn compare_pairs_seed_groups_by_seed_with_a_t_interval() {
     );
 }
 
+/// A stored run's last evaluation record, for a test to change and append again.
+fn last_evaluation(run: &crate::store::Run) -> crate::store::EpochRecord {
+    run.metrics()
+        .unwrap()
+        .into_iter()
+        .rev()
+        .find_map(|m| match m {
+            crate::store::MetricRecord::Epoch(e) => Some(e),
+            _ => None,
+        })
+        .expect("the fixture run has evaluations")
+}
+
 #[test]
 fn a_catastrophic_overfitting_alarm_is_shown_in_red_on_the_live_screen() {
     // The check's own record (this version), and the evaluation record's field (runs of
@@ -435,16 +448,7 @@ fn a_catastrophic_overfitting_alarm_is_shown_in_red_on_the_live_screen() {
         let (_d, store) = fixture_store();
         let id = "20261118-110000-default-aaaaaa";
         let run = store.open(id).unwrap();
-        let mut last = run
-            .metrics()
-            .unwrap()
-            .into_iter()
-            .rev()
-            .find_map(|m| match m {
-                crate::store::MetricRecord::Epoch(e) => Some(e),
-                _ => None,
-            })
-            .unwrap();
+        let mut last = last_evaluation(&run);
         last.step += 1;
         let stat = crate::store::OverfitStat {
             images: 256,
@@ -484,16 +488,7 @@ fn the_memorisation_panel_shows_the_margin_attack() {
     let (_d, store) = fixture_store();
     let id = "20261118-110000-default-aaaaaa";
     let run = store.open(id).unwrap();
-    let mut last = run
-        .metrics()
-        .unwrap()
-        .into_iter()
-        .rev()
-        .find_map(|m| match m {
-            crate::store::MetricRecord::Epoch(e) => Some(e),
-            _ => None,
-        })
-        .unwrap();
+    let mut last = last_evaluation(&run);
     last.step += 1;
     let mut g = crate::store::GroupMetrics::default();
     for (group, loss) in [

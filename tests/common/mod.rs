@@ -16,6 +16,17 @@ pub fn duplab(args: &[&str], runs: &Path) -> Output {
         .expect("the binary runs")
 }
 
+/// `duplab train --preset PRESET --set S… --device cpu --plain`: the arguments of a small
+/// headless run on the CPU.
+pub fn train_args<'a>(preset: &'a str, sets: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["train", "--preset", preset];
+    for s in sets {
+        args.extend(["--set", s]);
+    }
+    args.extend(["--device", "cpu", "--plain"]);
+    args
+}
+
 /// stdout then stderr, for messages.
 pub fn text(o: &Output) -> String {
     format!(

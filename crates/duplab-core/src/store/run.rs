@@ -38,6 +38,17 @@ pub struct Launch {
     pub point: Option<String>,
 }
 
+impl Launch {
+    /// A launch outside a sweep (the lab's): just the seed.
+    pub fn seeded(seed: u64) -> Launch {
+        Launch {
+            seed,
+            sweep: None,
+            point: None,
+        }
+    }
+}
+
 impl RunStore {
     pub fn new(root: impl Into<PathBuf>) -> RunStore {
         RunStore { root: root.into() }

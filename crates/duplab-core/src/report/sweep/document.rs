@@ -4,7 +4,7 @@
 //! result tables of the README and the docs are generated from it, between markers, and checked
 //! byte for byte by a test: prose and numbers cannot drift apart.
 
-use super::render::{comparisons_markdown, delta_ci, markdown, p_str, pm};
+use super::render::{comparisons_markdown, delta_ci, markdown, mean_sd, p_str, pm};
 use super::{Family, PointStats, evaluate, verdict};
 use crate::report::{CardRow, cards_markdown};
 use crate::spec::Declared;
@@ -60,6 +60,15 @@ impl SweepReport {
                 .map(comparisons_markdown)
                 .unwrap_or_default()
             + &cards_markdown(&self.cards)
+    }
+
+    /// A `report.json`, read with a size cap (it is a file anyone may hand us); the error names
+    /// the file.
+    pub fn read(path: &std::path::Path) -> Result<SweepReport, String> {
+        let bytes = crate::atomic::read_small(path, 256 << 20)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| format!("{}: not a duplab report: {e}", path.display()))
     }
 
     pub fn json(&self) -> String {
@@ -159,11 +168,7 @@ impl SweepReport {
     /// The group metrics at the last evaluation (points that recorded them): mean loss of the
     /// duplicated, unique and test images and the loss attack's membership AUC, mean ± std.
     pub fn groups_table(&self) -> String {
-        let f = |s: &Option<super::Stat>, d: usize| match s {
-            Some(s) if s.n > 1 => format!("{:.*} ± {:.*}", d, s.mean, d, s.std),
-            Some(s) => format!("{:.*}", d, s.mean),
-            None => "-".into(),
-        };
+        let f = mean_sd;
         let mut out = String::from(
             "| point | loss duplicated | loss unique | loss test | AUC duplicated | AUC unique |\n|---|---|---|---|---|---|\n",
         );
@@ -230,25 +235,22 @@ pub fn render_blocks(
 ) -> Result<String, String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    let line_of = |consumed: &str| consumed.lines().count() + 1;
-    let mut consumed = String::new();
     while let Some(at) = rest.find(BEGIN_MARKER) {
         let (before, from) = rest.split_at(at);
         out.push_str(before);
-        consumed.push_str(before);
-        let line = line_of(&consumed);
+        // The marker's line in the file, for errors.
+        let line = text[..text.len() - from.len()].lines().count() + 1;
         let header_end = from.find("-->").ok_or_else(|| {
             format!("line {line}: a `{BEGIN_MARKER}` marker is not closed by -->")
         })?;
         let spec = from[BEGIN_MARKER.len()..header_end].trim();
         let (path, view) = spec.split_once(' ').unwrap_or((spec, ""));
-        let header = &from[..header_end + 3];
         let after_header = &from[header_end + 3..];
         let end = after_header
             .find(END_MARKER)
             .ok_or_else(|| format!("line {line}: the block for {path} has no `{END_MARKER}`"))?;
         let report = load(path).map_err(|e| format!("line {line}: {path}: {e}"))?;
-        out.push_str(header);
+        out.push_str(&from[..header_end + 3]);
         out.push_str("\n\n");
         out.push_str(
             &report
@@ -257,9 +259,6 @@ pub fn render_blocks(
         );
         out.push('\n');
         out.push_str(END_MARKER);
-        let used = &after_header[..end + END_MARKER.len()];
-        consumed.push_str(header);
-        consumed.push_str(used);
         rest = &after_header[end + END_MARKER.len()..];
     }
     out.push_str(rest);

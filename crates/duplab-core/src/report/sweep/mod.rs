@@ -65,9 +65,9 @@ pub struct PointStats {
     pub adv_dup_auc: Option<Stat>,
     pub adv_unique_auc: Option<Stat>,
     /// Membership AUC of the logit-margin attack (tie-free; runs of earlier versions: none).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dup_margin_auc: Option<Stat>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unique_margin_auc: Option<Stat>,
     /// One entry per run, for paired statistics (seed → values).
     #[serde(default)]
@@ -88,9 +88,9 @@ pub struct SeedValues {
     pub unique_auc: Option<f64>,
     pub adv_dup_auc: Option<f64>,
     pub adv_unique_auc: Option<f64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dup_margin_auc: Option<f64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unique_margin_auc: Option<f64>,
     /// Per-class clean and robust accuracy (class-level paired statistics).
     #[serde(default)]

@@ -12,6 +12,15 @@ pub(super) fn pm(s: &Option<Stat>) -> String {
     }
 }
 
+/// Mean ± sample std with `d` decimals (the mean alone for one seed; "-" when absent).
+pub(super) fn mean_sd(s: &Option<Stat>, d: usize) -> String {
+    match s {
+        Some(s) if s.n > 1 => format!("{:.*} ± {:.*}", d, s.mean, d, s.std),
+        Some(s) => format!("{:.*}", d, s.mean),
+        None => "-".into(),
+    }
+}
+
 fn num(s: &Option<Stat>, digits: usize) -> String {
     s.map(|s| format!("{:.*}", digits, s.mean))
         .unwrap_or_else(|| "-".into())
@@ -44,11 +53,7 @@ pub fn markdown(title: &str, stats: &[PointStats]) -> String {
              | point | loss duplicated | loss unique | loss test | AUC duplicated | AUC unique | TPR@1% duplicated | adv. AUC duplicated | adv. AUC unique |\n\
              |---|---|---|---|---|---|---|---|---|\n",
         );
-        let f = |s: &Option<Stat>, d: usize| match s {
-            Some(s) if s.n > 1 => format!("{:.*} ± {:.*}", d, s.mean, d, s.std),
-            Some(s) => format!("{:.*}", d, s.mean),
-            None => "-".into(),
-        };
+        let f = mean_sd;
         for s in stats {
             out.push_str(&format!(
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
@@ -78,11 +83,7 @@ pub fn markdown(title: &str, stats: &[PointStats]) -> String {
              Mean ± sample std over seeds.\n\n\
              | point | AUC duplicated | AUC unique |\n|---|---|---|\n",
         );
-        let f = |s: &Option<Stat>| match s {
-            Some(s) if s.n > 1 => format!("{:.3} ± {:.3}", s.mean, s.std),
-            Some(s) => format!("{:.3}", s.mean),
-            None => "-".into(),
-        };
+        let f = |s: &Option<Stat>| mean_sd(s, 3);
         for s in stats {
             out.push_str(&format!(
                 "| {} | {} | {} |\n",
