@@ -108,6 +108,10 @@ pub struct Session<'a> {
     /// The model's input (shape and normalisation) and the class names, for the final weights.
     input: InputShape,
     class_names: Vec<String>,
+    /// A reference model's membership record, completed with the margins at the end.
+    reference: Option<super::setup::Reference>,
+    /// SHA-256 of the pool images (the reference record names the pool it scored).
+    pool_checksum: String,
 }
 
 impl<'a> Session<'a> {
@@ -164,6 +168,8 @@ impl<'a> Session<'a> {
             stop_early: None,
             input: s.input,
             class_names: s.class_names,
+            reference: s.reference,
+            pool_checksum: s.pool_checksum,
         })
     }
 
@@ -440,6 +446,7 @@ impl<'a> Session<'a> {
             &self.run().dir.join(crate::store::layout::WEIGHTS),
         )
         .context("exporting final weights")?;
+        self.write_reference()?;
         self.split().save_s += t0.elapsed().as_secs_f64();
         self.report.summary.finished_at = Some(crate::store::now());
         self.report.summary.early_stop = self.stop_early.clone();
@@ -450,6 +457,46 @@ impl<'a> Session<'a> {
             run_id: self.report.run_id(),
             summary: self.report.summary.clone(),
         });
+        Ok(())
+    }
+
+    /// A reference model's last act: the logit margin of every pool image under the final
+    /// weights, with its membership mask, into `reference.json` (what LiRA and RMIA read).
+    fn write_reference(&self) -> Result<()> {
+        let (Some(r), Some(spec)) = (&self.reference, &self.job.preset.reference) else {
+            return Ok(());
+        };
+        let n = r.member.len();
+        let mut phi = Vec::with_capacity(n);
+        let all: Vec<u32> = (0..n as u32).collect();
+        for chunk in all.chunks(4096) {
+            self.report.phase(Phase::Scoring {
+                done: phi.len(),
+                total: n,
+            });
+            phi.extend(super::eval::per_image(self.model(), &self.train, Some(chunk)).margin);
+        }
+        let scores = crate::store::ReferenceScores {
+            format: crate::store::REFERENCE_FORMAT,
+            models: spec.models,
+            index: r.index,
+            seed: spec.seed,
+            pool_checksum: self.pool_checksum.clone(),
+            labels: r.labels.clone(),
+            occurrences: r.occurrences.clone(),
+            members: r
+                .member
+                .iter()
+                .map(|&m| if m { '1' } else { '0' })
+                .collect(),
+            shadowed: r.shadowed.clone(),
+            threshold: self.job.preset.data.leak_threshold,
+            phi,
+            step: self.state.step,
+        };
+        self.run()
+            .write_reference(&scores)
+            .context("writing the reference scores")?;
         Ok(())
     }
 }

@@ -88,6 +88,20 @@ pub struct Setup {
     /// The model's input (shape and normalisation) and the class names, for the final weights.
     pub input: InputShape,
     pub class_names: Vec<String>,
+    /// A reference model's half of the pool and the plan's occurrences (`[reference]` presets).
+    pub reference: Option<Reference>,
+    /// SHA-256 of the train split's images (the pool).
+    pub pool_checksum: String,
+}
+
+/// What a reference model records at its end besides the margins (`store::ReferenceScores`).
+pub struct Reference {
+    pub index: usize,
+    /// Occurrences of each pool image in the full plan (k when it is a member).
+    pub occurrences: Vec<u8>,
+    pub member: Vec<bool>,
+    pub shadowed: Vec<u32>,
+    pub labels: Vec<u8>,
 }
 
 impl JobError {
@@ -185,6 +199,25 @@ fn prepare_into(
     let classes = ds.num_classes();
     let plan = data::make_plan(&preset.duplication, &ds.train.labels, classes, job.seed)
         .map_err(|e| anyhow!("preset {}: {}", preset.name, e.within("duplication")))?;
+    // A reference model trains on its half of the pool, with the plan every model shares.
+    let (plan, reference) = match &preset.reference {
+        None => (plan, None),
+        Some(r) => {
+            let index = r
+                .model_of(job.seed)
+                .map_err(|why| anyhow!("preset {}: {why}", preset.name))?;
+            let member = data::reference_members(r.seed, r.models, index, ds.train.len());
+            let part = plan.restrict(&member, &ds.train.labels);
+            let refs = Reference {
+                index,
+                occurrences: plan.occurrences(ds.train.len()),
+                member,
+                shadowed: vec![],
+                labels: ds.train.labels.clone(),
+            };
+            (part, Some(refs))
+        }
+    };
     let (pool, indices) = plan.materialise(&ds.train);
     let selected = select(job.device)?;
     let device = selected.device.clone();
@@ -282,6 +315,7 @@ fn prepare_into(
         },
         _ => (None, None),
     };
+    let pool_checksum = train_checksum.clone();
     let mut config = RunConfig {
         id: existing
             .as_ref()
@@ -362,7 +396,26 @@ fn prepare_into(
     for s in 0..state.step {
         batches.draw(s);
     }
-    let groups = data::groups(&plan, ds.train.len(), data::UNIQUE_SAMPLE, job.seed);
+    let mut groups = data::groups(&plan, ds.train.len(), data::UNIQUE_SAMPLE, job.seed);
+    let mut reference = reference;
+    if let Some(r) = &mut reference {
+        // Half the pool is left out of a reference model: the dropped group (non-members from
+        // the training distribution) is a seeded sample of it, like the unique group.
+        if groups.dropped.len() > data::UNIQUE_SAMPLE {
+            data::rng::Rng::derive(job.seed, "dropped-sample", 0).shuffle(&mut groups.dropped);
+            groups.dropped.truncate(data::UNIQUE_SAMPLE);
+            groups.dropped.sort_unstable();
+        }
+        send_phase(events, Some(&run), Phase::PoolSearch);
+        let (pairs, _) = data::pairs_in(
+            &ds,
+            data::PairSet::Train,
+            preset.data.leak_threshold,
+            data::cache_dir().as_deref(),
+            &|_, _| {},
+        );
+        r.shadowed = data::shadowed(&r.member, &pairs);
+    }
     send_phase(events, Some(&run), Phase::LeakageSearch);
     let leakage = data::leaky_test_images(&ds, preset.data.leak_threshold);
     let mut leaky = vec![false; ds.test.len()];
@@ -387,6 +440,8 @@ fn prepare_into(
         summary,
         input: shape,
         class_names: ds.class_names,
+        reference,
+        pool_checksum,
     })
 }
 

@@ -17,6 +17,7 @@ mod leakage;
 mod membership;
 mod pair_cache;
 pub mod plan;
+pub mod reference;
 pub mod rng;
 mod subset;
 
@@ -38,6 +39,7 @@ pub use leakage::{Leakage, leaky_test_images, leaky_test_images_in};
 pub use membership::{Membership, membership};
 pub use pair_cache::{PairSet, pairs, pairs_in};
 pub use plan::{Jitter, Plan, apply_jitter, make_plan};
+pub use reference::{reference_members, shadowed};
 pub use subset::{balanced_subset, write_idx_gz};
 
 pub const FASHION_CLASSES: [&str; 10] = [

@@ -161,8 +161,8 @@ pub fn make_plan(
         }
         chosen_n[c] = k;
         let mut jr = Rng::derive(seed, "jitter", c as u64);
-        for &i in &order[..k] {
-            for _ in 0..spec.copies {
+        for (j, &i) in order[..k].iter().enumerate() {
+            for _ in 0..spec.copies_of(j) {
                 copies.push(i);
                 if spec.mode == DupMode::Near {
                     jitter.push(near_jitter(&mut jr));

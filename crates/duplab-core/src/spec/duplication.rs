@@ -53,6 +53,12 @@ pub struct DuplicationSpec {
     /// Extra copies of each chosen image (1 = appended once).
     #[serde(default = "one")]
     pub copies: usize,
+    /// Occurrence levels instead of one `copies`: the chosen images of each class are dealt in
+    /// turn to these counts of occurrences (k = 1 + copies; `[2, 4, 8, 16]` gives 1, 3, 7 and 15
+    /// extra copies), so one training set holds every level and the copy count need not be a
+    /// grid axis (the reference models of a membership study).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurrences: Option<Vec<usize>>,
     #[serde(default)]
     pub mode: DupMode,
     /// Copies replace other images of the same class: total size and class balance stay fixed,
@@ -165,6 +171,7 @@ impl Default for DuplicationSpec {
             other_rate: None,
             rates: None,
             copies: 1,
+            occurrences: None,
             mode: DupMode::Exact,
             keep_size: false,
             seed: PlanSeed::default(),
@@ -202,6 +209,31 @@ impl DuplicationSpec {
                 "copies".into(),
                 format!("is {}; allowed: 1 to 100", self.copies),
             ));
+        }
+        if let Some(levels) = &self.occurrences {
+            if levels.is_empty() || levels.iter().any(|&k| !(2..=101).contains(&k)) {
+                return Err(FieldError::new(
+                    "occurrences".into(),
+                    format!(
+                        "is {levels:?}; allowed: a non-empty list of occurrence counts from 2 to 101 (k = 1 + copies)"
+                    ),
+                ));
+            }
+            if self.copies != 1 {
+                return Err(FieldError::new(
+                    "copies".into(),
+                    format!(
+                        "is {} while occurrences is set; occurrences gives each level's copies (k − 1): remove copies",
+                        self.copies
+                    ),
+                ));
+            }
+            if self.keep_size {
+                return Err(FieldError::new(
+                    "keep_size".into(),
+                    "cannot be combined with occurrences; allowed: false".into(),
+                ));
+            }
         }
         match self.profile {
             Profile::Uniform => {
@@ -260,6 +292,14 @@ impl DuplicationSpec {
             }
         }
         Ok(())
+    }
+
+    /// Extra copies of the `j`-th chosen image of a class (in the plan's seeded order).
+    pub fn copies_of(&self, j: usize) -> usize {
+        match &self.occurrences {
+            Some(levels) if !levels.is_empty() => levels[j % levels.len()] - 1,
+            _ => self.copies,
+        }
     }
 
     fn max_rate(&self) -> f64 {
@@ -372,7 +412,10 @@ impl DuplicationSpec {
             ),
             Profile::Custom => "custom".to_string(),
         };
-        if self.copies > 1 {
+        if let Some(levels) = &self.occurrences {
+            let l: Vec<String> = levels.iter().map(|k| k.to_string()).collect();
+            s.push_str(&format!(" k∈{{{}}}", l.join(",")));
+        } else if self.copies > 1 {
             s.push_str(&format!(" ×{}", self.copies));
         }
         if self.mode == DupMode::Near {

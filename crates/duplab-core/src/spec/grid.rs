@@ -88,11 +88,17 @@ impl Grid {
         }
         // Every point must give a valid preset: check them all now, not hours into the sweep.
         for p in g.points() {
-            g.preset(&p).map_err(|e| SpecError::Invalid {
+            let preset = g.preset(&p).map_err(|e| SpecError::Invalid {
                 origin: origin.into(),
                 field: format!("point {}", p.label),
                 message: format!("gives an invalid preset: {e}"),
             })?;
+            // A reference model's seed is its index among the reference models.
+            if let Some(r) = &preset.reference
+                && let Err(why) = r.model_of(p.seed)
+            {
+                return Err(invalid("seeds", format!("(point {}): {why}", p.label)));
+            }
         }
         // (After the presets: a family check reads each point's duplication.)
         let labels = g.labels();

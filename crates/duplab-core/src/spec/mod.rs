@@ -10,6 +10,7 @@ mod error;
 mod family;
 mod grid;
 mod overrides;
+mod reference;
 mod training;
 
 pub use attack::{AttackKind, AttackSpec, EvalSpec, Norm};
@@ -18,6 +19,7 @@ pub use error::{FieldError, SpecError};
 pub use family::{CONTRAST_METRICS, Declared, EffectRef, GAP_METRICS, family_size};
 pub use grid::{Axis, AxisValue, BUILTIN_GRIDS, Grid, Point, load_grid};
 pub use overrides::{OverrideError, apply_override};
+pub use reference::ReferenceSpec;
 pub use training::{Length, ModelKind, OptimizerKind, Schedule, TrainingSpec};
 
 use serde::{Deserialize, Serialize};
@@ -165,6 +167,9 @@ pub struct Preset {
     #[serde(default)]
     pub attack: AttackSection,
     pub training: TrainingSpec,
+    /// Present when the preset's runs are the reference models of a membership study.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<ReferenceSpec>,
 }
 
 impl Preset {
@@ -239,6 +244,32 @@ impl Preset {
             .validate()
             .map_err(|e| e.within("attack.eval"))?;
         self.training.validate().map_err(|e| e.within("training"))?;
+        if let Some(r) = &self.reference {
+            r.validate().map_err(|e| e.within("reference"))?;
+            if self.duplication.seed == PlanSeed::Run {
+                return Err(FieldError::new(
+                    "duplication.seed".into(),
+                    "is \"run\", but reference models share one duplication plan (only membership is random); allowed: a fixed number".into(),
+                ));
+            }
+            if self.duplication.keep_size || self.duplication.dedup {
+                return Err(FieldError::new(
+                    if self.duplication.keep_size { "duplication.keep_size" } else { "duplication.dedup" }.into(),
+                    "cannot be combined with reference models (the pool is the whole training split); allowed: false".into(),
+                ));
+            }
+            if let Some(bad) = self
+                .training
+                .seeds
+                .iter()
+                .find(|&&s| r.model_of(s).is_err())
+            {
+                return Err(FieldError::new(
+                    "training.seeds".into(),
+                    r.model_of(*bad).unwrap_err(),
+                ));
+            }
+        }
         Ok(())
     }
 

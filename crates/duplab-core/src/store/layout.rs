@@ -48,5 +48,8 @@ pub const CHECKPOINT_STATE: &str = "state.json";
 /// earlier versions; now `model-STEP.bpk` and `optim-STEP.bpk`, named by `state.json`.
 pub const CHECKPOINT_MODEL: &str = "model.bpk";
 pub const CHECKPOINT_OPTIM: &str = "optim.bpk";
+/// `reference.json`: a reference model's membership mask, occurrences and per-image logit
+/// margins (written once, at the end, by the trainer of a preset with `[reference]`).
+pub const REFERENCE: &str = "reference.json";
 /// `model.safetensors`: the final weights in PyTorch's layout (a finished run).
 pub const WEIGHTS: &str = "model.safetensors";

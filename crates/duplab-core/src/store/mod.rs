@@ -19,6 +19,7 @@ mod lease;
 mod metrics;
 mod phase;
 mod points;
+mod reference;
 mod run;
 mod status;
 mod summary;
@@ -38,6 +39,7 @@ pub use metrics::{
 };
 pub use phase::Phase;
 pub use points::{PointPlan, PointTake};
+pub use reference::{REFERENCE_FORMAT, ReferenceScores};
 pub use run::{Launch, Run, RunStore, now};
 pub use status::RunStatus;
 pub use summary::{CardStat, Summary, TimeSplit};

@@ -31,6 +31,14 @@ pub enum Phase {
         total: usize,
     },
     Groups,
+    /// A reference model: near-duplicates within the pool (cached per data set), to leave
+    /// disguised members out of the non-members.
+    PoolSearch,
+    /// A reference model's last act: the logit margin of every pool image.
+    Scoring {
+        done: usize,
+        total: usize,
+    },
     OverfitCheck,
     /// The catastrophic-overfitting check fired; `what` says at which step and how.
     OverfitAlarm {
@@ -67,6 +75,13 @@ impl std::fmt::Display for Phase {
                 total,
             } => write!(f, "robust evaluation ({attack}): {done}/{total} images"),
             Phase::Groups => f.write_str("group metrics: duplicated, unique, dropped, test"),
+            Phase::PoolSearch => {
+                f.write_str("finding near-duplicates within the pool (membership non-members)")
+            }
+            Phase::Scoring { done, total } => write!(
+                f,
+                "scoring the pool for the membership attacks: {done}/{total} images"
+            ),
             Phase::OverfitCheck => {
                 f.write_str("catastrophic-overfitting check: PGD and FGSM on 256 training images")
             }
@@ -79,7 +94,10 @@ impl Phase {
     /// Progress within long work (decoding, a robust pass): many a second, so the phase file
     /// takes only some of them.
     pub fn is_progress(&self) -> bool {
-        matches!(self, Phase::DecodingFolder { .. } | Phase::Robust { .. })
+        matches!(
+            self,
+            Phase::DecodingFolder { .. } | Phase::Robust { .. } | Phase::Scoring { .. }
+        )
     }
 }
 

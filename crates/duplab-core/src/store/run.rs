@@ -329,7 +329,7 @@ impl Run {
 
     /// A JSON file of the run folder, `None` when it does not exist; unreadable JSON is an error
     /// naming the file.
-    fn read_json<T: serde::de::DeserializeOwned>(
+    pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
         &self,
         name: &str,
         what: &str,
