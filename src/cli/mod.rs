@@ -22,6 +22,7 @@ pub use exit::{EXIT_INTERRUPTED, exit_code, fail};
 mod data_cmd;
 pub mod dups_cmd;
 pub mod eval_cmd;
+mod membership_cmd;
 mod presets_cmd;
 mod report_cmd;
 mod runs_cmd;
@@ -87,6 +88,9 @@ pub enum Command {
     Sweep(sweep_cmd::SweepArgs),
     /// Mean ± std over seeds per point, skewed-class accuracy, plots: Markdown, CSV, JSON, SVG, PNG.
     Report(report_cmd::ReportArgs),
+    /// Membership inference on a sweep's reference models: LiRA, RMIA and the threshold attack
+    /// at low FPR by occurrences k, and memorisation per image (Markdown, CSV, JSON, ROC chart).
+    Membership(membership_cmd::MembershipArgs),
     /// Training throughput (images/s) per model and backend, and one epoch of the default preset.
     Bench(bench::BenchArgs),
     /// Render every TUI screen from the runs in the store into SVG and PNG files.
@@ -270,6 +274,7 @@ pub fn main() -> i32 {
             Command::Eval(args) => eval_cmd::run(&store, args),
             Command::Sweep(args) => sweep_cmd::run(&store, args),
             Command::Report(args) => report_cmd::run(&store, args),
+            Command::Membership(args) => membership_cmd::run(&store, args),
             Command::Bench(args) => bench::run(args),
             Command::Screenshots(args) => screenshots_cmd::run(&store, args),
         }),

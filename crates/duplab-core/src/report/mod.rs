@@ -3,6 +3,7 @@
 
 mod cards;
 mod export;
+pub mod membership;
 mod paired;
 mod plot;
 mod power;
