@@ -3,12 +3,11 @@
 //! files; trains nothing.
 
 use super::exit::failure;
-use crate::report::membership::{Arm, MembershipReport, analyse, arm_of};
+use crate::report::membership::{Arm, MembershipReport, analyse};
 use crate::report::write_svg_and_png;
 use crate::store::{ReferenceScores, Run, RunStore};
 use anyhow::Result;
 use clap::Args;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Args, Debug)]
@@ -27,61 +26,13 @@ pub struct MembershipArgs {
     pub json: bool,
 }
 
-/// The finished reference models of `sweep`, by point (label → (run id, scores)). Runs without
-/// reference scores (not finished, or not reference models) are counted, not read; an unreadable
-/// file is an error naming it.
+/// The finished reference models of `sweep`, by point (`report::membership::load_arms`).
 pub fn reference_arms(
     store: &RunStore,
     sweep: &str,
     point: Option<&str>,
 ) -> Result<(Vec<Arm>, usize)> {
-    let mut by_point: BTreeMap<String, Vec<(String, ReferenceScores)>> = BTreeMap::new();
-    let mut pending = 0;
-    let runs: Vec<Run> = store
-        .runs()?
-        .into_iter()
-        .filter(|r| {
-            r.config()
-                .ok()
-                .flatten()
-                .is_some_and(|c| c.sweep.as_deref() == Some(sweep))
-        })
-        .collect();
-    if runs.is_empty() {
-        return Err(failure(format!(
-            "no runs of sweep `{sweep}` in {}",
-            store.root.display()
-        )));
-    }
-    for r in runs {
-        let label = r
-            .config()
-            .ok()
-            .flatten()
-            .and_then(|c| c.point)
-            .unwrap_or_default();
-        if point.is_some_and(|p| p != label) {
-            continue;
-        }
-        match r.reference().map_err(failure)? {
-            Some(scores) => by_point
-                .entry(label)
-                .or_default()
-                .push((r.id.clone(), scores)),
-            None => pending += 1,
-        }
-    }
-    if by_point.is_empty() {
-        return Err(failure(format!(
-            "sweep `{sweep}`{} has no finished reference model ({pending} run(s) without reference scores: not finished, or their preset has no [reference])",
-            point.map(|p| format!(" point `{p}`")).unwrap_or_default()
-        )));
-    }
-    let mut arms = vec![];
-    for (label, models) in by_point {
-        arms.push(arm_of(&label, models).map_err(failure)?);
-    }
-    Ok((arms, pending))
+    crate::report::membership::load_arms(store, sweep, point).map_err(failure)
 }
 
 pub fn run(store: &RunStore, a: MembershipArgs) -> Result<i32> {
@@ -133,4 +84,75 @@ pub fn write(report: &MembershipReport, out: &Path) -> Result<()> {
         out.display()
     );
     Ok(())
+}
+
+/// `runs show` of a reference model: its membership, and how the attacks do with it as the
+/// target of the sweep's other models (the same numbers as the sweep's membership report).
+pub fn show_target(
+    store: &RunStore,
+    run: &Run,
+    scores: &ReferenceScores,
+    sweep: Option<&str>,
+    point: Option<&str>,
+) {
+    let members = scores.members.bytes().filter(|&b| b == b'1').count();
+    outln!(
+        "reference  model {} of {}: trained on {members} of the pool's {} images; {} non-members left out as near-duplicates of a member (≤ {})",
+        scores.index,
+        scores.models,
+        scores.phi.len(),
+        scores.shadowed.len(),
+        scores.threshold
+    );
+    let Some(sweep) = sweep else {
+        outln!("           (no sweep: the attacks need the other reference models of its sweep)");
+        return;
+    };
+    let arm = match reference_arms(store, sweep, point) {
+        Ok((arms, _)) => arms.into_iter().next(),
+        Err(e) => {
+            outln!("           the attacks cannot run yet: {e}");
+            return;
+        }
+    };
+    let Some(arm) = arm else { return };
+    let Some(pos) = arm.runs.iter().position(|r| r == &run.id) else {
+        return;
+    };
+    let report = analyse(&format!("Sweep {sweep}"), std::slice::from_ref(&arm));
+    let a = &report.arms[0];
+    outln!(
+        "           as the target of the other {} models (resolution 1/{:.0} = {:.3} %):",
+        a.targets.len() - 1,
+        1.0 / a.resolution,
+        a.resolution * 100.0
+    );
+    outln!(
+        "           {:<32} {:<18} {:>11} {:>10} {:>10} {:>7}",
+        "attack",
+        "stratum",
+        "avg members",
+        "TPR@0.1%",
+        "TPR@1%",
+        "AUC"
+    );
+    for attack in [
+        report.headline,
+        crate::report::membership::Attack::Threshold,
+    ] {
+        for c in a.cells.iter().filter(|c| c.attack == attack) {
+            let Some(v) = c.per_target.get(pos) else {
+                continue;
+            };
+            outln!(
+                "           {:<32} {:<18} {:>11.0} {:>9.2}% {:>9.2}% {:>7.4}",
+                attack.name(),
+                c.stratum,
+                c.members,
+                v[0] * 100.0,
+                v[1] * 100.0,
+                v[2]
+            );
+        }
+    }
 }

@@ -99,7 +99,17 @@ pub fn run(store: &RunStore, a: ReportArgs) -> Result<i32> {
     let out = a.out.clone().unwrap_or_else(|| {
         PathBuf::from("results").join(a.sweep.clone().unwrap_or_else(|| "selection".into()))
     });
-    write_report(&report, &out)
+    let code = write_report(&report, &out)?;
+    // A sweep of reference models: its membership report beside it (`duplab membership`).
+    if let Some(sweep) = &a.sweep
+        && runs.iter().any(|r| r.reference().ok().flatten().is_some())
+    {
+        let (arms, _) = super::membership_cmd::reference_arms(store, sweep, None)?;
+        let m = crate::report::membership::analyse(&format!("Sweep {sweep}"), &arms);
+        print!("\n{}", m.findings());
+        super::membership_cmd::write(&m, &out)?;
+    }
+    Ok(code)
 }
 
 /// The grid whose family a report tests: `name` when it names one. A grid asked for by

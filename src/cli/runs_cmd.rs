@@ -289,6 +289,16 @@ fn show(store: &RunStore, id: &str) -> Result<i32> {
             println!();
             print!("{}", crate::report::group_table(g));
         }
+        if let Ok(Some(scores)) = run.reference() {
+            println!();
+            super::membership_cmd::show_target(
+                store,
+                &run,
+                &scores,
+                c.sweep.as_deref(),
+                c.point.as_deref(),
+            );
+        }
         if !sum.per_class_acc.is_empty() {
             println!();
             println!(

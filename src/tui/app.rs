@@ -10,6 +10,7 @@ use super::data_view::{DataState, DataView};
 use super::dialog::Dialog;
 use super::keys::{self, Action};
 use super::live::{LiveRun, LiveState};
+use super::membership::{MembershipState, MembershipView};
 use super::presets::PresetsState;
 use super::reply::{Ask, Reply};
 use super::runs::RunsState;
@@ -30,15 +31,17 @@ pub enum Screen {
     Runs,
     Compare,
     Data,
+    Membership,
 }
 
 impl Screen {
-    pub const ALL: [Screen; 5] = [
+    pub const ALL: [Screen; 6] = [
         Screen::Presets,
         Screen::Live,
         Screen::Runs,
         Screen::Compare,
         Screen::Data,
+        Screen::Membership,
     ];
     pub fn title(self) -> &'static str {
         match self {
@@ -47,6 +50,7 @@ impl Screen {
             Screen::Runs => "Runs",
             Screen::Compare => "Compare",
             Screen::Data => "Data",
+            Screen::Membership => "Membership",
         }
     }
 }
@@ -124,6 +128,9 @@ pub enum Msg {
     DataProgress(String),
     /// The Data screen's data set and its duplicate pairs (or why not).
     DataLoaded(Result<Arc<DataView>, String>),
+    /// What the membership loader is doing, and what it found (the Membership screen).
+    MembershipProgress(String),
+    MembershipLoaded(Result<Arc<MembershipView>, String>),
     /// A control command was written into a run's folder (or could not be).
     ControlSent {
         id: String,
@@ -160,6 +167,11 @@ pub enum Effect {
         seed: u64,
         device: DeviceChoice,
     },
+    /// Attack a reference-model sweep and load its pool (the Membership screen), on a loader
+    /// thread.
+    LoadMembership {
+        sweep: String,
+    },
     /// Load a data set and search its duplicate pairs (the Data screen), on a loader thread.
     LoadData {
         spec: Box<DataSpec>,
@@ -194,6 +206,7 @@ pub struct App {
     pub(super) runs: RunsState,
     pub(super) compare: CompareState,
     pub(super) data: DataState,
+    pub(super) membership: MembershipState,
     pub(super) dialog: Option<Dialog>,
     pub(super) show_help: bool,
     pub(super) message: Option<(String, bool)>,
@@ -223,6 +236,7 @@ impl App {
             runs: RunsState::default(),
             compare: CompareState::default(),
             data: DataState::default(),
+            membership: MembershipState::default(),
             dialog: None,
             show_help: false,
             message: None,
@@ -288,6 +302,12 @@ impl App {
         }
         if s == Screen::Data {
             self.want_data();
+        }
+        if s == Screen::Membership {
+            let sweep = self.runs.current().and_then(|r| r.sweep);
+            if let Some(e) = self.membership.want(sweep) {
+                self.push(e);
+            }
         }
     }
 
@@ -410,6 +430,16 @@ impl App {
                     self.data.loading = Some(p);
                 }
                 self.screen == Screen::Data
+            }
+            Msg::MembershipProgress(p) => {
+                if self.membership.loading.is_some() {
+                    self.membership.loading = Some(p);
+                }
+                self.screen == Screen::Membership
+            }
+            Msg::MembershipLoaded(r) => {
+                self.membership.loaded(r);
+                self.screen == Screen::Membership
             }
             Msg::DataLoaded(r) => {
                 self.data.loading = None;
@@ -633,6 +663,7 @@ impl App {
                 Action::GoRuns => self.set_screen(Screen::Runs),
                 Action::GoCompare => self.set_screen(Screen::Compare),
                 Action::GoData => self.set_screen(Screen::Data),
+                Action::GoMembership => self.set_screen(Screen::Membership),
                 Action::NextScreen => self.set_screen(Screen::ALL[(i + 1) % n]),
                 Action::PrevScreen => self.set_screen(Screen::ALL[(i + n - 1) % n]),
                 _ => return false,
@@ -655,6 +686,7 @@ impl App {
             }
             Screen::Compare => self.compare.update(a),
             Screen::Data => self.data.update(a, self.presets.data_spec()),
+            Screen::Membership => self.membership.update(a),
         };
         self.apply(reply)
     }

@@ -251,6 +251,18 @@ impl Executor {
                         let _ = tx.send(Msg::DataLoaded(r));
                     });
                 }
+                Effect::LoadMembership { sweep } => {
+                    let (store, data_dir, tx) =
+                        (self.store.clone(), self.data_dir.clone(), self.tx.clone());
+                    std::thread::spawn(move || {
+                        let say = |p: String| {
+                            let _ = tx.send(Msg::MembershipProgress(p));
+                        };
+                        let r =
+                            super::membership::load_view(&store, &sweep, data_dir.as_deref(), &say);
+                        let _ = tx.send(Msg::MembershipLoaded(r.map(std::sync::Arc::new)));
+                    });
+                }
                 Effect::Control { key, control } => {
                     if let Some(w) = self.workers.get(&key) {
                         w.send(control);

@@ -17,6 +17,7 @@ pub enum Action {
     GoRuns,
     GoCompare,
     GoData,
+    GoMembership,
     NextScreen,
     PrevScreen,
     // lists
@@ -55,6 +56,9 @@ pub enum Action {
     Wider,
     Narrower,
     NextClass,
+    // membership
+    NextPoint,
+    Reload,
     // dialogs
     Yes,
     No,
@@ -168,6 +172,12 @@ pub const GLOBAL: &[Binding] = &[
         &[k('5')],
         "5",
         "data screen (duplicates the data set holds)",
+    ),
+    quiet(
+        GoMembership,
+        &[k('6')],
+        "6",
+        "membership screen (the selected run's reference-model sweep)",
     ),
     quiet(
         NextScreen,
@@ -330,6 +340,45 @@ pub const DATA: &[Binding] = &[
     b(NextClass, &[k('c')], "c", "class filter: all · each class"),
 ];
 
+pub const MEMBERSHIP: &[Binding] = &[
+    quiet(
+        Down,
+        &[code(KeyCode::Down), k('j')],
+        "↓ / j",
+        "next memorised image",
+    ),
+    quiet(
+        Up,
+        &[code(KeyCode::Up), k('k')],
+        "↑ / k",
+        "previous memorised image",
+    ),
+    quiet(
+        Top,
+        &[code(KeyCode::Home), k('g')],
+        "Home / g",
+        "most memorised",
+    ),
+    quiet(
+        Bottom,
+        &[code(KeyCode::End), k('G')],
+        "End / G",
+        "last listed",
+    ),
+    b(
+        NextPoint,
+        &[k('p')],
+        "p",
+        "next point (e.g. standard · FGSM-RS)",
+    ),
+    b(
+        Reload,
+        &[k('r')],
+        "r",
+        "analyse again (models finished since)",
+    ),
+];
+
 /// Every dialog: `y` confirms; `n`, Esc and Enter cancel. Enter is the safe choice because every
 /// dialog guards something that cannot be undone (a delete, a stop, quitting with runs).
 pub const DIALOG: &[Binding] = &[
@@ -349,6 +398,7 @@ pub fn for_screen(s: Screen) -> &'static [Binding] {
         Screen::Runs => RUNS,
         Screen::Compare => COMPARE,
         Screen::Data => DATA,
+        Screen::Membership => MEMBERSHIP,
     }
 }
 
@@ -383,6 +433,7 @@ mod tests {
             ("runs", RUNS),
             ("compare", COMPARE),
             ("data", DATA),
+            ("membership", MEMBERSHIP),
             ("dialog", DIALOG),
         ]
     }

@@ -12,6 +12,7 @@ mod draw;
 mod event;
 mod keys;
 mod live;
+mod membership;
 mod presets;
 mod reply;
 mod runs;
@@ -43,6 +44,11 @@ pub fn settle(app: &mut App) {
                 let v = data_view::load_view(&spec, None, threshold, &|_| {})
                     .map_err(|e| format!("{e:#}"));
                 app.update(Msg::DataLoaded(v.map(std::sync::Arc::new)));
+                continue;
+            }
+            if let app::Effect::LoadMembership { sweep } = &e {
+                let v = membership::load_view(&store, sweep, None, &|_| {});
+                app.update(Msg::MembershipLoaded(v.map(std::sync::Arc::new)));
                 continue;
             }
             if let Some(r) = store_worker::StoreRequest::of(e) {
@@ -126,5 +132,7 @@ pub fn run(
     event::run(store, opts, data_dir).map_err(LabError::Io)
 }
 
+#[cfg(test)]
+mod membership_tests;
 #[cfg(test)]
 mod tests;

@@ -35,6 +35,7 @@ impl StoreRequest {
             Effect::Launch { .. }
             | Effect::Detach { .. }
             | Effect::LoadData { .. }
+            | Effect::LoadMembership { .. }
             | Effect::Control { .. }
             | Effect::StopAll => None,
         }

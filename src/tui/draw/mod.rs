@@ -7,6 +7,7 @@ mod compare;
 pub mod data;
 mod groups;
 mod live;
+mod membership;
 mod presets;
 mod runs;
 
@@ -48,6 +49,7 @@ pub fn draw(f: &mut Frame, app: &App) {
         Screen::Runs => runs::draw(f, app, body),
         Screen::Compare => compare::draw(f, app, body),
         Screen::Data => data::draw(f, app, body),
+        Screen::Membership => membership::draw(f, app, body),
     }
     draw_footer(f, app, footer);
     if app.show_help {

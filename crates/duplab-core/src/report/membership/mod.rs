@@ -9,12 +9,14 @@
 mod analysis;
 mod attacks;
 mod document;
+mod load;
 mod roc;
 
 pub use analysis::{
     Arm, ArmReport, Cell, Contrast, Estimate, MembershipReport, Memorised, Stratum, analyse, arm_of,
 };
 pub use attacks::{Attack, Models, Sums, memorisation, prob, scores};
+pub use load::load_arms;
 pub use roc::{Item, Roc, log_grid, roc, roc_by, sort};
 
 #[cfg(test)]
