@@ -213,6 +213,10 @@ pub const BUILTIN_GRIDS: &[(&str, &str)] = &[
         "study-memorisation",
         include_str!("../../../../presets/study-memorisation.toml"),
     ),
+    (
+        "study-membership",
+        include_str!("../../../../presets/study-membership.toml"),
+    ),
 ];
 
 /// A grid by name (the preset folders, then the built-in set) or by path.
