@@ -141,7 +141,7 @@ pub fn show_target(
         crate::report::membership::Attack::Threshold,
     ] {
         for c in a.cells.iter().filter(|c| c.attack == attack) {
-            let Some(v) = c.per_target.get(pos) else {
+            let Some(Some(v)) = c.per_target.get(pos) else {
                 continue;
             };
             outln!(

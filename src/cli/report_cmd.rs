@@ -102,12 +102,19 @@ pub fn run(store: &RunStore, a: ReportArgs) -> Result<i32> {
     let code = write_report(&report, &out)?;
     // A sweep of reference models: its membership report beside it (`duplab membership`).
     if let Some(sweep) = &a.sweep
-        && runs.iter().any(|r| r.reference().ok().flatten().is_some())
+        && runs
+            .iter()
+            .any(|r| r.dir.join(crate::store::layout::REFERENCE).is_file())
     {
-        let (arms, _) = super::membership_cmd::reference_arms(store, sweep, None)?;
-        let m = crate::report::membership::analyse(&format!("Sweep {sweep}"), &arms);
-        print!("\n{}", m.findings());
-        super::membership_cmd::write(&m, &out)?;
+        match crate::report::membership::load_arms(store, sweep, None) {
+            Ok((arms, _)) => {
+                let m = crate::report::membership::analyse(&format!("Sweep {sweep}"), &arms);
+                print!("\n{}", m.findings());
+                super::membership_cmd::write(&m, &out)?;
+            }
+            // A sweep still running: the accuracy report stands, the membership one waits.
+            Err(e) => eprintln!("membership report not written: {e}"),
+        }
     }
     Ok(code)
 }

@@ -130,7 +130,10 @@ pub enum Msg {
     DataLoaded(Result<Arc<DataView>, String>),
     /// What the membership loader is doing, and what it found (the Membership screen).
     MembershipProgress(String),
-    MembershipLoaded(Result<Arc<MembershipView>, String>),
+    MembershipLoaded {
+        sweep: String,
+        result: Result<Arc<MembershipView>, String>,
+    },
     /// A control command was written into a run's folder (or could not be).
     ControlSent {
         id: String,
@@ -437,8 +440,8 @@ impl App {
                 }
                 self.screen == Screen::Membership
             }
-            Msg::MembershipLoaded(r) => {
-                self.membership.loaded(r);
+            Msg::MembershipLoaded { sweep, result } => {
+                self.membership.loaded(&sweep, result);
                 self.screen == Screen::Membership
             }
             Msg::DataLoaded(r) => {

@@ -135,7 +135,11 @@ fn number_keys_and_tab_switch_screens() {
         "the data screen asks for its pairs"
     );
     a.update(key(KeyCode::Tab));
+    assert_eq!(a.screen, Screen::Membership);
+    a.update(key(KeyCode::Tab));
     assert_eq!(a.screen, Screen::Presets);
+    a.update(key(KeyCode::BackTab));
+    assert_eq!(a.screen, Screen::Membership);
     a.update(key(KeyCode::BackTab));
     assert_eq!(a.screen, Screen::Data);
     a.effects.clear();

@@ -260,7 +260,10 @@ impl Executor {
                         };
                         let r =
                             super::membership::load_view(&store, &sweep, data_dir.as_deref(), &say);
-                        let _ = tx.send(Msg::MembershipLoaded(r.map(std::sync::Arc::new)));
+                        let _ = tx.send(Msg::MembershipLoaded {
+                            sweep,
+                            result: r.map(std::sync::Arc::new),
+                        });
                     });
                 }
                 Effect::Control { key, control } => {

@@ -177,7 +177,7 @@ pub const GLOBAL: &[Binding] = &[
         GoMembership,
         &[k('6')],
         "6",
-        "membership screen (the selected run's reference-model sweep)",
+        "membership screen (the selected run's sweep)",
     ),
     quiet(
         NextScreen,

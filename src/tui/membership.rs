@@ -104,7 +104,11 @@ impl MembershipState {
         Some(Effect::LoadMembership { sweep })
     }
 
-    pub fn loaded(&mut self, r: Result<Arc<MembershipView>, String>) {
+    /// A loader's answer for `sweep`; one for a sweep asked for before the last is dropped.
+    pub fn loaded(&mut self, sweep: &str, r: Result<Arc<MembershipView>, String>) {
+        if self.requested.as_deref() != Some(sweep) {
+            return;
+        }
         self.loading = None;
         match r {
             Ok(v) => {

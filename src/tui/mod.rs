@@ -47,8 +47,11 @@ pub fn settle(app: &mut App) {
                 continue;
             }
             if let app::Effect::LoadMembership { sweep } = &e {
-                let v = membership::load_view(&store, sweep, None, &|_| {});
-                app.update(Msg::MembershipLoaded(v.map(std::sync::Arc::new)));
+                let result = membership::load_view(&store, sweep, None, &|_| {});
+                app.update(Msg::MembershipLoaded {
+                    sweep: sweep.clone(),
+                    result: result.map(std::sync::Arc::new),
+                });
                 continue;
             }
             if let Some(r) = store_worker::StoreRequest::of(e) {

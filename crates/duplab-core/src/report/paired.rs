@@ -75,6 +75,34 @@ pub fn paired(diffs: &[f64]) -> Option<Paired> {
     })
 }
 
+/// A test of `mean` = 0 from a standard error found otherwise (a jackknife over `n` units):
+/// t with n − 1 degrees of freedom, its 95 % interval, p-value and MDE. `None` below 2 units.
+pub fn from_se(n: usize, mean: f64, se: f64) -> Option<Paired> {
+    if n < 2 || !se.is_finite() || !mean.is_finite() {
+        return None;
+    }
+    let df = n as f64 - 1.0;
+    let t975 = t_quantile(0.975, df);
+    let p = if se == 0.0 {
+        if mean == 0.0 { 1.0 } else { 0.0 }
+    } else {
+        2.0 * (1.0 - t_cdf((mean / se).abs(), df))
+    };
+    let mde = mde_at(n, se, 0.05);
+    Some(Paired {
+        n,
+        mean,
+        sd: se * (n as f64).sqrt(),
+        lo: mean - t975 * se,
+        hi: mean + t975 * se,
+        p,
+        p_holm: p,
+        mde,
+        mde_holm: mde,
+        alpha_holm: 0.05,
+    })
+}
+
 /// Holm's step-down correction of the p-values of one family of comparisons, in place, at
 /// α 0.05 with the family being exactly `tests`.
 pub fn holm(tests: &mut [&mut Paired]) {

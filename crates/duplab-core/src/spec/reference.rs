@@ -18,14 +18,18 @@ pub struct ReferenceSpec {
 
 /// Most reference models a study may declare (LiRA used 256 on CIFAR-10).
 pub const MAX_MODELS: usize = 1024;
+/// Fewest: 6 leave each target 2 IN and 2 OUT references per image.
+pub const MIN_MODELS: usize = 6;
 
 impl ReferenceSpec {
     pub fn validate(&self) -> Result<(), FieldError> {
-        if !(2..=MAX_MODELS).contains(&self.models) {
+        // Each image is in half the models; a target leaves N/2 − 1 references on each side of
+        // every image, and the per-image Gaussians need two.
+        if !(MIN_MODELS..=MAX_MODELS).contains(&self.models) || self.models % 2 == 1 {
             return Err(FieldError::new(
                 "models".into(),
                 format!(
-                    "is {}; allowed: 2 to {MAX_MODELS} (each image is in half of them)",
+                    "is {}; allowed: an even number from {MIN_MODELS} to {MAX_MODELS} (each image is in half of them, and a target needs two IN and two OUT references for every image)",
                     self.models
                 ),
             ));
@@ -44,5 +48,38 @@ impl ReferenceSpec {
                 self.models - 1
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::spec::find_preset;
+
+    fn load(sets: &[&str]) -> Result<crate::spec::Preset, String> {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        find_preset("default", &sets).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_reference_preset_is_checked_where_it_loads() {
+        assert!(load(&["reference.models=16"]).is_ok());
+        let e = load(&["reference.models=7"]).unwrap_err();
+        assert!(
+            e.contains("reference.models") && e.contains("even number from 6"),
+            "{e}"
+        );
+        let e = load(&["reference.models=4"]).unwrap_err();
+        assert!(e.contains("reference.models"), "{e}");
+        let e = load(&["reference.models=6", "training.seeds=[0, 6]"]).unwrap_err();
+        assert!(e.contains("training.seeds") && e.contains("seed 6"), "{e}");
+        let e = load(&["reference.models=6", "duplication.seed=\"run\""]).unwrap_err();
+        assert!(e.contains("duplication.seed"), "{e}");
+        let e = load(&["duplication.occurrences=[2, 4]", "duplication.copies=3"]).unwrap_err();
+        assert!(e.contains("duplication.copies"), "{e}");
+        let e = load(&["duplication.occurrences=[1]"]).unwrap_err();
+        assert!(
+            e.contains("duplication.occurrences") && e.contains("2 to 101"),
+            "{e}"
+        );
     }
 }

@@ -3,7 +3,7 @@
 use super::attacks::{Attack, Models, Sums, memorisation, scores};
 use super::roc::{log_grid, roc_by};
 use crate::data::rng::Rng;
-use crate::report::paired::{Paired, holm, paired};
+use crate::report::paired::{Paired, from_se, holm_family, paired};
 use crate::store::ReferenceScores;
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +40,10 @@ pub fn arm_of(label: &str, mut models: Vec<(String, ReferenceScores)>) -> Result
             Some("membership draw (reference.models, reference.seed)")
         } else if m.labels != first.labels {
             Some("labels")
+        } else if m.step != first.step {
+            Some("step budget (one stopped early?)")
+        } else if m.threshold != first.threshold {
+            Some("near-duplicate threshold (data.leak_threshold)")
         } else {
             None
         };
@@ -71,17 +75,46 @@ pub fn arm_of(label: &str, mut models: Vec<(String, ReferenceScores)>) -> Result
     })
 }
 
-/// A stratum of images by occurrences k (inclusive range).
+/// A stratum of members by occurrences k (inclusive range), each scored against all the
+/// target's non-members; or, `shadowed`, the non-members left out as near-duplicates of a member,
+/// scored as if they were members (how often the attack calls such an image a member).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stratum {
     pub name: String,
     pub k_min: u8,
     pub k_max: u8,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shadowed: bool,
 }
+
+/// What an image is to a target: a member, a non-member it is scored on, or a non-member left
+/// out as a near-duplicate of a member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Role {
+    Member,
+    NonMember,
+    Shadowed,
+    /// Too few references on a side to be scored (a sweep only partly finished).
+    Unscored,
+}
+
+/// The stratum of near-duplicates of members.
+pub const SHADOWED: &str = "near-duplicates of members (non-members)";
 
 impl Stratum {
     fn holds(&self, k: u8) -> bool {
         k >= self.k_min && k <= self.k_max
+    }
+
+    /// Whether an image of `role` and occurrences `k` is in this stratum's ROC, and on which side
+    /// (true: the positives).
+    pub(super) fn side(&self, role: Role, k: u8) -> Option<bool> {
+        match (role, self.shadowed) {
+            (Role::NonMember, _) => Some(false),
+            (Role::Member, false) if self.holds(k) => Some(true),
+            (Role::Shadowed, true) => Some(true),
+            _ => None,
+        }
     }
 }
 
@@ -100,6 +133,7 @@ fn strata(occurrences: &[u8]) -> Vec<Stratum> {
             },
             k_min: k,
             k_max: k,
+            shadowed: false,
         });
     }
     if levels.iter().filter(|&&k| k >= 2).count() > 1 {
@@ -107,12 +141,20 @@ fn strata(occurrences: &[u8]) -> Vec<Stratum> {
             name: "k≥2 (duplicated)".into(),
             k_min: 2,
             k_max: u8::MAX,
+            shadowed: false,
         });
     }
     out.push(Stratum {
         name: "all".into(),
         k_min: 1,
         k_max: u8::MAX,
+        shadowed: false,
+    });
+    out.push(Stratum {
+        name: SHADOWED.into(),
+        k_min: 0,
+        k_max: u8::MAX,
+        shadowed: true,
     });
     out
 }
@@ -158,8 +200,9 @@ pub struct Cell {
     pub tpr_01: Estimate,
     pub tpr_1: Estimate,
     pub auc: Estimate,
-    /// Per target, in `ArmReport::targets` order: [TPR 0.1 %, TPR 1 %, AUC].
-    pub per_target: Vec<[f64; 3]>,
+    /// Per target, in `ArmReport::targets` order: [TPR 0.1 %, TPR 1 %, AUC]; `None` where the
+    /// target has no image of the stratum.
+    pub per_target: Vec<Option<[f64; 3]>>,
     /// The first target's [TPR 0.1 %, TPR 1 %, AUC] and their 95 % image-bootstrap intervals.
     pub first: [f64; 3],
     pub first_lo: [f64; 3],
@@ -205,6 +248,10 @@ pub struct ArmReport {
     /// member (mean).
     pub non_members: f64,
     pub shadowed: f64,
+    /// Images left unscored per target (mean): fewer than two IN or OUT references once
+    /// balanced — none when every model of an even count of 6 or more finished.
+    #[serde(default)]
+    pub unscorable: f64,
     /// The smallest FPR step: 1 / the fewest non-members of any target.
     pub resolution: f64,
     pub strata: Vec<Stratum>,
@@ -258,6 +305,9 @@ pub struct MembershipReport {
     /// The family tested together (Holm at α 0.05): every stratum k ≥ 2 against the unique
     /// images within each point, and every stratum between each pair of points.
     pub contrasts: Vec<Contrast>,
+    /// What the family leaves out, and why.
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 const METRICS: [&str; 3] = ["tpr_01", "tpr_1", "auc"];
@@ -272,12 +322,63 @@ fn poisson1(r: &mut Rng) -> f64 {
     k
 }
 
-/// The sorted (score, member, k, scored) rows of one target under one attack.
+/// The sorted (score, role, k, image) rows of one target under one attack.
 struct Scored {
-    rows: Vec<(f64, bool, u8, u32)>,
+    rows: Vec<(f64, Role, u8, u32)>,
 }
 
-fn arm_report(arm: &Arm) -> ArmReport {
+/// One attack on one stratum of one target: its values, and its ROC on the log grid.
+struct TargetCell {
+    values: [f64; 3],
+    positives: usize,
+    curve: Vec<f64>,
+    /// The first target's 95 % image-bootstrap interval.
+    boot: Option<([f64; 3], [f64; 3])>,
+}
+
+/// Every stratum of one target under one attack (`None` where a stratum has no positives).
+fn target_cells(
+    s: &Scored,
+    strata: &[Stratum],
+    fpr_grid: &[f64],
+    boot_weights: Option<&[Vec<f64>]>,
+) -> Vec<Option<TargetCell>> {
+    strata
+        .iter()
+        .map(|st| {
+            let rows = || {
+                s.rows
+                    .iter()
+                    .filter_map(|r| st.side(r.1, r.2).map(|pos| (r.0, pos, r.3)))
+            };
+            let unit = rows().map(|(score, pos, _)| (score, pos, 1.0));
+            let roc = roc_by(unit.clone(), &FPRS)?;
+            let curve = roc_by(unit, fpr_grid).map_or_else(|| vec![0.0; fpr_grid.len()], |r| r.tpr);
+            let boot = boot_weights.map(|ws| {
+                let reps: Vec<[f64; 3]> = ws
+                    .iter()
+                    .filter_map(|w| {
+                        let b = roc_by(
+                            rows().map(|(score, pos, i)| (score, pos, w[i as usize])),
+                            &FPRS,
+                        )?;
+                        Some([b.tpr[0], b.tpr[1], b.auc])
+                    })
+                    .collect();
+                percentiles(&reps)
+            });
+            Some(TargetCell {
+                values: [roc.tpr[0], roc.tpr[1], roc.auc],
+                positives: rows().filter(|r| r.1).count(),
+                curve,
+                boot,
+            })
+        })
+        .collect()
+}
+
+/// One point's cells, curves and memorisation, without the contrast family (`analyse`).
+pub fn arm_report(arm: &Arm) -> ArmReport {
     let first = &arm.models[0];
     let n = first.phi.len();
     let occurrences = &first.occurrences;
@@ -289,107 +390,80 @@ fn arm_report(arm: &Arm) -> ArmReport {
     };
     let sums = Sums::new(&models);
     let strata = strata(occurrences);
-    let mut boot_weights: Vec<Vec<f64>> = vec![];
     let mut r = Rng::derive(0, "membership-bootstrap", 0);
-    for _ in 0..BOOTSTRAP {
-        boot_weights.push((0..n).map(|_| poisson1(&mut r)).collect());
-    }
-    // cells[attack][stratum] per target.
-    let mut values: Vec<Vec<Vec<[f64; 3]>>> = vec![vec![vec![]; strata.len()]; Attack::ALL.len()];
-    let mut members_n: Vec<Vec<f64>> = vec![vec![0.0; strata.len()]; Attack::ALL.len()];
-    let mut firsts: Vec<Vec<([f64; 3], [f64; 3], [f64; 3])>> = vec![vec![]; Attack::ALL.len()];
-    let grid_lo = 1.0 / n.max(1) as f64;
-    let mut curve_sum: Vec<Vec<Vec<f64>>> = vec![vec![]; Attack::ALL.len()];
-    let mut non_members = vec![];
-    let mut shadowed_n = vec![];
+    let boot_weights: Vec<Vec<f64>> = (0..BOOTSTRAP)
+        .map(|_| (0..n).map(|_| poisson1(&mut r)).collect())
+        .collect();
+    // per[attack][stratum][target]
+    let mut per: Vec<Vec<Vec<Option<TargetCell>>>> = (0..Attack::ALL.len())
+        .map(|_| (0..strata.len()).map(|_| vec![]).collect())
+        .collect();
+    let (mut non_members, mut shadowed_n, mut unscorable_n) = (vec![], vec![], vec![]);
     let mut min_non = usize::MAX;
-    let mut fpr_grid: Vec<f64> = vec![];
+    // One FPR grid for every target: from about the first target's resolution to 1.
+    let non_first = (0..n)
+        .filter(|&i| !member[0][i])
+        .count()
+        .saturating_sub(first.shadowed.len());
+    let fpr_grid = log_grid(1.0 / non_first.max(1) as f64, 4);
     for (t, model) in arm.models.iter().enumerate() {
-        let mut excluded = vec![false; n];
+        let mut shadowed = vec![false; n];
         for &i in &model.shadowed {
-            if let Some(e) = excluded.get_mut(i as usize) {
+            if let Some(e) = shadowed.get_mut(i as usize) {
                 *e = true;
             }
         }
-        let non = (0..n).filter(|&i| !member[t][i] && !excluded[i]).count();
+        let (scores, scorable) = scores(&models, &sums, t);
+        let role = |i: usize| match (scorable[i], member[t][i], shadowed[i]) {
+            (false, _, _) => Role::Unscored,
+            (true, true, _) => Role::Member,
+            (true, false, false) => Role::NonMember,
+            (true, false, true) => Role::Shadowed,
+        };
+        let non = (0..n).filter(|&i| role(i) == Role::NonMember).count();
         non_members.push(non as f64);
-        shadowed_n.push(model.shadowed.len() as f64);
+        shadowed_n.push((0..n).filter(|&i| role(i) == Role::Shadowed).count() as f64);
+        unscorable_n.push(scorable.iter().filter(|&&b| !b).count() as f64);
         min_non = min_non.min(non);
-        if t == 0 {
-            fpr_grid = log_grid((1.0 / non.max(1) as f64).max(grid_lo), 4);
-        }
-        for (a, (_, score)) in scores(&models, &sums, t).into_iter().enumerate() {
+        for (a, (_, score)) in scores.into_iter().enumerate() {
             let mut s = Scored {
                 rows: (0..n)
-                    .filter(|&i| member[t][i] || !excluded[i])
-                    .map(|i| (score[i], member[t][i], occurrences[i], i as u32))
+                    .map(|i| (score[i], role(i), occurrences[i], i as u32))
                     .collect(),
             };
             s.rows.sort_by(|x, y| y.0.total_cmp(&x.0));
-            for (si, st) in strata.iter().enumerate() {
-                let rows = s
-                    .rows
-                    .iter()
-                    .filter(|r| !r.1 || st.holds(r.2))
-                    .map(|r| (r.0, r.1, 1.0));
-                let Some(roc) = roc_by(rows, &FPRS) else {
-                    continue;
-                };
-                members_n[a][si] += s.rows.iter().filter(|r| r.1 && st.holds(r.2)).count() as f64;
-                values[a][si].push([roc.tpr[0], roc.tpr[1], roc.auc]);
-                if t == 0 {
-                    let mut boot: Vec<[f64; 3]> = vec![];
-                    for w in &boot_weights {
-                        let rows = s
-                            .rows
-                            .iter()
-                            .filter(|r| !r.1 || st.holds(r.2))
-                            .map(|r| (r.0, r.1, w[r.3 as usize]));
-                        if let Some(b) = roc_by(rows, &FPRS) {
-                            boot.push([b.tpr[0], b.tpr[1], b.auc]);
-                        }
-                    }
-                    let (lo, hi) = percentiles(&boot);
-                    firsts[a].push(([roc.tpr[0], roc.tpr[1], roc.auc], lo, hi));
-                }
-            }
-            // The ROC on the log grid, per stratum, summed over targets.
-            if curve_sum[a].is_empty() {
-                curve_sum[a] = vec![vec![0.0; fpr_grid.len()]; strata.len()];
-            }
-            for (si, st) in strata.iter().enumerate() {
-                let rows = s
-                    .rows
-                    .iter()
-                    .filter(|r| !r.1 || st.holds(r.2))
-                    .map(|r| (r.0, r.1, 1.0));
-                if let Some(roc) = roc_by(rows, &fpr_grid) {
-                    for (acc, v) in curve_sum[a][si].iter_mut().zip(roc.tpr) {
-                        *acc += v;
-                    }
-                }
+            let boot = (t == 0).then_some(boot_weights.as_slice());
+            for (si, c) in target_cells(&s, &strata, &fpr_grid, boot)
+                .into_iter()
+                .enumerate()
+            {
+                per[a][si].push(c);
             }
         }
     }
-    let targets = arm.models.len();
     let mut cells = vec![];
     let mut curves = vec![];
     for (a, &attack) in Attack::ALL.iter().enumerate() {
         for (si, st) in strata.iter().enumerate() {
-            let v = &values[a][si];
-            if v.is_empty() {
+            let cs = &per[a][si];
+            let present: Vec<&TargetCell> = cs.iter().flatten().collect();
+            if present.is_empty() {
                 continue;
             }
-            let col = |j: usize| v.iter().map(|x| x[j]).collect::<Vec<f64>>();
-            let (f, lo, hi) = firsts[a].get(si).copied().unwrap_or_default();
+            let col = |j: usize| present.iter().map(|c| c.values[j]).collect::<Vec<f64>>();
+            let (f, (lo, hi)) = match cs.first().and_then(|c| c.as_ref()) {
+                Some(c) => (c.values, c.boot.unwrap_or(([f64::NAN; 3], [f64::NAN; 3]))),
+                None => ([f64::NAN; 3], ([f64::NAN; 3], [f64::NAN; 3])),
+            };
             cells.push(Cell {
                 attack,
                 stratum: st.name.clone(),
-                members: members_n[a][si] / v.len() as f64,
+                members: present.iter().map(|c| c.positives as f64).sum::<f64>()
+                    / present.len() as f64,
                 tpr_01: Estimate::of(&col(0)),
                 tpr_1: Estimate::of(&col(1)),
                 auc: Estimate::of(&col(2)),
-                per_target: v.clone(),
+                per_target: cs.iter().map(|c| c.as_ref().map(|c| c.values)).collect(),
                 first: f,
                 first_lo: lo,
                 first_hi: hi,
@@ -398,9 +472,8 @@ fn arm_report(arm: &Arm) -> ArmReport {
                 attack,
                 stratum: st.name.clone(),
                 fpr: fpr_grid.clone(),
-                tpr: curve_sum[a][si]
-                    .iter()
-                    .map(|s| s / targets as f64)
+                tpr: (0..fpr_grid.len())
+                    .map(|k| present.iter().map(|c| c.curve[k]).sum::<f64>() / present.len() as f64)
                     .collect(),
             });
         }
@@ -409,6 +482,7 @@ fn arm_report(arm: &Arm) -> ArmReport {
     let mems: Vec<Option<(f64, f64)>> = (0..n).map(|i| memorisation(&sums, i)).collect();
     let memorisation_by = strata
         .iter()
+        .filter(|st| !st.shadowed)
         .map(|st| {
             let xs: Vec<f64> = (0..n)
                 .filter(|&i| st.holds(occurrences[i]))
@@ -445,6 +519,7 @@ fn arm_report(arm: &Arm) -> ArmReport {
         pool: n,
         non_members: mean(&non_members),
         shadowed: mean(&shadowed_n),
+        unscorable: mean(&unscorable_n),
         resolution: 1.0 / min_non.max(1) as f64,
         strata,
         cells,
@@ -470,84 +545,134 @@ fn percentiles(boot: &[[f64; 3]]) -> ([f64; 3], [f64; 3]) {
     (lo, hi)
 }
 
-/// Paired differences across the targets two cells share (by model index).
-fn contrast(
+/// One contrast of the family: a stratum of one point minus a stratum of the same or another.
+struct Planned {
     what: String,
-    point: &str,
-    stratum: &str,
-    attack: Attack,
-    a: (&Cell, &[usize]),
-    b: (&Cell, &[usize]),
-) -> Vec<Contrast> {
-    let mut out = vec![];
-    for (j, metric) in METRICS.iter().enumerate() {
-        let diffs: Vec<f64> =
-            a.1.iter()
-                .enumerate()
-                .filter_map(|(ia, idx)| {
-                    let ib = b.1.iter().position(|x| x == idx)?;
-                    Some(a.0.per_target.get(ia)?[j] - b.0.per_target.get(ib)?[j])
+    point: String,
+    stratum: String,
+    a: (usize, usize),
+    b: (usize, usize),
+}
+
+/// Every arm analysed, and the contrast family — each stratum k ≥ 2 against the unique images
+/// within a point, each stratum between two points of the same membership draw — tested with a
+/// delete-one-model jackknife (`jackknife`) and Holm's correction over the whole family.
+pub fn analyse(title: &str, arms: &[Arm]) -> MembershipReport {
+    let reports: Vec<ArmReport> = arms.iter().map(arm_report).collect();
+    let mut plan: Vec<Planned> = vec![];
+    let mut notes = vec![];
+    for (ai, r) in reports.iter().enumerate() {
+        let Some(u) = r.strata.iter().position(|s| s.name == "k=1 (unique)") else {
+            continue;
+        };
+        for (si, st) in r.strata.iter().enumerate().filter(|(_, s)| s.k_min >= 2) {
+            plan.push(Planned {
+                what: format!("{} − k=1 (unique)", st.name),
+                point: r.label.clone(),
+                stratum: st.name.clone(),
+                a: (ai, si),
+                b: (ai, u),
+            });
+        }
+    }
+    for (i, a) in reports.iter().enumerate() {
+        for (j, b) in reports.iter().enumerate().skip(i + 1) {
+            let (ma, mb) = (&arms[i].models[0], &arms[j].models[0]);
+            if (ma.models, ma.seed, &ma.occurrences) != (mb.models, mb.seed, &mb.occurrences) {
+                notes.push(format!(
+                    "points {} and {} are not compared: their membership draws or duplication plans differ, so a model index is not the same half of the pool in both",
+                    a.label, b.label
+                ));
+                continue;
+            }
+            for (sb, st) in b.strata.iter().enumerate().filter(|(_, s)| !s.shadowed) {
+                if let Some(sa) = a.strata.iter().position(|s| s.name == st.name) {
+                    plan.push(Planned {
+                        what: format!("{} − {}", b.label, a.label),
+                        point: b.label.clone(),
+                        stratum: st.name.clone(),
+                        a: (j, sb),
+                        b: (i, sa),
+                    });
+                }
+            }
+        }
+    }
+    // The full-sample values of the headline attack, and one replicate per left-out model index.
+    let full: Vec<(Vec<usize>, Vec<Vec<Option<[f64; 3]>>>)> = arms
+        .iter()
+        .zip(&reports)
+        .map(|(arm, r)| super::jackknife::headline_without(arm, None, &r.strata))
+        .collect();
+    let mut indices: Vec<usize> = arms
+        .iter()
+        .flat_map(|a| a.models.iter().map(|m| m.index))
+        .collect();
+    indices.sort_unstable();
+    indices.dedup();
+    let needed: Vec<bool> = (0..arms.len())
+        .map(|k| plan.iter().any(|p| p.a.0 == k || p.b.0 == k))
+        .collect();
+    let replicates: Vec<Vec<(Vec<usize>, Vec<Vec<Option<[f64; 3]>>>)>> = indices
+        .iter()
+        .map(|&drop| {
+            arms.iter()
+                .zip(&reports)
+                .zip(&needed)
+                .map(|((arm, r), &need)| {
+                    if need {
+                        super::jackknife::headline_without(arm, Some(drop), &r.strata)
+                    } else {
+                        (vec![], vec![])
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let m = plan.len() * METRICS.len();
+    let mut contrasts = vec![];
+    for p in &plan {
+        for (j, metric) in METRICS.iter().enumerate() {
+            let side = |set: &[(Vec<usize>, Vec<Vec<Option<[f64; 3]>>>)],
+                        (arm, st): (usize, usize)| {
+                let (t, v) = &set[arm];
+                (t.clone(), v.get(st).cloned().unwrap_or_default())
+            };
+            let (ta, va) = side(&full, p.a);
+            let (tb, vb) = side(&full, p.b);
+            let Some((d, _)) = super::jackknife::mean_difference((&ta, &va), (&tb, &vb), j) else {
+                continue;
+            };
+            let reps: Vec<f64> = replicates
+                .iter()
+                .filter_map(|rep| {
+                    let (ta, va) = side(rep, p.a);
+                    let (tb, vb) = side(rep, p.b);
+                    super::jackknife::mean_difference((&ta, &va), (&tb, &vb), j).map(|x| x.0)
                 })
                 .collect();
-        if let Some(diff) = paired(&diffs) {
-            out.push(Contrast {
-                what: what.clone(),
-                point: point.to_string(),
-                stratum: stratum.to_string(),
-                attack,
+            let Some(diff) =
+                super::jackknife::jackknife_se(&reps).and_then(|se| from_se(reps.len(), d, se))
+            else {
+                continue;
+            };
+            contrasts.push(Contrast {
+                what: p.what.clone(),
+                point: p.point.clone(),
+                stratum: p.stratum.clone(),
+                attack: HEADLINE,
                 metric: metric.to_string(),
                 diff,
             });
         }
     }
-    out
-}
-
-/// Every arm analysed, and the contrast family tested with Holm's correction.
-pub fn analyse(title: &str, arms: &[Arm]) -> MembershipReport {
-    let reports: Vec<ArmReport> = arms.iter().map(arm_report).collect();
-    let mut contrasts = vec![];
-    for r in &reports {
-        let Some(unique) = r.cell(HEADLINE, "k=1 (unique)") else {
-            continue;
-        };
-        for st in r.strata.iter().filter(|s| s.k_min >= 2) {
-            if let Some(c) = r.cell(HEADLINE, &st.name) {
-                contrasts.extend(contrast(
-                    format!("{} − k=1 (unique)", st.name),
-                    &r.label,
-                    &st.name,
-                    HEADLINE,
-                    (c, &r.targets),
-                    (unique, &r.targets),
-                ));
-            }
-        }
-    }
-    for (i, a) in reports.iter().enumerate() {
-        for b in &reports[i + 1..] {
-            for st in &b.strata {
-                if let (Some(cb), Some(ca)) =
-                    (b.cell(HEADLINE, &st.name), a.cell(HEADLINE, &st.name))
-                {
-                    contrasts.extend(contrast(
-                        format!("{} − {}", b.label, a.label),
-                        &b.label,
-                        &st.name,
-                        HEADLINE,
-                        (cb, &b.targets),
-                        (ca, &a.targets),
-                    ));
-                }
-            }
-        }
-    }
     let mut refs: Vec<&mut Paired> = contrasts.iter_mut().map(|c| &mut c.diff).collect();
-    holm(&mut refs);
+    holm_family(&mut refs, m, 0.05);
     MembershipReport {
         title: title.to_string(),
         headline: HEADLINE,
         arms: reports,
         contrasts,
+        notes,
     }
 }

@@ -6,10 +6,13 @@
 //!   under the models that did not train on the image — and online — the likelihood ratio of
 //!   the Gaussians from the models that did and did not — each with per-image variances or
 //!   the fixed (pooled) variance the paper recommends for few models;
-//! - RMIA (Zarifzadeh et al. 2024), online: the fraction of population images z whose
-//!   likelihood ratio the image's dominates, LR(x, z) = (p(x|θ)/p(x)) / (p(z|θ)/p(z)) ≥ γ = 1,
-//!   with p(·|θ) the true-class probability (σ(φ)) and p(·) its mean over the reference models.
+//! - RMIA (Zarifzadeh et al. 2024), online: Score(x) = the fraction of population images z with
+//!   LR(x, z) = (p(x|θ)/p(x)) / (p(z|θ)/p(z)) ≥ γ, with p(·|θ) the true-class probability (σ(φ))
+//!   and p(·) its mean over the reference models. For γ = 1 and one population for every x, the
+//!   score is a non-decreasing function of p(x|θ)/p(x): its ROC is that ratio's, which the
+//!   population only quantises, so the ratio itself is the score (no ties, no self-comparison).
 
+use crate::data::rng::Rng;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
@@ -59,6 +62,7 @@ impl Attack {
 
 /// Per-image sums of φ over the models that trained on the image (IN) and those that did not
 /// (OUT), from which the leave-one-out Gaussians of any target are taken.
+#[derive(Clone)]
 pub struct Sums {
     n_in: Vec<u32>,
     s_in: Vec<f64>,
@@ -66,7 +70,7 @@ pub struct Sums {
     n_out: Vec<u32>,
     s_out: Vec<f64>,
     ss_out: Vec<f64>,
-    /// Σ over models of σ(φ) (RMIA's p(x) before dividing), and the count.
+    /// Σ over models of σ(φ) (RMIA's p(x) before dividing).
     p_sum: Vec<f64>,
 }
 
@@ -160,71 +164,69 @@ fn log_normal(x: f64, mean: f64, var: f64) -> f64 {
 }
 
 /// Every attack's scores of `target` on every pool image (higher = more member-like), calibrated
-/// on all the other models. Images without two IN and two OUT reference models score by the
-/// fixed variance, and with no OUT model at all, by the threshold.
-pub fn scores(m: &Models, all: &Sums, target: usize) -> Vec<(Attack, Vec<f64>)> {
-    let mut s = Sums {
-        n_in: all.n_in.clone(),
-        s_in: all.s_in.clone(),
-        ss_in: all.ss_in.clone(),
-        n_out: all.n_out.clone(),
-        s_out: all.s_out.clone(),
-        ss_out: all.ss_out.clone(),
-        p_sum: all.p_sum.clone(),
-    };
+/// on the other models, and whether each image could be scored: it needs two IN and two OUT
+/// references once they are balanced (below). An image that cannot is left out of every attack,
+/// so all attacks are scored on the same images.
+pub fn scores(m: &Models, all: &Sums, target: usize) -> (Vec<(Attack, Vec<f64>)>, Vec<bool>) {
+    let mut s = all.clone();
     let (phi, member) = (&m.phi[target], &m.member[target]);
     let n = phi.len();
+    let models = m.phi.len();
     for i in 0..n {
         s.add(i, phi[i], member[i], -1.0);
         // Every image is in exactly half the models, so without the target its references
         // lean the other way (7 IN and 8 OUT for a member of 16 models, 8 and 7 for a
         // non-member): the better-estimated side would then tell members apart by itself (a
         // bias of σ²/(2·7·8) in the likelihood ratio, which pushed the AUC of unique images
-        // below ½). One reference of the larger side is left out, the first by index: every
-        // image is scored against equally many IN and OUT models, whatever the target did.
+        // below ½). References of the larger side are left out at random (seeded by target and
+        // image; never by index, which would tie a model's own offset to the target's
+        // membership) until both sides are equal — also in a sweep only partly finished.
         let (n_in, n_out) = (s.n_in[i], s.n_out[i]);
         if n_in != n_out {
-            let drop_member = n_in > n_out;
-            if let Some(r) = (0..m.phi.len())
-                .find(|&r| r != target && m.member[r][i] == drop_member && m.phi[r][i].is_finite())
-            {
-                s.add(i, m.phi[r][i], drop_member, -1.0);
+            let larger = n_in > n_out;
+            let candidate =
+                |r: usize| r != target && m.member[r][i] == larger && m.phi[r][i].is_finite();
+            let mut rng = Rng::derive(target as u64, "balance", i as u64);
+            let excess = n_in.abs_diff(n_out) as usize;
+            if excess == 1 {
+                // The usual case (every model finished): one of the larger side, no allocation.
+                let count = (0..models).filter(|&r| candidate(r)).count();
+                let pick = rng.below(count.max(1) as u64) as usize;
+                if let Some(r) = (0..models).filter(|&r| candidate(r)).nth(pick) {
+                    s.add(i, m.phi[r][i], larger, -1.0);
+                }
+            } else {
+                let mut pool: Vec<usize> = (0..models).filter(|&r| candidate(r)).collect();
+                rng.shuffle(&mut pool);
+                for &r in pool.iter().take(excess) {
+                    s.add(i, m.phi[r][i], larger, -1.0);
+                }
             }
         }
     }
     let (var_in, var_out) = (s.pooled(true), s.pooled(false));
     let mut out: Vec<(Attack, Vec<f64>)> = Attack::ALL.iter().map(|&a| (a, vec![0.0; n])).collect();
-    let ratio: Vec<f64> = (0..n)
-        .map(|i| {
-            let refs = (s.n_in[i] + s.n_out[i]).max(1) as f64;
-            prob(phi[i]) / (s.p_sum[i] / refs).max(f64::MIN_POSITIVE)
-        })
-        .collect();
-    // RMIA's population: the target's non-members (their ratios, sorted).
-    let mut population: Vec<f64> = (0..n).filter(|&i| !member[i]).map(|i| ratio[i]).collect();
-    population.sort_by(f64::total_cmp);
+    let mut scorable = vec![true; n];
     for i in 0..n {
         let x = phi[i];
-        let gin = s.gauss(i, true);
-        let gout = s.gauss(i, false);
-        let (mi, vi) = gin.map_or((x, var_in), |(m, v, _)| (m, v));
-        let (mo, vo) = match gout {
-            Some((m, v, _)) => (m, v),
-            None => (f64::NAN, var_out),
+        let (Some((mi, vi, _)), Some((mo, vo, _))) = (s.gauss(i, true), s.gauss(i, false)) else {
+            scorable[i] = false;
+            continue;
         };
+        if !x.is_finite() {
+            scorable[i] = false;
+            continue;
+        }
+        let refs = (s.n_in[i] + s.n_out[i]).max(1) as f64;
+        let p_ref = (s.p_sum[i] / refs).max(f64::MIN_POSITIVE);
         for (a, v) in out.iter_mut() {
             v[i] = match a {
                 Attack::Threshold => x,
-                _ if mo.is_nan() => x,
                 Attack::LiraOffline => (x - mo) / vo.max(VAR_FLOOR).sqrt(),
                 Attack::LiraOfflineFixed => (x - mo) / var_out.max(VAR_FLOOR).sqrt(),
                 Attack::LiraOnline => log_normal(x, mi, vi) - log_normal(x, mo, vo),
                 Attack::LiraOnlineFixed => log_normal(x, mi, var_in) - log_normal(x, mo, var_out),
-                Attack::Rmia => {
-                    // #{z : ratio_x / ratio_z ≥ 1} / |Z|
-                    let below = population.partition_point(|&z| z <= ratio[i]);
-                    below as f64 / population.len().max(1) as f64
-                }
+                Attack::Rmia => prob(x).max(f64::MIN_POSITIVE).ln() - p_ref.ln(),
             };
             if !v[i].is_finite() {
                 v[i] = if v[i] == f64::INFINITY {
@@ -235,7 +237,7 @@ pub fn scores(m: &Models, all: &Sums, target: usize) -> Vec<(Attack, Vec<f64>)> 
             }
         }
     }
-    out
+    (out, scorable)
 }
 
 /// Memorisation of image `i` (Feldman & Zhang, on φ instead of 0/1 correctness): the mean φ of

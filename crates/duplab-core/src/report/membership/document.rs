@@ -13,8 +13,14 @@ fn pct(v: f64) -> String {
     }
 }
 
+/// A TPR with its interval; a t-interval's lower end below 0 is shown as 0 (a rate).
 fn est_pct(e: &Estimate) -> String {
-    format!("{} [{}, {}]", pct(e.mean), pct(e.lo), pct(e.hi))
+    format!(
+        "{} [{}, {}]",
+        pct(e.mean),
+        pct(e.lo.max(0.0)),
+        pct(e.hi.min(1.0))
+    )
 }
 
 fn est_auc(e: &Estimate) -> String {
@@ -53,13 +59,16 @@ impl MembershipReport {
         let mut s = String::new();
         let m = self.contrasts.len();
         s.push_str(&format!(
-            "Attack: {}. Each line is a paired difference across targets (the same model index: the same half of the pool and the same initial seed), 95 % t-interval; {m} tests in one family, Holm-corrected at α 0.05.\n\n",
+            "Attack: {}. Each line is a difference averaged over targets (within a point: two strata of the same targets; between points: the same model index, i.e. the same half of the pool and the same initial seed). Its 95 % interval and p-value come from a delete-one-model jackknife (each model index left out as target and as reference in turn, t with N − 1 degrees of freedom), because targets that share reference models are not independent; {m} tests in one family, Holm-corrected at α 0.05.\n\n",
             self.headline.name()
         ));
+        for note in &self.notes {
+            s.push_str(&format!("Not tested: {note}.\n\n"));
+        }
         for c in &self.contrasts {
             let verdict = c.verdict();
             let text = format!(
-                "{}: {} {} [{}, {}], {} targets — {}",
+                "{}: {} {} [{}, {}], {} jackknife replicates — {}",
                 c.what,
                 metric_name(&c.metric),
                 signed(&c.metric, c.diff.mean),
@@ -96,12 +105,13 @@ impl MembershipReport {
         );
         if let Some(a) = self.arms.first() {
             s.push_str(&format!(
-                "{} point(s); {} reference models each, every one the target in turn (leave-one-out) with the others as its references. Pool: {} images, each a member of half the models. Non-members per target: {:.0} on average ({:.0} more left out as near-duplicates of a member); the FPR resolution is 1 / {:.0} = {}. Members per target and stratum are counted in the tables. Intervals: 95 % t-intervals across targets (the targets share reference models, so they are not independent: read them as approximate), and for the first target a 95 % image bootstrap ({BOOTSTRAP} Poisson replicates).\n\n",
+                "{} point(s); {} reference models each, every one the target in turn (leave-one-out) with the others as its references, as many IN as OUT for each image. Pool: {} images, each a member of half the models. Non-members per target: {:.0} on average ({:.0} more left out as near-duplicates of a member, scored apart; {:.0} images unscored for want of references); the FPR resolution is 1 / {:.0} = {}. Members per target and stratum are counted in the tables. Intervals in the tables: 95 % t-intervals across targets (the targets share reference models, so they are not independent: read them as approximate; the findings use a jackknife), and for the first target a 95 % image bootstrap ({BOOTSTRAP} Poisson replicates).\n\n",
                 self.arms.len(),
                 a.models,
                 a.pool,
                 a.non_members,
                 a.shadowed,
+                a.unscorable,
                 1.0 / a.resolution,
                 pct(a.resolution),
             ));

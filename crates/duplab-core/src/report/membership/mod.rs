@@ -9,11 +9,13 @@
 mod analysis;
 mod attacks;
 mod document;
+mod jackknife;
 mod load;
 mod roc;
 
 pub use analysis::{
-    Arm, ArmReport, Cell, Contrast, Estimate, MembershipReport, Memorised, Stratum, analyse, arm_of,
+    Arm, ArmReport, Cell, Contrast, Estimate, MembershipReport, Memorised, Stratum, analyse,
+    arm_of, arm_report,
 };
 pub use attacks::{Attack, Models, Sums, memorisation, prob, scores};
 pub use load::load_arms;

@@ -29,6 +29,19 @@ fn probit(p: f64) -> f64 {
 /// `models` reference models over `n` images: φ = μ_i + shift·[member] + σ·ε, with per-image
 /// difficulty μ_i ~ N(0, spread²) that a global threshold cannot see past.
 fn synthetic(models: usize, n: usize, shift: f64, sigma: f64, spread: f64) -> Arm {
+    synthetic_with(models, n, shift, sigma, spread, &[])
+}
+
+/// The same with a per-model offset of every margin (`offsets[m]`; models beyond it get none):
+/// seeds that differ in overall confidence.
+fn synthetic_with(
+    models: usize,
+    n: usize,
+    shift: f64,
+    sigma: f64,
+    spread: f64,
+    offsets: &[f64],
+) -> Arm {
     let mut r = Rng::new(11);
     let mu: Vec<f64> = (0..n).map(|_| spread * normal(&mut r)).collect();
     let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
@@ -38,7 +51,12 @@ fn synthetic(models: usize, n: usize, shift: f64, sigma: f64, spread: f64) -> Ar
         .map(|m| {
             let member = crate::data::reference_members(3, models, m, n);
             let phi = (0..n)
-                .map(|i| mu[i] + if member[i] { shift } else { 0.0 } + sigma * normal(&mut r))
+                .map(|i| {
+                    mu[i]
+                        + if member[i] { shift } else { 0.0 }
+                        + offsets.get(m).copied().unwrap_or(0.0)
+                        + sigma * normal(&mut r)
+                })
                 .collect();
             let s = ReferenceScores {
                 format: REFERENCE_FORMAT,
@@ -66,8 +84,7 @@ fn synthetic(models: usize, n: usize, shift: f64, sigma: f64, spread: f64) -> Ar
 #[test]
 fn lira_on_gaussian_margins_returns_the_analytic_tpr() {
     let (models, n, shift, sigma) = (64, 20_000, 2.0, 1.0);
-    let report = analyse("synthetic", &[synthetic(models, n, shift, sigma, 3.0)]);
-    let arm = &report.arms[0];
+    let arm = &arm_report(&synthetic(models, n, shift, sigma, 3.0));
     // Each image is scored against as many IN as OUT references: 31 of each of the other 63.
     let n_out = (models / 2 - 1) as f64;
     let s = sigma * (1.0 + 1.0 / n_out).sqrt();
@@ -144,9 +161,27 @@ fn margins_blind_to_membership_score_at_chance() {
 /// references per image remove it.
 #[test]
 fn few_reference_models_do_not_bias_the_attacks() {
-    let report = analyse("null", &[synthetic(6, 40_000, 0.0, 1.0, 3.0)]);
+    let arm = arm_report(&synthetic(6, 40_000, 0.0, 1.0, 3.0));
     for attack in [Attack::LiraOnline, Attack::LiraOnlineFixed, Attack::Rmia] {
-        let auc = report.arms[0].cell(attack, "all").unwrap().auc.mean;
+        let auc = arm.cell(attack, "all").unwrap().auc.mean;
+        assert!((auc - 0.5).abs() < 0.006, "{attack:?}: AUC {auc}");
+    }
+}
+
+/// A model more confident than the others on every image (another seed, FGSM-RS) must not leak
+/// into the scores: the reference left out to balance IN and OUT is drawn at random; by index it
+/// was always the same low-index model on one side for members and the other for non-members.
+#[test]
+fn a_model_offset_does_not_bias_the_attacks() {
+    let arm = arm_report(&synthetic_with(16, 40_000, 0.0, 1.0, 3.0, &[1.0]));
+    for attack in [
+        Attack::LiraOffline,
+        Attack::LiraOfflineFixed,
+        Attack::LiraOnline,
+        Attack::LiraOnlineFixed,
+        Attack::Rmia,
+    ] {
+        let auc = arm.cell(attack, "all").unwrap().auc.mean;
         assert!((auc - 0.5).abs() < 0.006, "{attack:?}: AUC {auc}");
     }
 }
@@ -186,6 +221,47 @@ fn a_shift_on_one_stratum_is_found_there_only() {
     let m16 = a.memorisation.iter().find(|m| m.stratum == "k=16").unwrap();
     assert!((m16.mean - 3.0).abs() < 0.1, "{m16:?}");
     assert!(a.top.iter().all(|m| m.k == 16));
+}
+
+/// Non-members left out as near-duplicates of a member are scored apart, as if members: a
+/// disguised member (its twin trained on, the image itself not) that the attack calls a member
+/// shows there, not among the non-members.
+#[test]
+fn near_duplicates_of_members_are_scored_apart() {
+    let mut arm = synthetic(16, 20_000, 2.0, 1.0, 3.0);
+    for m in arm.models.iter_mut() {
+        let member = m.member();
+        // Image i (every 7th) has a twin i + 1: when the twin is a member and i is not, i is
+        // shadowed, and the model has seen it in disguise (its margin rises as a member's).
+        m.shadowed = (0..m.phi.len() as u32 - 1)
+            .filter(|&i| i % 7 == 0 && !member[i as usize] && member[i as usize + 1])
+            .collect();
+        for &i in &m.shadowed {
+            m.phi[i as usize] += 2.0;
+        }
+    }
+    let expected: f64 = arm
+        .models
+        .iter()
+        .map(|m| m.shadowed.len() as f64)
+        .sum::<f64>()
+        / arm.models.len() as f64;
+    let report = analyse("shadowed", &[arm]);
+    let a = &report.arms[0];
+    let near = a.cell(Attack::LiraOnlineFixed, stratum_shadowed()).unwrap();
+    // Called members far above chance (left among the non-members they would raise the FPR).
+    assert!(near.tpr_1.mean > 0.03 && near.auc.mean > 0.65, "{near:?}");
+    assert!((near.members - expected).abs() < 1e-9 && (a.shadowed - expected).abs() < 1e-9);
+    assert!(
+        !report
+            .contrasts
+            .iter()
+            .any(|c| c.stratum == stratum_shadowed())
+    );
+}
+
+fn stratum_shadowed() -> &'static str {
+    super::analysis::SHADOWED
 }
 
 #[test]
