@@ -257,6 +257,52 @@ fn stopped_then_resumed_matches_uninterrupted() {
 /// The catastrophic-overfitting checks of a run stopped mid-way and resumed are exactly those of
 /// an uninterrupted run: their history is in the checkpoint, their attacks seeded by the step,
 /// and the checks after the checkpoint are cut with the trainer's other records.
+/// A reference model stopped and resumed trains on the same half of the pool and writes the
+/// same reference scores as an uninterrupted one (its half and plan are rebuilt from the preset
+/// and seed, never stored in the checkpoint).
+#[test]
+fn a_resumed_reference_model_writes_the_scores_of_an_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::new(dir.path());
+    let preset = || {
+        tiny(&[
+            "reference.models=6",
+            "duplication.rate=0.02",
+            "duplication.occurrences=[4, 8]",
+        ])
+    };
+    let whole = started_id(&run_to_end(job(&store, preset(), DeviceChoice::Cpu)));
+    let id = stop_at(job(&store, preset(), DeviceChoice::Cpu), 5);
+    assert!(store.open(&id).unwrap().reference().unwrap().is_none());
+    let mut j = job(&store, preset(), DeviceChoice::Cpu);
+    j.resume = Some(id.clone());
+    run_to_end(j);
+    let a = store
+        .open(&whole)
+        .unwrap()
+        .reference()
+        .unwrap()
+        .expect("scores");
+    let b = store
+        .open(&id)
+        .unwrap()
+        .reference()
+        .unwrap()
+        .expect("scores");
+    assert_eq!((a.index, a.models, a.step), (3, 6, 12));
+    assert_eq!(a.members, b.members);
+    assert_eq!(a.occurrences, b.occurrences);
+    assert_eq!(a.phi, b.phi, "the resumed model's margins differ");
+    // About half the pool, and the plan's two levels among the members' occurrences.
+    let members = a.member().iter().filter(|&&m| m).count();
+    assert!((4_500..5_500).contains(&members), "{members}");
+    let levels: std::collections::BTreeSet<u8> = a.occurrences.iter().copied().collect();
+    assert_eq!(levels.into_iter().collect::<Vec<_>>(), vec![1, 4, 8]);
+    // The run trained on its half: config.json's per-class counts are of the members.
+    let c = store.open(&id).unwrap().require_config().unwrap();
+    assert_eq!(c.plan_before.iter().sum::<usize>(), members);
+}
+
 #[test]
 fn an_fgsm_run_stopped_and_resumed_checks_as_an_uninterrupted_one() {
     let dir = tempfile::tempdir().unwrap();

@@ -52,8 +52,20 @@ pub fn paired(diffs: &[f64]) -> Option<Paired> {
     let nf = n as f64;
     let mean = diffs.iter().sum::<f64>() / nf;
     let sd = (diffs.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (nf - 1.0)).sqrt();
-    let se = sd / nf.sqrt();
-    let df = nf - 1.0;
+    Some(t_test(n, mean, sd / nf.sqrt(), sd))
+}
+
+/// A test of `mean` = 0 from a standard error found otherwise (a jackknife over `n` units):
+/// t with n − 1 degrees of freedom, its 95 % interval, p-value and MDE. `None` below 2 units
+/// or for a value that is not finite.
+pub fn from_se(n: usize, mean: f64, se: f64) -> Option<Paired> {
+    (n >= 2 && se.is_finite() && mean.is_finite())
+        .then(|| t_test(n, mean, se, se * (n as f64).sqrt()))
+}
+
+/// The t-test of a mean over `n` units with standard error `se` (`sd`: the units' spread).
+fn t_test(n: usize, mean: f64, se: f64, sd: f64) -> Paired {
+    let df = n as f64 - 1.0;
     let t975 = t_quantile(0.975, df);
     let p = if se == 0.0 {
         if mean == 0.0 { 1.0 } else { 0.0 }
@@ -61,7 +73,7 @@ pub fn paired(diffs: &[f64]) -> Option<Paired> {
         2.0 * (1.0 - t_cdf((mean / se).abs(), df))
     };
     let mde = mde_at(n, se, 0.05);
-    Some(Paired {
+    Paired {
         n,
         mean,
         sd,
@@ -72,35 +84,7 @@ pub fn paired(diffs: &[f64]) -> Option<Paired> {
         mde,
         mde_holm: mde,
         alpha_holm: 0.05,
-    })
-}
-
-/// A test of `mean` = 0 from a standard error found otherwise (a jackknife over `n` units):
-/// t with n − 1 degrees of freedom, its 95 % interval, p-value and MDE. `None` below 2 units.
-pub fn from_se(n: usize, mean: f64, se: f64) -> Option<Paired> {
-    if n < 2 || !se.is_finite() || !mean.is_finite() {
-        return None;
     }
-    let df = n as f64 - 1.0;
-    let t975 = t_quantile(0.975, df);
-    let p = if se == 0.0 {
-        if mean == 0.0 { 1.0 } else { 0.0 }
-    } else {
-        2.0 * (1.0 - t_cdf((mean / se).abs(), df))
-    };
-    let mde = mde_at(n, se, 0.05);
-    Some(Paired {
-        n,
-        mean,
-        sd: se * (n as f64).sqrt(),
-        lo: mean - t975 * se,
-        hi: mean + t975 * se,
-        p,
-        p_holm: p,
-        mde,
-        mde_holm: mde,
-        alpha_holm: 0.05,
-    })
 }
 
 /// Holm's step-down correction of the p-values of one family of comparisons, in place, at
