@@ -49,7 +49,12 @@ pub fn run(store: &RunStore, a: MembershipArgs) -> Result<i32> {
             arm.models.len()
         );
     }
+    errln!(
+        "then the findings' jackknife: each model index left out in turn and the attacks run again…"
+    );
+    let t0 = std::time::Instant::now();
     let report = analyse(&format!("Sweep {}", a.sweep), &arms);
+    errln!("analysed in {:.0} s", t0.elapsed().as_secs_f64());
     let out = a
         .out
         .clone()

@@ -643,9 +643,14 @@ pub fn analyse(title: &str, arms: &[Arm]) -> MembershipReport {
             let Some((d, _)) = super::jackknife::mean_difference((&ta, &va), (&tb, &vb), j) else {
                 continue;
             };
+            // Only the model indices both sides hold: leaving out a model a point does not have
+            // would repeat its full value and shrink the spread.
+            let held = |arm: usize, idx: usize| arms[arm].models.iter().any(|m| m.index == idx);
             let reps: Vec<f64> = replicates
                 .iter()
-                .filter_map(|rep| {
+                .zip(&indices)
+                .filter(|(_, idx)| held(p.a.0, **idx) && held(p.b.0, **idx))
+                .filter_map(|(rep, _)| {
                     let (ta, va) = side(rep, p.a);
                     let (tb, vb) = side(rep, p.b);
                     super::jackknife::mean_difference((&ta, &va), (&tb, &vb), j).map(|x| x.0)

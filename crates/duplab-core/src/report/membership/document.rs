@@ -77,10 +77,11 @@ impl MembershipReport {
                 c.diff.n,
                 verdict
             );
-            let scope = if c.what.contains(&c.point) {
-                String::new()
-            } else {
+            // Within a point the stratum is in `what`; between points it is said first.
+            let scope = if c.what.contains(&c.stratum) {
                 format!("point {}, ", c.point)
+            } else {
+                format!("{}: ", c.stratum)
             };
             if verdict == "no detectable difference" {
                 s.push_str(&format!(
@@ -105,25 +106,25 @@ impl MembershipReport {
         );
         if let Some(a) = self.arms.first() {
             s.push_str(&format!(
-                "{} point(s); {} reference models each, every one the target in turn (leave-one-out) with the others as its references, as many IN as OUT for each image. Pool: {} images, each a member of half the models. Non-members per target: {:.0} on average ({:.0} more left out as near-duplicates of a member, scored apart; {:.0} images unscored for want of references); the FPR resolution is 1 / {:.0} = {}. Members per target and stratum are counted in the tables. Intervals in the tables: 95 % t-intervals across targets (the targets share reference models, so they are not independent: read them as approximate; the findings use a jackknife), and for the first target a 95 % image bootstrap ({BOOTSTRAP} Poisson replicates).\n\n",
+                "{} point(s) of {} reference models; every finished model is the target in turn (leave-one-out) with the others as its references, as many IN as OUT for each image. Pool: {} images, each a member of half the models. Each point's section gives its non-members per target and the FPR resolution (1 / the fewest non-members of a target). Members per target and stratum are counted in the tables. Intervals in the tables: 95 % t-intervals across targets (the targets share reference models, so they are not independent: read them as approximate; the findings use a jackknife), and for the first target a 95 % image bootstrap ({BOOTSTRAP} Poisson replicates).\n\n",
                 self.arms.len(),
                 a.models,
                 a.pool,
-                a.non_members,
-                a.shadowed,
-                a.unscorable,
-                1.0 / a.resolution,
-                pct(a.resolution),
             ));
         }
         s.push_str("## Findings\n\n");
         s.push_str(&self.findings());
         for a in &self.arms {
             s.push_str(&format!(
-                "\n## {}\n\n{} targets: runs {}.\n\n",
+                "\n## {}\n\n{} targets: runs {}. Non-members per target: {:.0} on average ({:.0} more left out as near-duplicates of a member, scored apart; {:.0} images unscored for want of references); FPR resolution 1 / {:.0} = {:.4} %.\n\n",
                 a.label,
                 a.targets.len(),
-                a.runs.join(", ")
+                a.runs.join(", "),
+                a.non_members,
+                a.shadowed,
+                a.unscorable,
+                1.0 / a.resolution,
+                a.resolution * 100.0,
             ));
             s.push_str("| attack | stratum | members | TPR @ 0.1 % FPR | TPR @ 1 % FPR | AUC | first target (bootstrap) TPR @ 1 % |\n|---|---|---:|---|---|---|---|\n");
             for attack in Attack::ALL {
