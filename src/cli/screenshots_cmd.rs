@@ -84,6 +84,9 @@ pub fn run(store: &RunStore, a: ScreenshotsArgs) -> Result<i32> {
         (Screen::Runs, "runs", false),
         (Screen::Compare, "compare", false),
         (Screen::Data, "data", false),
+        // The sweep of the run selected on the Runs screen: a reference-model sweep's attacks
+        // when the store holds one, else what to do.
+        (Screen::Membership, "membership", false),
         (Screen::Live, "help", true),
     ] {
         show(&mut app, screen, help);
