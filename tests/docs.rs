@@ -3,7 +3,8 @@
 //! names and requires the file to be unchanged, byte for byte. A number, a bold or a verdict
 //! edited by hand, or a report recomputed without updating the docs, fails here.
 
-use duplab::report::{BEGIN_MARKER, SweepReport, render_blocks};
+use duplab::report::membership::MembershipReport;
+use duplab::report::{BEGIN_MARKER, BlockSource, SweepReport, read_block_source, render_blocks};
 use std::path::Path;
 
 fn load(p: &str) -> Result<SweepReport, String> {
@@ -24,7 +25,11 @@ fn the_docs_result_tables_are_the_committed_reports() {
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
         blocks += text.matches(BEGIN_MARKER).count();
-        let again = render_blocks(&text, &load).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let source = |p: &str| -> Result<Box<dyn BlockSource>, String> {
+            read_block_source(&Path::new(env!("CARGO_MANIFEST_DIR")).join(p))
+        };
+        let again =
+            render_blocks(&text, &source).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
         if again != text {
             let line = text
                 .lines()
@@ -69,4 +74,23 @@ fn the_committed_reports_test_what_their_grids_declare() {
         .unwrap();
         assert_eq!(md, again.markdown(), "results/{name}/report.md");
     }
+}
+
+/// A committed membership study's Markdown is what its membership.json renders today: the
+/// findings' bold and verdicts are the code's, from the numbers in the JSON.
+#[test]
+fn the_committed_membership_report_is_its_json_rendered() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("results/study-membership");
+    let report = MembershipReport::read(&dir.join("membership.json")).unwrap();
+    let md = std::fs::read_to_string(dir.join("membership.md")).unwrap();
+    assert_eq!(
+        md,
+        report.markdown(),
+        "results/study-membership/membership.md"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("membership.csv")).unwrap(),
+        report.csv()
+    );
+    assert!(report.arms.len() >= 2 && report.arms.iter().all(|a| a.targets.len() >= 16));
 }

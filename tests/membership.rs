@@ -86,7 +86,7 @@ fn a_planted_canary_is_found_at_low_fpr_and_false_members_score_at_chance() {
     let (k1_01, _, k1_auc) = cell(&report, "lira-online-fixed", "k=1 (unique)");
     // (Measured: 3.8 % against 0.12 % at 0.1 % FPR, AUC 0.65 against 0.51.)
     assert!(
-        k16_01 > 0.02 && k16_01 > 10.0 * k1_01,
+        k16_01 > 0.02 && k16_01 > 5.0 * k1_01,
         "TPR at 0.1 % FPR: k=16 {k16_01}, unique {k1_01}"
     );
     assert!(

@@ -174,7 +174,7 @@ fn docs(files: &[PathBuf]) -> Result<i32> {
     for f in files {
         let text =
             std::fs::read_to_string(f).map_err(|e| failure(format!("{}: {e}", f.display())))?;
-        let load = |p: &str| SweepReport::read(Path::new(p));
+        let load = |p: &str| crate::report::read_block_source(Path::new(p));
         let new =
             render_blocks(&text, &load).map_err(|e| failure(format!("{}: {e}", f.display())))?;
         if new != text {

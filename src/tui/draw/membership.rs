@@ -55,7 +55,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
     };
     let [top, bottom] =
         Layout::vertical([Constraint::Percentage(55), Constraint::Min(8)]).areas(area);
-    let [table, roc] = Layout::horizontal([Constraint::Length(78), Constraint::Min(30)]).areas(top);
+    let [table, roc] = Layout::horizontal([Constraint::Length(81), Constraint::Min(30)]).areas(top);
     draw_table(f, app, v, arm, table);
     draw_roc(f, app, v, arm, roc);
     let [list, image] =
@@ -123,7 +123,7 @@ fn draw_table(f: &mut Frame, app: &App, v: &MembershipView, arm: &ArmReport, are
         Table::new(
             rows,
             [
-                Constraint::Length(17),
+                Constraint::Length(20),
                 Constraint::Length(7),
                 Constraint::Length(24),
                 Constraint::Length(7),

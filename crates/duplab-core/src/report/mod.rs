@@ -25,8 +25,8 @@ pub use rows::{
 };
 pub use stats::{MeanStd, mean_std};
 pub use sweep::{
-    BEGIN_MARKER, Comparison, END_MARKER, Family, PointStats, RunFacts, SeedValues, Stat,
-    SweepReport, aggregate, auto_family, comparisons, comparisons_markdown, csv as sweep_csv,
-    evaluate, load as load_facts, markdown as sweep_markdown, metric_label, render_blocks,
-    runs_csv, verdict,
+    BEGIN_MARKER, BlockSource, Comparison, END_MARKER, Family, PointStats, RunFacts, SeedValues,
+    Stat, SweepReport, aggregate, auto_family, comparisons, comparisons_markdown, csv as sweep_csv,
+    evaluate, load as load_facts, markdown as sweep_markdown, metric_label, read_block_source,
+    render_blocks, runs_csv, verdict,
 };

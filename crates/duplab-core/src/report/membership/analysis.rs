@@ -99,7 +99,7 @@ pub(super) enum Role {
 }
 
 /// The stratum of near-duplicates of members.
-pub const SHADOWED: &str = "near-duplicates of members (non-members)";
+pub const SHADOWED: &str = "near-dups of members";
 
 impl Stratum {
     fn holds(&self, k: u8) -> bool {

@@ -161,6 +161,47 @@ impl MembershipReport {
         s
     }
 
+    /// The headline attack by occurrences k, one row per point and stratum, beside the loss
+    /// attack's TPR at 1 % FPR (the README's table).
+    pub fn k_table(&self) -> String {
+        let mut s = format!(
+            "{}, mean over targets [95 % t-interval across targets]; the loss attack (the tie-free threshold on φ) beside it.\n\n| point | stratum | members / target | TPR @ 0.1 % FPR | TPR @ 1 % FPR | AUC | loss attack: TPR @ 1 % FPR |\n|---|---|---:|---|---|---|---|\n",
+            self.headline.name()
+        );
+        for a in &self.arms {
+            for st in &a.strata {
+                let (Some(c), t) = (
+                    a.cell(self.headline, &st.name),
+                    a.cell(Attack::Threshold, &st.name),
+                ) else {
+                    continue;
+                };
+                s.push_str(&format!(
+                    "| {} | {} | {:.0} | {} | {} | {} | {} |\n",
+                    a.label,
+                    st.name,
+                    c.members,
+                    est_pct(&c.tpr_01),
+                    est_pct(&c.tpr_1),
+                    est_auc(&c.auc),
+                    t.map_or("–".into(), |t| est_pct(&t.tpr_1)),
+                ));
+            }
+        }
+        s
+    }
+
+    /// A view for a generated block of the docs: `findings` or `k`.
+    pub fn view(&self, view: &str) -> Result<String, String> {
+        match view {
+            "findings" => Ok(self.findings()),
+            "k" => Ok(self.k_table()),
+            other => Err(format!(
+                "no view `{other}` of a membership report; allowed: findings, k"
+            )),
+        }
+    }
+
     /// One row per point, attack and stratum.
     pub fn csv(&self) -> String {
         let mut s = String::from(

@@ -227,11 +227,41 @@ fn short(what: &str) -> String {
 pub const BEGIN_MARKER: &str = "<!-- duplab report: ";
 pub const END_MARKER: &str = "<!-- end duplab report -->";
 
+/// A report a generated block of the docs renders from: a sweep's `report.json` or a
+/// membership study's `membership.json`.
+pub trait BlockSource {
+    fn block(&self, view: &str) -> Result<String, String>;
+}
+
+impl BlockSource for SweepReport {
+    fn block(&self, view: &str) -> Result<String, String> {
+        self.view(view)
+    }
+}
+
+impl BlockSource for crate::report::membership::MembershipReport {
+    fn block(&self, view: &str) -> Result<String, String> {
+        self.view(view)
+    }
+}
+
+/// The report a block names, by its file: `membership.json` is a membership report, any other
+/// a sweep's `report.json`.
+pub fn read_block_source(path: &std::path::Path) -> Result<Box<dyn BlockSource>, String> {
+    if path.file_name().is_some_and(|n| n == "membership.json") {
+        Ok(Box::new(crate::report::membership::MembershipReport::read(
+            path,
+        )?))
+    } else {
+        Ok(Box::new(SweepReport::read(path)?))
+    }
+}
+
 /// `text` with every generated block re-rendered from the report its marker names (`load`
 /// reads one); the text outside the blocks is kept byte for byte. Errors name the line.
 pub fn render_blocks(
     text: &str,
-    load: &dyn Fn(&str) -> Result<SweepReport, String>,
+    load: &dyn Fn(&str) -> Result<Box<dyn BlockSource>, String>,
 ) -> Result<String, String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -254,7 +284,7 @@ pub fn render_blocks(
         out.push_str("\n\n");
         out.push_str(
             &report
-                .view(view.trim())
+                .block(view.trim())
                 .map_err(|e| format!("line {line}: {e}"))?,
         );
         out.push('\n');
@@ -333,9 +363,9 @@ mod tests {
     #[test]
     fn blocks_are_regenerated_and_the_rest_is_kept() {
         let text = "# Title\n\nprose before\n\n<!-- duplab report: results/t/report.json -->\nstale table\n<!-- end duplab report -->\n\nprose after\n";
-        let load = |p: &str| {
+        let load = |p: &str| -> Result<Box<dyn BlockSource>, String> {
             assert_eq!(p, "results/t/report.json");
-            Ok(report())
+            Ok(Box::new(report()))
         };
         let out = render_blocks(text, &load).unwrap();
         assert!(out.starts_with(

@@ -12,7 +12,9 @@ mod family;
 mod render;
 
 pub use aggregate::{aggregate, comparisons};
-pub use document::{BEGIN_MARKER, END_MARKER, SweepReport, render_blocks};
+pub use document::{
+    BEGIN_MARKER, BlockSource, END_MARKER, SweepReport, read_block_source, render_blocks,
+};
 pub use facts::{RunFacts, load};
 pub use family::{Family, auto_family, evaluate, metric_label, verdict};
 pub use render::{comparisons_markdown, csv, markdown, runs_csv};
