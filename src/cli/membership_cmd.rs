@@ -124,8 +124,9 @@ pub fn show_target(
     let Some(pos) = arm.runs.iter().position(|r| r == &run.id) else {
         return;
     };
-    let report = analyse(&format!("Sweep {sweep}"), std::slice::from_ref(&arm));
-    let a = &report.arms[0];
+    // This target's numbers need the point's cells, not the contrasts' jackknife.
+    let a = &crate::report::membership::arm_report(&arm);
+    let headline = crate::report::membership::HEADLINE;
     outln!(
         "           as the target of the other {} models (resolution 1/{:.0} = {:.3} %):",
         a.targets.len() - 1,
@@ -133,7 +134,7 @@ pub fn show_target(
         a.resolution * 100.0
     );
     outln!(
-        "           {:<32} {:<18} {:>11} {:>10} {:>10} {:>7}",
+        "           {:<32} {:<20} {:>11} {:>10} {:>10} {:>7}",
         "attack",
         "stratum",
         "avg members",
@@ -141,16 +142,13 @@ pub fn show_target(
         "TPR@1%",
         "AUC"
     );
-    for attack in [
-        report.headline,
-        crate::report::membership::Attack::Threshold,
-    ] {
+    for attack in [headline, crate::report::membership::Attack::Threshold] {
         for c in a.cells.iter().filter(|c| c.attack == attack) {
             let Some(Some(v)) = c.per_target.get(pos) else {
                 continue;
             };
             outln!(
-                "           {:<32} {:<18} {:>11.0} {:>9.2}% {:>9.2}% {:>7.4}",
+                "           {:<32} {:<20} {:>11.0} {:>9.2}% {:>9.2}% {:>7.4}",
                 attack.name(),
                 c.stratum,
                 c.members,

@@ -254,9 +254,6 @@ fn stopped_then_resumed_matches_uninterrupted() {
     }
 }
 
-/// The catastrophic-overfitting checks of a run stopped mid-way and resumed are exactly those of
-/// an uninterrupted run: their history is in the checkpoint, their attacks seeded by the step,
-/// and the checks after the checkpoint are cut with the trainer's other records.
 /// A reference model stopped and resumed trains on the same half of the pool and writes the
 /// same reference scores as an uninterrupted one (its half and plan are rebuilt from the preset
 /// and seed, never stored in the checkpoint).
@@ -266,7 +263,7 @@ fn a_resumed_reference_model_writes_the_scores_of_an_uninterrupted_one() {
     let store = RunStore::new(dir.path());
     let preset = || {
         tiny(&[
-            "reference.models=6",
+            "reference.models=8",
             "duplication.rate=0.02",
             "duplication.occurrences=[4, 8]",
         ])
@@ -289,7 +286,7 @@ fn a_resumed_reference_model_writes_the_scores_of_an_uninterrupted_one() {
         .reference()
         .unwrap()
         .expect("scores");
-    assert_eq!((a.index, a.models, a.step), (3, 6, 12));
+    assert_eq!((a.index, a.models, a.step), (3, 8, 12));
     assert_eq!(a.members, b.members);
     assert_eq!(a.occurrences, b.occurrences);
     assert_eq!(a.phi, b.phi, "the resumed model's margins differ");
@@ -303,6 +300,9 @@ fn a_resumed_reference_model_writes_the_scores_of_an_uninterrupted_one() {
     assert_eq!(c.plan_before.iter().sum::<usize>(), members);
 }
 
+/// The catastrophic-overfitting checks of a run stopped mid-way and resumed are exactly those of
+/// an uninterrupted run: their history is in the checkpoint, their attacks seeded by the step,
+/// and the checks after the checkpoint are cut with the trainer's other records.
 #[test]
 fn an_fgsm_run_stopped_and_resumed_checks_as_an_uninterrupted_one() {
     let dir = tempfile::tempdir().unwrap();

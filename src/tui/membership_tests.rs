@@ -10,9 +10,9 @@ use crate::store::{REFERENCE_FORMAT, ReferenceScores};
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::style::{Color, Modifier};
 
-const MODELS: usize = 6;
+const MODELS: usize = 8;
 
-/// Six reference models of sweep `refs` on the embedded pool: margins N(0, 1) per model, plus 3
+/// Eight reference models of sweep `refs` on the embedded pool: margins N(0, 1) per model, plus 3
 /// for a member that occurs 16 times (1 % of the pool).
 fn reference_store() -> (tempfile::TempDir, RunStore) {
     let dir = tempfile::tempdir().unwrap();
@@ -26,7 +26,7 @@ fn reference_store() -> (tempfile::TempDir, RunStore) {
         let run = finished_run(
             &store,
             &id,
-            &["reference.models=6"],
+            &["reference.models=8"],
             &crate::data::FASHION_CLASSES,
             m as u64,
             0.85,

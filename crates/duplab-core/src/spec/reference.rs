@@ -18,8 +18,9 @@ pub struct ReferenceSpec {
 
 /// Most reference models a study may declare (LiRA used 256 on CIFAR-10).
 pub const MAX_MODELS: usize = 1024;
-/// Fewest: 6 leave each target 2 IN and 2 OUT references per image.
-pub const MIN_MODELS: usize = 6;
+/// Fewest: 8. A target then keeps at least 2 IN and 2 OUT references for every image even when
+/// the findings' jackknife leaves one more model out (6 would leave some images one).
+pub const MIN_MODELS: usize = 8;
 
 impl ReferenceSpec {
     pub fn validate(&self) -> Result<(), FieldError> {
@@ -68,11 +69,11 @@ mod tests {
             e.contains("reference.models") && e.contains("even number from 6"),
             "{e}"
         );
-        let e = load(&["reference.models=4"]).unwrap_err();
+        let e = load(&["reference.models=6"]).unwrap_err();
         assert!(e.contains("reference.models"), "{e}");
-        let e = load(&["reference.models=6", "training.seeds=[0, 6]"]).unwrap_err();
-        assert!(e.contains("training.seeds") && e.contains("seed 6"), "{e}");
-        let e = load(&["reference.models=6", "duplication.seed=\"run\""]).unwrap_err();
+        let e = load(&["reference.models=8", "training.seeds=[0, 8]"]).unwrap_err();
+        assert!(e.contains("training.seeds") && e.contains("seed 8"), "{e}");
+        let e = load(&["reference.models=8", "duplication.seed=\"run\""]).unwrap_err();
         assert!(e.contains("duplication.seed"), "{e}");
         let e = load(&["duplication.occurrences=[2, 4]", "duplication.copies=3"]).unwrap_err();
         assert!(e.contains("duplication.copies"), "{e}");

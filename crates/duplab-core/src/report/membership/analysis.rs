@@ -305,6 +305,10 @@ pub struct MembershipReport {
     /// The family tested together (Holm at α 0.05): every stratum k ≥ 2 against the unique
     /// images within each point, and every stratum between each pair of points.
     pub contrasts: Vec<Contrast>,
+    /// Tests in the family (Holm's m): every planned contrast and metric, those that could not
+    /// be computed included.
+    #[serde(default)]
+    pub family_size: usize,
     /// What the family leaves out, and why.
     #[serde(default)]
     pub notes: Vec<String>,
@@ -384,9 +388,11 @@ pub fn arm_report(arm: &Arm) -> ArmReport {
     let occurrences = &first.occurrences;
     let phi: Vec<Vec<f64>> = arm.models.iter().map(|m| m.phi.clone()).collect();
     let member: Vec<Vec<bool>> = arm.models.iter().map(|m| m.member()).collect();
+    let index: Vec<usize> = arm.models.iter().map(|m| m.index).collect();
     let models = Models {
         phi: &phi,
         member: &member,
+        index: &index,
     };
     let sums = Sums::new(&models);
     let strata = strata(occurrences);
@@ -643,13 +649,13 @@ pub fn analyse(title: &str, arms: &[Arm]) -> MembershipReport {
             let Some((d, _)) = super::jackknife::mean_difference((&ta, &va), (&tb, &vb), j) else {
                 continue;
             };
-            // Only the model indices both sides hold: leaving out a model a point does not have
-            // would repeat its full value and shrink the spread.
             let held = |arm: usize, idx: usize| arms[arm].models.iter().any(|m| m.index == idx);
             let reps: Vec<f64> = replicates
                 .iter()
                 .zip(&indices)
-                .filter(|(_, idx)| held(p.a.0, **idx) && held(p.b.0, **idx))
+                // Leaving out an index only one side holds still changes that side's
+                // references: a replicate. One neither holds would repeat the full value.
+                .filter(|(_, idx)| held(p.a.0, **idx) || held(p.b.0, **idx))
                 .filter_map(|(rep, _)| {
                     let (ta, va) = side(rep, p.a);
                     let (tb, vb) = side(rep, p.b);
@@ -678,6 +684,7 @@ pub fn analyse(title: &str, arms: &[Arm]) -> MembershipReport {
         headline: HEADLINE,
         arms: reports,
         contrasts,
+        family_size: m,
         notes,
     }
 }

@@ -88,6 +88,9 @@ pub fn prob(phi: f64) -> f64 {
 pub struct Models<'a> {
     pub phi: &'a [Vec<f64>],
     pub member: &'a [Vec<bool>],
+    /// Each model's index in its study (what balancing is seeded by, so that leaving another
+    /// model out — the jackknife — does not redraw which references a target keeps).
+    pub index: &'a [usize],
 }
 
 impl Sums {
@@ -179,28 +182,32 @@ pub fn scores(m: &Models, all: &Sums, target: usize) -> (Vec<(Attack, Vec<f64>)>
         // non-member): the better-estimated side would then tell members apart by itself (a
         // bias of σ²/(2·7·8) in the likelihood ratio, which pushed the AUC of unique images
         // below ½). References of the larger side are left out at random (seeded by target and
-        // image; never by index, which would tie a model's own offset to the target's
-        // membership) until both sides are equal — also in a sweep only partly finished.
+        // image; never the first by index, which would tie a model's own offset to the
+        // target's membership) until both sides are equal — also in a sweep only partly
+        // finished.
         let (n_in, n_out) = (s.n_in[i], s.n_out[i]);
         if n_in != n_out {
             let larger = n_in > n_out;
-            let candidate =
-                |r: usize| r != target && m.member[r][i] == larger && m.phi[r][i].is_finite();
-            let mut rng = Rng::derive(target as u64, "balance", i as u64);
+            // The references left out are those of the lowest key, a hash of (target, reference,
+            // image) by model index: the same ones whichever other models are present.
+            let key = |r: usize| {
+                Rng::derive(
+                    (m.index[target] as u64) << 32 | m.index[r] as u64,
+                    "balance",
+                    i as u64,
+                )
+                .next_u64()
+            };
+            let mut pool: Vec<(u64, usize)> = (0..models)
+                .filter(|&r| r != target && m.member[r][i] == larger && m.phi[r][i].is_finite())
+                .map(|r| (key(r), r))
+                .collect();
             let excess = n_in.abs_diff(n_out) as usize;
-            if excess == 1 {
-                // The usual case (every model finished): one of the larger side, no allocation.
-                let count = (0..models).filter(|&r| candidate(r)).count();
-                let pick = rng.below(count.max(1) as u64) as usize;
-                if let Some(r) = (0..models).filter(|&r| candidate(r)).nth(pick) {
-                    s.add(i, m.phi[r][i], larger, -1.0);
-                }
-            } else {
-                let mut pool: Vec<usize> = (0..models).filter(|&r| candidate(r)).collect();
-                rng.shuffle(&mut pool);
-                for &r in pool.iter().take(excess) {
-                    s.add(i, m.phi[r][i], larger, -1.0);
-                }
+            if excess < pool.len() {
+                pool.select_nth_unstable(excess);
+            }
+            for &(_, r) in pool.iter().take(excess) {
+                s.add(i, m.phi[r][i], larger, -1.0);
             }
         }
     }

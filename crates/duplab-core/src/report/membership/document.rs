@@ -57,7 +57,7 @@ impl MembershipReport {
     /// The findings, one line per contrast, worded from its Holm-corrected test.
     pub fn findings(&self) -> String {
         let mut s = String::new();
-        let m = self.contrasts.len();
+        let m = self.family_size.max(self.contrasts.len());
         s.push_str(&format!(
             "Attack: {}. Each line is a difference averaged over targets (within a point: two strata of the same targets; between points: the same model index, i.e. the same half of the pool and the same initial seed). Its 95 % interval and p-value come from a delete-one-model jackknife (each model index left out as target and as reference in turn, t with N − 1 degrees of freedom), because targets that share reference models are not independent; {m} tests in one family, Holm-corrected at α 0.05.\n\n",
             self.headline.name()
@@ -194,7 +194,7 @@ impl MembershipReport {
     /// A view for a generated block of the docs: `findings` or `k`.
     pub fn view(&self, view: &str) -> Result<String, String> {
         match view {
-            "findings" => Ok(self.findings()),
+            "" | "findings" => Ok(self.findings()),
             "k" => Ok(self.k_table()),
             other => Err(format!(
                 "no view `{other}` of a membership report; allowed: findings, k"

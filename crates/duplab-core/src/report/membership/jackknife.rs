@@ -21,9 +21,11 @@ pub fn headline_without(
         .collect();
     let phi: Vec<Vec<f64>> = kept.iter().map(|&t| arm.models[t].phi.clone()).collect();
     let member: Vec<Vec<bool>> = kept.iter().map(|&t| arm.models[t].member()).collect();
+    let index: Vec<usize> = kept.iter().map(|&t| arm.models[t].index).collect();
     let models = Models {
         phi: &phi,
         member: &member,
+        index: &index,
     };
     let sums = Sums::new(&models);
     let occurrences = &arm.models[0].occurrences;
@@ -59,7 +61,7 @@ pub fn headline_without(
                 .push(roc_by(it, &super::analysis::FPRS).map(|r| [r.tpr[0], r.tpr[1], r.auc]));
         }
     }
-    (kept.iter().map(|&t| arm.models[t].index).collect(), values)
+    (index, values)
 }
 
 /// The mean over shared targets (by model index) of `a − b` for metric `j`.

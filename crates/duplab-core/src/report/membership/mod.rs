@@ -14,8 +14,8 @@ mod load;
 mod roc;
 
 pub use analysis::{
-    Arm, ArmReport, Cell, Contrast, Estimate, MembershipReport, Memorised, Stratum, analyse,
-    arm_of, arm_report,
+    Arm, ArmReport, Cell, Contrast, Estimate, HEADLINE, MembershipReport, Memorised, Stratum,
+    analyse, arm_of, arm_report,
 };
 pub use attacks::{Attack, Models, Sums, memorisation, prob, scores};
 pub use load::load_arms;

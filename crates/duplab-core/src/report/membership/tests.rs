@@ -280,3 +280,42 @@ fn models_of_other_studies_are_refused() {
             .contains("both reference model 2")
     );
 }
+
+/// Between points: the same model indices, the same halves — a point whose members leak more
+/// is found so with the jackknife's verdict; a point of another membership draw is not compared,
+/// and the report says why.
+#[test]
+fn points_are_compared_by_model_index_and_other_draws_are_not() {
+    let mut quiet = synthetic(8, 5_000, 0.0, 1.0, 3.0);
+    quiet.label = "a-quiet".into();
+    let mut leaky = synthetic(8, 5_000, 1.5, 1.0, 3.0);
+    leaky.label = "b-leaky".into();
+    let mut other = synthetic(8, 5_000, 1.5, 1.0, 3.0);
+    other.label = "c-other".into();
+    for m in other.models.iter_mut() {
+        m.seed = 99;
+    }
+    let report = analyse("points", &[quiet, leaky, other]);
+    let c = report
+        .contrasts
+        .iter()
+        .find(|c| c.what == "b-leaky − a-quiet" && c.stratum == "all" && c.metric == "auc")
+        .expect("the two points of one draw are compared");
+    assert_eq!(c.verdict(), "higher", "{}", report.findings());
+    assert_eq!(c.diff.n, 8, "one jackknife replicate per model index");
+    assert!(
+        !report
+            .contrasts
+            .iter()
+            .any(|c| c.what.contains("c-other −") || c.what.ends_with("− c-other"))
+    );
+    assert!(
+        report.notes.iter().any(|n| n.contains("c-other")),
+        "{:?}",
+        report.notes
+    );
+    // m counts every planned test: within each point (k=16 vs unique, 3 metrics) and between
+    // the comparable pair (k=1, k=16, all: 3 strata × 3 metrics).
+    assert_eq!(report.family_size, 3 * 3 + 3 * 3);
+    assert!(report.findings().contains("18 tests in one family"));
+}
