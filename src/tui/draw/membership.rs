@@ -207,6 +207,8 @@ fn draw_roc(f: &mut Frame, app: &App, v: &MembershipView, arm: &ArmReport, area:
             .collect::<Vec<String>>()
     };
     let chart = Chart::new(sets)
+        .legend_position(Some(ratatui::widgets::LegendPosition::BottomRight))
+        .hidden_legend_constraints((Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)))
         .block(block(app, "ROC, log–log (TPR against FPR)"))
         .x_axis(Axis::default().bounds([lo, 0.0]).labels(labels(lo)))
         .y_axis(Axis::default().bounds([lo, 0.0]).labels(labels(lo)));
