@@ -2,6 +2,7 @@
 //! complete run folder. It talks to the outside only through channels: `TrainEvent`s out,
 //! `Control` in. It never draws.
 
+mod augment;
 mod batches;
 pub mod card;
 mod checkpoint;

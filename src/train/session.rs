@@ -244,6 +244,14 @@ impl<'a> Session<'a> {
         self.device
             .seed(Rng::derive(self.job.seed, "device", step as u64).next_u64());
         let (x, y) = self.train.gather(&batch_idx);
+        // Augmentation draws from (seed, "augment", step), like the batch itself.
+        let x = match t.augment.filter(|a| a.is_active()) {
+            Some(a) => {
+                let d = super::augment::draws(&a, self.job.seed, step, batch_idx.len());
+                super::augment::apply(x, &d, a.crop)
+            }
+            None => x,
+        };
         let total = self.schedule.total_steps;
         self.lr = t.lr_at(step, total, self.schedule.schedule_epoch);
         // ε warm-up: the attack grows with progress through the run.

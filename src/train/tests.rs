@@ -254,6 +254,45 @@ fn stopped_then_resumed_matches_uninterrupted() {
     }
 }
 
+/// Augmentation draws from the run's own generator by step: a run with crop and flip stopped
+/// and resumed records exactly the metrics of an uninterrupted one, and they differ from the
+/// same run without augmentation (it is applied).
+#[test]
+fn an_augmented_run_resumes_as_an_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::new(dir.path());
+    let preset = || tiny(&["training.augment={ crop = 2, flip = true }"]);
+    let whole = started_id(&run_to_end(job(&store, preset(), DeviceChoice::Cpu)));
+    let id = stop_at(job(&store, preset(), DeviceChoice::Cpu), 5);
+    let mut j = job(&store, preset(), DeviceChoice::Cpu);
+    j.resume = Some(id.clone());
+    run_to_end(j);
+    let plain = started_id(&run_to_end(job(&store, tiny(&[]), DeviceChoice::Cpu)));
+    let evals = |id: &str| -> Vec<(usize, f64, f64)> {
+        store
+            .open(id)
+            .unwrap()
+            .metrics()
+            .unwrap()
+            .into_iter()
+            .filter_map(|m| match m {
+                MetricRecord::Epoch(e) => Some((e.step, e.train_loss, e.test_acc)),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(evals(&whole), evals(&id));
+    assert_ne!(evals(&whole), evals(&plain), "augmentation changed nothing");
+    let c = store.open(&whole).unwrap().require_config().unwrap();
+    assert_eq!(
+        c.preset.training.augment,
+        Some(crate::spec::AugmentSpec {
+            crop: 2,
+            flip: true
+        })
+    );
+}
+
 /// A reference model stopped and resumed trains on the same half of the pool and writes the
 /// same reference scores as an uninterrupted one (its half and plan are rebuilt from the preset
 /// and seed, never stored in the checkpoint).

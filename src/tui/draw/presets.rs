@@ -60,8 +60,9 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
                 p.training.optimizer_label()
             )));
             lines.push(Line::from(format!(
-                "eval attack {}",
-                p.attack.eval.attack.label()
+                "eval attack {} · augment {}",
+                p.attack.eval.attack.label(),
+                p.training.augment.unwrap_or_default().label()
             )));
             lines.push(Line::from(""));
         }

@@ -5,6 +5,7 @@
 //! ranges. Every error names the file, the field and what is allowed.
 
 mod attack;
+mod augment;
 mod duplication;
 mod error;
 mod family;
@@ -14,6 +15,7 @@ mod reference;
 mod training;
 
 pub use attack::{AttackKind, AttackSpec, EvalSpec, Norm};
+pub use augment::{AugmentSpec, MAX_CROP};
 pub use duplication::{DupMode, DuplicationSpec, PlanSeed, Profile};
 pub use error::{FieldError, SpecError};
 pub use family::{CONTRAST_METRICS, Declared, EffectRef, GAP_METRICS, family_size};
@@ -244,6 +246,13 @@ impl Preset {
             .validate()
             .map_err(|e| e.within("attack.eval"))?;
         self.training.validate().map_err(|e| e.within("training"))?;
+        // Mirrored digits are other digits (or none): MNIST is not flipped.
+        if self.training.augment.is_some_and(|a| a.flip) && self.data.set == DataSetKind::Mnist {
+            return Err(FieldError::new(
+                "training.augment.flip".into(),
+                "is true, but set = \"mnist\": a mirrored digit is another digit or none; allowed: false (crop alone is fine)".into(),
+            ));
+        }
         if let Some(r) = &self.reference {
             r.validate().map_err(|e| e.within("reference"))?;
             if self.duplication.seed == PlanSeed::Run {

@@ -66,7 +66,7 @@ mod tests {
         assert!(load(&["reference.models=16"]).is_ok());
         let e = load(&["reference.models=7"]).unwrap_err();
         assert!(
-            e.contains("reference.models") && e.contains("even number from 6"),
+            e.contains("reference.models") && e.contains("even number from 8"),
             "{e}"
         );
         let e = load(&["reference.models=6"]).unwrap_err();

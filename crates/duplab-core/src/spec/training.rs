@@ -112,6 +112,10 @@ pub struct TrainingSpec {
         skip_serializing_if = "is_default_tolerance"
     )]
     pub overfit_tolerance: f64,
+    /// Random crop with zero padding and horizontal flip of every training batch
+    /// (`augment = { crop = 4, flip = true }`); none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub augment: Option<super::AugmentSpec>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -189,6 +193,9 @@ impl TrainingSpec {
                 format!("is {}; allowed: 1 to 65536", self.batch_size),
             ));
         }
+        if let Some(a) = &self.augment {
+            a.validate().map_err(|e| e.within("augment"))?;
+        }
         if self.seeds.is_empty() {
             return Err(FieldError::new(
                 "seeds".into(),
@@ -260,6 +267,7 @@ mod tests {
             stop_on_overfit: false,
             overfit_every: 0,
             overfit_tolerance: overfit_tolerance(),
+            augment: None,
         }
     }
 
