@@ -167,6 +167,7 @@ impl<'a> Case<'a> {
                 &self.attack,
                 0.01,
                 self.device,
+                None,
             );
             m = m2;
             last = Some(loss);

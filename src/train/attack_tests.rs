@@ -35,6 +35,7 @@ fn trained() -> (Net, Device, DeviceData) {
             &AttackSpec::default(),
             0.05,
             &ad,
+            None,
         )
         .0;
     }

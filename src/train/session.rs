@@ -112,6 +112,8 @@ pub struct Session<'a> {
     reference: Option<super::setup::Reference>,
     /// SHA-256 of the pool images (the reference record names the pool it scored).
     pool_checksum: String,
+    /// The weighted controls' loss weight of every pool image.
+    weights: Option<Vec<f32>>,
 }
 
 impl<'a> Session<'a> {
@@ -170,6 +172,7 @@ impl<'a> Session<'a> {
             class_names: s.class_names,
             reference: s.reference,
             pool_checksum: s.pool_checksum,
+            weights: s.weights,
         })
     }
 
@@ -252,6 +255,10 @@ impl<'a> Session<'a> {
             }
             None => x,
         };
+        let weights = self.weights.as_ref().map(|w| {
+            let v: Vec<f32> = batch_idx.iter().map(|&i| w[i as usize]).collect();
+            Tensor::<1>::from_data(TensorData::new(v, [batch_idx.len()]), &self.device)
+        });
         let total = self.schedule.total_steps;
         self.lr = t.lr_at(step, total, self.schedule.schedule_epoch);
         // ε warm-up: the attack grows with progress through the run.
@@ -274,6 +281,7 @@ impl<'a> Session<'a> {
             &attack,
             self.lr,
             &self.device,
+            weights,
         );
         self.model = Some(m);
         let w = &mut self.window;

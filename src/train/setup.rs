@@ -92,6 +92,9 @@ pub struct Setup {
     pub reference: Option<Reference>,
     /// SHA-256 of the train split's images (the pool).
     pub pool_checksum: String,
+    /// The weighted controls' loss weight of every pool image (`duplication.mode = "weight"` or
+    /// `"class-weight"`); `None` otherwise.
+    pub weights: Option<Vec<f32>>,
 }
 
 /// What a reference model records at its end besides the margins (`store::ReferenceScores`).
@@ -219,6 +222,14 @@ fn prepare_into(
         }
     };
     let (pool, indices) = plan.materialise(&ds.train);
+    // The weighted controls: each pool image's loss weight (1 where the plan sets none).
+    let weights = (!plan.weights.is_empty()).then(|| {
+        let mut w = vec![1.0f32; pool.len()];
+        for (&i, &x) in plan.indices.iter().zip(&plan.weights) {
+            w[i as usize] = x;
+        }
+        w
+    });
     let selected = select(job.device)?;
     let device = selected.device.clone();
     let inner = device.clone().inner();
@@ -442,6 +453,7 @@ fn prepare_into(
         class_names: ds.class_names,
         reference,
         pool_checksum,
+        weights,
     })
 }
 

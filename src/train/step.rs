@@ -1,5 +1,6 @@
 //! One training step, shared by the trainer and the benchmark: optional adversarial replacement
-//! of the first part of the batch, forward, cross-entropy, backward, optimiser step.
+//! of the first part of the batch, forward, cross-entropy (weighted per image for the
+//! reweighting controls), backward, optimiser step.
 
 use crate::attack::{attack_view, perturb};
 use crate::nn::Net;
@@ -7,6 +8,7 @@ use crate::spec::{AttackKind, AttackSpec};
 use burn::nn::loss::CrossEntropyLoss;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
 
 /// Returns the updated model, the batch's mean loss and its number of correct predictions, both
 /// still on the device (reading them would force a sync).
@@ -20,6 +22,7 @@ pub fn train_step(
     attack: &AttackSpec,
     lr: f64,
     device: &Device,
+    weights: Option<Tensor<1>>,
 ) -> (Net, Tensor<1>, Tensor<1, Int>) {
     let b = y.dims()[0];
     if attack.kind != AttackKind::None && attack.fraction > 0.0 {
@@ -35,7 +38,17 @@ pub fn train_step(
         };
     }
     let logits = model.forward(x);
-    let loss = ce.forward(logits.clone(), y.clone());
+    let loss = match weights {
+        None => ce.forward(logits.clone(), y.clone()),
+        // The weighted controls: each image's cross-entropy times its weight, averaged.
+        Some(w) => {
+            let nll = log_softmax(logits.clone(), 1)
+                .gather(1, y.clone().reshape([b, 1]))
+                .reshape([b])
+                .neg();
+            (nll * w).mean()
+        }
+    };
     let correct = logits
         .detach()
         .without_autodiff()

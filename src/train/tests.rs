@@ -293,6 +293,46 @@ fn an_augmented_run_resumes_as_an_uninterrupted_one() {
     );
 }
 
+/// The reweighting control trains on the originals alone, drawn uniformly, with the chosen
+/// images' loss weighted up instead of copied: no copies in the training set, the chosen images
+/// still the duplicated group, and a training loss other than the same run's unweighted one.
+#[test]
+fn the_reweighting_control_weights_the_chosen_images_instead_of_copying_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::new(dir.path());
+    let dup = ["duplication.rate=0.1", "duplication.copies=3"];
+    let copied = started_id(&run_to_end(job(&store, tiny(&dup), DeviceChoice::Cpu)));
+    let mut w = dup.to_vec();
+    w.push("duplication.mode=weight");
+    let weighted = started_id(&run_to_end(job(&store, tiny(&w), DeviceChoice::Cpu)));
+    let plain = started_id(&run_to_end(job(&store, tiny(&[]), DeviceChoice::Cpu)));
+    let summary = |id: &str| store.open(id).unwrap().summary().unwrap().unwrap();
+    assert_eq!(summary(&copied).train_size, 10_000 + 3_000);
+    assert_eq!(summary(&weighted).train_size, 10_000, "no copies");
+    let groups = summary(&weighted).groups.expect("group metrics");
+    assert_eq!(
+        groups.groups["duplicated"].images,
+        1_000,
+        "{:?}",
+        groups.groups.keys()
+    );
+    let losses = |id: &str| -> Vec<f64> {
+        store
+            .open(id)
+            .unwrap()
+            .metrics()
+            .unwrap()
+            .into_iter()
+            .filter_map(|m| match m {
+                MetricRecord::Epoch(e) => Some(e.train_loss),
+                _ => None,
+            })
+            .collect()
+    };
+    // The same originals in the same order as the plain run: only the weights differ.
+    assert_ne!(losses(&weighted), losses(&plain));
+}
+
 /// A reference model stopped and resumed trains on the same half of the pool and writes the
 /// same reference scores as an uninterrupted one (its half and plan are rebuilt from the preset
 /// and seed, never stored in the checkpoint).

@@ -14,7 +14,7 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("duplication.profile", "profile"),
     ("duplication.rate", "rate"),
     ("duplication.copies", "copies"),
-    ("duplication.mode", "exact/near"),
+    ("duplication.mode", "mode"),
     ("duplication.keep_size", "keep size"),
     ("attack.train.kind", "train attack"),
     ("attack.train.eps", "ε"),

@@ -50,7 +50,8 @@ pub fn groups(plan: &Plan, train_len: usize, sample: usize, seed: u64) -> Groups
         in_plan[i as usize] = true;
     }
     let mut chosen = vec![false; train_len];
-    for &i in &plan.indices[plan.originals..] {
+    // Copied images, or (the reweighting control) images weighted up instead.
+    for &i in plan.indices[plan.originals..].iter().chain(&plan.weighted) {
         chosen[i as usize] = true;
     }
     let copies = plan.copies();

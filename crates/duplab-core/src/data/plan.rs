@@ -44,6 +44,14 @@ pub struct Plan {
     pub after: Vec<usize>,
     /// Per class: distinct original images in the plan.
     pub distinct: Vec<usize>,
+    /// The weighted controls (`mode = "weight"` / `"class-weight"`): the loss weight of each
+    /// original, `weights[k]` for `indices[k]`; empty = every entry weighs 1.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub weights: Vec<f32>,
+    /// `mode = "weight"`: the chosen images (weighted up instead of copied), ascending; they are
+    /// the duplicated group.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub weighted: Vec<u32>,
 }
 
 impl Plan {
@@ -181,6 +189,47 @@ pub fn make_plan(
         after[labels[i as usize] as usize] += 1;
     }
     let originals = kept.len();
+    if spec.mode.weights() {
+        // The controls: what the copies would have done, as loss weights on the originals.
+        let (n, k) = (originals as f64, copies.len() as f64);
+        let scale = n / (n + k);
+        let weights: Vec<f32> = match spec.mode {
+            DupMode::Weight => {
+                let mut extra = vec![0u32; labels.len()];
+                for &i in &copies {
+                    extra[i as usize] += 1;
+                }
+                kept.iter()
+                    .map(|&i| ((1.0 + extra[i as usize] as f64) * scale) as f32)
+                    .collect()
+            }
+            _ => kept
+                .iter()
+                .map(|&i| {
+                    let c = labels[i as usize] as usize;
+                    (after[c] as f64 / distinct[c].max(1) as f64 * scale) as f32
+                })
+                .collect(),
+        };
+        let mut weighted: Vec<u32> = if spec.mode == DupMode::Weight {
+            copies.clone()
+        } else {
+            vec![]
+        };
+        weighted.sort_unstable();
+        weighted.dedup();
+        return Ok(Plan {
+            indices: kept,
+            originals,
+            jitter: vec![],
+            before,
+            chosen: chosen_n,
+            after: distinct.clone(),
+            distinct,
+            weights,
+            weighted,
+        });
+    }
     kept.extend(copies);
     Ok(Plan {
         indices: kept,
@@ -190,6 +239,8 @@ pub fn make_plan(
         chosen: chosen_n,
         after,
         distinct,
+        weights: vec![],
+        weighted: vec![],
     })
 }
 
@@ -352,6 +403,48 @@ mod tests {
             make_plan(&s, &labels(), 10, 1).unwrap().indices,
             make_plan(&s, &labels(), 10, 2).unwrap().indices
         );
+    }
+
+    /// The reweighting control's weights average 1 and stand in the ratio of the occurrences
+    /// the exact plan gives; the class control's reach the exact plan's class prior.
+    #[test]
+    fn weighted_controls_carry_the_duplicated_sets_expectation() {
+        let l = labels();
+        let mut s = spec(Profile::Uniform);
+        s.rate = Some(0.3);
+        s.copies = 3;
+        let exact = make_plan(&s, &l, 10, 0).unwrap();
+        s.mode = DupMode::Weight;
+        let w = make_plan(&s, &l, 10, 0).unwrap();
+        assert_eq!(w.len(), w.originals, "no copies");
+        assert_eq!(w.weights.len(), w.len());
+        let mean = w.weights.iter().map(|&x| x as f64).sum::<f64>() / w.len() as f64;
+        assert!((mean - 1.0).abs() < 1e-5, "{mean}");
+        // Occurrences in the exact plan, and the weights' ratio.
+        let k = exact.occurrences(l.len());
+        let (a, b) = (
+            w.indices.iter().position(|&i| k[i as usize] == 4).unwrap(),
+            w.indices.iter().position(|&i| k[i as usize] == 1).unwrap(),
+        );
+        assert!((w.weights[a] / w.weights[b] - 4.0).abs() < 1e-5);
+        // The expected class shares under uniform sampling equal the exact plan's.
+        s.mode = DupMode::ClassWeight;
+        let cw = make_plan(&s, &l, 10, 0).unwrap();
+        let total: f64 = cw.weights.iter().map(|&x| x as f64).sum();
+        for c in 0..10u8 {
+            let share: f64 = cw
+                .indices
+                .iter()
+                .zip(&cw.weights)
+                .filter(|(i, _)| l[**i as usize] == c)
+                .map(|(_, &x)| x as f64)
+                .sum::<f64>()
+                / total;
+            let want = exact.after[c as usize] as f64 / exact.len() as f64;
+            assert!((share - want).abs() < 1e-5, "class {c}: {share} vs {want}");
+        }
+        s.keep_size = true;
+        assert!(make_plan(&s, &l, 10, 0).is_err());
     }
 
     proptest! {

@@ -33,6 +33,13 @@ impl Plan {
             .copied()
             .filter(|&i| keep(i))
             .collect();
+        let weights: Vec<f32> = self
+            .indices
+            .iter()
+            .zip(&self.weights)
+            .filter(|(i, _)| keep(**i))
+            .map(|(_, &w)| w)
+            .collect();
         let mut copies = vec![];
         let mut jitter = vec![];
         for (k, &i) in self.indices[self.originals..].iter().enumerate() {
@@ -73,6 +80,8 @@ impl Plan {
             chosen,
             after,
             distinct,
+            weights,
+            weighted: self.weighted.iter().copied().filter(|&i| keep(i)).collect(),
         }
     }
 

@@ -30,6 +30,23 @@ pub enum DupMode {
     Exact,
     /// Copies shifted by ±1–2 px and/or given light noise, deterministic per copy.
     Near,
+    /// The reweighting control: no copies; each chosen image's loss weighted (1 + kᵢ)·N/(N + K)
+    /// and every other image's N/(N + K) (N images, K copies the exact plan would add), images
+    /// drawn uniformly — the expected gradient of the duplicated set, without repeated inputs.
+    Weight,
+    /// The class-prior control: no copies; every image of class c weighted by the share the
+    /// exact plan would give the class over its share now (after_c / before_c · N/(N + K)), so
+    /// the loss sees the duplicated set's class prior with no image favoured within a class.
+    ClassWeight,
+}
+
+impl DupMode {
+    pub const ALLOWED: &'static str = "exact, near, weight, class-weight";
+
+    /// Whether the plan weights the loss instead of appending copies.
+    pub fn weights(self) -> bool {
+        matches!(self, DupMode::Weight | DupMode::ClassWeight)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -208,6 +225,19 @@ impl DuplicationSpec {
             return Err(FieldError::new(
                 "copies".into(),
                 format!("is {}; allowed: 1 to 100", self.copies),
+            ));
+        }
+        if self.mode.weights() && self.keep_size {
+            return Err(FieldError::new(
+                "keep_size".into(),
+                format!(
+                    "cannot be combined with mode = \"{}\" (a weighted plan adds no copies to make room for); allowed: false",
+                    if self.mode == DupMode::Weight {
+                        "weight"
+                    } else {
+                        "class-weight"
+                    }
+                ),
             ));
         }
         if let Some(levels) = &self.occurrences {
@@ -418,8 +448,11 @@ impl DuplicationSpec {
         } else if self.copies > 1 {
             s.push_str(&format!(" ×{}", self.copies));
         }
-        if self.mode == DupMode::Near {
-            s.push_str(" near");
+        match self.mode {
+            DupMode::Exact => {}
+            DupMode::Near => s.push_str(" near"),
+            DupMode::Weight => s.push_str(" weighted"),
+            DupMode::ClassWeight => s.push_str(" class-weighted"),
         }
         if self.dedup {
             s.push_str(&format!(" dedup≤{}", self.dedup_threshold));
