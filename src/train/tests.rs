@@ -268,19 +268,7 @@ fn an_augmented_run_resumes_as_an_uninterrupted_one() {
     j.resume = Some(id.clone());
     run_to_end(j);
     let plain = started_id(&run_to_end(job(&store, tiny(&[]), DeviceChoice::Cpu)));
-    let evals = |id: &str| -> Vec<(usize, f64, f64)> {
-        store
-            .open(id)
-            .unwrap()
-            .metrics()
-            .unwrap()
-            .into_iter()
-            .filter_map(|m| match m {
-                MetricRecord::Epoch(e) => Some((e.step, e.train_loss, e.test_acc)),
-                _ => None,
-            })
-            .collect()
-    };
+    let evals = |id: &str| file_epochs(&store.open(id).unwrap());
     assert_eq!(evals(&whole), evals(&id));
     assert_ne!(evals(&whole), evals(&plain), "augmentation changed nothing");
     let c = store.open(&whole).unwrap().require_config().unwrap();
@@ -316,19 +304,7 @@ fn the_reweighting_control_weights_the_chosen_images_instead_of_copying_them() {
         "{:?}",
         groups.groups.keys()
     );
-    let losses = |id: &str| -> Vec<f64> {
-        store
-            .open(id)
-            .unwrap()
-            .metrics()
-            .unwrap()
-            .into_iter()
-            .filter_map(|m| match m {
-                MetricRecord::Epoch(e) => Some(e.train_loss),
-                _ => None,
-            })
-            .collect()
-    };
+    let losses = |id: &str| file_epochs(&store.open(id).unwrap());
     // The same originals in the same order as the plain run: only the weights differ.
     assert_ne!(losses(&weighted), losses(&plain));
 }

@@ -52,12 +52,7 @@ impl AugmentSpec {
 
 #[cfg(test)]
 mod tests {
-    use crate::spec::find_preset;
-
-    fn load(sets: &[&str]) -> Result<crate::spec::Preset, String> {
-        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-        find_preset("default", &sets).map_err(|e| e.to_string())
-    }
+    use crate::spec::default_with as load;
 
     #[test]
     fn augmentation_is_checked_where_the_preset_loads() {

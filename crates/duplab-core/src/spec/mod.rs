@@ -565,3 +565,10 @@ mod tests {
         assert_eq!(p.data.set, DataSetKind::Embedded);
     }
 }
+
+/// The built-in default preset with `sets` applied, its error as text (spec tests).
+#[cfg(test)]
+pub(crate) fn default_with(sets: &[&str]) -> Result<Preset, String> {
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    find_preset("default", &sets).map_err(|e| e.to_string())
+}
