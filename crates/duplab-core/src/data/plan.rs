@@ -40,7 +40,8 @@ pub struct Plan {
     pub before: Vec<usize>,
     /// Per class: images chosen for copying.
     pub chosen: Vec<usize>,
-    /// Per class: entries in the plan (originals + copies).
+    /// Per class: entries in the plan (originals + copies); for the weighted controls, the
+    /// entries the exact plan would have (what the weights stand for).
     pub after: Vec<usize>,
     /// Per class: distinct original images in the plan.
     pub distinct: Vec<usize>,
@@ -224,7 +225,9 @@ pub fn make_plan(
             jitter: vec![],
             before,
             chosen: chosen_n,
-            after: distinct.clone(),
+            // The class counts the weights stand for (the exact plan's): what the sweep report's
+            // class groups and the copy share are read from, as for the copies they replace.
+            after,
             distinct,
             weights,
             weighted,
@@ -417,6 +420,9 @@ mod tests {
         s.mode = DupMode::Weight;
         let w = make_plan(&s, &l, 10, 0).unwrap();
         assert_eq!(w.len(), w.originals, "no copies");
+        // Its per-class counts are those the weights stand for: the exact plan's.
+        assert_eq!(w.after, exact.after);
+        assert_eq!(w.weighted.len(), exact.chosen.iter().sum::<usize>());
         assert_eq!(w.weights.len(), w.len());
         let mean = w.weights.iter().map(|&x| x as f64).sum::<f64>() / w.len() as f64;
         assert!((mean - 1.0).abs() < 1e-5, "{mean}");

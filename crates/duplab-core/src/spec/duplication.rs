@@ -34,9 +34,10 @@ pub enum DupMode {
     /// and every other image's N/(N + K) (N images, K copies the exact plan would add), images
     /// drawn uniformly — the expected gradient of the duplicated set, without repeated inputs.
     Weight,
-    /// The class-prior control: no copies; every image of class c weighted by the share the
-    /// exact plan would give the class over its share now (after_c / before_c · N/(N + K)), so
-    /// the loss sees the duplicated set's class prior with no image favoured within a class.
+    /// The class-prior control: no copies; every image of class c weighted by the entries the
+    /// exact plan would give the class over its distinct images (after_c / distinct_c ·
+    /// N/(N + K)), so the loss sees the duplicated set's class prior with no image favoured
+    /// within a class.
     ClassWeight,
 }
 

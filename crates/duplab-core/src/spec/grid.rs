@@ -111,7 +111,10 @@ impl Grid {
                 .map(|p| p.duplication);
             super::family::PointKind {
                 skewed: d.as_ref().is_some_and(|d| d.is_skewed()),
-                duplicated: d.as_ref().is_some_and(|d| d.copies_any()),
+                // The class-weight control favours no image: it has no duplicated group.
+                duplicated: d
+                    .as_ref()
+                    .is_some_and(|d| d.copies_any() && d.mode != super::DupMode::ClassWeight),
             }
         };
         super::family::check_family(&g.family, &labels, &kind).map_err(|(f, m)| invalid(&f, m))?;
@@ -286,6 +289,29 @@ values = [{ label = "std" }, { label = "fgsm", set = { "attack.train.kind" = "fg
                 && e.contains("dup=0,attack=fgsm"),
             "{e}"
         );
+    }
+
+    /// A within-run gap needs a duplicated group: the class-weight control favours no image,
+    /// so it has none; the reweighting control keeps its chosen images as the group.
+    #[test]
+    fn a_gap_on_the_class_weight_control_is_refused() {
+        let gap = |mode: &str| {
+            let g = GRID.replace(
+                "{ label = \"30\", set = { \"duplication.rate\" = 0.3 } }",
+                &format!(
+                    "{{ label = \"30\", set = {{ \"duplication.rate\" = 0.3, \"duplication.mode\" = \"{mode}\" }} }}"
+                ),
+            );
+            Grid::from_toml_str(
+                &format!(
+                    "{g}\n[[family]]\neffect = {{ point = \"dup=30,attack=std\" }}\nmetrics = [\"loss\"]\n"
+                ),
+                "g.toml",
+            )
+        };
+        assert!(gap("weight").is_ok());
+        let e = gap("class-weight").unwrap_err().to_string();
+        assert!(e.contains("family[0]"), "{e}");
     }
 
     #[test]

@@ -261,6 +261,12 @@ impl Preset {
                     "is \"run\", but reference models share one duplication plan (only membership is random); allowed: a fixed number".into(),
                 ));
             }
+            if self.duplication.mode.weights() {
+                return Err(FieldError::new(
+                    "duplication.mode".into(),
+                    "weights the loss instead of copying, but reference models stratify by occurrences; allowed with [reference]: exact, near".into(),
+                ));
+            }
             if self.duplication.keep_size || self.duplication.dedup {
                 return Err(FieldError::new(
                     if self.duplication.keep_size { "duplication.keep_size" } else { "duplication.dedup" }.into(),

@@ -72,6 +72,8 @@ mod tests {
         assert!(e.contains("duplication.seed"), "{e}");
         let e = load(&["duplication.occurrences=[2, 4]", "duplication.copies=3"]).unwrap_err();
         assert!(e.contains("duplication.copies"), "{e}");
+        let e = load(&["reference.models=8", "duplication.mode=weight"]).unwrap_err();
+        assert!(e.contains("duplication.mode"), "{e}");
         let e = load(&["duplication.occurrences=[1]"]).unwrap_err();
         assert!(
             e.contains("duplication.occurrences") && e.contains("2 to 101"),
