@@ -327,9 +327,7 @@ fn poisson1(r: &mut Rng) -> f64 {
 }
 
 /// The sorted (score, role, k, image) rows of one target under one attack.
-struct Scored {
-    rows: Vec<(f64, Role, u8, u32)>,
-}
+type Scored = Vec<(f64, Role, u8, u32)>;
 
 /// One attack on one stratum of one target: its values, and its ROC on the log grid.
 struct TargetCell {
@@ -351,8 +349,7 @@ fn target_cells(
         .iter()
         .map(|st| {
             let rows = || {
-                s.rows
-                    .iter()
+                s.iter()
                     .filter_map(|r| st.side(r.1, r.2).map(|pos| (r.0, pos, r.3)))
             };
             let unit = rows().map(|(score, pos, _)| (score, pos, 1.0));
@@ -432,12 +429,10 @@ pub fn arm_report(arm: &Arm) -> ArmReport {
         unscorable_n.push(scorable.iter().filter(|&&b| !b).count() as f64);
         min_non = min_non.min(non);
         for (a, (_, score)) in scores.into_iter().enumerate() {
-            let mut s = Scored {
-                rows: (0..n)
-                    .map(|i| (score[i], role(i), occurrences[i], i as u32))
-                    .collect(),
-            };
-            s.rows.sort_by(|x, y| y.0.total_cmp(&x.0));
+            let mut s: Scored = (0..n)
+                .map(|i| (score[i], role(i), occurrences[i], i as u32))
+                .collect();
+            s.sort_by(|x, y| y.0.total_cmp(&x.0));
             let boot = (t == 0).then_some(boot_weights.as_slice());
             for (si, c) in target_cells(&s, &strata, &fpr_grid, boot)
                 .into_iter()

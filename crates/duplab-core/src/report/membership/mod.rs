@@ -19,7 +19,7 @@ pub use analysis::{
 };
 pub use attacks::{Attack, Models, Sums, memorisation, prob, scores};
 pub use load::load_arms;
-pub use roc::{Item, Roc, log_grid, roc, roc_by, sort};
+pub use roc::{Roc, log_grid, roc_by};
 
 #[cfg(test)]
 mod tests;

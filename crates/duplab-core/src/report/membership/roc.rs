@@ -3,14 +3,6 @@
 //! expected TPR of a threshold that breaks ties at random: never below chance). Weights make the
 //! same walk serve the image bootstrap (Poisson weights) without sorting again.
 
-/// One scored image: its score, whether it is a member, and its weight.
-#[derive(Debug, Clone, Copy)]
-pub struct Item {
-    pub score: f64,
-    pub member: bool,
-    pub weight: f64,
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct Roc {
     pub auc: f64,
@@ -18,20 +10,8 @@ pub struct Roc {
     pub tpr: Vec<f64>,
 }
 
-/// Sort items for `roc` (most member-like first).
-pub fn sort(items: &mut [Item]) {
-    items.sort_by(|a, b| b.score.total_cmp(&a.score));
-}
-
-/// The ROC of `items`, sorted by `sort`; `None` when either side weighs nothing.
-pub fn roc(items: &[Item], fprs: &[f64]) -> Option<Roc> {
-    roc_by(
-        items.iter().map(|it| (it.score, it.member, it.weight)),
-        fprs,
-    )
-}
-
-/// The same over any sorted (score, member, weight) sequence.
+/// The ROC of (score, member, weight) rows sorted most member-like first; `None` when either
+/// side weighs nothing.
 pub fn roc_by(items: impl Iterator<Item = (f64, bool, f64)> + Clone, fprs: &[f64]) -> Option<Roc> {
     let (mut m, mut n) = (0.0, 0.0);
     for (_, member, w) in items.clone() {
@@ -99,6 +79,27 @@ pub fn log_grid(lo: f64, per_decade: usize) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One scored image: its score, whether it is a member, and its weight.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Item {
+        pub score: f64,
+        pub member: bool,
+        pub weight: f64,
+    }
+
+    /// Sort items for `roc` (most member-like first).
+    pub fn sort(items: &mut [Item]) {
+        items.sort_by(|a, b| b.score.total_cmp(&a.score));
+    }
+
+    /// The ROC of `items`, sorted by `sort`; `None` when either side weighs nothing.
+    pub fn roc(items: &[Item], fprs: &[f64]) -> Option<Roc> {
+        roc_by(
+            items.iter().map(|it| (it.score, it.member, it.weight)),
+            fprs,
+        )
+    }
 
     fn items(members: &[f64], non: &[f64]) -> Vec<Item> {
         let mut v: Vec<Item> = members
