@@ -48,7 +48,21 @@ fn inspect(data_dir: Option<&Path>, preset: Option<&str>, set: &[String]) -> Res
         (None, None) => Ok(data::load_embedded()),
     };
     let ds = loaded?;
+    let (ds, reserve) = match preset.as_ref().and_then(|p| p.data.train_per_class) {
+        None => (ds, None),
+        Some(n) => {
+            let (ds, reserve) =
+                data::cut_train(ds, n).map_err(|m| failure(format!("data.train_per_class {m}")))?;
+            (ds, Some(reserve))
+        }
+    };
     print_dataset(&ds);
+    if let Some(r) = &reserve {
+        println!(
+            "reserve    {} images (fresh-image control)",
+            thousands(r.len())
+        );
+    }
     let ds = match &preset {
         Some(p) if p.duplication.dedup => {
             let th = p.duplication.dedup_threshold;
@@ -66,9 +80,10 @@ fn inspect(data_dir: Option<&Path>, preset: Option<&str>, set: &[String]) -> Res
         _ => ds,
     };
     if let Some(p) = preset {
-        match data::make_plan(
+        match data::make_plan_with(
             &p.duplication,
             &ds.train.labels,
+            reserve.as_ref().map(|r| r.labels.as_slice()),
             ds.num_classes(),
             p.training.seeds.first().copied().unwrap_or(0),
         ) {
@@ -140,6 +155,12 @@ pub fn print_plan(ds: &DataSet, plan: &Plan, label: &str, preset: &str) {
         thousands(plan.copies()),
         thousands(plan.distinct.iter().sum())
     );
+    if !plan.fresh.is_empty() {
+        println!(
+            "(class-prior control: {} fresh images from the reserve stand in for the copies)",
+            thousands(plan.fresh.len())
+        );
+    }
     let max = plan.after.iter().copied().max().unwrap_or(1).max(1);
     let width = 40.0;
     println!(

@@ -189,6 +189,15 @@ fn prepare_into(
             first: first.clone(),
         });
     }
+    // data.train_per_class: the first n images of each class; the rest is the fresh-image reserve.
+    let (ds, reserve) = match preset.data.train_per_class {
+        None => (ds, None),
+        Some(n) => {
+            let (ds, reserve) = data::cut_train(ds, n)
+                .map_err(|m| anyhow!("preset {}: data.train_per_class {m}", preset.name))?;
+            (ds, Some(reserve))
+        }
+    };
     // The dedup control: the training set without its own near-duplicates, before the plan.
     let (ds, dedup) = if preset.duplication.dedup {
         let threshold = preset.duplication.dedup_threshold;
@@ -200,8 +209,14 @@ fn prepare_into(
         (ds, None)
     };
     let classes = ds.num_classes();
-    let plan = data::make_plan(&preset.duplication, &ds.train.labels, classes, job.seed)
-        .map_err(|e| anyhow!("preset {}: {}", preset.name, e.within("duplication")))?;
+    let plan = data::make_plan_with(
+        &preset.duplication,
+        &ds.train.labels,
+        reserve.as_ref().map(|r| r.labels.as_slice()),
+        classes,
+        job.seed,
+    )
+    .map_err(|e| anyhow!("preset {}: {}", preset.name, e.within("duplication")))?;
     // A reference model trains on its half of the pool, with the plan every model shares.
     let (plan, reference) = match &preset.reference {
         None => (plan, None),
@@ -221,7 +236,15 @@ fn prepare_into(
             (part, Some(refs))
         }
     };
-    let (pool, indices) = plan.materialise(&ds.train);
+    let (pool, indices) = plan.materialise(&ds.train, reserve.as_ref());
+    // The un-duplicated set's size, which a fixed step budget decays by.
+    let clean_len = ds.train.len();
+    // Fresh images are training images like the others: the groups and the leakage search see
+    // them as part of the training split.
+    let mut ds = ds;
+    if !plan.fresh.is_empty() {
+        ds.train = pool.clone();
+    }
     // The weighted controls: each pool image's loss weight (1 where the plan sets none).
     let weights = (!plan.weights.is_empty()).then(|| {
         let mut w = vec![1.0f32; pool.len()];
@@ -246,7 +269,7 @@ fn prepare_into(
     let schedule = Schedule {
         total_steps,
         steps_per_epoch,
-        schedule_epoch: schedule_epoch(length, steps_per_epoch, ds.train.len(), t.batch_size),
+        schedule_epoch: schedule_epoch(length, steps_per_epoch, clean_len, t.batch_size),
         points: eval_points(length, steps_per_epoch, total_steps, t.eval_every),
         emit_every: (steps_per_epoch / 25).max(1),
     };

@@ -309,6 +309,30 @@ fn the_reweighting_control_weights_the_chosen_images_instead_of_copying_them() {
     assert_ne!(losses(&weighted), losses(&plain));
 }
 
+/// The class-prior control by data: the copies' class counts reached with fresh images from the
+/// reserve `data.train_per_class` leaves, every one distinct and none a duplicated group.
+#[test]
+fn the_fresh_image_control_trains_on_new_images_instead_of_copies() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::new(dir.path());
+    let set = [
+        "data.train_per_class=900",
+        "duplication.rate=0.1",
+        "duplication.mode=fresh",
+    ];
+    let id = started_id(&run_to_end(job(&store, tiny(&set), DeviceChoice::Cpu)));
+    let run = store.open(&id).unwrap();
+    let s = run.summary().unwrap().unwrap();
+    assert_eq!(s.train_size, 9_000 + 900);
+    assert_eq!(s.distinct_images, 9_900, "no image repeats");
+    let groups = s.groups.expect("group metrics");
+    assert!(!groups.groups.contains_key("duplicated"));
+    let c = run.config().unwrap().unwrap();
+    assert_eq!(c.plan_before, vec![900; 10]);
+    assert_eq!(c.plan_after, vec![990; 10]);
+    assert!(c.data_source.contains("first 900 training images a class"));
+}
+
 /// A reference model stopped and resumed trains on the same half of the pool and writes the
 /// same reference scores as an uninterrupted one (its half and plan are rebuilt from the preset
 /// and seed, never stored in the checkpoint).

@@ -97,9 +97,19 @@ impl PresetsState {
             && p.data.set == DataSetKind::Embedded
         {
             let ds = self.embedded.get_or_insert_with(crate::data::load_embedded);
-            if let Ok(plan) = crate::data::make_plan(
+            // data.train_per_class cuts the set; the images it leaves are the fresh reserve.
+            let cut = p
+                .data
+                .train_per_class
+                .and_then(|n| crate::data::cut_train(ds.clone(), n).ok());
+            let (labels, reserve) = match &cut {
+                Some((c, r)) => (&c.train.labels, Some(r.labels.as_slice())),
+                None => (&ds.train.labels, None),
+            };
+            if let Ok(plan) = crate::data::make_plan_with(
                 &p.duplication,
-                &ds.train.labels,
+                labels,
+                reserve,
                 ds.num_classes(),
                 p.training.seeds.first().copied().unwrap_or(0),
             ) {
@@ -189,6 +199,7 @@ impl PresetsState {
                 channels: None,
                 split: None,
                 bad_images: None,
+                train_per_class: None,
             })
     }
 

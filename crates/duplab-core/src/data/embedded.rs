@@ -81,5 +81,25 @@ mod tests {
             crate::data::balanced_subset(&test, 10, TEST_PER_CLASS),
             d.test
         );
+        // data.train_per_class makes the same cut, and keeps the rest as the fresh reserve.
+        let full = crate::data::DataSet {
+            name: "fashion-mnist".into(),
+            source: dir.display().to_string(),
+            train,
+            test,
+            class_names: d.class_names.clone(),
+        };
+        let (cut, reserve) = crate::data::cut_train(full, TRAIN_PER_CLASS).unwrap();
+        assert_eq!(cut.train, d.train);
+        assert_eq!(reserve.class_counts(10), vec![6_000 - TRAIN_PER_CLASS; 10]);
+    }
+
+    #[test]
+    fn a_cut_larger_than_a_class_names_the_class() {
+        let e = crate::data::cut_train(load_embedded(), TRAIN_PER_CLASS + 1).unwrap_err();
+        assert!(
+            e.contains("class 0 (T-shirt/top) has only 1000 training images"),
+            "{e}"
+        );
     }
 }

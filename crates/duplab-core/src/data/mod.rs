@@ -11,6 +11,7 @@ mod dups;
 mod embedded;
 mod error;
 mod folder;
+mod fresh;
 mod groups;
 mod idx;
 mod leakage;
@@ -33,6 +34,7 @@ pub use dups::{Pair, brute_force, find_pairs, rms};
 pub use embedded::{TEST_PER_CLASS, TRAIN_PER_CLASS, load_embedded};
 pub use error::{DataError, terminal_safe};
 pub use folder::{FolderOptions, FolderReport, load_folder};
+pub use fresh::make_plan_with;
 pub use groups::{Groups, UNIQUE_SAMPLE, groups};
 pub use idx::{read_idx_images, read_idx_labels, read_mnist_like};
 pub use leakage::{Leakage, leaky_test_images, leaky_test_images_in};
@@ -40,7 +42,7 @@ pub use membership::{Membership, membership};
 pub use pair_cache::{PairSet, pairs, pairs_in};
 pub use plan::{Jitter, Plan, apply_jitter, make_plan};
 pub use reference::{reference_members, shadowed};
-pub use subset::{balanced_subset, write_idx_gz};
+pub use subset::{balanced_subset, cut_train, write_idx_gz};
 
 pub const FASHION_CLASSES: [&str; 10] = [
     "T-shirt/top",

@@ -53,6 +53,10 @@ pub struct Plan {
     /// the duplicated group.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub weighted: Vec<u32>,
+    /// `mode = "fresh"`: the reserve images standing in for the copies, in the order they are
+    /// appended to the pool (pool index = train length + position here).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fresh: Vec<u32>,
 }
 
 impl Plan {
@@ -67,8 +71,18 @@ impl Plan {
     }
 
     /// The images a trainer uploads, and the indices into them. Exact copies point at their
-    /// original; near-duplicates become new images appended after the originals.
-    pub fn materialise(&self, train: &Split) -> (Split, Vec<u32>) {
+    /// original; near-duplicates become new images appended after the originals, and so do the
+    /// fresh images of the class-prior control (from `reserve`, which such a plan was made with).
+    pub fn materialise(&self, train: &Split, reserve: Option<&Split>) -> (Split, Vec<u32>) {
+        if !self.fresh.is_empty() {
+            let reserve = reserve.expect("a fresh-image plan is only made with a reserve");
+            let mut pool = train.clone();
+            for &r in &self.fresh {
+                pool.images.extend_from_slice(reserve.image(r as usize));
+                pool.labels.push(reserve.labels[r as usize]);
+            }
+            return (pool, self.indices.clone());
+        }
         if self.jitter.is_empty() {
             return (train.clone(), self.indices.clone());
         }
@@ -231,6 +245,7 @@ pub fn make_plan(
             distinct,
             weights,
             weighted,
+            fresh: vec![],
         });
     }
     kept.extend(copies);
@@ -244,6 +259,7 @@ pub fn make_plan(
         distinct,
         weights: vec![],
         weighted: vec![],
+        fresh: vec![],
     })
 }
 
@@ -349,7 +365,7 @@ mod tests {
             height: 4,
             width: 4,
         };
-        let (pool, idx) = p.materialise(&split);
+        let (pool, idx) = p.materialise(&split, None);
         assert_eq!(pool.len(), l.len() + p.copies());
         assert_eq!(idx.len(), p.len());
         // A near copy keeps its label and differs from its original.

@@ -82,6 +82,7 @@ impl Plan {
             distinct,
             weights,
             weighted: self.weighted.iter().copied().filter(|&i| keep(i)).collect(),
+            fresh: vec![],
         }
     }
 

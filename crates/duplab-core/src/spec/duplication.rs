@@ -39,10 +39,30 @@ pub enum DupMode {
     /// N/(N + K)), so the loss sees the duplicated set's class prior with no image favoured
     /// within a class.
     ClassWeight,
+    /// The class-prior control by data: no copies; each copy the exact plan would add to class c
+    /// is a *fresh* image of class c instead, drawn from the training images `data.train_per_class`
+    /// left out, so the set has the duplicated set's class counts with every image distinct.
+    Fresh,
 }
 
 impl DupMode {
-    pub const ALLOWED: &'static str = "exact, near, weight, class-weight";
+    pub const ALLOWED: &'static str = "exact, near, weight, class-weight, fresh";
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DupMode::Exact => "exact",
+            DupMode::Near => "near",
+            DupMode::Weight => "weight",
+            DupMode::ClassWeight => "class-weight",
+            DupMode::Fresh => "fresh",
+        }
+    }
+
+    /// Whether the plan favours chosen images (copies, or the weights standing for them): the
+    /// class-prior controls favour none, so they have no duplicated group.
+    pub fn favours_images(self) -> bool {
+        !matches!(self, DupMode::ClassWeight | DupMode::Fresh)
+    }
 
     /// Whether the plan weights the loss instead of appending copies.
     pub fn weights(self) -> bool {
@@ -228,16 +248,12 @@ impl DuplicationSpec {
                 format!("is {}; allowed: 1 to 100", self.copies),
             ));
         }
-        if self.mode.weights() && self.keep_size {
+        if (self.mode.weights() || self.mode == DupMode::Fresh) && self.keep_size {
             return Err(FieldError::new(
                 "keep_size".into(),
                 format!(
-                    "cannot be combined with mode = \"{}\" (a weighted plan adds no copies to make room for); allowed: false",
-                    if self.mode == DupMode::Weight {
-                        "weight"
-                    } else {
-                        "class-weight"
-                    }
+                    "cannot be combined with mode = \"{}\" (this control adds no copies to make room for); allowed: false",
+                    self.mode.name()
                 ),
             ));
         }
@@ -454,6 +470,7 @@ impl DuplicationSpec {
             DupMode::Near => s.push_str(" near"),
             DupMode::Weight => s.push_str(" weighted"),
             DupMode::ClassWeight => s.push_str(" class-weighted"),
+            DupMode::Fresh => s.push_str(" fresh images"),
         }
         if self.dedup {
             s.push_str(&format!(" dedup≤{}", self.dedup_threshold));

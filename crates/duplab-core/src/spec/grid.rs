@@ -111,10 +111,10 @@ impl Grid {
                 .map(|p| p.duplication);
             super::family::PointKind {
                 skewed: d.as_ref().is_some_and(|d| d.is_skewed()),
-                // The class-weight control favours no image: it has no duplicated group.
+                // The class-prior controls favour no image: they have no duplicated group.
                 duplicated: d
                     .as_ref()
-                    .is_some_and(|d| d.copies_any() && d.mode != super::DupMode::ClassWeight),
+                    .is_some_and(|d| d.copies_any() && d.mode.favours_images()),
             }
         };
         super::family::check_family(&g.family, &labels, &kind).map_err(|(f, m)| invalid(&f, m))?;
@@ -311,6 +311,11 @@ values = [{ label = "std" }, { label = "fgsm", set = { "attack.train.kind" = "fg
         };
         assert!(gap("weight").is_ok());
         let e = gap("class-weight").unwrap_err().to_string();
+        assert!(e.contains("family[0]"), "{e}");
+        // The fresh-image control favours no image either.
+        let e = gap("fresh\", \"data.train_per_class\" = \"900")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("family[0]"), "{e}");
     }
 

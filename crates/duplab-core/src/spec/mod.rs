@@ -77,6 +77,11 @@ pub struct DataSpec {
     /// What an unreadable image does: `"stop"` (default) or `"skip"` (named, left out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bad_images: Option<BadImages>,
+    /// Train on the first `n` training images of each class, in file order (the cut the embedded
+    /// subset was made by: `fashion-mnist` with 1000 is the embedded set); the images left out
+    /// are the reserve `duplication.mode = "fresh"` draws from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_per_class: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,6 +118,12 @@ impl DataSpec {
                     ));
                 }
             }
+        }
+        if self.train_per_class == Some(0) {
+            return Err(FieldError::new(
+                "data.train_per_class".into(),
+                "is 0; allowed: a number of training images per class, 1 or more".into(),
+            ));
         }
         if let Some(c) = self.channels
             && c != 1
@@ -253,6 +264,12 @@ impl Preset {
                 "is true, but set = \"mnist\": a mirrored digit is another digit or none; allowed: false (crop alone is fine)".into(),
             ));
         }
+        if self.duplication.mode == DupMode::Fresh && self.data.train_per_class.is_none() {
+            return Err(FieldError::new(
+                "duplication.mode".into(),
+                "is \"fresh\", which draws new images from the training images data.train_per_class leaves out; set data.train_per_class (e.g. 1000 with set = \"fashion-mnist\": the embedded subset, 5,000 fresh images a class in reserve)".into(),
+            ));
+        }
         if let Some(r) = &self.reference {
             r.validate().map_err(|e| e.within("reference"))?;
             if self.duplication.seed == PlanSeed::Run {
@@ -261,10 +278,13 @@ impl Preset {
                     "is \"run\", but reference models share one duplication plan (only membership is random); allowed: a fixed number".into(),
                 ));
             }
-            if self.duplication.mode.weights() {
+            if self.duplication.mode.weights() || self.duplication.mode == DupMode::Fresh {
                 return Err(FieldError::new(
                     "duplication.mode".into(),
-                    "weights the loss instead of copying, but reference models stratify by occurrences; allowed with [reference]: exact, near".into(),
+                    format!(
+                        "is \"{}\", a control without copies, but reference models stratify by occurrences; allowed with [reference]: exact, near",
+                        self.duplication.mode.name()
+                    ),
                 ));
             }
             if self.duplication.keep_size || self.duplication.dedup {
@@ -569,6 +589,44 @@ mod tests {
     fn default_preset_is_on_embedded_data() {
         let p = find_preset(DEFAULT_PRESET, &[]).unwrap();
         assert_eq!(p.data.set, DataSetKind::Embedded);
+    }
+}
+
+#[cfg(test)]
+mod fresh_tests {
+    use super::default_with;
+
+    /// The fresh-image control needs a reserve, and fits neither keep_size nor reference models.
+    #[test]
+    fn the_fresh_image_control_is_refused_where_it_cannot_draw_or_be_stratified() {
+        let ok = default_with(&["duplication.mode=fresh", "data.train_per_class=900"]);
+        assert!(ok.is_ok(), "{ok:?}");
+        let e = default_with(&["duplication.mode=fresh"]).unwrap_err();
+        assert!(
+            e.contains("duplication.mode") && e.contains("set data.train_per_class"),
+            "{e}"
+        );
+        let e = default_with(&["data.train_per_class=0"]).unwrap_err();
+        assert!(
+            e.contains("data.train_per_class") && e.contains("is 0"),
+            "{e}"
+        );
+        let e = default_with(&[
+            "duplication.mode=fresh",
+            "data.train_per_class=900",
+            "duplication.keep_size=true",
+        ])
+        .unwrap_err();
+        assert!(e.contains("keep_size") && e.contains("\"fresh\""), "{e}");
+        let e = default_with(&[
+            "duplication.mode=fresh",
+            "data.train_per_class=900",
+            "reference.models=8",
+        ])
+        .unwrap_err();
+        assert!(e.contains("allowed with [reference]: exact, near"), "{e}");
+        let e = default_with(&["duplication.mode=copy"]).unwrap_err();
+        assert!(e.contains("fresh"), "{e}");
     }
 }
 
