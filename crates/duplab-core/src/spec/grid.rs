@@ -219,6 +219,25 @@ pub const BUILTIN_GRIDS: &[(&str, &str)] = &[
     (
         "study-membership",
         include_str!("../../../../presets/study-membership.toml"),
+    ),    (
+        "study-claims",
+        include_str!("../../../../presets/study-claims.toml"),
+    ),
+    (
+        "study-claims-long",
+        include_str!("../../../../presets/study-claims-long.toml"),
+    ),
+    (
+        "study-dose",
+        include_str!("../../../../presets/study-dose.toml"),
+    ),
+    (
+        "study-augment",
+        include_str!("../../../../presets/study-augment.toml"),
+    ),
+    (
+        "study-claims-gpu",
+        include_str!("../../../../presets/study-claims-gpu.toml"),
     ),
 ];
 
