@@ -16,6 +16,7 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("duplication.copies", "copies"),
     ("duplication.mode", "mode"),
     ("duplication.keep_size", "keep size"),
+    ("data.train_per_class", "per class"),
     ("attack.train.kind", "train attack"),
     ("attack.train.eps", "ε"),
     ("attack.train.steps", "attack steps"),
