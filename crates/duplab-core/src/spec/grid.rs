@@ -219,7 +219,8 @@ pub const BUILTIN_GRIDS: &[(&str, &str)] = &[
     (
         "study-membership",
         include_str!("../../../../presets/study-membership.toml"),
-    ),    (
+    ),
+    (
         "study-claims",
         include_str!("../../../../presets/study-claims.toml"),
     ),

@@ -78,6 +78,13 @@ impl SweepReport {
     /// The compact findings table the README and the docs embed: every test of the family, its
     /// effect with the interval, Holm's p, the MDE at α/m and the verdict (bold = significant).
     pub fn findings(&self) -> String {
+        self.findings_of(&[])
+    }
+
+    /// The findings table restricted to the tests whose comparison (as the table names it,
+    /// "standard, skewed − standard, none") contains one of `only` (all of them when empty):
+    /// one claim's rows, with the family's Holm-corrected values and size.
+    pub fn findings_of(&self, only: &[&str]) -> String {
         let Some(f) = &self.family else {
             return "(this report has no comparison family; recompute it with `duplab report --from`)\n".into();
         };
@@ -91,10 +98,16 @@ impl SweepReport {
         } else {
             format!("{lo}–{hi} seeds")
         };
+        let shown = |what: &str| only.is_empty() || only.iter().any(|o| short(what).contains(o));
         let mut out = format!(
-            "{}: {} tests, {}, Holm-corrected at α {}; MDE at Holm's first step (α/m = {:.4}), 80 % power. **Bold** = significant.\n\n\
+            "{}{}: {} tests, {}, Holm-corrected at α {}; MDE at Holm's first step (α/m = {:.4}), 80 % power. **Bold** = significant.\n\n\
              | comparison | metric | mean Δ [95 % CI] | p (Holm) | MDE (α/m) | verdict |\n\
              |---|---|---|---|---|---|\n",
+            if only.is_empty() {
+                ""
+            } else {
+                "Rows of the family. "
+            },
             if f.declared {
                 "Family declared in the grid file"
             } else {
@@ -105,7 +118,7 @@ impl SweepReport {
             f.alpha,
             f.alpha / f.size.max(1) as f64,
         );
-        for c in &f.comparisons {
+        for c in f.comparisons.iter().filter(|c| shown(&c.what)) {
             let d = if c.scale == 100.0 { 2 } else { 4 };
             let bold = |t: String| {
                 if c.significant { format!("**{t}**") } else { t }
@@ -120,7 +133,7 @@ impl SweepReport {
                 verdict(c.significant),
             ));
         }
-        for m in &f.missing {
+        for m in f.missing.iter().filter(|m| shown(&m.what)) {
             out.push_str(&format!(
                 "| {} | {} | - | - | - | no data: {} |\n",
                 short(&m.what),
@@ -128,16 +141,22 @@ impl SweepReport {
                 m.why
             ));
         }
+        let rows = f.comparisons.iter().filter(|c| shown(&c.what)).count()
+            + f.missing.iter().filter(|m| shown(&m.what)).count();
         let hits: Vec<String> = f
             .comparisons
             .iter()
-            .filter(|c| c.significant)
+            .filter(|c| c.significant && shown(&c.what))
             .map(|c| format!("{} ({})", short(&c.what), c.metric))
             .collect();
         out.push_str(&format!(
             "\nSignificant after the correction: {} of {} tests{}\n",
             hits.len(),
-            f.size,
+            if only.is_empty() {
+                f.size.to_string()
+            } else {
+                format!("the {rows} shown (the family has {})", f.size)
+            },
             if hits.is_empty() {
                 ".".to_string()
             } else {
@@ -186,14 +205,26 @@ impl SweepReport {
         out
     }
 
-    /// One of the views a docs block asks for: `findings` (the default), `points`, `groups`.
+    /// One of the views a docs block asks for: `findings` (the default), `findings: A; B` (the
+    /// tests whose comparison contains A or B), `points`, `groups`.
     pub fn view(&self, name: &str) -> Result<String, String> {
+        if let Some(only) = name.strip_prefix("findings:") {
+            let only: Vec<&str> = only
+                .split(';')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .collect();
+            if only.is_empty() {
+                return Err("`findings:` names no comparison; write `findings: TEXT; TEXT`".into());
+            }
+            return Ok(self.findings_of(&only));
+        }
         match name {
             "" | "findings" => Ok(self.findings()),
             "points" => Ok(self.points_table()),
             "groups" => Ok(self.groups_table()),
             other => Err(format!(
-                "unknown view `{other}`; allowed: findings, points, groups"
+                "unknown view `{other}`; allowed: findings, findings: TEXT; TEXT, points, groups"
             )),
         }
     }
@@ -350,6 +381,28 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("no data: no finished run of point gone"), "{t}");
+        // One claim's rows: those whose comparison names it, with the family's size and Holm.
+        let only = r.view("findings: gone").unwrap();
+        assert!(
+            only.starts_with("Rows of the family. Family declared"),
+            "{only}"
+        );
+        assert!(
+            only.contains("no data: no finished run of point gone"),
+            "{only}"
+        );
+        assert!(!only.contains("| dup − base |"), "{only}");
+        assert!(
+            only.contains("0 of the 1 shown (the family has 3)"),
+            "{only}"
+        );
+        let both = r.view("findings: gone; dup − base").unwrap();
+        assert!(both.contains("| dup − base | clean acc"), "{both}");
+        assert!(
+            r.view("findings: ;")
+                .unwrap_err()
+                .contains("names no comparison")
+        );
     }
 
     #[test]
