@@ -5,5 +5,7 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // Before any thread: the Vulkan drivers' headless stderr noise, answered once for all.
+    duplab::backend::quiet_driver_noise();
     std::process::exit(duplab::cli::main());
 }

@@ -38,7 +38,9 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 128)]
     pub batch: usize,
     /// Backends: auto = the CPU, plus wgpu when a real GPU is present.
-    #[arg(long, value_enum, default_value = "auto")]
+    /// auto (the allocated or first real GPU, else the CPU), gpu (the best adapter, even a
+    /// software one), gpu:N (adapter N as `duplab doctor` lists them), cpu.
+    #[arg(long, default_value = "auto")]
     pub device: DeviceChoice,
     /// Skip the one-epoch wall time of the default preset.
     #[arg(long)]
@@ -219,8 +221,9 @@ pub fn throughput(a: &BenchArgs, mut peer: Option<&mut dyn Beside>) -> Result<i3
     let embedded = data::load_embedded();
     let mut backends = vec![];
     match a.device {
-        DeviceChoice::Cpu => backends.push(select(DeviceChoice::Cpu)),
-        DeviceChoice::Gpu => backends.push(select(DeviceChoice::Gpu)),
+        d @ (DeviceChoice::Cpu | DeviceChoice::Gpu | DeviceChoice::GpuIndex(_)) => {
+            backends.push(select(d))
+        }
         DeviceChoice::Auto => {
             backends.push(select(DeviceChoice::Cpu));
             if let Ok(s) = select(DeviceChoice::Auto)

@@ -33,7 +33,9 @@ pub struct EvalArgs {
     /// APGD-T (--targets, default 9) at the run's ε, each recorded, plus sanity flags.
     #[arg(long, conflicts_with_all = ["attack", "step"])]
     pub card: bool,
-    #[arg(long, value_enum, default_value = "auto")]
+    /// auto (the allocated or first real GPU, else the CPU), gpu (the best adapter, even a
+    /// software one), gpu:N (adapter N as `duplab doctor` lists them), cpu.
+    #[arg(long, default_value = "auto")]
     pub device: DeviceChoice,
     #[arg(long, env = "DUPLAB_DATA")]
     pub data_dir: Option<PathBuf>,

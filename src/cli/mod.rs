@@ -224,7 +224,9 @@ pub struct TrainArgs {
     /// Train every seed of the preset's `training.seeds`, one after another.
     #[arg(long, conflicts_with = "seed")]
     pub all_seeds: bool,
-    #[arg(long, value_enum, default_value = "auto")]
+    /// auto (the allocated or first real GPU, else the CPU), gpu (the best adapter, even a
+    /// software one), gpu:N (adapter N as `duplab doctor` lists them), cpu.
+    #[arg(long, default_value = "auto")]
     pub device: DeviceChoice,
     #[arg(long, env = "DUPLAB_DATA")]
     pub data_dir: Option<PathBuf>,

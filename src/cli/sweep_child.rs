@@ -145,9 +145,7 @@ pub fn train_args(
     device: DeviceChoice,
     data_dir: Option<&PathBuf>,
 ) -> Vec<String> {
-    let device_name = clap::ValueEnum::to_possible_value(&device)
-        .map(|v| v.get_name().to_string())
-        .unwrap_or_else(|| "auto".into());
+    let device_name = device.to_string();
     let mut args = vec![
         "train".to_string(),
         "--plain".into(),

@@ -24,7 +24,9 @@ pub struct SweepArgs {
     /// Points trained at once (e.g. one per GPU).
     #[arg(long, default_value_t = 1)]
     pub jobs: usize,
-    #[arg(long, value_enum, default_value = "auto")]
+    /// auto (the allocated or first real GPU, else the CPU), gpu (the best adapter, even a
+    /// software one), gpu:N (adapter N as `duplab doctor` lists them), cpu.
+    #[arg(long, default_value = "auto")]
     pub device: DeviceChoice,
     #[arg(long, env = "DUPLAB_DATA")]
     pub data_dir: Option<PathBuf>,

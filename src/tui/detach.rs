@@ -34,9 +34,7 @@ pub fn detach(
             .with_context(|| format!("creating {}", run.log_path().display()))?;
         let exe = std::env::current_exe().context("finding the duplab binary")?;
         let root = std::path::absolute(&store.root).unwrap_or_else(|_| store.root.clone());
-        let device = clap::ValueEnum::to_possible_value(&device)
-            .map(|v| v.get_name().to_string())
-            .unwrap_or_else(|| "auto".into());
+        let device = device.to_string();
         let mut cmd = Command::new(&exe);
         cmd.arg("--runs-dir")
             .arg(&root)

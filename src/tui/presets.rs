@@ -48,6 +48,9 @@ pub struct PresetsState {
     /// Name typed for "save as".
     pub saving: Option<String>,
     embedded: Option<DataSet>,
+    /// wgpu adapters the device key cycles through (gpu:0 …), counted on a thread of its own
+    /// at start (enumerating them can take a second); 1 until it answers.
+    adapters: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 fn show_value(v: &toml::Value) -> String {
@@ -77,7 +80,17 @@ impl PresetsState {
             plan: None,
             saving: None,
             embedded: None,
+            adapters: std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(1)),
         };
+        // Not in unit tests: the Vulkan loader must not be entered from several test threads.
+        #[cfg(not(test))]
+        {
+            let count = s.adapters.clone();
+            std::thread::spawn(move || {
+                let n = crate::backend::adapters().len();
+                count.store(n.max(1), std::sync::atomic::Ordering::Relaxed);
+            });
+        }
         s.resolve();
         s
     }
@@ -295,11 +308,9 @@ impl PresetsState {
             (Focus::Fields, Action::LaunchOrEdit) => self.start_edit(),
             (Focus::List, Action::LaunchOrEdit) => return Reply::ask(Ask::Launch),
             (_, Action::CycleDevice) => {
-                self.device = match self.device {
-                    DeviceChoice::Auto => DeviceChoice::Cpu,
-                    DeviceChoice::Cpu => DeviceChoice::Gpu,
-                    DeviceChoice::Gpu => DeviceChoice::Auto,
-                }
+                self.device = self
+                    .device
+                    .next(self.adapters.load(std::sync::atomic::Ordering::Relaxed))
             }
             (_, Action::SaveAs) => {
                 self.saving = Some(format!(

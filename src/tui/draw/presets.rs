@@ -91,9 +91,7 @@ pub fn draw(f: &mut Frame, app: &App, area: Rect) {
             Span::raw(if edited { " *" } else { "" }),
         ]));
     }
-    lines.push(Line::from(
-        format!("{:>13} {:?}", "device", ps.device).to_lowercase(),
-    ));
+    lines.push(Line::from(format!("{:>13} {}", "device", ps.device)));
     if let Some(e) = &ps.edit_error {
         lines.push(Line::from(Span::styled(e.clone(), fg(app, Color::Red))));
     }
