@@ -1281,3 +1281,55 @@ fn a_run_that_overfits_catastrophically_raises_the_alarm() {
         "the early end is the final evaluation: robust accuracy measured"
     );
 }
+
+/// The doctor lists this machine's adapters as `--device gpu:N` numbers them, says what `auto`
+/// takes, and shows none of the drivers' headless noise; an adapter number out of range is an
+/// error that lists the adapters.
+#[test]
+fn doctor_numbers_the_adapters_and_a_wrong_number_lists_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_duplab"))
+        .args(["doctor", "--no-bench"])
+        .env_remove("XDG_RUNTIME_DIR")
+        .output()
+        .unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout).to_string(),
+        String::from_utf8_lossy(&o.stderr).to_string(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    for part in [
+        "Vulkan loader",
+        "ICD files",
+        "adapters",
+        "--device auto",
+        "kernel cache",
+        "known fixes",
+    ] {
+        assert!(out.contains(part), "{part}: {out}");
+    }
+    assert!(!err.contains("XDG_RUNTIME_DIR"), "{err}");
+    let o = Command::new(env!("CARGO_BIN_EXE_duplab"))
+        .args([
+            "train", "--preset", "default", "--device", "gpu:99", "--plain",
+        ])
+        .env("DUPLAB_RUNS", tmp.path())
+        .env_remove("XDG_RUNTIME_DIR")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert_ne!(o.status.code(), Some(0));
+    assert!(!err.contains("XDG_RUNTIME_DIR"), "{err}");
+    assert!(
+        err.contains("--device gpu:99: this machine has") && err.contains("gpu:0"),
+        "{err}"
+    );
+    let o = duplab(&["train", "--device", "tpu"], tmp.path());
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .to_string()
+            .contains("allowed: auto, gpu, gpu:N"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr).to_string()
+    );
+}

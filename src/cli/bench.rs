@@ -189,6 +189,15 @@ impl<'a> Case<'a> {
     }
 }
 
+/// Images/s of a few training steps of the small CNN on the embedded data, batch 64, on
+/// `device` (after two warm-up steps): the doctor's quick check of each adapter.
+pub fn quick_rate(device: DeviceChoice) -> Result<f64> {
+    let sel = select(device)?;
+    let ds = data::load_embedded();
+    let mut case = Case::new(&sel, ModelKind::SmallCnn, &AttackSpec::default(), &ds, 64)?;
+    Ok(case.repeat(5))
+}
+
 /// Synthetic 32×32 colour images (CIFAR-10's shape; CIFAR-10 itself is not on these machines).
 fn synthetic_rgb32(n: usize) -> data::DataSet {
     let size = 3 * 32 * 32;

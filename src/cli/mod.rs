@@ -20,6 +20,8 @@ mod control_cmd;
 mod exit;
 pub use exit::{EXIT_INTERRUPTED, exit_code, fail};
 mod data_cmd;
+mod device_slots;
+mod doctor_cmd;
 pub mod dups_cmd;
 pub mod eval_cmd;
 mod membership_cmd;
@@ -95,6 +97,9 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Render every TUI screen from the runs in the store into SVG and PNG files.
     Screenshots(screenshots_cmd::ScreenshotsArgs),
+    /// The GPU driver stack: Vulkan loader, ICD files, adapters (as --device gpu:N numbers
+    /// them), which one auto takes, the kernel cache, known headless fixes, a timed step each.
+    Doctor(doctor_cmd::DoctorArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -279,6 +284,7 @@ pub fn main() -> i32 {
             Command::Membership(args) => membership_cmd::run(&store, args),
             Command::Bench(args) => bench::run(args),
             Command::Screenshots(args) => screenshots_cmd::run(&store, args),
+            Command::Doctor(args) => doctor_cmd::run(args),
         }),
     }
 }

@@ -3,6 +3,7 @@
 //! Resumable: finished points are skipped, interrupted ones resumed from their checkpoint.
 //! `--emit slurm` writes an sbatch array script instead (one task per point).
 
+use super::device_slots::DeviceSlots;
 use super::exit::{EXIT_INTERRUPTED, failure, stop_flag};
 use super::sweep_child::{PointChild, PointEvent, train_args};
 use crate::backend::DeviceChoice;
@@ -21,9 +22,13 @@ use std::time::Duration;
 pub struct SweepArgs {
     /// Grid name (in presets/) or path to a grid .toml.
     pub grid: String,
-    /// Points trained at once (e.g. one per GPU).
-    #[arg(long, default_value_t = 1)]
-    pub jobs: usize,
+    /// Points trained at once (default 1, or one per device of --devices).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Adapters (as `duplab doctor` numbers them) to place running points on, one point a card:
+    /// `--devices 0,1,2,3` trains four points at once, each on its own GPU.
+    #[arg(long, value_delimiter = ',', conflicts_with = "emit")]
+    pub devices: Option<Vec<usize>>,
     /// auto (the allocated or first real GPU, else the CPU), gpu (the best adapter, even a
     /// software one), gpu:N (adapter N as `duplab doctor` lists them), cpu.
     #[arg(long, default_value = "auto")]
@@ -264,6 +269,7 @@ pub fn slurm_script(
 
 pub fn run(store: &RunStore, a: SweepArgs) -> Result<i32> {
     let grid = load_grid(&a.grid)?;
+    let mut slots = DeviceSlots::new(a.device, a.devices.clone(), a.jobs).map_err(failure)?;
     if let Some(Emit::Slurm) = a.emit {
         let root = std::fs::canonicalize(&store.root).unwrap_or_else(|_| {
             std::env::current_dir()
@@ -319,7 +325,7 @@ pub fn run(store: &RunStore, a: SweepArgs) -> Result<i32> {
         points.len() - todo.len(),
         todo.iter().filter(|t| t.1.is_some()).count(),
         todo.iter().filter(|t| t.1.is_none()).count(),
-        a.jobs.max(1)
+        slots.jobs
     );
     if a.dry_run {
         for (p, pl) in points.iter().zip(&plans) {
@@ -335,7 +341,7 @@ pub fn run(store: &RunStore, a: SweepArgs) -> Result<i32> {
     let stop = stop_flag();
     let (tx, rx) = channel::<(usize, PointEvent)>();
     let mut queue = todo.into_iter();
-    let mut active: HashMap<usize, PointChild> = HashMap::new();
+    let mut active: HashMap<usize, (PointChild, DeviceChoice)> = HashMap::new();
     let mut failed = 0;
     // Points another process claimed while this sweep ran: not finished by this one.
     let mut taken = 0;
@@ -350,8 +356,12 @@ pub fn run(store: &RunStore, a: SweepArgs) -> Result<i32> {
     let mut ended: HashMap<usize, bool> = HashMap::new();
     loop {
         // No new child once a stop is asked for (it would get the TERM before it can take it).
-        while !stopping && !stop.load(Ordering::Relaxed) && active.len() < a.jobs.max(1) {
+        while !stopping && !stop.load(Ordering::Relaxed) && active.len() < slots.jobs {
+            let Some(device) = slots.take() else {
+                break;
+            };
             let Some((i, _)) = queue.next() else {
+                slots.give_back(device);
                 break;
             };
             // The child claims (or resumes) the point itself, before it loads any data, exactly
@@ -360,20 +370,20 @@ pub fn run(store: &RunStore, a: SweepArgs) -> Result<i32> {
                 store,
                 &grid,
                 &points[i],
-                a.device,
+                device,
                 a.data_dir.as_ref(),
                 i,
                 tx.clone(),
             )?;
             ended.insert(i, false);
-            active.insert(i, child);
+            active.insert(i, (child, device));
         }
         if stop.load(Ordering::Relaxed) && !stopping {
             outln!(
                 "stopping: checkpointing {} running point(s); re-run the sweep to continue",
                 active.len()
             );
-            for c in active.values() {
+            for (c, _) in active.values() {
                 c.stop();
             }
             stopping = true;
@@ -454,8 +464,9 @@ pub fn run(store: &RunStore, a: SweepArgs) -> Result<i32> {
             ended.insert(i, true);
         }
         if matches!(ev, PointEvent::Exited { .. })
-            && let Some(c) = active.remove(&i)
+            && let Some((c, device)) = active.remove(&i)
         {
+            slots.give_back(device);
             let code = c.finish();
             // A child that died without saying so (killed, out of memory) failed its point; one
             // the sweep's own stop reached before it could checkpoint did not.

@@ -1,0 +1,116 @@
+//! `duplab sweep --devices 0,1,…`: each running point on a device of its own. A point takes a
+//! free device when it starts and gives it back when its trainer exits, so `--jobs` points run
+//! at once on as many cards (at most one point a card).
+
+use crate::backend::DeviceChoice;
+
+#[derive(Debug)]
+pub struct DeviceSlots {
+    /// The sweep's `--device`, for every point when no list was given.
+    shared: DeviceChoice,
+    /// Free adapters (`gpu:N`), lowest first; `None` without `--devices`.
+    free: Option<Vec<usize>>,
+    /// Points at once.
+    pub jobs: usize,
+}
+
+impl DeviceSlots {
+    /// `jobs` defaults to the number of listed devices (else 1), and cannot exceed it.
+    pub fn new(
+        shared: DeviceChoice,
+        devices: Option<Vec<usize>>,
+        jobs: Option<usize>,
+    ) -> Result<DeviceSlots, String> {
+        let Some(mut list) = devices else {
+            return Ok(DeviceSlots {
+                shared,
+                free: None,
+                jobs: jobs.unwrap_or(1).max(1),
+            });
+        };
+        if shared != DeviceChoice::Auto {
+            return Err(format!(
+                "--devices places each point on its own adapter; drop --device {shared}"
+            ));
+        }
+        list.sort_unstable();
+        let n = list.len();
+        list.dedup();
+        if list.is_empty() || list.len() != n {
+            return Err("--devices needs distinct adapter numbers, e.g. --devices 0,1,2,3".into());
+        }
+        let jobs = jobs.unwrap_or(list.len()).max(1);
+        if jobs > list.len() {
+            return Err(format!(
+                "--jobs {jobs} with {} device(s) would put two points on one card; at most --jobs {}",
+                list.len(),
+                list.len()
+            ));
+        }
+        list.reverse(); // popped from the end: the lowest first
+        Ok(DeviceSlots {
+            shared,
+            free: Some(list),
+            jobs,
+        })
+    }
+
+    /// The device of a point about to start; `None` when every listed device is busy.
+    pub fn take(&mut self) -> Option<DeviceChoice> {
+        match &mut self.free {
+            None => Some(self.shared),
+            Some(free) => free.pop().map(DeviceChoice::GpuIndex),
+        }
+    }
+
+    /// A point's trainer exited: its device is free again.
+    pub fn give_back(&mut self, d: DeviceChoice) {
+        if let (Some(free), DeviceChoice::GpuIndex(n)) = (&mut self.free, d) {
+            free.push(n);
+            free.sort_unstable_by(|a, b| b.cmp(a));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_running_point_gets_a_card_of_its_own() {
+        let mut s = DeviceSlots::new(DeviceChoice::Auto, Some(vec![3, 1, 2, 0]), None).unwrap();
+        assert_eq!(s.jobs, 4);
+        let taken: Vec<_> = (0..4).map(|_| s.take().unwrap()).collect();
+        assert_eq!(
+            taken.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+            ["gpu:0", "gpu:1", "gpu:2", "gpu:3"]
+        );
+        assert_eq!(s.take(), None, "all busy");
+        s.give_back(DeviceChoice::GpuIndex(2));
+        assert_eq!(s.take(), Some(DeviceChoice::GpuIndex(2)));
+    }
+
+    #[test]
+    fn without_a_list_every_point_shares_the_sweeps_device() {
+        let mut s = DeviceSlots::new(DeviceChoice::Cpu, None, Some(3)).unwrap();
+        assert_eq!(
+            (s.take(), s.take(), s.jobs),
+            (Some(DeviceChoice::Cpu), Some(DeviceChoice::Cpu), 3)
+        );
+    }
+
+    #[test]
+    fn impossible_placements_are_refused() {
+        let e = DeviceSlots::new(DeviceChoice::Auto, Some(vec![0, 1]), Some(3)).unwrap_err();
+        assert!(e.contains("at most --jobs 2"), "{e}");
+        let e = DeviceSlots::new(DeviceChoice::Cpu, Some(vec![0]), None).unwrap_err();
+        assert!(e.contains("drop --device cpu"), "{e}");
+        assert!(DeviceSlots::new(DeviceChoice::Auto, Some(vec![1, 1]), None).is_err());
+        assert_eq!(
+            DeviceSlots::new(DeviceChoice::Auto, Some(vec![0, 1]), Some(1))
+                .unwrap()
+                .jobs,
+            1
+        );
+    }
+}
