@@ -13,6 +13,7 @@ pub fn run(cmd: DataCommand) -> Result<i32> {
             set,
         } => inspect(data_dir.as_deref(), preset.as_deref(), &set),
         DataCommand::MakeSubset { data_dir, out } => make_subset(&data_dir, &out),
+        DataCommand::Get { set, dir, mirror } => super::data_get::run(set, dir, mirror),
         DataCommand::Dups {
             data_dir,
             preset,

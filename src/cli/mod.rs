@@ -20,6 +20,7 @@ mod control_cmd;
 mod exit;
 pub use exit::{EXIT_INTERRUPTED, exit_code, fail};
 mod data_cmd;
+mod data_get;
 mod device_slots;
 mod doctor_cmd;
 pub mod dups_cmd;
@@ -138,6 +139,17 @@ pub enum DataCommand {
         /// How many closest pairs the text report lists.
         #[arg(long, default_value_t = 20)]
         limit: usize,
+    },
+    /// Download a data set into the user data folder (where every command looks), verified
+    /// against the checksums duplab ships or the publisher's; resumes a partial download.
+    Get {
+        set: data_get::GetSet,
+        /// Another root folder than the user data folder.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// A site that keeps its own copy of the files (same names), e.g. an internal mirror.
+        #[arg(long)]
+        mirror: Option<String>,
     },
     /// Cut the embedded default subset from the official Fashion-MNIST files.
     MakeSubset {
