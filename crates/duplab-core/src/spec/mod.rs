@@ -362,6 +362,18 @@ pub const BUILTIN_PRESETS: &[(&str, &str)] = &[
         include_str!("../../../../presets/cifar10-std-00.toml"),
     ),
     (
+        "cifar10-resnet-std",
+        include_str!("../../../../presets/cifar10-resnet-std.toml"),
+    ),
+    (
+        "cifar10-resnet-fgsm",
+        include_str!("../../../../presets/cifar10-resnet-fgsm.toml"),
+    ),
+    (
+        "cifar10-resnet-pgd",
+        include_str!("../../../../presets/cifar10-resnet-pgd.toml"),
+    ),
+    (
         "cifar10-std-10",
         include_str!("../../../../presets/cifar10-std-10.toml"),
     ),
