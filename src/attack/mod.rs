@@ -270,7 +270,7 @@ pub fn zero_gradient_fraction(model: &Net, x: &Tensor<4>, y: &Tensor<1, Int>) ->
     let (g, _) = input_gradient(model, x, y);
     let [n, ..] = g.dims();
     let max = g.abs().reshape([n as i64, -1]).max_dim(1).reshape([n]);
-    let zero = max.equal_elem(0.0).int().sum().into_scalar::<i64>();
+    let zero = crate::train::transfer::scalar_i64(max.equal_elem(0.0).int().sum());
     zero as f64 / n.max(1) as f64
 }
 
@@ -284,10 +284,11 @@ pub fn sample_losses(model: &Net, x: &Tensor<4>, y: &Tensor<1, Int>) -> Tensor<1
 pub fn mean_loss(model: &Net, x: &Tensor<4>, y: &Tensor<1, Int>) -> f64 {
     let logits = model.forward(x.clone().detach()).without_autodiff();
     let device = logits.device();
-    CrossEntropyLossConfig::new()
-        .init(&device)
-        .forward(logits, y.clone())
-        .into_scalar::<f32>() as f64
+    crate::train::transfer::scalar_f32(
+        CrossEntropyLossConfig::new()
+            .init(&device)
+            .forward(logits, y.clone()),
+    ) as f64
 }
 
 #[cfg(test)]

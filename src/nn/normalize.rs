@@ -23,11 +23,17 @@ impl Normalize {
             // One channel: two scalar ops, no extra tensors.
             return x.sub_scalar(self.mean[0]).div_scalar(self.std[0]);
         }
-        let c = self.mean.len();
-        let device = x.device();
-        let mean = Tensor::<1>::from_floats(self.mean.as_slice(), &device).reshape([1, c, 1, 1]);
-        let inv: Vec<f32> = self.std.iter().map(|s| 1.0 / s).collect();
-        let inv = Tensor::<1>::from_floats(inv.as_slice(), &device).reshape([1, c, 1, 1]);
-        (x - mean) * inv
+        // Several channels: per-channel scalar ops on slices, so no constant crosses from the
+        // host on every forward pass (an attack makes ten of them a step).
+        let [b, c, h, w] = x.dims();
+        let channels: Vec<Tensor<4>> = (0..c)
+            .map(|k| {
+                x.clone()
+                    .slice(s![0..b, k..k + 1, 0..h, 0..w])
+                    .sub_scalar(self.mean[k])
+                    .div_scalar(self.std[k])
+            })
+            .collect();
+        Tensor::cat(channels, 1)
     }
 }

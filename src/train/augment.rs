@@ -34,37 +34,55 @@ pub fn draws(spec: &AugmentSpec, seed: u64, step: usize, n: usize) -> Draws {
     d
 }
 
+/// The gather indices of `d` for a batch of `b` images of `h`×`w`: the rows (b·h) and columns
+/// (b·w) each image is read at in the padded batch. They travel to the device in the step's one
+/// upload, after the batch's indices (`Session::train_step`).
+pub fn offsets(d: &Draws, b: usize, h: usize, w: usize, crop: usize) -> (Vec<i64>, Vec<i64>) {
+    let p = crop as i64;
+    let rows: Vec<i64> = (0..b)
+        .flat_map(|i| (0..h as i64).map(move |y| y + p + d.dy[i]))
+        .collect();
+    let cols: Vec<i64> = (0..b)
+        .flat_map(|i| {
+            (0..w as i64).map(move |x| {
+                let x = if d.flip[i] { w as i64 - 1 - x } else { x };
+                x + p + d.dx[i]
+            })
+        })
+        .collect();
+    (rows, cols)
+}
+
 /// `x` [B, C, H, W] with image b read at (y + dy_b, x' + dx_b), x' = W − 1 − x when flipped:
-/// zero where that falls outside the image.
-pub fn apply(x: Tensor<4>, d: &Draws, crop: usize) -> Tensor<4> {
+/// zero where that falls outside the image. `rows` and `cols` are `offsets` on the device.
+pub fn apply_on(
+    x: Tensor<4>,
+    rows: Tensor<1, Int>,
+    cols: Tensor<1, Int>,
+    crop: usize,
+) -> Tensor<4> {
     let [b, c, h, w] = x.dims();
-    let device = x.device();
     let p = crop;
     let padded = if p > 0 {
         x.pad((p, p, p, p), PadMode::Constant(0.0))
     } else {
         x
     };
-    let (hp, wp) = (h + 2 * p, w + 2 * p);
-    let rows: Vec<i64> = (0..b)
-        .flat_map(|i| (0..h as i64).map(move |y| y + p as i64 + d.dy[i]))
-        .collect();
-    let cols: Vec<i64> = (0..b)
-        .flat_map(|i| {
-            (0..w as i64).map(move |x| {
-                let x = if d.flip[i] { w as i64 - 1 - x } else { x };
-                x + p as i64 + d.dx[i]
-            })
-        })
-        .collect();
-    let rows = Tensor::<1, Int>::from_data(TensorData::new(rows, [b * h]), &device)
-        .reshape([b, 1, h, 1])
-        .expand([b, c, h, wp]);
-    let cols = Tensor::<1, Int>::from_data(TensorData::new(cols, [b * w]), &device)
-        .reshape([b, 1, 1, w])
-        .expand([b, c, h, w]);
-    debug_assert_eq!(padded.dims(), [b, c, hp, wp]);
+    let wp = w + 2 * p;
+    let rows = rows.reshape([b, 1, h, 1]).expand([b, c, h, wp]);
+    let cols = cols.reshape([b, 1, 1, w]).expand([b, c, h, w]);
     padded.gather(2, rows).gather(3, cols)
+}
+
+/// `apply_on` with its own upload of the offsets (tests; the trainer shares one upload).
+#[cfg(test)]
+pub fn apply(x: Tensor<4>, d: &Draws, crop: usize) -> Tensor<4> {
+    let [b, _, h, w] = x.dims();
+    let device = x.device();
+    let (rows, cols) = offsets(d, b, h, w, crop);
+    let rows = super::transfer::upload_i64(rows, [b * h], &device);
+    let cols = super::transfer::upload_i64(cols, [b * w], &device);
+    apply_on(x, rows, cols, crop)
 }
 
 #[cfg(test)]

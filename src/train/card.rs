@@ -175,7 +175,7 @@ pub fn eval_card(
             .forward(noisy.detach())
             .argmax(1)
             .reshape([end - start]);
-        noise_right += pred.equal(y.clone()).int().sum().into_scalar::<i64>() as usize;
+        noise_right += super::transfer::scalar_i64(pred.equal(y.clone()).int().sum()) as usize;
         zero += zero_gradient_fraction(&view, &x, &y) * (end - start) as f64;
     }
     let large = match norm {

@@ -1,3 +1,4 @@
+use super::transfer::{upload_f32, upload_i64};
 use crate::data::Split;
 use burn::prelude::*;
 
@@ -13,12 +14,13 @@ pub struct DeviceData {
 impl DeviceData {
     pub fn upload(split: &Split, device: &Device) -> DeviceData {
         let px: Vec<f32> = split.images.iter().map(|&p| p as f32 / 255.0).collect();
-        let images = Tensor::<4>::from_data(
-            TensorData::new(px, [split.len(), split.channels, split.height, split.width]),
+        let images = upload_f32(
+            px,
+            [split.len(), split.channels, split.height, split.width],
             device,
         );
         let lab: Vec<i64> = split.labels.iter().map(|&l| l as i64).collect();
-        let labels = Tensor::<1, Int>::from_data(TensorData::new(lab, [split.len()]), device);
+        let labels = upload_i64(lab, [split.len()], device);
         DeviceData {
             images,
             labels,
@@ -34,11 +36,15 @@ impl DeviceData {
         self.host_labels.is_empty()
     }
 
-    /// Images and labels at `idx`.
+    /// Images and labels at `idx` (one upload: the indices).
     pub fn gather(&self, idx: &[u32]) -> (Tensor<4>, Tensor<1, Int>) {
         let device = self.images.device();
         let ix: Vec<i64> = idx.iter().map(|&i| i as i64).collect();
-        let ix = Tensor::<1, Int>::from_data(TensorData::new(ix, [idx.len()]), &device);
+        self.gather_on(upload_i64(ix, [idx.len()], &device))
+    }
+
+    /// Images and labels at indices already on the device.
+    pub fn gather_on(&self, ix: Tensor<1, Int>) -> (Tensor<4>, Tensor<1, Int>) {
         (
             self.images.clone().select(0, ix.clone()),
             self.labels.clone().select(0, ix),

@@ -71,7 +71,7 @@ impl PerImage {
     fn push_batch(&mut self, logits: Tensor<2>, y: Tensor<1, Int>, labels: &[u8]) {
         let b = labels.len();
         let [_, k] = logits.dims();
-        let z: Vec<f32> = logits.clone().into_data().iter::<f32>().collect();
+        let z: Vec<f32> = super::transfer::read_f32(logits.clone());
         self.margin.extend(
             z.chunks(k.max(1))
                 .zip(labels)
@@ -79,14 +79,12 @@ impl PerImage {
         );
         let logp = log_softmax(logits.clone(), 1);
         let picked = logp.gather(1, y.reshape([b, 1])).reshape([b]);
-        self.loss
-            .extend(picked.into_data().iter::<f32>().map(|v| -(v as f64)));
-        let pred: Vec<i64> = logits
-            .argmax(1)
-            .reshape([b])
-            .into_data()
-            .iter::<i64>()
-            .collect();
+        self.loss.extend(
+            super::transfer::read_f32(picked)
+                .iter()
+                .map(|&v| -(v as f64)),
+        );
+        let pred: Vec<i64> = super::transfer::read_i64(logits.argmax(1).reshape([b]));
         self.correct
             .extend(pred.iter().zip(labels).map(|(&p, &l)| p == l as i64));
         self.preds.extend(pred);

@@ -20,6 +20,7 @@ mod session;
 mod setup;
 mod step;
 mod trainer;
+pub mod transfer;
 mod worker;
 
 pub use device_data::DeviceData;

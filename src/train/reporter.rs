@@ -87,6 +87,11 @@ impl<'a> Reporter<'a> {
         self.summary.time_split.get_or_insert_default()
     }
 
+    /// The training steps' host↔device crossings, earlier sessions' included (in the summary).
+    pub fn transfers(&mut self) -> &mut crate::store::Transfers {
+        self.summary.transfers.get_or_insert_default()
+    }
+
     /// A step record: into the metrics file, the summary and the channel.
     pub fn step(&mut self, rec: StepRecord) -> Result<()> {
         self.summary.images_per_s = Some(rec.images_per_s);

@@ -18,6 +18,7 @@ use super::reporter::Reporter;
 use super::setup::{JobError, Schedule, Setup};
 use super::step::train_step;
 use super::trainer::TrainJob;
+use super::transfer;
 use super::{Control, DeviceData, TrainEvent};
 use crate::data::rng::Rng;
 use crate::nn::{InputShape, Net};
@@ -53,8 +54,8 @@ struct Window {
 impl Window {
     fn new(state: &TrainerState, inner: &Device) -> Window {
         Window {
-            loss: Tensor::<1>::from_floats([state.window_loss as f32], inner),
-            correct: Tensor::<1, Int>::from_ints([state.window_correct as i64], inner),
+            loss: transfer::upload_f32(vec![state.window_loss as f32], [1], inner),
+            correct: transfer::upload_i64(vec![state.window_correct as i64], [1], inner),
             count: state.window_count,
             start: Instant::now(),
             steps: 0,
@@ -63,8 +64,8 @@ impl Window {
 
     /// The device-side sums into the state, before a checkpoint.
     fn sync(&self, state: &mut TrainerState) {
-        state.window_loss = self.loss.clone().into_scalar::<f32>() as f64;
-        state.window_correct = self.correct.clone().into_scalar::<i64>() as f64;
+        state.window_loss = transfer::scalar_f32(self.loss.clone()) as f64;
+        state.window_correct = transfer::scalar_i64(self.correct.clone()) as f64;
         state.window_count = self.count;
     }
 }
@@ -112,8 +113,8 @@ pub struct Session<'a> {
     reference: Option<super::setup::Reference>,
     /// SHA-256 of the pool images (the reference record names the pool it scored).
     pool_checksum: String,
-    /// The weighted controls' loss weight of every pool image.
-    weights: Option<Vec<f32>>,
+    /// The weighted controls' loss weight of every pool image, on the device (uploaded once).
+    weights: Option<Tensor<1>>,
 }
 
 impl<'a> Session<'a> {
@@ -172,7 +173,10 @@ impl<'a> Session<'a> {
             class_names: s.class_names,
             reference: s.reference,
             pool_checksum: s.pool_checksum,
-            weights: s.weights,
+            weights: s.weights.map(|w| {
+                let n = w.len();
+                transfer::upload_f32(w, [n], &inner)
+            }),
         })
     }
 
@@ -239,6 +243,16 @@ impl<'a> Session<'a> {
 
     /// One optimiser step on the next batch (part of it adversarial when the preset says so).
     pub fn train_step(&mut self) {
+        let before = transfer::counts();
+        self.step_only();
+        let d = transfer::counts() - before;
+        let t = self.report.transfers();
+        t.steps += 1;
+        t.uploads += d.uploads;
+        t.readbacks += d.readbacks;
+    }
+
+    fn step_only(&mut self) {
         let t = &self.job.preset.training;
         let step = self.state.step;
         let batch_idx = self.batches.draw(step);
@@ -246,19 +260,33 @@ impl<'a> Session<'a> {
         // so a resumed run draws exactly what an uninterrupted one would.
         self.device
             .seed(Rng::derive(self.job.seed, "device", step as u64).next_u64());
-        let (x, y) = self.train.gather(&batch_idx);
-        // Augmentation draws from (seed, "augment", step), like the batch itself.
-        let x = match t.augment.filter(|a| a.is_active()) {
-            Some(a) => {
-                let d = super::augment::draws(&a, self.job.seed, step, batch_idx.len());
-                super::augment::apply(x, &d, a.crop)
-            }
+        // The step's one upload: the batch's indices, then the augmentation's gather offsets
+        // (drawn from (seed, "augment", step), like the batch itself).
+        let b = batch_idx.len();
+        let mut host: Vec<i64> = batch_idx.iter().map(|&i| i as i64).collect();
+        let augment = t.augment.filter(|a| a.is_active());
+        let [_, _, h, w] = self.train.images.dims();
+        if let Some(a) = augment {
+            let d = super::augment::draws(&a, self.job.seed, step, b);
+            let (rows, cols) = super::augment::offsets(&d, b, h, w, a.crop);
+            host.extend(rows);
+            host.extend(cols);
+        }
+        let n = host.len();
+        let all = transfer::upload_i64(host, [n], &self.train.images.device());
+        let ix = all.clone().slice(s![0..b]);
+        let (x, y) = self.train.gather_on(ix.clone());
+        let x = match augment {
+            Some(a) => super::augment::apply_on(
+                x,
+                all.clone().slice(s![b..b + b * h]),
+                all.slice(s![b + b * h..n]),
+                a.crop,
+            ),
             None => x,
         };
-        let weights = self.weights.as_ref().map(|w| {
-            let v: Vec<f32> = batch_idx.iter().map(|&i| w[i as usize]).collect();
-            Tensor::<1>::from_data(TensorData::new(v, [batch_idx.len()]), &self.device)
-        });
+        // The weighted controls: every pool image's weight is on the device, picked by index.
+        let weights = self.weights.as_ref().map(|w| w.clone().select(0, ix));
         let total = self.schedule.total_steps;
         self.lr = t.lr_at(step, total, self.schedule.schedule_epoch);
         // ε warm-up: the attack grows with progress through the run.
@@ -295,8 +323,8 @@ impl<'a> Session<'a> {
     /// A step record: loss and accuracy over the steps since the last record, images/s.
     pub fn record_window(&mut self) -> Result<()> {
         let t = &self.job.preset.training;
-        let loss_sum = self.window.loss.clone().into_scalar::<f32>() as f64;
-        let correct_sum = self.window.correct.clone().into_scalar::<i64>() as f64;
+        let loss_sum = transfer::scalar_f32(self.window.loss.clone()) as f64;
+        let correct_sum = transfer::scalar_i64(self.window.correct.clone()) as f64;
         let secs = self.window.start.elapsed().as_secs_f64().max(1e-9);
         let window_images = self.window.steps * t.batch_size;
         let n = (self.window.count - self.state.record_count).max(1) as f64;

@@ -559,7 +559,10 @@ fn wgpu_backend_trains_a_tiny_run() {
     ));
     match ev.last() {
         Some(TrainEvent::Finished { summary, .. }) => {
-            assert!(summary.test_loss.unwrap().is_finite())
+            assert!(summary.test_loss.unwrap().is_finite());
+            // On the GPU path too: one upload a step, no readback inside the steps.
+            let t = summary.transfers.expect("transfer counts");
+            assert_eq!((t.steps, t.uploads, t.readbacks), (3, 3, 0));
         }
         other => panic!("{other:?}"),
     }
@@ -567,6 +570,33 @@ fn wgpu_backend_trains_a_tiny_run() {
         store.runs().unwrap()[0].require_config().unwrap().backend,
         "wgpu"
     );
+}
+
+/// A training step moves one buffer to the device (the batch's indices with the augmentation's
+/// gather offsets) and reads nothing back, with augmentation, loss weights and an adversarial
+/// attack all on: the summary counts what the steps did.
+#[test]
+fn a_training_step_uploads_once_and_reads_nothing_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::new(dir.path());
+    let ev = run_to_end(job(
+        &store,
+        tiny(&[
+            "training.augment.crop=2",
+            "training.augment.flip=true",
+            "duplication.rate=0.1",
+            "duplication.mode=weight",
+            "attack.train.kind=fgsm-rs",
+            "attack.train.eps=0.1",
+            "attack.train.step=0.125",
+        ]),
+        DeviceChoice::Cpu,
+    ));
+    let Some(TrainEvent::Finished { summary, .. }) = ev.last() else {
+        panic!("{:?}", ev.last());
+    };
+    let t = summary.transfers.expect("transfer counts");
+    assert_eq!((t.steps, t.uploads, t.readbacks), (12, 12, 0), "{t:?}");
 }
 
 #[test]

@@ -42,4 +42,4 @@ pub use points::{PointPlan, PointTake};
 pub use reference::{REFERENCE_FORMAT, ReferenceScores};
 pub use run::{Launch, Run, RunStore, now};
 pub use status::RunStatus;
-pub use summary::{CardStat, Summary, TimeSplit};
+pub use summary::{CardStat, Summary, TimeSplit, Transfers};

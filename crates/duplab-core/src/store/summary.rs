@@ -132,6 +132,20 @@ pub struct Summary {
     /// Where the run's time went (runs written before it have none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_split: Option<TimeSplit>,
+    /// What the training steps moved between host and device (runs written before it have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfers: Option<Transfers>,
+}
+
+/// The host↔device crossings of a run's training steps (evaluations, metric records and
+/// checkpoints apart), over every session of the run: uploads of host data and blocking
+/// readbacks of tensor values. The trainer's goal is one upload a step (the batch's indices with
+/// the augmentation's offsets) and no readback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Transfers {
+    pub steps: u64,
+    pub uploads: u64,
+    pub readbacks: u64,
 }
 
 #[cfg(test)]
