@@ -98,7 +98,15 @@ impl SweepReport {
         } else {
             format!("{lo}–{hi} seeds")
         };
-        let shown = |what: &str| only.is_empty() || only.iter().any(|o| short(what).contains(o));
+        // `=TEXT` names a comparison exactly; any other TEXT is a part of its name.
+        let shown = |what: &str| {
+            let name = short(what);
+            only.is_empty()
+                || only.iter().any(|o| match o.strip_prefix('=') {
+                    Some(exact) => name == exact.trim(),
+                    None => name.contains(o),
+                })
+        };
         let mut out = format!(
             "{}{}: {} tests, {}, Holm-corrected at α {}; MDE at Holm's first step (α/m = {:.4}), 80 % power. **Bold** = significant.\n\n\
              | comparison | metric | mean Δ [95 % CI] | p (Holm) | MDE (α/m) | verdict |\n\
@@ -150,12 +158,12 @@ impl SweepReport {
             .map(|c| format!("{} ({})", short(&c.what), c.metric))
             .collect();
         out.push_str(&format!(
-            "\nSignificant after the correction: {} of {} tests{}\n",
+            "\nSignificant after the correction: {} of {}{}\n",
             hits.len(),
             if only.is_empty() {
-                f.size.to_string()
+                format!("{} tests", f.size)
             } else {
-                format!("the {rows} shown (the family has {})", f.size)
+                format!("the {rows} tests shown ({} in the family)", f.size)
             },
             if hits.is_empty() {
                 ".".to_string()
@@ -206,7 +214,7 @@ impl SweepReport {
     }
 
     /// One of the views a docs block asks for: `findings` (the default), `findings: A; B` (the
-    /// tests whose comparison contains A or B), `points`, `groups`.
+    /// tests whose comparison contains A or B; `=A` for exactly A), `points`, `groups`.
     pub fn view(&self, name: &str) -> Result<String, String> {
         if let Some(only) = name.strip_prefix("findings:") {
             let only: Vec<&str> = only
@@ -393,9 +401,12 @@ mod tests {
         );
         assert!(!only.contains("| dup − base |"), "{only}");
         assert!(
-            only.contains("0 of the 1 shown (the family has 3)"),
+            only.contains("0 of the 1 tests shown (3 in the family)"),
             "{only}"
         );
+        // `=` names a comparison exactly.
+        assert!(!r.view("findings: =gone").unwrap().contains("| gone − base |"));
+        assert!(r.view("findings: =gone − base").unwrap().contains("| gone − base |"));
         let both = r.view("findings: gone; dup − base").unwrap();
         assert!(both.contains("| dup − base | clean acc"), "{both}");
         assert!(
