@@ -89,7 +89,8 @@ pub fn select(choice: DeviceChoice) -> Result<Selected, DeviceError> {
         Some(p) => Ok(Selected {
             device: Device::wgpu(p.kind).autodiff(),
             backend: "wgpu".into(),
-            adapter: found[p.index].describe(),
+            // The adapter as `gpu:N` names it, into every run's config.json.
+            adapter: format!("gpu:{} {}", p.index, found[p.index].describe()),
         }),
         None => Ok(cpu()),
     }

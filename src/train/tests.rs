@@ -939,3 +939,31 @@ fn a_run_killed_before_its_first_checkpoint_resumes_without_recording_a_step_twi
     assert_eq!(steps, unique, "a step recorded twice: {steps:?}");
     assert_eq!(file_epochs(&run), file_epochs(&whole));
 }
+
+/// A device out of memory is said with the device, the model, the batch size and a smaller one.
+#[test]
+fn an_out_of_memory_failure_names_device_model_and_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RunStore::new(dir.path());
+    let j = job(
+        &store,
+        tiny(&["training.batch_size=256"]),
+        DeviceChoice::GpuIndex(1),
+    );
+    let hint = super::trainer::out_of_memory_hint(
+        "training panicked: Out of memory: failed to allocate a buffer of 2147483648 bytes",
+        &j,
+    )
+    .unwrap();
+    assert!(
+        hint.contains("device gpu:1")
+            && hint.contains("small-cnn")
+            && hint.contains("batch size 256")
+            && hint.contains("training.batch_size=128"),
+        "{hint}"
+    );
+    assert_eq!(
+        super::trainer::out_of_memory_hint("file not found", &j),
+        None
+    );
+}

@@ -98,13 +98,37 @@ pub fn run_job(
     events: &Sender<TrainEvent>,
     control: &Receiver<Control>,
 ) -> Result<Run, JobError> {
-    let mut s = Session::start(job, events, control)?;
+    let explain = |mut e: JobError| {
+        if let Some(hint) = out_of_memory_hint(&format!("{:#}", e.error), job) {
+            e.error = e.error.context(hint);
+        }
+        e
+    };
+    let mut s = Session::start(job, events, control).map_err(explain)?;
     let run = s.run().clone();
     JobError::guard(Some(&run), move || match train(&mut s)? {
         End::Stopped => s.stop(),
         End::Finished => s.finish(),
-    })?;
+    })
+    .map_err(explain)?;
     Ok(run)
+}
+
+/// A device out of memory is said with what a user can change: the device, the model, the batch
+/// size, and a smaller one to try. `None` for any other failure.
+pub fn out_of_memory_hint(message: &str, job: &TrainJob) -> Option<String> {
+    let m = message.to_ascii_lowercase();
+    if !(m.contains("out of memory") || m.contains("outofmemory") || m.contains("out_of_memory")) {
+        return None;
+    }
+    let t = &job.preset.training;
+    Some(format!(
+        "out of memory on device {} training {} at batch size {}: try --set training.batch_size={} (or --device another adapter; `duplab doctor` lists them)",
+        job.device,
+        t.model.name(),
+        t.batch_size,
+        (t.batch_size / 2).max(1)
+    ))
 }
 
 /// The run was taken from this trainer (deleted, released, taken over): nothing may be written

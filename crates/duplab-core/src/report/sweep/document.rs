@@ -405,8 +405,16 @@ mod tests {
             "{only}"
         );
         // `=` names a comparison exactly.
-        assert!(!r.view("findings: =gone").unwrap().contains("| gone − base |"));
-        assert!(r.view("findings: =gone − base").unwrap().contains("| gone − base |"));
+        assert!(
+            !r.view("findings: =gone")
+                .unwrap()
+                .contains("| gone − base |")
+        );
+        assert!(
+            r.view("findings: =gone − base")
+                .unwrap()
+                .contains("| gone − base |")
+        );
         let both = r.view("findings: gone; dup − base").unwrap();
         assert!(both.contains("| dup − base | clean acc"), "{both}");
         assert!(
