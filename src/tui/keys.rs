@@ -249,7 +249,12 @@ pub const PRESETS: &[Binding] = &[
         "Enter",
         "launch a run (list) · edit (field)",
     ),
-    b(CycleDevice, &[k('d')], "d", "device: auto → cpu → gpu"),
+    b(
+        CycleDevice,
+        &[k('d')],
+        "d",
+        "device: auto → cpu → gpu → gpu:N",
+    ),
     b(
         SaveAs,
         &[k('s')],
