@@ -1324,6 +1324,54 @@ fn doctor_numbers_the_adapters_and_a_wrong_number_lists_them() {
         err.contains("--device gpu:99: this machine has") && err.contains("gpu:0"),
         "{err}"
     );
+    // A preset's training.device applies when the command line names none, and yields to it.
+    let o = duplab(
+        &[
+            "train",
+            "--preset",
+            "default",
+            "--set",
+            "training.device=gpu:99",
+            "--plain",
+        ],
+        tmp.path(),
+    );
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(err.contains("--device gpu:99: this machine has"), "{err}");
+    let o = duplab(
+        &[
+            "train",
+            "--preset",
+            "default",
+            "--set",
+            "training.device=gpu:99",
+            "--device",
+            "cpu",
+            "--set",
+            "training.steps=2",
+            "--set",
+            "training.eval_every=2",
+            "--set",
+            "attack.eval.kind=none",
+            "--plain",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = duplab(
+        &["presets", "default", "--set", "training.device=tpu"],
+        tmp.path(),
+    );
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(
+        err.contains("training.device") && err.contains("gpu:N"),
+        "{err}"
+    );
     let o = duplab(&["train", "--device", "tpu"], tmp.path());
     assert!(
         String::from_utf8_lossy(&o.stderr)

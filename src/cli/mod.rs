@@ -242,9 +242,10 @@ pub struct TrainArgs {
     #[arg(long, conflicts_with = "seed")]
     pub all_seeds: bool,
     /// auto (the allocated or first real GPU, else the CPU), gpu (the best adapter, even a
-    /// software one), gpu:N (adapter N as `duplab doctor` lists them), cpu.
-    #[arg(long, default_value = "auto")]
-    pub device: DeviceChoice,
+    /// software one), gpu:N (adapter N as `duplab doctor` lists them), cpu. Default: the
+    /// preset's training.device, else auto.
+    #[arg(long)]
+    pub device: Option<DeviceChoice>,
     #[arg(long, env = "DUPLAB_DATA")]
     pub data_dir: Option<PathBuf>,
     /// Continue an interrupted run from its last checkpoint, with the preset it started with

@@ -137,6 +137,12 @@ impl PresetsState {
             self.selected = i;
             self.overrides.clear();
             self.resolve();
+            // A preset that names its device brings it along (d still cycles from there).
+            if let Ok(p) = &self.resolved
+                && let Some(d) = p.training.device.as_deref().and_then(|d| d.parse().ok())
+            {
+                self.device = d;
+            }
         }
     }
 

@@ -112,6 +112,10 @@ pub struct TrainingSpec {
         skip_serializing_if = "is_default_tolerance"
     )]
     pub overfit_tolerance: f64,
+    /// The device the preset's runs train on when the command line names none: `auto`, `gpu`,
+    /// `gpu:N` (adapter N as `duplab doctor` lists them) or `cpu`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
     /// Random crop with zero padding and horizontal flip of every training batch
     /// (`augment = { crop = 4, flip = true }`); none by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -169,6 +173,20 @@ impl TrainingSpec {
 
     pub fn validate(&self) -> Result<(), FieldError> {
         self.length()?;
+        if let Some(d) = &self.device {
+            let d = d.trim().to_ascii_lowercase();
+            let ok = matches!(d.as_str(), "auto" | "gpu" | "cpu")
+                || d.strip_prefix("gpu:")
+                    .is_some_and(|n| n.parse::<usize>().is_ok());
+            if !ok {
+                return Err(FieldError::new(
+                    "device".into(),
+                    format!(
+                        "is \"{d}\"; allowed: auto, gpu, gpu:N (an adapter as `duplab doctor` lists them), cpu"
+                    ),
+                ));
+            }
+        }
         if !(self.lr > 0.0 && self.lr <= 10.0) {
             return Err(FieldError::new(
                 "lr".into(),
@@ -267,6 +285,7 @@ mod tests {
             stop_on_overfit: false,
             overfit_every: 0,
             overfit_tolerance: overfit_tolerance(),
+            device: None,
             augment: None,
         }
     }
