@@ -69,14 +69,26 @@ pub struct Pick {
 }
 
 /// burn's address of adapter `index`: its type, and its rank among the adapters of that type.
-pub fn burn_kind(list: &[Adapter], index: usize) -> DeviceKind {
+/// burn has no address for an adapter of type `Other`, nor for any software adapter but the
+/// first (cubecl always opens CPU adapter 0): those are errors, never another card in their place.
+pub fn burn_kind(list: &[Adapter], index: usize) -> Result<DeviceKind, String> {
     let k = list[index].kind;
     let n = list[..index].iter().filter(|a| a.kind == k).count();
     match k {
-        wgpu::DeviceType::DiscreteGpu => DeviceKind::DiscreteGpu(n),
-        wgpu::DeviceType::IntegratedGpu => DeviceKind::IntegratedGpu(n),
-        wgpu::DeviceType::VirtualGpu => DeviceKind::VirtualGpu(n),
-        _ => DeviceKind::Cpu,
+        wgpu::DeviceType::DiscreteGpu => Ok(DeviceKind::DiscreteGpu(n)),
+        wgpu::DeviceType::IntegratedGpu => Ok(DeviceKind::IntegratedGpu(n)),
+        wgpu::DeviceType::VirtualGpu => Ok(DeviceKind::VirtualGpu(n)),
+        wgpu::DeviceType::Cpu if n == 0 => Ok(DeviceKind::Cpu),
+        _ => Err(format!(
+            "gpu:{index} ({}) is an adapter burn cannot address (type {k:?}{}); choose another: {}",
+            list[index].name,
+            if n > 0 {
+                ", not the first of its type"
+            } else {
+                ""
+            },
+            listing(list)
+        )),
     }
 }
 
@@ -100,10 +112,12 @@ pub fn choose(
     choice: DeviceChoice,
     allocated: Option<&str>,
 ) -> Result<Option<Pick>, String> {
-    let pick = |index: usize, why: String| Pick {
-        index,
-        kind: burn_kind(list, index),
-        why,
+    let pick = |index: usize, why: String| -> Result<Pick, String> {
+        Ok(Pick {
+            index,
+            kind: burn_kind(list, index)?,
+            why,
+        })
     };
     let best = |real_only: bool| {
         (0..list.len())
@@ -112,16 +126,14 @@ pub fn choose(
     };
     match choice {
         DeviceChoice::Cpu => Ok(None),
-        DeviceChoice::GpuIndex(n) if n < list.len() => {
-            Ok(Some(pick(n, format!("gpu:{n} asked for"))))
-        }
+        DeviceChoice::GpuIndex(n) if n < list.len() => pick(n, format!("gpu:{n} asked for")).map(Some),
         DeviceChoice::GpuIndex(n) => Err(format!(
             "--device gpu:{n}: this machine has {} wgpu adapter(s): {}",
             list.len(),
             listing(list)
         )),
         DeviceChoice::Gpu => match best(false) {
-            Some(i) => Ok(Some(pick(i, "the best adapter (gpu asked for)".into()))),
+            Some(i) => pick(i, "the best adapter (gpu asked for)".into()).map(Some),
             None => Err("no wgpu adapter found (no GPU, or no Vulkan loader/driver: on Debian, apt-get install libvulkan1 and a driver such as mesa-vulkan-drivers; `duplab doctor` says more); use --device cpu".into()),
         },
         DeviceChoice::Auto => {
@@ -129,39 +141,49 @@ pub fn choose(
                 let hit = (0..list.len())
                     .find(|&i| normalise_bus_id(&list[i].pci_bus_id).as_deref() == Some(&bus));
                 if let Some(i) = hit {
-                    return Ok(Some(pick(
-                        i,
-                        format!("the GPU the allocation gives (PCI {bus})"),
-                    )));
+                    return pick(i, format!("the GPU the allocation gives (PCI {bus})")).map(Some);
                 }
             }
-            Ok(best(true).map(|i| pick(i, "the first real GPU, discrete first".into())))
+            best(true)
+                .map(|i| pick(i, "the first real GPU, discrete first".into()))
+                .transpose()
         }
     }
 }
 
-/// Every wgpu adapter of the graphics API burn's devices come up on (Vulkan where it has a
-/// hardware adapter, else the first API with any), in enumeration order. Never panics: a
-/// machine without a loader simply has none.
+/// Every wgpu adapter of the graphics API burn's devices come up on, in enumeration order: as
+/// cubecl settles it (`AutoGraphicsApi`), the first of Vulkan, DX12 and OpenGL (Metal on macOS)
+/// with an adapter that is not a software one, else the first with any. Enumerated once per
+/// process, under a lock: the Vulkan loader crashes when instances come and go on several
+/// threads at once. Never panics: a machine without a loader simply has none.
 pub fn adapters() -> Vec<Adapter> {
-    std::panic::catch_unwind(|| {
-        let mut software: Option<Vec<Adapter>> = None;
-        for api in [
-            wgpu::Backend::Vulkan,
-            wgpu::Backend::Metal,
-            wgpu::Backend::Dx12,
-        ] {
-            let list = probe(api);
-            if list.iter().any(|a| is_real_gpu(a.kind)) {
-                return list;
+    static LIST: std::sync::OnceLock<Vec<Adapter>> = std::sync::OnceLock::new();
+    LIST.get_or_init(|| {
+        std::panic::catch_unwind(|| {
+            let chain: &[wgpu::Backend] = if cfg!(target_os = "macos") {
+                &[wgpu::Backend::Metal]
+            } else {
+                &[
+                    wgpu::Backend::Vulkan,
+                    wgpu::Backend::Dx12,
+                    wgpu::Backend::Gl,
+                ]
+            };
+            let mut software: Option<Vec<Adapter>> = None;
+            for &api in chain {
+                let list = probe(api);
+                if list.iter().any(|a| a.kind != wgpu::DeviceType::Cpu) {
+                    return list;
+                }
+                if software.is_none() && !list.is_empty() {
+                    software = Some(list);
+                }
             }
-            if software.is_none() && !list.is_empty() {
-                software = Some(list);
-            }
-        }
-        software.unwrap_or_default()
+            software.unwrap_or_default()
+        })
+        .unwrap_or_default()
     })
-    .unwrap_or_default()
+    .clone()
 }
 
 fn probe(api: wgpu::Backend) -> Vec<Adapter> {
@@ -226,8 +248,23 @@ mod tests {
         assert_eq!(p.index, 5);
         assert_eq!(l[5].name, "H200 #3");
         assert_eq!(p.kind, DeviceKind::DiscreteGpu(3));
-        assert_eq!(burn_kind(&l, 1), DeviceKind::IntegratedGpu(0));
-        assert_eq!(burn_kind(&l, 0), DeviceKind::Cpu);
+        assert_eq!(burn_kind(&l, 1), Ok(DeviceKind::IntegratedGpu(0)));
+        assert_eq!(burn_kind(&l, 0), Ok(DeviceKind::Cpu));
+        // burn cannot address an `Other` adapter, nor a second software one: an error, not
+        // another card in its place.
+        let mut odd = server();
+        odd.push(a("llvmpipe #2", Cpu, ""));
+        odd.push(a("gl thing", wgpu::DeviceType::Other, ""));
+        let e = choose(&odd, DeviceChoice::GpuIndex(10), None).unwrap_err();
+        assert!(
+            e.contains("cannot address") && e.contains("not the first"),
+            "{e}"
+        );
+        assert!(
+            choose(&odd, DeviceChoice::GpuIndex(11), None)
+                .unwrap_err()
+                .contains("Other")
+        );
         let e = choose(&l, DeviceChoice::GpuIndex(10), None).unwrap_err();
         assert!(
             e.contains("has 10 wgpu adapter(s)") && e.contains("gpu:9 H200 #7"),

@@ -61,13 +61,35 @@ impl<'de> serde::Deserialize<'de> for DeviceChoice {
 impl DeviceChoice {
     /// The lab's device key cycles auto → cpu → gpu → gpu:0 … gpu:(n−1) → auto over `n` adapters.
     pub fn next(self, adapters: usize) -> DeviceChoice {
+        self.next_free(adapters, &|_| false)
+    }
+
+    /// `next`, passing over the adapters `busy` says a running run holds: the launcher offers
+    /// the free cards.
+    pub fn next_free(self, adapters: usize, busy: &dyn Fn(usize) -> bool) -> DeviceChoice {
+        let first_free = |from: usize| (from..adapters).find(|&i| !busy(i));
+        let indexed = |from: usize| {
+            first_free(from)
+                .map(DeviceChoice::GpuIndex)
+                .unwrap_or(DeviceChoice::Auto)
+        };
         match self {
             DeviceChoice::Auto => DeviceChoice::Cpu,
             DeviceChoice::Cpu => DeviceChoice::Gpu,
-            DeviceChoice::Gpu if adapters > 1 => DeviceChoice::GpuIndex(0),
-            DeviceChoice::GpuIndex(n) if n + 1 < adapters => DeviceChoice::GpuIndex(n + 1),
+            DeviceChoice::Gpu if adapters > 1 => indexed(0),
+            DeviceChoice::GpuIndex(n) => indexed(n + 1),
             _ => DeviceChoice::Auto,
         }
+    }
+
+    /// The adapter a run's config names (`gpu:N …`), if it names one.
+    pub fn index_in(device: &str) -> Option<usize> {
+        device
+            .strip_prefix("gpu:")?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
     }
 }
 
@@ -103,5 +125,24 @@ mod tests {
         }
         assert_eq!(seen, ["cpu", "gpu", "gpu:0", "gpu:1", "gpu:2", "auto"]);
         assert_eq!(DeviceChoice::Gpu.next(1), DeviceChoice::Auto);
+        // Cards a running run holds are passed over.
+        let busy = |i: usize| i == 0 || i == 2;
+        assert_eq!(
+            DeviceChoice::Gpu.next_free(4, &busy),
+            DeviceChoice::GpuIndex(1)
+        );
+        assert_eq!(
+            DeviceChoice::GpuIndex(1).next_free(4, &busy),
+            DeviceChoice::GpuIndex(3)
+        );
+        assert_eq!(
+            DeviceChoice::GpuIndex(3).next_free(4, &busy),
+            DeviceChoice::Auto
+        );
+        assert_eq!(
+            DeviceChoice::index_in("gpu:12 NVIDIA H200 (Vulkan, DiscreteGpu)"),
+            Some(12)
+        );
+        assert_eq!(DeviceChoice::index_in("Intel Xeon (2 threads)"), None);
     }
 }

@@ -185,10 +185,21 @@ pub fn fetch(
     ));
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_connect(Some(Duration::from_secs(30)))
-        // A stalled transfer is a dropped one: resume it.
-        .timeout_recv_body(Some(Duration::from_secs(60)))
+        .timeout_recv_response(Some(Duration::from_secs(60)))
+        // A stalled transfer is a dropped one: resume it. Per read, so that a slow link is not
+        // cut part way (a whole-body budget would be).
+        .timeout_per_read(Some(Duration::from_secs(60)))
         .build()
         .into();
+    // A partial file that is already whole (an earlier call stopped while checking it) is kept
+    // as it is: asking for the bytes after its end would only get "range not satisfiable".
+    if std::fs::metadata(&part).is_ok_and(|m| m.len() > 0)
+        && file_sum(&part, sum).ok().as_deref() == Some(expected(sum))
+    {
+        std::fs::rename(&part, dest)
+            .with_context(|| format!("renaming {} to {}", part.display(), dest.display()))?;
+        return Ok(());
+    }
     let mut last_error = None;
     for _ in 0..ATTEMPTS {
         match fetch_once(&agent, url, &part, progress) {
@@ -232,7 +243,15 @@ fn fetch_once(
     if have > 0 {
         req = req.header("Range", format!("bytes={have}-"));
     }
-    let mut resp = req.call().map_err(|e| anyhow!("{url}: {e}"))?;
+    let mut resp = match req.call() {
+        Ok(r) => r,
+        // The partial file is as long as the file or longer, yet not it: start again.
+        Err(ureq::Error::StatusCode(416)) => {
+            let _ = std::fs::remove_file(part);
+            bail!("{url}: the partial file does not fit the file on the server; starting again")
+        }
+        Err(e) => bail!("{url}: {e}"),
+    };
     let status = resp.status().as_u16();
     // 206: the rest of the file; 200: the whole file (a server without ranges): start over.
     let resumed = status == 206 && have > 0;
@@ -332,11 +351,28 @@ pub fn run(set: GetSet, dir: Option<PathBuf>, mirror: Option<String>) -> Result<
     println!("{} into {} from {base}", c.folder, target.display());
     println!("checksums: {}", c.source);
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    if c.archive && root.join(c.folder).is_dir() && !target.join(c.files[0].file).exists() {
+        println!(
+            "  {} already unpacked (delete it to fetch the archive again)",
+            root.join(c.folder).display()
+        );
+        return Ok(0);
+    }
     for r in c.files {
         let dest = target.join(r.file);
-        if dest.exists() && file_sum(&dest, r.sum).ok().as_deref() == Some(expected(r.sum)) {
-            println!("  {} already here, {} verified", r.file, kind(r.sum));
-            continue;
+        if dest.exists() {
+            if file_sum(&dest, r.sum).ok().as_deref() == Some(expected(r.sum)) {
+                println!("  {} already here, {} verified", r.file, kind(r.sum));
+                continue;
+            }
+            // A file that fails its checksum is not left to look whole.
+            std::fs::remove_file(&dest)
+                .with_context(|| format!("removing the corrupt {}", dest.display()))?;
+            println!(
+                "  {} was corrupt ({} mismatch): removed, fetching it again",
+                r.file,
+                kind(r.sum)
+            );
         }
         let bar = indicatif::ProgressBar::hidden();
         if tty {
@@ -417,6 +453,9 @@ mod tests {
                 }
                 log.lock().unwrap().push(range.map(|r| r.to_string()));
                 let (status, part) = match (answer, range) {
+                    (Answer::Range, Some(from)) if from >= body.len() => {
+                        ("416 Range Not Satisfiable", &body[..0])
+                    }
                     (Answer::Range, Some(from)) => ("206 Partial Content", &body[from..]),
                     _ => ("200 OK", &body[..]),
                 };
@@ -511,6 +550,54 @@ mod tests {
             *seen.lock().unwrap(),
             vec![None, Some("100000".to_string())]
         );
+    }
+
+    #[test]
+    fn a_server_that_ignores_ranges_sends_the_whole_file_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let (url, seen) = serve(body(), vec![Answer::CutHalfway, Answer::Whole]);
+        let dest = dir.path().join("f.gz");
+        fetch(
+            &format!("{url}f.gz"),
+            &dest,
+            Sum::Sha256(sha(&body())),
+            &mut |_, _| {},
+        )
+        .unwrap();
+        assert_eq!(
+            std::fs::read(&dest).unwrap(),
+            body(),
+            "restarted, not appended"
+        );
+        assert_eq!(seen.lock().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_whole_partial_file_is_kept_and_a_wrong_one_started_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("f.gz");
+        // Whole: nothing is asked of the server (it would refuse the range).
+        std::fs::write(dir.path().join("f.gz.part"), body()).unwrap();
+        fetch(
+            "http://127.0.0.1:9/unused",
+            &dest,
+            Sum::Sha256(sha(&body())),
+            &mut |_, _| {},
+        )
+        .unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), body());
+        // As long as the file but wrong: the server says 416, the part goes, the file comes whole.
+        let dest2 = dir.path().join("g.gz");
+        std::fs::write(dir.path().join("g.gz.part"), vec![0u8; 200_000]).unwrap();
+        let (url, _) = serve(body(), vec![Answer::Range, Answer::Whole]);
+        fetch(
+            &format!("{url}g.gz"),
+            &dest2,
+            Sum::Sha256(sha(&body())),
+            &mut |_, _| {},
+        )
+        .unwrap();
+        assert_eq!(std::fs::read(&dest2).unwrap(), body());
     }
 
     #[test]

@@ -72,9 +72,62 @@ impl DeviceSlots {
     }
 }
 
+/// `--devices` against the adapters this machine has: each must exist and be a real GPU (a
+/// software rasteriser would train a point at a hundredth of the speed).
+pub fn check_devices(devices: &[usize], list: &[crate::backend::Adapter]) -> Result<(), String> {
+    use burn::tensor::wgpu::wgpu::DeviceType;
+    for &d in devices {
+        match list.get(d) {
+            None => {
+                return Err(format!(
+                    "--devices {d}: this machine has {} wgpu adapter(s): {}",
+                    list.len(),
+                    crate::backend::listing(list)
+                ));
+            }
+            Some(a) if matches!(a.kind, DeviceType::Cpu | DeviceType::Other) => {
+                return Err(format!(
+                    "--devices {d}: gpu:{d} is {} ({:?}), not a GPU; --devices takes GPUs (`duplab doctor` lists them)",
+                    a.name, a.kind
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn devices_must_be_real_gpus_of_this_machine() {
+        use burn::tensor::wgpu::wgpu::DeviceType;
+        let a = |name: &str, kind| crate::backend::Adapter {
+            name: name.into(),
+            api: "Vulkan".into(),
+            kind,
+            pci_bus_id: String::new(),
+            driver: String::new(),
+            driver_info: String::new(),
+        };
+        let list = vec![
+            a("llvmpipe", DeviceType::Cpu),
+            a("H200", DeviceType::DiscreteGpu),
+        ];
+        assert!(check_devices(&[1], &list).is_ok());
+        assert!(
+            check_devices(&[0], &list)
+                .unwrap_err()
+                .contains("not a GPU")
+        );
+        assert!(
+            check_devices(&[2], &list)
+                .unwrap_err()
+                .contains("has 2 wgpu adapter(s)")
+        );
+    }
 
     #[test]
     fn each_running_point_gets_a_card_of_its_own() {

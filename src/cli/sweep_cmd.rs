@@ -270,6 +270,11 @@ pub fn slurm_script(
 pub fn run(store: &RunStore, a: SweepArgs) -> Result<i32> {
     let grid = load_grid(&a.grid)?;
     let mut slots = DeviceSlots::new(a.device, a.devices.clone(), a.jobs).map_err(failure)?;
+    if let Some(d) = &a.devices
+        && !a.dry_run
+    {
+        super::device_slots::check_devices(d, &crate::backend::adapters()).map_err(failure)?;
+    }
     if let Some(Emit::Slurm) = a.emit {
         let root = std::fs::canonicalize(&store.root).unwrap_or_else(|_| {
             std::env::current_dir()

@@ -23,17 +23,20 @@ impl Normalize {
             // One channel: two scalar ops, no extra tensors.
             return x.sub_scalar(self.mean[0]).div_scalar(self.std[0]);
         }
-        // Several channels: per-channel scalar ops on slices, so no constant crosses from the
-        // host on every forward pass (an attack makes ten of them a step).
-        let [b, c, h, w] = x.dims();
-        let channels: Vec<Tensor<4>> = (0..c)
-            .map(|k| {
-                x.clone()
-                    .slice(s![0..b, k..k + 1, 0..h, 0..w])
-                    .sub_scalar(self.mean[k])
-                    .div_scalar(self.std[k])
-            })
-            .collect();
-        Tensor::cat(channels, 1)
+        // Several channels: the constants are filled on the device (no host data crosses on
+        // each forward pass: an attack makes ten of them a step), then broadcast.
+        let c = self.mean.len();
+        let device = x.device();
+        let column = |v: &dyn Fn(usize) -> f32| {
+            Tensor::cat(
+                (0..c)
+                    .map(|k| Tensor::<4>::full([1, 1, 1, 1], v(k), &device))
+                    .collect(),
+                1,
+            )
+        };
+        let mean = column(&|k| self.mean[k]);
+        let inv = column(&|k| 1.0 / self.std[k]);
+        (x - mean) * inv
     }
 }

@@ -953,17 +953,18 @@ fn an_out_of_memory_failure_names_device_model_and_batch() {
     let hint = super::trainer::out_of_memory_hint(
         "training panicked: Out of memory: failed to allocate a buffer of 2147483648 bytes",
         &j,
+        "gpu:1 NVIDIA H200 (Vulkan, DiscreteGpu)",
     )
     .unwrap();
     assert!(
-        hint.contains("device gpu:1")
+        hint.contains("device gpu:1 NVIDIA H200")
             && hint.contains("small-cnn")
             && hint.contains("batch size 256")
             && hint.contains("training.batch_size=128"),
         "{hint}"
     );
     assert_eq!(
-        super::trainer::out_of_memory_hint("file not found", &j),
+        super::trainer::out_of_memory_hint("file not found", &j, "cpu"),
         None
     );
 }

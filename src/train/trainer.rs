@@ -99,7 +99,13 @@ pub fn run_job(
     control: &Receiver<Control>,
 ) -> Result<Run, JobError> {
     let explain = |mut e: JobError| {
-        if let Some(hint) = out_of_memory_hint(&format!("{:#}", e.error), job) {
+        // The adapter the run's config names, where it got that far; else what was asked for.
+        let device = e
+            .run
+            .as_ref()
+            .and_then(|r| r.config().ok().flatten())
+            .map_or_else(|| job.device.to_string(), |c| c.device);
+        if let Some(hint) = out_of_memory_hint(&format!("{:#}", e.error), job, &device) {
             e.error = e.error.context(hint);
         }
         e
@@ -116,7 +122,7 @@ pub fn run_job(
 
 /// A device out of memory is said with what a user can change: the device, the model, the batch
 /// size, and a smaller one to try. `None` for any other failure.
-pub fn out_of_memory_hint(message: &str, job: &TrainJob) -> Option<String> {
+pub fn out_of_memory_hint(message: &str, job: &TrainJob, device: &str) -> Option<String> {
     let m = message.to_ascii_lowercase();
     if !(m.contains("out of memory") || m.contains("outofmemory") || m.contains("out_of_memory")) {
         return None;
@@ -124,7 +130,7 @@ pub fn out_of_memory_hint(message: &str, job: &TrainJob) -> Option<String> {
     let t = &job.preset.training;
     Some(format!(
         "out of memory on device {} training {} at batch size {}: try --set training.batch_size={} (or --device another adapter; `duplab doctor` lists them)",
-        job.device,
+        device,
         t.model.name(),
         t.batch_size,
         (t.batch_size / 2).max(1)

@@ -678,7 +678,17 @@ impl App {
         };
         self.last_action = Some(a);
         let reply = match self.screen {
-            Screen::Presets => self.presets.update(a),
+            Screen::Presets => {
+                // The device key passes over the cards running runs hold.
+                self.presets.busy = self
+                    .runs
+                    .rows
+                    .iter()
+                    .filter(|r| r.status == "running")
+                    .filter_map(|r| DeviceChoice::index_in(&r.device))
+                    .collect();
+                self.presets.update(a)
+            }
             Screen::Live => self.live.update(a),
             Screen::Runs => {
                 let live = &self.live.runs;

@@ -47,6 +47,7 @@ fn row(id: &str, preset: &str) -> RunRow {
         duration_s: 1.0,
         started: String::new(),
         backend: "flex".into(),
+        device: "Intel Xeon (2 threads)".into(),
         sweep: None,
         point: None,
         job: None,

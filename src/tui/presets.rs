@@ -51,6 +51,8 @@ pub struct PresetsState {
     /// wgpu adapters the device key cycles through (gpu:0 …), counted on a thread of its own
     /// at start (enumerating them can take a second); 1 until it answers.
     adapters: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Adapters a running run of the store trains on (the app sets it from the runs table).
+    pub busy: std::collections::BTreeSet<usize>,
 }
 
 fn show_value(v: &toml::Value) -> String {
@@ -81,6 +83,7 @@ impl PresetsState {
             saving: None,
             embedded: None,
             adapters: std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(1)),
+            busy: Default::default(),
         };
         // Not in unit tests: the Vulkan loader must not be entered from several test threads.
         #[cfg(not(test))]
@@ -92,7 +95,18 @@ impl PresetsState {
             });
         }
         s.resolve();
+        s.take_preset_device();
         s
+    }
+
+    /// A preset that names its device brings it along (`d` still cycles from there); one that
+    /// names none leaves the choice as it was.
+    fn take_preset_device(&mut self) {
+        if let Ok(p) = &self.resolved
+            && let Some(d) = p.training.device.as_deref().and_then(|d| d.parse().ok())
+        {
+            self.device = d;
+        }
     }
 
     pub fn source(&self) -> Option<&PresetSource> {
@@ -137,12 +151,7 @@ impl PresetsState {
             self.selected = i;
             self.overrides.clear();
             self.resolve();
-            // A preset that names its device brings it along (d still cycles from there).
-            if let Ok(p) = &self.resolved
-                && let Some(d) = p.training.device.as_deref().and_then(|d| d.parse().ok())
-            {
-                self.device = d;
-            }
+            self.take_preset_device();
         }
     }
 
@@ -314,9 +323,11 @@ impl PresetsState {
             (Focus::Fields, Action::LaunchOrEdit) => self.start_edit(),
             (Focus::List, Action::LaunchOrEdit) => return Reply::ask(Ask::Launch),
             (_, Action::CycleDevice) => {
-                self.device = self
-                    .device
-                    .next(self.adapters.load(std::sync::atomic::Ordering::Relaxed))
+                let busy = &self.busy;
+                self.device = self.device.next_free(
+                    self.adapters.load(std::sync::atomic::Ordering::Relaxed),
+                    &|i| busy.contains(&i),
+                )
             }
             (_, Action::SaveAs) => {
                 self.saving = Some(format!(

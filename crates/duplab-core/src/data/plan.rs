@@ -159,6 +159,10 @@ pub fn make_plan(
     num_classes: usize,
     run_seed: u64,
 ) -> Result<Plan, FieldError> {
+    if spec.mode == DupMode::Fresh {
+        // The fresh images come from a reserve this function has not got.
+        return super::make_plan_with(spec, labels, None, num_classes, run_seed);
+    }
     let rates = spec.class_rates(num_classes)?;
     let seed = spec.seed.resolve(run_seed);
     let mut by_class: Vec<Vec<u32>> = vec![vec![]; num_classes];

@@ -23,6 +23,9 @@ pub struct RunRow {
     pub duration_s: f64,
     pub started: String,
     pub backend: String,
+    /// The adapter or CPU it trained on, as its config names it (`gpu:1 NVIDIA H200 (…)`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub device: String,
     pub sweep: Option<String>,
     pub point: Option<String>,
     /// The Slurm job its (last) trainer ran in, from the run's lease.
@@ -74,6 +77,7 @@ impl RunRow {
             duration_s: sum.duration_s,
             started: run.started_iso(),
             backend: cfg.as_ref().map(|c| c.backend.clone()).unwrap_or_default(),
+            device: cfg.as_ref().map(|c| c.device.clone()).unwrap_or_default(),
             sweep: cfg.as_ref().and_then(|c| c.sweep.clone()),
             point: cfg.and_then(|c| c.point),
             job: run.lease().and_then(|l| l.job),

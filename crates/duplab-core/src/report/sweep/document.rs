@@ -225,6 +225,27 @@ impl SweepReport {
             if only.is_empty() {
                 return Err("`findings:` names no comparison; write `findings: TEXT; TEXT`".into());
             }
+            // Each part must name a test of the family: a renamed point would otherwise leave
+            // an empty table behind, and a claim without its evidence.
+            if let Some(f) = &self.family {
+                let names: Vec<String> = f
+                    .comparisons
+                    .iter()
+                    .map(|c| short(&c.what))
+                    .chain(f.missing.iter().map(|m| short(&m.what)))
+                    .collect();
+                if let Some(o) = only.iter().find(|o| {
+                    !names.iter().any(|n| match o.strip_prefix('=') {
+                        Some(exact) => n == exact.trim(),
+                        None => n.contains(*o),
+                    })
+                }) {
+                    return Err(format!(
+                        "`findings: {o}` names no comparison of the family (its tests are named like \"{}\")",
+                        names.first().map(String::as_str).unwrap_or("-")
+                    ));
+                }
+            }
             return Ok(self.findings_of(&only));
         }
         match name {
@@ -406,9 +427,8 @@ mod tests {
         );
         // `=` names a comparison exactly.
         assert!(
-            !r.view("findings: =gone")
-                .unwrap()
-                .contains("| gone − base |")
+            r.view("findings: =gone").is_err(),
+            "an exact name must be whole"
         );
         assert!(
             r.view("findings: =gone − base")
