@@ -1288,11 +1288,16 @@ fn a_run_that_overfits_catastrophically_raises_the_alarm() {
 #[test]
 fn doctor_numbers_the_adapters_and_a_wrong_number_lists_them() {
     let tmp = tempfile::tempdir().unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_duplab"))
-        .args(["doctor", "--no-bench"])
-        .env_remove("XDG_RUNTIME_DIR")
-        .output()
-        .unwrap();
+    // As on a headless server: no runtime folder, so the drivers would complain.
+    let headless = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_duplab"))
+            .args(args)
+            .env("DUPLAB_RUNS", tmp.path())
+            .env_remove("XDG_RUNTIME_DIR")
+            .output()
+            .unwrap()
+    };
+    let o = headless(&["doctor", "--no-bench"]);
     let (out, err) = (
         String::from_utf8_lossy(&o.stdout).to_string(),
         String::from_utf8_lossy(&o.stderr).to_string(),
@@ -1309,15 +1314,10 @@ fn doctor_numbers_the_adapters_and_a_wrong_number_lists_them() {
         assert!(out.contains(part), "{part}: {out}");
     }
     assert!(!err.contains("XDG_RUNTIME_DIR"), "{err}");
-    let o = Command::new(env!("CARGO_BIN_EXE_duplab"))
-        .args([
-            "train", "--preset", "default", "--device", "gpu:99", "--plain",
-        ])
-        .env("DUPLAB_RUNS", tmp.path())
-        .env_remove("XDG_RUNTIME_DIR")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    let o = headless(&[
+        "train", "--preset", "default", "--device", "gpu:99", "--plain",
+    ]);
+    let err = text(&o);
     assert_ne!(o.status.code(), Some(0));
     assert!(!err.contains("XDG_RUNTIME_DIR"), "{err}");
     assert!(
@@ -1336,7 +1336,7 @@ fn doctor_numbers_the_adapters_and_a_wrong_number_lists_them() {
         ],
         tmp.path(),
     );
-    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    let err = text(&o);
     assert!(err.contains("--device gpu:99: this machine has"), "{err}");
     let o = duplab(
         &[
@@ -1367,7 +1367,7 @@ fn doctor_numbers_the_adapters_and_a_wrong_number_lists_them() {
         &["presets", "default", "--set", "training.device=tpu"],
         tmp.path(),
     );
-    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    let err = text(&o);
     assert!(
         err.contains("training.device") && err.contains("gpu:N"),
         "{err}"
@@ -1378,6 +1378,6 @@ fn doctor_numbers_the_adapters_and_a_wrong_number_lists_them() {
             .to_string()
             .contains("allowed: auto, gpu, gpu:N"),
         "{}",
-        String::from_utf8_lossy(&o.stderr).to_string()
+        text(&o)
     );
 }

@@ -7,11 +7,10 @@
 
 mod adapters;
 mod allocation;
-mod choice;
 
+pub use crate::spec::{DEVICE_ALLOWED, DeviceChoice};
 pub use adapters::{Adapter, Pick, adapters, burn_kind, choose, listing, normalise_bus_id};
 pub use allocation::{allocated_bus_id, bus_of_visible};
-pub use choice::{ALLOWED as DEVICE_ALLOWED, DeviceChoice};
 
 use burn::prelude::*;
 

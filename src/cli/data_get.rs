@@ -476,6 +476,16 @@ mod tests {
         (url, seen)
     }
 
+    /// `fetch` of FILE from the test server at `url`, checked against the test body's SHA-256.
+    fn get(url: &str, file: &str, dest: &Path) -> Result<()> {
+        fetch(
+            &format!("{url}{file}"),
+            dest,
+            Sum::Sha256(sha(&body())),
+            &mut |_, _| {},
+        )
+    }
+
     fn body() -> Vec<u8> {
         (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect()
     }
@@ -513,14 +523,7 @@ mod tests {
         bad[1234] ^= 1;
         let (url, _) = serve(bad, vec![Answer::Whole]);
         let dest = dir.path().join("f.gz");
-        let e = fetch(
-            &format!("{url}f.gz"),
-            &dest,
-            Sum::Sha256(sha(&body())),
-            &mut |_, _| {},
-        )
-        .unwrap_err()
-        .to_string();
+        let e = get(&url, "f.gz", &dest).unwrap_err().to_string();
         assert!(
             e.contains("SHA-256 mismatch") && e.contains("nothing was kept"),
             "{e}"
@@ -537,13 +540,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (url, seen) = serve(body(), vec![Answer::CutHalfway, Answer::Range]);
         let dest = dir.path().join("f.gz");
-        fetch(
-            &format!("{url}f.gz"),
-            &dest,
-            Sum::Sha256(sha(&body())),
-            &mut |_, _| {},
-        )
-        .unwrap();
+        get(&url, "f.gz", &dest).unwrap();
         assert_eq!(std::fs::read(&dest).unwrap(), body());
         // The second request asked for the rest only.
         assert_eq!(
@@ -557,13 +554,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (url, seen) = serve(body(), vec![Answer::CutHalfway, Answer::Whole]);
         let dest = dir.path().join("f.gz");
-        fetch(
-            &format!("{url}f.gz"),
-            &dest,
-            Sum::Sha256(sha(&body())),
-            &mut |_, _| {},
-        )
-        .unwrap();
+        get(&url, "f.gz", &dest).unwrap();
         assert_eq!(
             std::fs::read(&dest).unwrap(),
             body(),
@@ -578,25 +569,13 @@ mod tests {
         let dest = dir.path().join("f.gz");
         // Whole: nothing is asked of the server (it would refuse the range).
         std::fs::write(dir.path().join("f.gz.part"), body()).unwrap();
-        fetch(
-            "http://127.0.0.1:9/unused",
-            &dest,
-            Sum::Sha256(sha(&body())),
-            &mut |_, _| {},
-        )
-        .unwrap();
+        get("http://127.0.0.1:9/", "unused", &dest).unwrap();
         assert_eq!(std::fs::read(&dest).unwrap(), body());
         // As long as the file but wrong: the server says 416, the part goes, the file comes whole.
         let dest2 = dir.path().join("g.gz");
         std::fs::write(dir.path().join("g.gz.part"), vec![0u8; 200_000]).unwrap();
         let (url, _) = serve(body(), vec![Answer::Range, Answer::Whole]);
-        fetch(
-            &format!("{url}g.gz"),
-            &dest2,
-            Sum::Sha256(sha(&body())),
-            &mut |_, _| {},
-        )
-        .unwrap();
+        get(&url, "g.gz", &dest2).unwrap();
         assert_eq!(std::fs::read(&dest2).unwrap(), body());
     }
 

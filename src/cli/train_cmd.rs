@@ -97,15 +97,8 @@ pub fn run(store: &RunStore, args: TrainArgs) -> Result<i32> {
         let job = TrainJob {
             preset: preset.clone(),
             seed,
-            // The command line's device, else the preset's (validated when it loaded).
-            device: args.device.unwrap_or_else(|| {
-                preset
-                    .training
-                    .device
-                    .as_deref()
-                    .and_then(|d| d.parse().ok())
-                    .unwrap_or_default()
-            }),
+            // The command line's device, else the preset's.
+            device: args.device.or(preset.training.device).unwrap_or_default(),
             data_dir: args.data_dir.clone(),
             store: store.clone(),
             resume,

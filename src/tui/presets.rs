@@ -103,7 +103,7 @@ impl PresetsState {
     /// names none leaves the choice as it was.
     fn take_preset_device(&mut self) {
         if let Ok(p) = &self.resolved
-            && let Some(d) = p.training.device.as_deref().and_then(|d| d.parse().ok())
+            && let Some(d) = p.training.device
         {
             self.device = d;
         }

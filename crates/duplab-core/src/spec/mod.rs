@@ -6,6 +6,7 @@
 
 mod attack;
 mod augment;
+mod device;
 mod duplication;
 mod error;
 mod family;
@@ -16,6 +17,7 @@ mod training;
 
 pub use attack::{AttackKind, AttackSpec, EvalSpec, Norm};
 pub use augment::{AugmentSpec, MAX_CROP};
+pub use device::{ALLOWED as DEVICE_ALLOWED, DeviceChoice};
 pub use duplication::{DupMode, DuplicationSpec, PlanSeed, Profile};
 pub use error::{FieldError, SpecError};
 pub use family::{CONTRAST_METRICS, Declared, EffectRef, GAP_METRICS, family_size};

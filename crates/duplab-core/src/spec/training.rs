@@ -115,7 +115,7 @@ pub struct TrainingSpec {
     /// The device the preset's runs train on when the command line names none: `auto`, `gpu`,
     /// `gpu:N` (adapter N as `duplab doctor` lists them) or `cpu`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device: Option<String>,
+    pub device: Option<super::DeviceChoice>,
     /// Random crop with zero padding and horizontal flip of every training batch
     /// (`augment = { crop = 4, flip = true }`); none by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -173,20 +173,6 @@ impl TrainingSpec {
 
     pub fn validate(&self) -> Result<(), FieldError> {
         self.length()?;
-        if let Some(d) = &self.device {
-            let d = d.trim().to_ascii_lowercase();
-            let ok = matches!(d.as_str(), "auto" | "gpu" | "cpu")
-                || d.strip_prefix("gpu:")
-                    .is_some_and(|n| n.parse::<usize>().is_ok());
-            if !ok {
-                return Err(FieldError::new(
-                    "device".into(),
-                    format!(
-                        "is \"{d}\"; allowed: auto, gpu, gpu:N (an adapter as `duplab doctor` lists them), cpu"
-                    ),
-                ));
-            }
-        }
         if !(self.lr > 0.0 && self.lr <= 10.0) {
             return Err(FieldError::new(
                 "lr".into(),

@@ -1,5 +1,6 @@
-//! What a user asks for with `--device`: `auto`, `gpu`, `gpu:N` or `cpu`. Parsed from the
-//! command line and the lab, written into launch records and Slurm scripts as the same text.
+//! What a user asks for with `--device` or a preset's `training.device`: `auto`, `gpu`, `gpu:N`
+//! or `cpu`. Plain text, parsed in one place for the command line, presets and the lab, and
+//! written into launch records and Slurm scripts as the same text; the backend resolves it.
 
 use std::fmt;
 use std::str::FromStr;
