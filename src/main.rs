@@ -7,5 +7,7 @@ fn main() {
     }
     // Before any thread: the Vulkan drivers' headless stderr noise, answered once for all.
     duplab::backend::quiet_driver_noise();
+    // Freed activations stay in the heap for the next op (page faults per step: see the module).
+    duplab::backend::keep_freed_memory();
     std::process::exit(duplab::cli::main());
 }

@@ -7,10 +7,12 @@
 
 mod adapters;
 mod allocation;
+mod memory;
 
 pub use crate::spec::{DEVICE_ALLOWED, DeviceChoice};
 pub use adapters::{Adapter, Pick, adapters, burn_kind, choose, listing, normalise_bus_id};
 pub use allocation::{allocated_bus_id, bus_of_visible};
+pub use memory::keep_freed_memory;
 
 use burn::prelude::*;
 

@@ -59,6 +59,9 @@ fn pool(x: &Tensor<4>, k: usize, s: usize, ceil: bool) -> (Vec<f32>, Vec<i64>) {
         .with_stride([s, s])
         .with_ceil_mode(ceil);
     let (v, i) = max_pool2d_with_indices(x.clone(), opts);
+    // flex writes the indices in the device's int dtype: the 2×2 kernel directly as i32, the
+    // general kernel as i64 then cast. Either way the caller sees i32.
+    assert_eq!(i.dtype(), burn::tensor::DType::I32, "pool indices dtype");
     (
         v.into_data().try_to_vec::<f32>().unwrap(),
         i.into_data().convert::<i64>().try_to_vec::<i64>().unwrap(),

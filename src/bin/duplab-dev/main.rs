@@ -83,6 +83,8 @@ fn start_peer(p: &PeerArgs) -> Result<peer::Peer, String> {
 }
 
 fn main() {
+    // As duplab itself does: freed activations stay in the heap for the next op.
+    duplab::backend::keep_freed_memory();
     let code = match Cli::parse().command {
         Command::Peer { bench, peer } => match start_peer(&peer) {
             Ok(mut p) => exit_code(throughput(&bench, Some(&mut p))),

@@ -610,6 +610,19 @@ impl ModuleOps<Flex> for Flex {
         ceil_mode: bool,
         indices_dtype: IntDType,
     ) -> MaxPool2dWithIndices<Flex> {
+        // The 2×2 kernel writes i32 indices itself when burn asks for them (no cast pass).
+        if x.dtype() == DType::F32 && indices_dtype == IntDType::I32 {
+            if let Some((output, indices)) = pool::max_pool2d_2x2_i32_f32(
+                &x,
+                kernel_size,
+                stride,
+                padding,
+                dilation,
+                ceil_mode,
+            ) {
+                return MaxPool2dWithIndices::new(output, indices);
+            }
+        }
         let (output, mut indices) = match x.dtype() {
             DType::F32 => pool::max_pool2d_with_indices_f32(
                 x,

@@ -268,7 +268,7 @@ where
     // the general kernel below, so the results are bit for bit the same.
     let interior = padding == [0, 0, 0] && dilation == [1, 1, 1] && !ceil_mode;
     if interior && kernel_size == [1, 2, 2] && stride == [1, 2, 2] {
-        return max_pool_2x2::<T>(&x, [out_d, out_h, out_w], dtype);
+        return max_pool_2x2::<T, i64>(&x, [out_d, out_h, out_w], dtype);
     }
     let kernel_interior = |od: usize, oh: usize, ow: usize, x_offset: usize| {
         let first = (od * stride_d) * in_h * in_w + (oh * stride_h) * in_w + ow * stride_w;
@@ -419,7 +419,7 @@ where
 /// general kernel's order, (0,0) (0,1) (1,0) (1,1), with its rule (a larger value or a NaN
 /// takes over), so values and argmax indices are bit for bit the general kernel's. Selects on
 /// plain values let the compiler vectorise across output columns.
-fn max_pool_2x2<T>(
+fn max_pool_2x2<T, I: PoolIndex>(
     x: &FlexTensor,
     [out_d, out_h, out_w]: [usize; 3],
     dtype: DType,
@@ -436,8 +436,8 @@ where
     // The kernel writes every output and index (each window has four cells inside the input),
     // so neither buffer is filled first.
     let mut output = crate::ops::mask::uninit_vec::<T>(n);
-    let mut indices = crate::ops::mask::uninit_vec::<i64>(n);
-    let plane = |bc: usize, out: &mut [T], idx: &mut [i64]| {
+    let mut indices = crate::ops::mask::uninit_vec::<I>(n);
+    let plane = |bc: usize, out: &mut [T], idx: &mut [I]| {
         let x = &x_data[bc * in_plane..(bc + 1) * in_plane];
         for od in 0..out_d {
             for oh in 0..out_h {
@@ -453,12 +453,12 @@ where
                     .zip(r0.chunks_exact(2).zip(r1.chunks_exact(2)))
                     .enumerate()
                 {
-                    let base = (top + 2 * j) as i64;
-                    let (mut m, mut k) = (p0[0], base);
+                    let base = top + 2 * j;
+                    let (mut m, mut k) = (p0[0], I::at(base));
                     for (v, kv) in [
-                        (p0[1], base + 1),
-                        (p1[0], base + in_w as i64),
-                        (p1[1], base + in_w as i64 + 1),
+                        (p0[1], I::at(base + 1)),
+                        (p1[0], I::at(base + in_w)),
+                        (p1[1], I::at(base + in_w + 1)),
                     ] {
                         // Branch-free: written as `||` and `if`, each comparison compiled to
                         // a data-dependent jump (half of this kernel's samples in a PGD step
@@ -503,9 +503,58 @@ where
         FlexTensor::new(
             Bytes::from_elems(indices),
             Layout::contiguous(out_shape),
-            DType::I64,
+            I::DTYPE,
         ),
     )
+}
+
+/// The integer type a pooling kernel writes its argmax indices in. burn asks for the device's
+/// int dtype (i32 on flex by default): writing it directly saves a cast pass over the indices.
+pub(crate) trait PoolIndex: bytemuck::Pod + Copy + Send + Sync {
+    const DTYPE: DType;
+    fn at(i: usize) -> Self;
+}
+
+impl PoolIndex for i64 {
+    const DTYPE: DType = DType::I64;
+    #[inline(always)]
+    fn at(i: usize) -> i64 {
+        i as i64
+    }
+}
+
+impl PoolIndex for i32 {
+    const DTYPE: DType = DType::I32;
+    #[inline(always)]
+    fn at(i: usize) -> i32 {
+        i as i32
+    }
+}
+
+/// 2D max pooling of f32 with 2×2 windows, stride 2, no padding, dilation 1 and floor mode (the
+/// 2×2 kernel's case), indices written as i32 directly; `None` when the window is another one or
+/// an index would not fit an i32 (the caller then takes the general path and casts).
+pub fn max_pool2d_2x2_i32_f32(
+    x: &FlexTensor,
+    kernel_size: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    dilation: [usize; 2],
+    ceil_mode: bool,
+) -> Option<(FlexTensor, FlexTensor)> {
+    let fits = kernel_size == [2, 2]
+        && stride == [2, 2]
+        && padding == [0, 0]
+        && dilation == [1, 1]
+        && !ceil_mode;
+    let shape = x.layout().shape();
+    if !fits || shape.len() != 4 || shape[2] * shape[3] > i32::MAX as usize {
+        return None;
+    }
+    let x = expand_2d_to_3d(&x.to_contiguous());
+    let out = [1, shape[2] / 2, shape[3] / 2];
+    let (output, indices) = max_pool_2x2::<f32, i32>(&x, out, DType::F32);
+    Some((squeeze_3d_to_2d(output), squeeze_3d_to_2d(indices)))
 }
 
 /// 3D max pooling (without returning indices) for f32.

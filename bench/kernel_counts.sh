@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Kernel-side events per training step, duplab beside the PyTorch peer: context switches, CPU
+# migrations, page faults, mmap/munmap/madvise/futex calls and TLB flushes, counted by `perf stat`
+# (software events and tracepoints: they work where the machine exposes no hardware counters).
+# Each side runs twice, with S and 3·S timed steps; the difference divided by 2·S is the cost of one
+# step without the start-up (loading, model building, warm-up).
+#
+#   bench/kernel_counts.sh [-m MODEL] [-o MODE] [-s STEPS] DUPLAB_BINARY [PYTHON]
+#   bench/kernel_counts.sh -m wide-cnn -o pgd10 target/debug/duplab ~/torch/bin/python
+#
+# Needs perf (Debian's linux-perf) and, for the tracepoints, root or perf_event_paranoid ≤ -1.
+set -euo pipefail
+model=wide-cnn
+mode=pgd10
+steps=4
+while getopts m:o:s: o; do
+  case $o in
+    m) model=$OPTARG ;;
+    o) mode=$OPTARG ;;
+    s) steps=$OPTARG ;;
+    *) exit 2 ;;
+  esac
+done
+shift $((OPTIND - 1))
+[ $# -ge 1 ] || { echo "usage: $0 [-m MODEL] [-o MODE] [-s STEPS] DUPLAB_BINARY [PYTHON]" >&2; exit 2; }
+bin=$1
+python=${2:-}
+here=$(cd "$(dirname "$0")" && pwd)
+events=task-clock,context-switches,cpu-migrations,page-faults,syscalls:sys_enter_mmap,syscalls:sys_enter_munmap,syscalls:sys_enter_brk,syscalls:sys_enter_madvise,syscalls:sys_enter_futex,tlb:tlb_flush
+
+# perf stat -x, prints value,unit,event,...: one "event value" line per event.
+count() {
+  perf stat -x, -e "$events" -- "$@" 2>&1 >/dev/null | awk -F, '$3 != "" && $1 ~ /^[0-9.]+$/ { print $3, $1 }'
+}
+
+per_step() { # label, then the command with @STEPS@ for the step count
+  local label=$1
+  shift
+  local a b
+  a=$(count "${@//@STEPS@/$steps}")
+  b=$(count "${@//@STEPS@/$((3 * steps))}")
+  join <(sort <<<"$a") <(sort <<<"$b") | awk -v l="$label" -v s=$((2 * steps)) \
+    '{ printf "%-8s %-32s %12.1f\n", l, $1, ($3 - $2) / s }'
+}
+
+echo "# $model $mode, batch 128: events per training step (runs of $steps and $((3 * steps)) steps, difference / $((2 * steps)))"
+per_step duplab "$bin" bench --device cpu --no-epoch --no-color --models "$model" --modes "$mode" --repeats 1 --steps @STEPS@
+if [ -n "$python" ]; then
+  per_step pytorch "$python" "$here/peer_variants.py" --model "$model" --mode "$mode" --rounds 1 --steps @STEPS@ --variants peer-case
+fi
