@@ -24,6 +24,10 @@ for (model, mode), per in rows.items():
     cells, ratios = [], []
     for b in order:
         r = per[b]
+        if not r:  # a run still going, or cut short
+            cells.append("-")
+            ratios.append("-")
+            continue
         cells.append(f"{statistics.median(r):8.0f} ({min(r):.0f}-{max(r):.0f}, n={len(r)})")
         ratios.append(f"{statistics.median(r) / base:.3f}x")
     print(f"{model:10} {mode:9} " + "  ".join(f"{c:>28}" for c in cells) + "   " + " ".join(ratios[1:]))

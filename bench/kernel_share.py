@@ -9,9 +9,11 @@ function named in that chain (or its burn-flex file, or the sample's own symbol)
 
     perf record -F 999 -e task-clock -o pgd.data \\
         target/debug/duplab bench --models small-cnn --modes pgd10 --repeats 3 --steps 5 --no-epoch --device cpu
-    bench/kernel_share.py pgd.data target/debug/duplab [ROWS]
+    bench/kernel_share.py pgd.data target/debug/duplab [ROWS] [--by-crate]
 
-Prints the share of all samples (kernel-space samples included in the total) per function.
+Prints the share of all samples (kernel-space samples included in the total) per function, or
+with `--by-crate` per crate of the innermost source line (`burn-dispatch`, `burn-autodiff`,
+`gemm-f32`, `std`, ...): how much of a step is the framework around the kernels.
 """
 import collections
 import re
@@ -29,11 +31,31 @@ def text_segment(binary):
     sys.exit(f"{binary}: no executable LOAD segment")
 
 
+def crate_of(func, where):
+    """The crate a sample belongs to: by its source file (`.../burn-autodiff-0.22.1/src/x.rs:3` ->
+    burn-autodiff), else by its function's path (`gemm_f32::microkernel::...` -> gemm-f32)."""
+    if where.startswith("??") or "-cgu." in where:
+        m = re.match(r"[<&]*(?:impl )?([A-Za-z0-9_]+)::", func)
+        return m.group(1).replace("_", "-") if m else "?"
+    if "/vendor/burn-flex/" in where:
+        return "burn-flex"
+    m = re.search(r"/([A-Za-z0-9_-]+)-\d+\.\d+\.\d+[^/]*/src/", where)
+    if m:
+        return m.group(1)
+    if "/rustc/" in where or "/library/" in where:
+        return "std"
+    if "/src/" in where and "/work/" in where:
+        return "duplab"
+    return where.split(":")[0].rsplit("/", 1)[-1] or "?"
+
+
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
-    data, binary = sys.argv[1], sys.argv[2]
-    rows = int(sys.argv[3]) if len(sys.argv) > 3 else 15
+    by_crate = "--by-crate" in sys.argv
+    args = [a for a in sys.argv[1:] if a != "--by-crate"]
+    data, binary = args[0], args[1]
+    rows = int(args[2]) if len(args) > 2 else 15
     name = binary.rsplit("/", 1)[-1]
     script = subprocess.run(
         ["perf", "script", "-i", data, "-F", "ip", "--show-mmap-events"],
@@ -78,7 +100,9 @@ def main():
         # file of the innermost location, else the sample's own function.
         funcs = [m.group(1) for f, _ in pairs for m in [re.search(r"burn_flex::ops::(\w+::\w+)", f)] if m]
         files = [w.split("burn-flex/src/ops/")[-1].split(":")[0] for _, w in pairs if "burn-flex/src/ops/" in w]
-        if funcs:
+        if by_crate:
+            label = crate_of(*pairs[0]) if pairs else "?"
+        elif funcs:
             label = funcs[0]
         elif files:
             label = files[0]

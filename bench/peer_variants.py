@@ -178,9 +178,12 @@ def main():
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--glibc-defaults", action="store_true",
+                    help="leave glibc's allocator as it is (by default the peer's keep_freed_memory() runs first)")
     ap.add_argument("--data", default=os.path.join(HERE, "..", "..", "shared", "data", "fashion-mnist"))
     ap.add_argument("--variants", default="peer-case," + ",".join(v for v in VARIANTS if "compile" not in v))
     a = ap.parse_args()
+    kept = False if a.glibc_defaults else peer_torch.keep_freed_memory()
     torch.set_num_threads(a.threads)
     images = read_idx(os.path.join(a.data, "train-images-idx3-ubyte.gz"), 10000)
     labels = read_idx(os.path.join(a.data, "train-labels-idx1-ubyte.gz"), 10000)
@@ -198,7 +201,8 @@ def main():
             t = time.perf_counter()
             v.steps(a.steps)
             rates[v.name].append(a.steps * a.batch / (time.perf_counter() - t))
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {a.model} {a.mode}, batch {a.batch}, "
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, freed memory kept: {kept}, "
+          f"{a.model} {a.mode}, batch {a.batch}, "
           f"{a.rounds} rounds x {a.steps} steps; images/s median (min-max)")
     for name, r in rates.items():
         print(f"{name:18} {statistics.median(r):8.0f}  ({min(r):.0f}-{max(r):.0f})")
