@@ -71,8 +71,10 @@ pub fn conv2d_weight_grad<T: burn_backend::Element + GradScalar>(
         let n = b1 - b0;
         let cols_len = n * l;
         let mut out = vec![T::ZERO; co * kk];
-        let mut cols = vec![T::ZERO; kk * cols_len];
-        let mut lhs = vec![T::ZERO; co_g * cols_len];
+        // Neither is zeroed first: `column_row` writes every cell of its row (zeros included)
+        // and the copy below every cell of `lhs`.
+        let mut cols = crate::ops::mask::uninit_vec::<T>(kk * cols_len);
+        let mut lhs = crate::ops::mask::uninit_vec::<T>(co_g * cols_len);
         for g in 0..groups {
             // Columns: row r = (ci, i, j) holds, for each image and output position, the input
             // pixel that weight (ci, i, j) multiplies there (0 in the padding).

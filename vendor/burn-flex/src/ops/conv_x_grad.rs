@@ -47,8 +47,9 @@ pub fn conv2d_x_grad<T: burn_backend::Element + GradScalar>(
     let plane_len = ci * h * w;
     let mut out = vec![T::ZERO; b * plane_len];
 
-    let image = |bi: usize, dx: &mut [T]| {
-        let mut cols = vec![T::ZERO; kk * l];
+    // `cols` is one buffer per rayon job, reused image after image and never zeroed: the GEMM
+    // overwrites it whole (read_dst false) before col2im reads it.
+    let image = |cols: &mut [T], bi: usize, dx: &mut [T]| {
         for g in 0..groups {
             // cols = W_gᵀ [kk × Co] × dY_g [Co × l]
             unsafe {
@@ -107,13 +108,17 @@ pub fn conv2d_x_grad<T: burn_backend::Element + GradScalar>(
         #[cfg(feature = "rayon")]
         {
             use rayon::prelude::*;
-            out.par_chunks_mut(plane_len)
-                .enumerate()
-                .for_each(|(bi, dx)| image(bi, dx));
+            out.par_chunks_mut(plane_len).enumerate().for_each_init(
+                || crate::ops::mask::uninit_vec::<T>(kk * l),
+                |cols, (bi, dx)| image(&mut cols[..], bi, dx),
+            );
         }
         #[cfg(not(feature = "rayon"))]
-        for (bi, dx) in out.chunks_mut(plane_len).enumerate() {
-            image(bi, dx);
+        {
+            let mut cols = crate::ops::mask::uninit_vec::<T>(kk * l);
+            for (bi, dx) in out.chunks_mut(plane_len).enumerate() {
+                image(&mut cols, bi, dx);
+            }
         }
     }
 
