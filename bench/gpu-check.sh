@@ -30,7 +30,7 @@ timeout 200 "$B" bench --device gpu --models small-cnn,wide-cnn,lenet,preact-res
   --modes standard,pgd10 --repeats 5 --steps 10 --no-epoch 2>&1 | tee "$OUT/bench-gpu.txt"
 timeout 90 "$B" --runs-dir /tmp/duplab-gpu-runs train --device gpu --plain 2>&1 | tee "$OUT/default-job-gpu.txt"
 if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
-  timeout 300 python3 bench/gpu_torch.py 2>&1 | tee "$OUT/torch-cuda.txt"
+  timeout 220 python3 bench/gpu_torch.py 2>&1 | tee "$OUT/torch-cuda.txt"
 else
   echo "no PyTorch with CUDA here: the PyTorch column is missing" | tee "$OUT/torch-cuda.txt"
 fi

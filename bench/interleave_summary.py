@@ -20,7 +20,7 @@ for line in open(sys.argv[1]):
             order.append(b)
 print(f"{'model':10} {'mode':9} " + "  ".join(f"{b:>28}" for b in order) + "   ratio to the first")
 for (model, mode), per in rows.items():
-    base = statistics.median(per[order[0]])
+    base = statistics.median(per[order[0]]) if per[order[0]] else None
     cells, ratios = [], []
     for b in order:
         r = per[b]
@@ -29,5 +29,5 @@ for (model, mode), per in rows.items():
             ratios.append("-")
             continue
         cells.append(f"{statistics.median(r):8.0f} ({min(r):.0f}-{max(r):.0f}, n={len(r)})")
-        ratios.append(f"{statistics.median(r) / base:.3f}x")
+        ratios.append(f"{statistics.median(r) / base:.3f}x" if base else "-")
     print(f"{model:10} {mode:9} " + "  ".join(f"{c:>28}" for c in cells) + "   " + " ".join(ratios[1:]))

@@ -36,14 +36,15 @@ def crate_of(func, where):
     burn-autodiff), else by its function's path (`gemm_f32::microkernel::...` -> gemm-f32)."""
     if where.startswith("??") or "-cgu." in where:
         m = re.match(r"[<&]*(?:impl )?([A-Za-z0-9_]+)::", func)
-        return m.group(1).replace("_", "-") if m else "?"
+        name = m.group(1).replace("_", "-") if m else "?"
+        return "std/core" if name in ("std", "core", "alloc") else name
     if "/vendor/burn-flex/" in where:
         return "burn-flex"
     m = re.search(r"/([A-Za-z0-9_-]+)-\d+\.\d+\.\d+[^/]*/src/", where)
     if m:
         return m.group(1)
     if "/rustc/" in where or "/library/" in where:
-        return "std"
+        return "std/core"
     if "/src/" in where and "/work/" in where:
         return "duplab"
     return where.split(":")[0].rsplit("/", 1)[-1] or "?"

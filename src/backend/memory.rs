@@ -20,23 +20,36 @@ pub const TRIM: usize = 1 << 30;
 /// Extra heap asked for whenever it grows, so that growth is rare.
 pub const TOP_PAD: usize = 64 << 20;
 
-/// Keep freed buffers for reuse (glibc only; a no-op elsewhere). Call once, early in `main`; an
-/// explicit `GLIBC_TUNABLES` malloc setting in the environment wins (it is left alone).
+/// The largest mmap threshold glibc up to 2.34 accepts (half its 64 MB arena heap): the
+/// fallback where 256 MB is refused. It still covers every buffer of the 28×28 models.
+pub const MMAP_THRESHOLD_OLD_GLIBC: usize = 32 << 20;
+
+/// Keep freed buffers for reuse (glibc only; a no-op elsewhere). Call once, early in `main`.
+/// A malloc setting the user made in the environment (`GLIBC_TUNABLES` naming malloc, or the
+/// older `MALLOC_*_` variables) wins: nothing is changed then. True if all three were set.
 pub fn keep_freed_memory() -> bool {
-    if std::env::var_os("GLIBC_TUNABLES").is_some_and(|t| t.to_string_lossy().contains("malloc")) {
-        return false;
-    }
-    set()
+    !user_malloc_setting() && set()
+}
+
+/// Whether the environment sets glibc's malloc parameters itself.
+fn user_malloc_setting() -> bool {
+    std::env::vars_os().any(|(k, v)| {
+        let k = k.to_string_lossy();
+        (k == "GLIBC_TUNABLES" && v.to_string_lossy().contains("malloc"))
+            || (k.starts_with("MALLOC_") && k.ends_with('_'))
+    })
 }
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn set() -> bool {
     // SAFETY: mallopt only changes the allocator's parameters; it is thread-safe in glibc.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD as libc::c_int) == 1
-            && libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM as libc::c_int) == 1
-            && libc::mallopt(libc::M_TOP_PAD, TOP_PAD as libc::c_int) == 1
-    }
+    // Each parameter on its own, so that a refused one does not keep the others from being set.
+    let opt = |param, value: usize| unsafe { libc::mallopt(param, value as libc::c_int) == 1 };
+    let mmap = opt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+        || opt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD_OLD_GLIBC);
+    let trim = opt(libc::M_TRIM_THRESHOLD, TRIM);
+    let pad = opt(libc::M_TOP_PAD, TOP_PAD);
+    mmap && trim && pad
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
@@ -46,10 +59,11 @@ fn set() -> bool {
 
 #[cfg(all(test, target_os = "linux", target_env = "gnu"))]
 mod tests {
-    /// Minor page faults of this process so far.
+    /// Minor page faults of this thread so far (the test's buffer is allocated, touched and
+    /// freed on its own thread, so tests running beside it do not count).
     fn faults() -> i64 {
         let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-        unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+        unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut u) };
         u.ru_minflt
     }
 

@@ -110,3 +110,62 @@ fn the_fast_max_pool_path_matches_the_general_kernel_and_a_reference() {
     assert!(same_bits(&fast.0, &reference.0));
     assert_eq!(fast.1, reference.1);
 }
+
+/// The input gradient of a max pool over `x` (values from `values`), for the output gradient
+/// `w` (with negative zeros and signs mixed in), through burn's autodiff: in floor mode from the
+/// 2×2 kernel's (i32) indices, in ceil mode from the general kernel's. (A 2×2 backward that
+/// writes every cell instead of zeroing and scattering was tried and measured 0.89–1.05×, so it
+/// was not kept: docs/performance.md, round 4. This test holds any such kernel to the bits.)
+fn pool_grad(data: &[f32], dims: [usize; 4], ceil: bool, w: &[f32]) -> Vec<f32> {
+    let device = crate::backend::cpu_device();
+    let x = Tensor::<4>::from_data(TensorData::new(data.to_vec(), dims), &device)
+        .autodiff()
+        .require_grad();
+    let opts = MaxPoolOptions::new([2, 2])
+        .with_stride([2, 2])
+        .with_ceil_mode(ceil);
+    let y = burn::tensor::module::max_pool2d(x.clone(), opts);
+    let w = Tensor::<4>::from_data(TensorData::new(w.to_vec(), y.shape()), &device).autodiff();
+    let grads = (y * w).sum().backward();
+    x.grad(&grads)
+        .expect("the input requires a gradient")
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap()
+}
+
+#[test]
+fn the_2x2_pool_gradient_matches_the_general_kernel_and_a_reference() {
+    for (dims, seed) in [([3, 4, 28, 28], 11), ([2, 3, 14, 14], 12), ([2, 3, 7, 9], 13)] {
+        let n: usize = dims.iter().product();
+        // Distinct values (no ties, no NaN) so that every window has one maximum.
+        let data: Vec<f32> = values(n, seed)
+            .iter()
+            .enumerate()
+            .map(|(i, v)| if v.is_nan() { i as f32 } else { v * 1000.0 + i as f32 * 1e-3 })
+            .collect();
+        let (oh, ow) = (dims[2] / 2, dims[3] / 2);
+        let m = dims[0] * dims[1] * oh * ow;
+        let w: Vec<f32> = (0..m)
+            .map(|i| match i % 5 {
+                0 => -0.0,
+                1 => 0.0,
+                k => (k as f32 - 2.5) * (1.0 + i as f32 * 1e-4),
+            })
+            .collect();
+        let fast = pool_grad(&data, dims, false, &w);
+        // Reference: 0 + w at each window's argmax, 0 elsewhere.
+        let (_, idx) = reference(&data, dims, 2, 2);
+        let plane = dims[2] * dims[3];
+        let mut want = vec![0.0f32; n];
+        for (o, &k) in idx.iter().enumerate() {
+            let p = o / (oh * ow);
+            want[p * plane + k as usize] += w[o];
+        }
+        assert!(same_bits(&fast, &want), "{dims:?}: gradient differs from the reference");
+        if dims[2] % 2 == 0 && dims[3] % 2 == 0 {
+            let general = pool_grad(&data, dims, true, &w);
+            assert!(same_bits(&fast, &general), "{dims:?}: gradient differs from the general kernel");
+        }
+    }
+}
