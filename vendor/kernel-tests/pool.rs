@@ -136,13 +136,23 @@ fn pool_grad(data: &[f32], dims: [usize; 4], ceil: bool, w: &[f32]) -> Vec<f32> 
 
 #[test]
 fn the_2x2_pool_gradient_matches_the_general_kernel_and_a_reference() {
-    for (dims, seed) in [([3, 4, 28, 28], 11), ([2, 3, 14, 14], 12), ([2, 3, 7, 9], 13)] {
+    for (dims, seed) in [
+        ([3, 4, 28, 28], 11),
+        ([2, 3, 14, 14], 12),
+        ([2, 3, 7, 9], 13),
+    ] {
         let n: usize = dims.iter().product();
         // Distinct values (no ties, no NaN) so that every window has one maximum.
         let data: Vec<f32> = values(n, seed)
             .iter()
             .enumerate()
-            .map(|(i, v)| if v.is_nan() { i as f32 } else { v * 1000.0 + i as f32 * 1e-3 })
+            .map(|(i, v)| {
+                if v.is_nan() {
+                    i as f32
+                } else {
+                    v * 1000.0 + i as f32 * 1e-3
+                }
+            })
             .collect();
         let (oh, ow) = (dims[2] / 2, dims[3] / 2);
         let m = dims[0] * dims[1] * oh * ow;
@@ -162,10 +172,16 @@ fn the_2x2_pool_gradient_matches_the_general_kernel_and_a_reference() {
             let p = o / (oh * ow);
             want[p * plane + k as usize] += w[o];
         }
-        assert!(same_bits(&fast, &want), "{dims:?}: gradient differs from the reference");
+        assert!(
+            same_bits(&fast, &want),
+            "{dims:?}: gradient differs from the reference"
+        );
         if dims[2] % 2 == 0 && dims[3] % 2 == 0 {
             let general = pool_grad(&data, dims, true, &w);
-            assert!(same_bits(&fast, &general), "{dims:?}: gradient differs from the general kernel");
+            assert!(
+                same_bits(&fast, &general),
+                "{dims:?}: gradient differs from the general kernel"
+            );
         }
     }
 }
