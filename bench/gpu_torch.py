@@ -9,7 +9,6 @@ one is PyTorch at its best). Prints one line a case: model, mode, layout, images
     python bench/gpu_torch.py [DEVICE [MODEL,...]]     # DEVICE cuda (default), or cpu to try it
 """
 
-import json
 import os
 import statistics
 import sys
@@ -18,11 +17,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
-from duplab_model import build  # noqa: E402
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from peer_torch import adversarial  # noqa: E402
+from peer_torch import adversarial, meta_of, model_and_optimiser  # noqa: E402
 
 
 def main():
@@ -32,11 +28,9 @@ def main():
     print(f"torch {torch.__version__} on {name}", flush=True)
     for model_name, mode, layout in [(m, o, f) for m in models for o in ["standard", "pgd10"] for f in ["contiguous", "channels-last"]]:
         shape = (3, 32, 32) if model_name == "preact-resnet18" else (1, 28, 28)
-        meta = {"model": model_name, "input": json.dumps(list(shape)), "class_names": json.dumps([str(i) for i in range(10)])}
         fmt = torch.channels_last if layout == "channels-last" else torch.contiguous_format
         torch.manual_seed(0)
-        model = build(meta).to(dev).to(memory_format=fmt)
-        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+        model, opt = model_and_optimiser(meta_of(model_name, shape), 0.01, 0.9, 5e-4, dev, fmt)
         x_all = torch.rand(1024, *shape, device=dev).contiguous(memory_format=fmt)
         y_all = torch.randint(0, 10, (1024,), device=dev)
         eps, step = (8 / 255, 2 / 255) if shape[0] == 3 else (0.3, 0.075)

@@ -81,6 +81,23 @@ def keep_freed_memory():
     return mmap and trim and pad
 
 
+def meta_of(model, shape):
+    """The metadata duplab's weights file carries, for `build`: model kind, input shape, 10 classes."""
+    return {"model": model, "input": json.dumps(list(shape)), "class_names": json.dumps([str(i) for i in range(10)])}
+
+
+def pixels(images_u8):
+    """A batch of u8 images as floats in [0, 1], in the layout the model is fastest with."""
+    return (images_u8.float() / 255.0).contiguous(memory_format=FAST)
+
+
+def model_and_optimiser(meta, lr, momentum, weight_decay, device="cpu", layout=FAST):
+    """The model in `layout` on `device` and PyTorch's fastest SGD of the same update (fused)."""
+    model = build(meta).to(device).to(memory_format=layout)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay, fused=True)
+    return model, opt
+
+
 def adversarial(model, x, y, eps, step, steps):
     model.eval()
     adv = (x + torch.empty_like(x).uniform_(-eps, eps)).clamp(0, 1)
@@ -99,7 +116,7 @@ def case(c):
     key = (c["model"], c["mode"], c["batch"])
     if key not in CASES:
         n, ch, h, w = DATA["shape"]
-        meta = {"model": c["model"], "input": json.dumps([ch, h, w]), "class_names": json.dumps([str(i) for i in range(10)])}
+        meta = meta_of(c["model"], [ch, h, w])
         model, opt = model_and_optimiser(meta, c["lr"], c["momentum"], c["weight_decay"])
         model.norm.mean.fill_(0.3)
         model.norm.std.fill_(0.35)
@@ -167,7 +184,7 @@ def job(c):
     torch.manual_seed(c.get("seed", 0))
     t0 = time.perf_counter()
     n, ch, h, w = DATA["shape"]
-    meta = {"model": c["model"], "input": json.dumps([ch, h, w]), "class_names": json.dumps([str(i) for i in range(10)])}
+    meta = meta_of(c["model"], [ch, h, w])
     model, opt = model_and_optimiser(meta, c["lr"], c["momentum"], c["weight_decay"])
     with torch.no_grad():
         model.norm.mean.copy_(torch.tensor(c["mean"]).reshape(model.norm.mean.shape))

@@ -17,7 +17,6 @@ loss, `clamp` projection). Variants whose name holds `compile` run the model thr
 
 import argparse
 import gzip
-import json
 import os
 import statistics
 import sys
@@ -65,8 +64,7 @@ WIDTH = {"small-cnn": (16, 32, 128), "wide-cnn": (32, 64, 256)}
 def model_of(name, plain):
     if plain:
         return Plain(*WIDTH[name])
-    meta = {"model": name, "input": json.dumps([1, 28, 28]), "class_names": json.dumps([str(i) for i in range(10)])}
-    m = build(meta)
+    m = build(peer_torch.meta_of(name, [1, 28, 28]))
     m.norm.mean.fill_(0.3)
     m.norm.std.fill_(0.35)
     return m
@@ -188,7 +186,14 @@ def main():
     images = read_idx(os.path.join(a.data, "train-images-idx3-ubyte.gz"), 10000)
     labels = read_idx(os.path.join(a.data, "train-labels-idx1-ubyte.gz"), 10000)
     vs = []
-    for name in a.variants.split(","):
+    names = a.variants.split(",")
+    if a.model not in WIDTH:
+        # The plain model (no normalisation layer) is written for the two CNNs only.
+        plain = [n for n in names if n in VARIANTS and VARIANTS[n].get("plain")]
+        if plain:
+            print(f"{a.model}: no plain model; left out: {', '.join(plain)}", file=sys.stderr)
+        names = [n for n in names if n not in plain]
+    for name in names:
         if name == "peer-case":
             vs.append(PeerVariant(name, a.model, a.mode, a.batch, images, labels))
         else:

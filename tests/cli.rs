@@ -1298,10 +1298,8 @@ fn doctor_numbers_the_adapters_and_a_wrong_number_lists_them() {
             .unwrap()
     };
     let o = headless(&["doctor", "--no-bench"]);
-    let (out, err) = (
-        String::from_utf8_lossy(&o.stdout).to_string(),
-        String::from_utf8_lossy(&o.stderr).to_string(),
-    );
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
     assert_eq!(o.status.code(), Some(0), "{err}");
     for part in [
         "Vulkan loader",
@@ -1325,44 +1323,26 @@ fn doctor_numbers_the_adapters_and_a_wrong_number_lists_them() {
         "{err}"
     );
     // A preset's training.device applies when the command line names none, and yields to it.
-    let o = duplab(
-        &[
-            "train",
-            "--preset",
-            "default",
-            "--set",
-            "training.device=gpu:99",
-            "--plain",
-        ],
-        tmp.path(),
-    );
+    let args = [
+        "train",
+        "--preset",
+        "default",
+        "--set",
+        "training.device=gpu:99",
+        "--plain",
+    ];
+    let o = duplab(&args, tmp.path());
     let err = text(&o);
     assert!(err.contains("--device gpu:99: this machine has"), "{err}");
-    let o = duplab(
-        &[
-            "train",
-            "--preset",
-            "default",
-            "--set",
-            "training.device=gpu:99",
-            "--device",
-            "cpu",
-            "--set",
-            "training.steps=2",
-            "--set",
-            "training.eval_every=2",
-            "--set",
-            "attack.eval.kind=none",
-            "--plain",
-        ],
-        tmp.path(),
-    );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    // train_args ends with --device cpu, which must win over the preset's gpu:99.
+    let small = [
+        "training.device=gpu:99",
+        "training.steps=2",
+        "training.eval_every=2",
+        "attack.eval.kind=none",
+    ];
+    let o = duplab(&train_args("default", &small), tmp.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let o = duplab(
         &["presets", "default", "--set", "training.device=tpu"],
         tmp.path(),
@@ -1373,11 +1353,6 @@ fn doctor_numbers_the_adapters_and_a_wrong_number_lists_them() {
         "{err}"
     );
     let o = duplab(&["train", "--device", "tpu"], tmp.path());
-    assert!(
-        String::from_utf8_lossy(&o.stderr)
-            .to_string()
-            .contains("allowed: auto, gpu, gpu:N"),
-        "{}",
-        text(&o)
-    );
+    let err = text(&o);
+    assert!(err.contains("allowed: auto, gpu, gpu:N"), "{err}");
 }

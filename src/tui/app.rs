@@ -602,7 +602,7 @@ impl App {
         self.listed_once = true;
         let new: Vec<String> = rows
             .iter()
-            .filter(|r| r.status == "running" || r.status == "paused")
+            .filter(|r| r.is_live())
             .filter(|r| !self.live.runs.iter().any(|l| l.id == r.id))
             .filter(|r| !self.quiet_opens.contains(&r.id))
             .map(|r| r.id.clone())
@@ -679,12 +679,13 @@ impl App {
         self.last_action = Some(a);
         let reply = match self.screen {
             Screen::Presets => {
-                // The device key passes over the cards running runs hold.
+                // The device key passes over the cards live runs hold (a paused trainer keeps
+                // its GPU memory).
                 self.presets.busy = self
                     .runs
                     .rows
                     .iter()
-                    .filter(|r| r.status == "running")
+                    .filter(|r| r.is_live())
                     .filter_map(|r| DeviceChoice::index_in(&r.device))
                     .collect();
                 self.presets.update(a)

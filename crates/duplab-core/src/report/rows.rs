@@ -86,6 +86,11 @@ impl RunRow {
 }
 
 impl RunRow {
+    /// A trainer owns the run now (running or paused): it holds its device, and the lab shows it.
+    pub fn is_live(&self) -> bool {
+        crate::store::RunStatus::parse(&self.status).is_some_and(crate::store::RunStatus::is_live)
+    }
+
     /// The status column: the status, or `corrupt: PATH: reason` for a run whose files cannot
     /// be read.
     pub fn status_text(&self) -> String {

@@ -98,14 +98,9 @@ impl SweepReport {
         } else {
             format!("{lo}–{hi} seeds")
         };
-        // `=TEXT` names a comparison exactly; any other TEXT is a part of its name.
         let shown = |what: &str| {
             let name = short(what);
-            only.is_empty()
-                || only.iter().any(|o| match o.strip_prefix('=') {
-                    Some(exact) => name == exact.trim(),
-                    None => name.contains(o),
-                })
+            only.is_empty() || only.iter().any(|o| names(o, &name))
         };
         let mut out = format!(
             "{}{}: {} tests, {}, Holm-corrected at α {}; MDE at Holm's first step (α/m = {:.4}), 80 % power. **Bold** = significant.\n\n\
@@ -234,12 +229,7 @@ impl SweepReport {
                     .map(|c| short(&c.what))
                     .chain(f.missing.iter().map(|m| short(&m.what)))
                     .collect();
-                if let Some(o) = only.iter().find(|o| {
-                    !names.iter().any(|n| match o.strip_prefix('=') {
-                        Some(exact) => n == exact.trim(),
-                        None => n.contains(*o),
-                    })
-                }) {
+                if let Some(o) = only.iter().find(|o| !names.iter().any(|n| self::names(o, n))) {
                     return Err(format!(
                         "`findings: {o}` names no comparison of the family (its tests are named like \"{}\")",
                         names.first().map(String::as_str).unwrap_or("-")
@@ -353,6 +343,15 @@ pub fn render_blocks(
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// Whether a `findings:` part names the comparison `name`: `=TEXT` exactly, any other TEXT as a
+/// part of it.
+fn names(part: &str, name: &str) -> bool {
+    match part.strip_prefix('=') {
+        Some(exact) => name == exact.trim(),
+        None => name.contains(part),
+    }
 }
 
 #[cfg(test)]
