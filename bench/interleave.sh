@@ -23,12 +23,12 @@ while [ $# -gt 0 ]; do
     *) bins+=("$1"); shift ;;
   esac
 done
+[ ${#bins[@]} -ge 1 ] || { echo "usage: $0 [-r ROUNDS] [-m MODELS] [-o MODES] BINARY... [-- BENCH ARGS]" >&2; exit 2; }
 # Binaries are told apart by their file names in the output: refuse two with the same name.
 if [ "$(printf '%s\n' "${bins[@]}" | xargs -n1 basename | sort | uniq -d)" ]; then
   echo "$0: two binaries share a file name; copy them to distinct names (e.g. duplab-before, duplab-after)" >&2
   exit 2
 fi
-[ ${#bins[@]} -ge 1 ] || { echo "usage: $0 [-r ROUNDS] [-m MODELS] [-o MODES] BINARY... [-- BENCH ARGS]" >&2; exit 2; }
 # Defaults when no bench arguments are given (clap refuses a repeated option).
 [ ${#args[@]} -gt 0 ] || args=(--repeats 3 --steps 5)
 for model in ${models//,/ }; do

@@ -36,7 +36,12 @@ events=task-clock,context-switches,cpu-migrations,page-faults,syscalls:sys_enter
 count() {
   local out
   out=$(mktemp)
-  perf stat -x, -o "$out" -e "$events" -- "$@" >/dev/null 2>&1
+  # perf stat exits with the program's status: a program that failed counted nothing useful.
+  if ! perf stat -x, -o "$out" -e "$events" -- "$@" >/dev/null 2>&1; then
+    echo "$* failed (run it alone to see why)" >&2
+    rm -f "$out"
+    exit 1
+  fi
   awk -F, '$3 != "" && $1 ~ /^[0-9.]+$/ { print $3, $1 }' "$out"
   rm -f "$out"
 }
@@ -57,7 +62,7 @@ per_step() { # label, then the command with @STEPS@ for the step count
     '{ printf "%-8s %-32s %12.1f\n", l, $1, ($3 - $2) / s }'
 }
 
-echo "# $model $mode, batch 128: events per training step (runs of $steps and $((3 * steps)) steps, difference / $((2 * steps)))"
+echo "# $(basename "$bin"), $model $mode, batch 128: events per training step (runs of $steps and $((3 * steps)) steps, difference / $((2 * steps)))"
 per_step duplab "$bin" bench --device cpu --no-epoch --no-color --models "$model" --modes "$mode" --repeats 1 --steps @STEPS@
 if [ -n "$python" ]; then
   per_step pytorch "$python" "$here/peer_variants.py" --model "$model" --mode "$mode" --rounds 1 --steps @STEPS@ --variants peer-case ${PEER_ARGS:-}

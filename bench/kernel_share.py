@@ -16,6 +16,7 @@ with `--by-crate` per crate of the innermost source line (`burn-dispatch`, `burn
 `gemm-f32`, `std`, ...): how much of a step is the framework around the kernels.
 """
 import collections
+import os
 import re
 import subprocess
 import sys
@@ -29,6 +30,10 @@ def text_segment(binary):
         if f and f[0] == "LOAD" and "E" in f[-2]:
             return int(f[1], 16), int(f[2], 16)
     sys.exit(f"{binary}: no executable LOAD segment")
+
+
+# The clone this script lives in: its sources are duplab's own (`src/`, `crates/*/src/`).
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def crate_of(func, where):
@@ -45,7 +50,7 @@ def crate_of(func, where):
         return m.group(1)
     if "/rustc/" in where or "/library/" in where:
         return "std/core"
-    if "/src/" in where and "/work/" in where:
+    if where.startswith(REPO + "/") and "/src/" in where:
         return "duplab"
     return where.split(":")[0].rsplit("/", 1)[-1] or "?"
 

@@ -560,7 +560,11 @@ mod tests {
             body(),
             "restarted, not appended"
         );
-        assert_eq!(seen.lock().unwrap().len(), 2);
+        // A range was asked for, and the server's whole answer replaced the part.
+        assert_eq!(
+            *seen.lock().unwrap(),
+            vec![None, Some("100000".to_string())]
+        );
     }
 
     #[test]
@@ -574,9 +578,14 @@ mod tests {
         // As long as the file but wrong: the server says 416, the part goes, the file comes whole.
         let dest2 = dir.path().join("g.gz");
         std::fs::write(dir.path().join("g.gz.part"), vec![0u8; 200_000]).unwrap();
-        let (url, _) = serve(body(), vec![Answer::Range, Answer::Whole]);
+        let (url, seen) = serve(body(), vec![Answer::Range, Answer::Whole]);
         get(&url, "g.gz", &dest2).unwrap();
         assert_eq!(std::fs::read(&dest2).unwrap(), body());
+        // The range past the end was refused, and the file was then asked for from its start.
+        assert_eq!(
+            *seen.lock().unwrap(),
+            vec![Some("200000".to_string()), None]
+        );
     }
 
     #[test]

@@ -544,3 +544,23 @@ fn save_as_asks_the_worker_to_write_and_selects_what_it_saved() {
     assert_eq!(a.presets.source().unwrap().name, "mine");
     assert!(a.message.as_ref().unwrap().0.starts_with("saved "));
 }
+
+/// The device key passes over the cards live runs hold: a paused trainer keeps its GPU memory,
+/// so its card counts as taken, and a finished run's does not.
+#[test]
+fn cards_of_running_and_paused_runs_count_as_busy() {
+    let mut a = app();
+    let on = |id: &str, status: &str, card: usize| RunRow {
+        status: status.into(),
+        device: format!("gpu:{card} NVIDIA H100 (Vulkan, DiscreteGpu)"),
+        ..row(id, "default")
+    };
+    a.update(Msg::RunsLoaded(Ok(vec![
+        on("p", "paused", 0),
+        on("r", "running", 1),
+        on("f", "finished", 2),
+    ])));
+    a.set_screen(Screen::Presets);
+    a.update(key(KeyCode::Down));
+    assert_eq!(a.presets.busy, [0, 1].into_iter().collect());
+}

@@ -120,6 +120,9 @@ mod tests {
         other.seed = PlanSeed::Fixed(4);
         let o = make_plan_with(&other, &train, Some(&reserve), 3, 0).unwrap();
         assert_ne!(o.fresh, p.fresh);
+        // Without a reserve there are no fresh images: an error, whichever function is asked.
+        assert!(make_plan(&skewed(), &train, 3, 0).is_err());
+        assert!(make_plan_with(&skewed(), &train, None, 3, 0).is_err());
     }
 
     #[test]

@@ -229,7 +229,10 @@ impl SweepReport {
                     .map(|c| short(&c.what))
                     .chain(f.missing.iter().map(|m| short(&m.what)))
                     .collect();
-                if let Some(o) = only.iter().find(|o| !names.iter().any(|n| self::names(o, n))) {
+                if let Some(o) = only
+                    .iter()
+                    .find(|o| !names.iter().any(|n| self::names(o, n)))
+                {
                     return Err(format!(
                         "`findings: {o}` names no comparison of the family (its tests are named like \"{}\")",
                         names.first().map(String::as_str).unwrap_or("-")
@@ -425,9 +428,10 @@ mod tests {
             "{only}"
         );
         // `=` names a comparison exactly.
+        let err = r.view("findings: =gone").unwrap_err();
         assert!(
-            r.view("findings: =gone").is_err(),
-            "an exact name must be whole"
+            err.contains("names no comparison of the family"),
+            "an exact name must be whole: {err}"
         );
         assert!(
             r.view("findings: =gone − base")
