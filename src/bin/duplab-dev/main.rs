@@ -6,11 +6,13 @@
 //! - `job`: the whole default job (`duplab train`) end to end, beside its PyTorch twin with
 //!   `--python`;
 //! - `lab`: the lab's latency on a synthetic store (1,000 runs, a million-line metrics file);
-//! - `finder`: the duplicate finder against a GEMM brute force.
+//! - `finder`: the duplicate finder against a GEMM brute force;
+//! - `dispatch`: burn's dynamic device dispatch against direct backend calls, per op.
 //!
 //! Run from the clone: `cargo run --bin duplab-dev -- SUBCOMMAND --help` (docs/performance.md says
 //! what each measures and the figures it gave).
 
+mod dispatch;
 mod finder;
 mod job;
 mod lab;
@@ -76,6 +78,12 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         repeats: usize,
     },
+    /// burn's dynamic device dispatch against direct calls on the CPU backend: the small CNN's
+    /// forward (batch 128 and 1) and a chain of tiny adds, rounds taking turns.
+    Dispatch {
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
 }
 
 fn start_peer(p: &PeerArgs) -> Result<peer::Peer, String> {
@@ -111,6 +119,7 @@ fn main() {
             threshold,
             repeats,
         } => finder::run(data_dir.as_deref(), threshold, repeats),
+        Command::Dispatch { rounds } => dispatch::run(rounds),
     };
     std::process::exit(code);
 }
