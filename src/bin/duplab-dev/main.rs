@@ -7,7 +7,8 @@
 //!   `--python`;
 //! - `lab`: the lab's latency on a synthetic store (1,000 runs, a million-line metrics file);
 //! - `finder`: the duplicate finder against a GEMM brute force;
-//! - `dispatch`: burn's dynamic device dispatch against direct backend calls, per op.
+//! - `dispatch`: burn's dynamic device dispatch against direct backend calls, per op;
+//! - `ops`: a CNN's training step op by op on the CPU backend (which kernel to go after).
 //!
 //! Run from the clone: `cargo run --bin duplab-dev -- SUBCOMMAND --help` (docs/performance.md says
 //! what each measures and the figures it gave).
@@ -16,6 +17,7 @@ mod dispatch;
 mod finder;
 mod job;
 mod lab;
+mod ops;
 mod peer;
 
 use clap::{Parser, Subcommand};
@@ -84,6 +86,18 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         rounds: usize,
     },
+    /// A CNN's standard training step op by op on the CPU backend, at the step's shapes:
+    /// milliseconds per kernel and its share.
+    Ops {
+        /// The wide CNN instead of the small one.
+        #[arg(long)]
+        wide: bool,
+        /// Only the ops whose name contains this (e.g. `conv2`, `pool`, `gradient`).
+        #[arg(long)]
+        only: Option<String>,
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
 }
 
 fn start_peer(p: &PeerArgs) -> Result<peer::Peer, String> {
@@ -120,6 +134,7 @@ fn main() {
             repeats,
         } => finder::run(data_dir.as_deref(), threshold, repeats),
         Command::Dispatch { rounds } => dispatch::run(rounds),
+        Command::Ops { wide, rounds, only } => ops::run(wide, rounds, only.as_deref()),
     };
     std::process::exit(code);
 }
