@@ -1356,3 +1356,30 @@ fn doctor_numbers_the_adapters_and_a_wrong_number_lists_them() {
     let err = text(&o);
     assert!(err.contains("allowed: auto, gpu, gpu:N"), "{err}");
 }
+
+/// A sweep given no `--device` leaves each point's device to its preset: a grid whose points say
+/// `training.device = "gpu:99"` fails with that adapter named (it used to pass `--device auto`
+/// to every point, which silently trained them on the CPU). With `--device cpu` the sweep's
+/// choice wins and the points train.
+#[test]
+fn a_sweep_without_device_trains_each_point_where_its_preset_says() {
+    let tmp = tempfile::tempdir().unwrap();
+    let grid = tiny_grid(tmp.path(), "device", "[0]");
+    let text_of = std::fs::read_to_string(&grid).unwrap();
+    std::fs::write(
+        &grid,
+        text_of.replace("[set]\n", "[set]\n\"training.device\" = \"gpu:99\"\n"),
+    )
+    .unwrap();
+    let runs = tmp.path().join("runs");
+    let o = duplab(&["sweep", grid.to_str().unwrap(), "--jobs", "1"], &runs);
+    let out = text(&o);
+    assert_ne!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("gpu:99"),
+        "the preset's device reached the point: {out}"
+    );
+    let runs = tmp.path().join("runs-cpu");
+    let o = duplab(&["sweep", grid.to_str().unwrap(), "--device", "cpu"], &runs);
+    assert!(o.status.success(), "{}", text(&o));
+}

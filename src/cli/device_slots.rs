@@ -6,8 +6,9 @@ use crate::backend::DeviceChoice;
 
 #[derive(Debug)]
 pub struct DeviceSlots {
-    /// The sweep's `--device`, for every point when no list was given.
-    shared: DeviceChoice,
+    /// The sweep's `--device`, for every point when no list was given (`None`: each point's
+    /// preset decides).
+    shared: Option<DeviceChoice>,
     /// Free adapters (`gpu:N`), lowest first; `None` without `--devices`.
     free: Option<Vec<usize>>,
     /// Points at once.
@@ -17,7 +18,7 @@ pub struct DeviceSlots {
 impl DeviceSlots {
     /// `jobs` defaults to the number of listed devices (else 1), and cannot exceed it.
     pub fn new(
-        shared: DeviceChoice,
+        shared: Option<DeviceChoice>,
         devices: Option<Vec<usize>>,
         jobs: Option<usize>,
     ) -> Result<DeviceSlots, String> {
@@ -28,9 +29,9 @@ impl DeviceSlots {
                 jobs: jobs.unwrap_or(1).max(1),
             });
         };
-        if shared != DeviceChoice::Auto {
+        if let Some(d) = shared.filter(|d| *d != DeviceChoice::Auto) {
             return Err(format!(
-                "--devices places each point on its own adapter; drop --device {shared}"
+                "--devices places each point on its own adapter; drop --device {d}"
             ));
         }
         list.sort_unstable();
@@ -55,17 +56,18 @@ impl DeviceSlots {
         })
     }
 
-    /// The device of a point about to start; `None` when every listed device is busy.
-    pub fn take(&mut self) -> Option<DeviceChoice> {
+    /// The device of a point about to start (`Some(None)`: its preset's); `None` when every
+    /// listed device is busy.
+    pub fn take(&mut self) -> Option<Option<DeviceChoice>> {
         match &mut self.free {
             None => Some(self.shared),
-            Some(free) => free.pop().map(DeviceChoice::GpuIndex),
+            Some(free) => free.pop().map(|n| Some(DeviceChoice::GpuIndex(n))),
         }
     }
 
     /// A point's trainer exited: its device is free again.
-    pub fn give_back(&mut self, d: DeviceChoice) {
-        if let (Some(free), DeviceChoice::GpuIndex(n)) = (&mut self.free, d) {
+    pub fn give_back(&mut self, d: Option<DeviceChoice>) {
+        if let (Some(free), Some(DeviceChoice::GpuIndex(n))) = (&mut self.free, d) {
             free.push(n);
             free.sort_unstable_by(|a, b| b.cmp(a));
         }
@@ -131,36 +133,46 @@ mod tests {
 
     #[test]
     fn each_running_point_gets_a_card_of_its_own() {
-        let mut s = DeviceSlots::new(DeviceChoice::Auto, Some(vec![3, 1, 2, 0]), None).unwrap();
-        assert_eq!(s.jobs, 4);
-        let taken: Vec<_> = (0..4).map(|_| s.take().unwrap()).collect();
-        assert_eq!(
-            taken.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
-            ["gpu:0", "gpu:1", "gpu:2", "gpu:3"]
-        );
-        assert_eq!(s.take(), None, "all busy");
-        s.give_back(DeviceChoice::GpuIndex(2));
-        assert_eq!(s.take(), Some(DeviceChoice::GpuIndex(2)));
+        for shared in [None, Some(DeviceChoice::Auto)] {
+            let mut s = DeviceSlots::new(shared, Some(vec![3, 1, 2, 0]), None).unwrap();
+            assert_eq!(s.jobs, 4);
+            let taken: Vec<_> = (0..4).map(|_| s.take().unwrap().unwrap()).collect();
+            assert_eq!(
+                taken.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+                ["gpu:0", "gpu:1", "gpu:2", "gpu:3"]
+            );
+            assert_eq!(s.take(), None, "all busy");
+            s.give_back(Some(DeviceChoice::GpuIndex(2)));
+            assert_eq!(s.take(), Some(Some(DeviceChoice::GpuIndex(2))));
+        }
     }
 
     #[test]
-    fn without_a_list_every_point_shares_the_sweeps_device() {
-        let mut s = DeviceSlots::new(DeviceChoice::Cpu, None, Some(3)).unwrap();
+    fn without_a_list_every_point_shares_the_sweeps_device_or_its_presets() {
+        let mut s = DeviceSlots::new(Some(DeviceChoice::Cpu), None, Some(3)).unwrap();
         assert_eq!(
             (s.take(), s.take(), s.jobs),
-            (Some(DeviceChoice::Cpu), Some(DeviceChoice::Cpu), 3)
+            (
+                Some(Some(DeviceChoice::Cpu)),
+                Some(Some(DeviceChoice::Cpu)),
+                3
+            )
         );
+        // No --device: nothing is imposed, each point's preset decides.
+        let mut s = DeviceSlots::new(None, None, None).unwrap();
+        assert_eq!((s.take(), s.jobs), (Some(None), 1));
     }
 
     #[test]
     fn impossible_placements_are_refused() {
-        let e = DeviceSlots::new(DeviceChoice::Auto, Some(vec![0, 1]), Some(3)).unwrap_err();
+        let auto = Some(DeviceChoice::Auto);
+        let e = DeviceSlots::new(auto, Some(vec![0, 1]), Some(3)).unwrap_err();
         assert!(e.contains("at most --jobs 2"), "{e}");
-        let e = DeviceSlots::new(DeviceChoice::Cpu, Some(vec![0]), None).unwrap_err();
+        let e = DeviceSlots::new(Some(DeviceChoice::Cpu), Some(vec![0]), None).unwrap_err();
         assert!(e.contains("drop --device cpu"), "{e}");
-        assert!(DeviceSlots::new(DeviceChoice::Auto, Some(vec![1, 1]), None).is_err());
+        assert!(DeviceSlots::new(auto, Some(vec![1, 1]), None).is_err());
         assert_eq!(
-            DeviceSlots::new(DeviceChoice::Auto, Some(vec![0, 1]), Some(1))
+            DeviceSlots::new(auto, Some(vec![0, 1]), Some(1))
                 .unwrap()
                 .jobs,
             1

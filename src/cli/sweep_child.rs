@@ -74,7 +74,7 @@ impl PointChild {
         store: &RunStore,
         grid: &Grid,
         p: &GridPoint,
-        device: DeviceChoice,
+        device: Option<DeviceChoice>,
         data_dir: Option<&PathBuf>,
         index: usize,
         events: Sender<(usize, PointEvent)>,
@@ -139,21 +139,19 @@ impl PointChild {
 }
 
 /// The arguments of `duplab train` for one point: the same for a sweep's child and a Slurm task.
+/// `--device` only when the sweep was given one or placed the point on a card: otherwise the
+/// point's preset (its `training.device`, a grid override included) decides.
 pub fn train_args(
     grid: &Grid,
     p: &GridPoint,
-    device: DeviceChoice,
+    device: Option<DeviceChoice>,
     data_dir: Option<&PathBuf>,
 ) -> Vec<String> {
-    let device_name = device.to_string();
-    let mut args = vec![
-        "train".to_string(),
-        "--plain".into(),
-        "--device".into(),
-        device_name,
-        "--preset".into(),
-        grid.base.clone(),
-    ];
+    let mut args = vec!["train".to_string(), "--plain".into()];
+    if let Some(d) = device {
+        args.extend(["--device".into(), d.to_string()]);
+    }
+    args.extend(["--preset".into(), grid.base.clone()]);
     if let Some(d) = data_dir {
         args.extend(["--data-dir".into(), d.display().to_string()]);
     }

@@ -29,10 +29,12 @@ pub struct SweepArgs {
     /// `--devices 0,1,2,3` trains four points at once, each on its own GPU.
     #[arg(long, value_delimiter = ',', conflicts_with = "emit")]
     pub devices: Option<Vec<usize>>,
-    /// auto (the allocated or first real GPU, else the CPU), gpu (the best adapter, even a
-    /// software one), gpu:N (adapter N as `duplab doctor` lists them), cpu.
-    #[arg(long, default_value = "auto")]
-    pub device: DeviceChoice,
+    /// Every point's device, over the preset's `training.device`: auto (the allocated or first
+    /// real GPU, else the CPU), gpu (the best adapter, even a software one), gpu:N (adapter N as
+    /// `duplab doctor` lists them), cpu. Without it, each point trains where its preset says
+    /// (auto when the preset says nothing).
+    #[arg(long)]
+    pub device: Option<DeviceChoice>,
     #[arg(long, env = "DUPLAB_DATA")]
     pub data_dir: Option<PathBuf>,
     /// Write a job script instead of running: `slurm` (an sbatch array).
@@ -145,7 +147,7 @@ fn read_template(path: &Path) -> Result<String> {
 pub fn slurm_script(
     grid: &Grid,
     runs_dir: &Path,
-    device: DeviceChoice,
+    device: Option<DeviceChoice>,
     data_dir: Option<&Path>,
     o: &SlurmOptions,
 ) -> Result<String> {
@@ -175,9 +177,16 @@ pub fn slurm_script(
         "#SBATCH --array=0-{}{throttle}\n",
         points.len().saturating_sub(1)
     ));
-    let gpus = o
-        .gpus
-        .unwrap_or(if device == DeviceChoice::Cpu { 0 } else { 1 });
+    // A task asks for no GPU when it will train on the CPU: by --device, else by the base
+    // preset's training.device.
+    let on_cpu = device
+        .or_else(|| {
+            crate::spec::find_preset(&grid.base, &[])
+                .ok()
+                .and_then(|p| p.training.device)
+        })
+        .is_some_and(|d| d == DeviceChoice::Cpu);
+    let gpus = o.gpus.unwrap_or(if on_cpu { 0 } else { 1 });
     if gpus > 0 {
         s.push_str(&format!("#SBATCH --gres=gpu:{gpus}\n"));
     }
@@ -346,7 +355,7 @@ pub fn run(store: &RunStore, a: SweepArgs) -> Result<i32> {
     let stop = stop_flag();
     let (tx, rx) = channel::<(usize, PointEvent)>();
     let mut queue = todo.into_iter();
-    let mut active: HashMap<usize, (PointChild, DeviceChoice)> = HashMap::new();
+    let mut active: HashMap<usize, (PointChild, Option<DeviceChoice>)> = HashMap::new();
     let mut failed = 0;
     // Points another process claimed while this sweep ran: not finished by this one.
     let mut taken = 0;
@@ -533,10 +542,11 @@ mod tests {
         let g = load_grid("study-default").unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sweep.sbatch");
+        // No --device: each task trains where its point's preset says (no --device passed on).
         let script = slurm_script(
             &g,
             Path::new("/shared/runs"),
-            DeviceChoice::Auto,
+            None,
             None,
             &SlurmOptions::default(),
         )
@@ -578,8 +588,6 @@ mod tests {
             let mut expect = vec![
                 "train".to_string(),
                 "--plain".into(),
-                "--device".into(),
-                "auto".into(),
                 "--preset".into(),
                 g.base.clone(),
             ];
@@ -619,7 +627,7 @@ mod tests {
         let runs = dir.path().join(format!("runs$({touch})\"'"));
         let data = dir.path().join(format!("data`{touch}`"));
         let o = SlurmOptions::default();
-        let script = slurm_script(&g, &runs, DeviceChoice::Cpu, Some(&data), &o).unwrap();
+        let script = slurm_script(&g, &runs, Some(DeviceChoice::Cpu), Some(&data), &o).unwrap();
         assert!(
             !script.contains("--gres"),
             "a CPU sweep asks for no GPU:\n{script}"
@@ -675,7 +683,7 @@ mod tests {
             partition: Some(format!("gpu\n{touch}")),
             ..SlurmOptions::default()
         };
-        let e = slurm_script(&g, &runs, DeviceChoice::Cpu, None, &bad).unwrap_err();
+        let e = slurm_script(&g, &runs, Some(DeviceChoice::Cpu), None, &bad).unwrap_err();
         assert!(e.to_string().contains("--slurm-partition"), "{e}");
         let good = SlurmOptions {
             partition: Some("gpu".into()),
@@ -690,7 +698,7 @@ mod tests {
             template: Some(template),
             ..good
         };
-        let s = slurm_script(&g, &runs, DeviceChoice::Gpu, None, &good).unwrap();
+        let s = slurm_script(&g, &runs, Some(DeviceChoice::Gpu), None, &good).unwrap();
         let at = |l: &str| s.find(l).unwrap_or_else(|| panic!("{l} in:\n{s}"));
         assert!(
             at("#SBATCH --requeue") < at("#SBATCH --qos=long")
@@ -718,7 +726,7 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let g = load_grid("study-default").unwrap();
             let o = SlurmOptions::default();
-            let script = slurm_script(&g, dir.path(), DeviceChoice::Cpu, None, &o).unwrap();
+            let script = slurm_script(&g, dir.path(), Some(DeviceChoice::Cpu), None, &o).unwrap();
             let path = dir.path().join("sweep.sbatch");
             std::fs::write(&path, &script).unwrap();
             let mark = dir.path().join("got-term");
