@@ -80,6 +80,10 @@ fn the_fast_max_pool_path_matches_the_general_kernel_and_a_reference() {
         ([2, 3, 14, 14], 2, 2, 2),
         ([2, 2, 12, 12], 3, 3, 3),
         ([1, 5, 10, 10], 2, 1, 4),
+        // Rows of 5 and 3 windows: the SSE2 row's overlapping last step, and the scalar loop
+        // for rows narrower than four windows.
+        ([2, 3, 10, 10], 2, 2, 5),
+        ([2, 3, 6, 6], 2, 2, 6),
     ] {
         let n: usize = dims.iter().product();
         let data = values(n, seed);

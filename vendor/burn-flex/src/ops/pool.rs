@@ -437,6 +437,15 @@ where
     // so neither buffer is filled first.
     let mut output = crate::ops::mask::uninit_vec::<T>(n);
     let mut indices = crate::ops::mask::uninit_vec::<I>(n);
+    // f32 values with i32 indices (what burn asks for in training) on x86-64: four windows a
+    // step with SSE2, which every x86-64 CPU has. The compiler's own vectorisation of the loop
+    // below handles only whole groups of windows and leaves the rest of each row (3 of the 7
+    // windows of a 14-wide input) to scalar code with a jump per comparison.
+    #[cfg(target_arch = "x86_64")]
+    let sse2 = core::any::TypeId::of::<T>() == core::any::TypeId::of::<f32>()
+        && I::DTYPE == DType::I32
+        && out_w >= 4
+        && in_plane <= i32::MAX as usize;
     let plane = |bc: usize, out: &mut [T], idx: &mut [I]| {
         let x = &x_data[bc * in_plane..(bc + 1) * in_plane];
         for od in 0..out_d {
@@ -447,6 +456,19 @@ where
                 let at = (od * out_h + oh) * out_w;
                 let o = &mut out[at..at + out_w];
                 let ix = &mut idx[at..at + out_w];
+                #[cfg(target_arch = "x86_64")]
+                if sse2 {
+                    // T is f32 and I is i32 (checked above): the casts are identities.
+                    row_2x2_f32_i32_sse2(
+                        bytemuck::cast_slice(r0),
+                        bytemuck::cast_slice(r1),
+                        bytemuck::cast_slice_mut(o),
+                        bytemuck::cast_slice_mut(ix),
+                        top,
+                        in_w,
+                    );
+                    continue;
+                }
                 for (j, ((o, ix), (p0, p1))) in o
                     .iter_mut()
                     .zip(ix.iter_mut())
@@ -506,6 +528,66 @@ where
             I::DTYPE,
         ),
     )
+}
+
+/// One row of 2×2 windows of `max_pool_2x2`, f32 values and i32 indices, with SSE2: four
+/// windows a step, the last step overlapping the one before when the row's width is not a
+/// multiple of four (it writes the same values again). Each lane makes the general kernel's
+/// comparisons in its order, (0,0) (0,1) (1,0) (1,1), with its rule (a larger value or a NaN
+/// takes over), so values and indices are bit for bit the same. `r0` and `r1` are the window
+/// rows (at least `2·o.len()` values), `top` the index of `r0[0]` in the plane, `in_w` the
+/// input's width; needs `o.len() >= 4`.
+#[cfg(target_arch = "x86_64")]
+fn row_2x2_f32_i32_sse2(
+    r0: &[f32],
+    r1: &[f32],
+    o: &mut [f32],
+    ix: &mut [i32],
+    top: usize,
+    in_w: usize,
+) {
+    use core::arch::x86_64::*;
+    let out_w = o.len();
+    assert!(out_w >= 4 && ix.len() == out_w && r0.len() >= 2 * out_w && r1.len() >= 2 * out_w);
+    let mut step = |j: usize| {
+        // SAFETY: SSE2 is part of x86-64; every load reads r0/r1[2j..2j+8] and every store
+        // writes o/ix[j..j+4], inside the slices since j + 4 <= out_w (asserted above).
+        unsafe {
+            let (v0, v1) = (
+                _mm_loadu_ps(r0.as_ptr().add(2 * j)),
+                _mm_loadu_ps(r0.as_ptr().add(2 * j + 4)),
+            );
+            let (w0, w1) = (
+                _mm_loadu_ps(r1.as_ptr().add(2 * j)),
+                _mm_loadu_ps(r1.as_ptr().add(2 * j + 4)),
+            );
+            // The even and odd columns of each row: the four windows' cells.
+            let a = _mm_shuffle_ps::<0b10_00_10_00>(v0, v1);
+            let b = _mm_shuffle_ps::<0b11_01_11_01>(v0, v1);
+            let c = _mm_shuffle_ps::<0b10_00_10_00>(w0, w1);
+            let d = _mm_shuffle_ps::<0b11_01_11_01>(w0, w1);
+            let base = (top + 2 * j) as i32;
+            let k0 = _mm_setr_epi32(base, base + 2, base + 4, base + 6);
+            let (mut m, mut k) = (a, k0);
+            for (v, off) in [(b, 1), (c, in_w as i32), (d, in_w as i32 + 1)] {
+                let take = _mm_or_ps(_mm_cmpgt_ps(v, m), _mm_cmpunord_ps(v, v));
+                m = _mm_or_ps(_mm_and_ps(take, v), _mm_andnot_ps(take, m));
+                let t = _mm_castps_si128(take);
+                let kv = _mm_add_epi32(k0, _mm_set1_epi32(off));
+                k = _mm_or_si128(_mm_and_si128(t, kv), _mm_andnot_si128(t, k));
+            }
+            _mm_storeu_ps(o.as_mut_ptr().add(j), m);
+            _mm_storeu_si128(ix.as_mut_ptr().add(j) as *mut __m128i, k);
+        }
+    };
+    let mut j = 0;
+    while j + 4 <= out_w {
+        step(j);
+        j += 4;
+    }
+    if j < out_w {
+        step(out_w - 4);
+    }
 }
 
 /// The integer type a pooling kernel writes its argmax indices in. burn asks for the device's
