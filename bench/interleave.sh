@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Before/after throughput of two or more duplab binaries, interleaved so that every side meets the
-# same machine: for each model and mode, round 1 runs every binary once, round 2 again, and so on
-# (the machine drifts over minutes, so the binaries compared take turns within seconds).
+# same machine: for each model and mode, round 1 runs every binary once, round 2 again (in reverse
+# order), and so on (the machine drifts over minutes, so the binaries compared take turns within
+# seconds).
 # Prints one line per round, binary, model and mode (images/s: median, min, max of the repeats).
 #
 #   bench/interleave.sh [-r ROUNDS] [-m MODELS] [-o MODES] BINARY... [-- BENCH ARGS...]
@@ -34,7 +35,14 @@ fi
 for model in ${models//,/ }; do
   for mode in ${modes//,/ }; do
     for r in $(seq 1 "$rounds"); do
-      for b in "${bins[@]}"; do
+      # Even rounds run the binaries in reverse order: whichever runs first in a round meets the
+      # machine as the one before left it (measured at up to 1.10x by duplab-dev dispatch).
+      order=("${bins[@]}")
+      if [ $((r % 2)) = 0 ]; then
+        order=()
+        for ((i = ${#bins[@]} - 1; i >= 0; i--)); do order+=("${bins[$i]}"); done
+      fi
+      for b in "${order[@]}"; do
         "$b" bench --device cpu --no-epoch --no-color --models "$model" --modes "$mode" "${args[@]}" \
           | awk -v r="$r" -v b="$(basename "$b")" '$1 == "flex" { printf "round %s  %-22s %-12s %-9s %8s %8s %8s\n", r, b, $2, $3, $4, $5, $6 }'
       done

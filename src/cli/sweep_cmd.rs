@@ -177,15 +177,18 @@ pub fn slurm_script(
         "#SBATCH --array=0-{}{throttle}\n",
         points.len().saturating_sub(1)
     ));
-    // A task asks for no GPU when it will train on the CPU: by --device, else by the base
-    // preset's training.device.
-    let on_cpu = device
-        .or_else(|| {
-            crate::spec::find_preset(&grid.base, &[])
+    // A task asks for no GPU when every point trains on the CPU: by --device, else by its
+    // preset with the grid's overrides (`training.device`). A point whose preset does not
+    // resolve counts as a GPU one; it fails with its own error when it runs.
+    let on_cpu = match device {
+        Some(d) => d == DeviceChoice::Cpu,
+        None => points.iter().all(|p| {
+            crate::spec::find_preset(&grid.base, &p.overrides)
                 .ok()
-                .and_then(|p| p.training.device)
-        })
-        .is_some_and(|d| d == DeviceChoice::Cpu);
+                .and_then(|q| q.training.device)
+                == Some(DeviceChoice::Cpu)
+        }),
+    };
     let gpus = o.gpus.unwrap_or(if on_cpu { 0 } else { 1 });
     if gpus > 0 {
         s.push_str(&format!("#SBATCH --gres=gpu:{gpus}\n"));
@@ -714,6 +717,32 @@ mod tests {
         ] {
             assert!(s.contains(line), "{line} in:\n{s}");
         }
+    }
+
+    /// Without --device, a task asks for a GPU unless every point's preset (the grid's overrides
+    /// included) says `training.device = "cpu"`.
+    #[test]
+    fn without_device_the_points_presets_decide_whether_tasks_ask_for_a_gpu() {
+        let grid = |set: &str, axis: &str| {
+            let text = format!(
+                "name = \"g\"\nbase = \"default\"\nseeds = [0]\n[set]\n{set}\n[[axes]]\nname = \"a\"\nvalues = [{{ label = \"x\", set = {{ {axis} }} }}, {{ label = \"y\", set = {{ \"training.lr\" = 0.01 }} }}]\n"
+            );
+            crate::spec::Grid::from_toml_str(&text, "test").unwrap()
+        };
+        let runs = Path::new("/shared/runs");
+        let o = SlurmOptions::default();
+        let cpu = "\"training.device\" = \"cpu\"";
+        let all_cpu = grid(cpu, "\"training.lr\" = 0.02");
+        let s = slurm_script(&all_cpu, runs, None, None, &o).unwrap();
+        assert!(!s.contains("--gres"), "every point on the CPU:\n{s}");
+        let one_gpu = grid(cpu, "\"training.device\" = \"gpu:0\"");
+        let s = slurm_script(&one_gpu, runs, None, None, &o).unwrap();
+        assert!(
+            s.contains("#SBATCH --gres=gpu:1"),
+            "one point on a GPU:\n{s}"
+        );
+        let s = slurm_script(&all_cpu, runs, Some(DeviceChoice::Gpu), None, &o).unwrap();
+        assert!(s.contains("#SBATCH --gres=gpu:1"), "--device wins:\n{s}");
     }
 
     /// The warning Slurm sends before a time limit (USR1, to the task's shell) reaches duplab

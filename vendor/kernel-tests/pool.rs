@@ -105,6 +105,24 @@ fn the_fast_max_pool_path_matches_the_general_kernel_and_a_reference() {
             "{dims:?}: indices differ from the reference"
         );
     }
+    // Rows of 8 windows (two whole SSE2 steps), with −0.0, ±∞ and NaN placed so that each of a
+    // window's four cells, in each of the four lanes, holds one of them somewhere.
+    let dims = [2, 3, 16, 16];
+    let mut data = values(2 * 3 * 16 * 16, 8);
+    let specials = [-0.0, 0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN];
+    for (i, v) in data.iter_mut().enumerate() {
+        if i % 5 == 0 {
+            *v = specials[(i / 5) % specials.len()];
+        }
+    }
+    let x = Tensor::<4>::from_data(TensorData::new(data.clone(), dims), &device);
+    let (fast, general, plain) = (
+        pool(&x, 2, 2, false),
+        pool(&x, 2, 2, true),
+        reference(&data, dims, 2, 2),
+    );
+    assert!(same_bits(&fast.0, &general.0) && same_bits(&fast.0, &plain.0));
+    assert!(fast.1 == general.1 && fast.1 == plain.1);
     // Odd sizes: floor mode drops the last row and column (the fast path), as the reference does.
     let dims = [2, 3, 7, 9];
     let data = values(2 * 3 * 7 * 9, 9);

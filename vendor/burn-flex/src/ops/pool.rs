@@ -443,7 +443,7 @@ where
     // windows of a 14-wide input) to scalar code with a jump per comparison.
     #[cfg(target_arch = "x86_64")]
     let sse2 = core::any::TypeId::of::<T>() == core::any::TypeId::of::<f32>()
-        && I::DTYPE == DType::I32
+        && core::any::TypeId::of::<I>() == core::any::TypeId::of::<i32>()
         && out_w >= 4
         && in_plane <= i32::MAX as usize;
     let plane = |bc: usize, out: &mut [T], idx: &mut [I]| {
