@@ -25,21 +25,11 @@ const FLAT: usize = 32 * 7 * 7;
 const HIDDEN: usize = 128;
 const CLASSES: usize = 10;
 
-/// Seeded values (the project's rule: nothing here draws from burn's process-wide generator).
-fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.2
-        })
-        .collect()
-}
+/// The weights' and images' scale: small values, as an initialised model's.
+const SCALE: f32 = 0.2;
 
 fn data(shape: &[usize], seed: u64) -> TensorData {
-    TensorData::new(values(shape.iter().product(), seed), shape.to_vec())
+    crate::seeded::data(shape, seed, SCALE)
 }
 
 /// The weights and one batch, as plain data both sides load.
@@ -78,28 +68,19 @@ struct Dispatched {
 
 impl Dispatched {
     fn new(i: &Inputs, device: &Device) -> Dispatched {
+        fn pair<const D: usize>(
+            (w, b): &(TensorData, TensorData),
+            device: &Device,
+        ) -> (Tensor<D>, Tensor<1>) {
+            (
+                Tensor::from_data(w.clone(), device),
+                Tensor::from_data(b.clone(), device),
+            )
+        }
         Dispatched {
             x: Tensor::from_data(i.x.clone(), device),
-            conv: i
-                .conv
-                .iter()
-                .map(|(w, b)| {
-                    (
-                        Tensor::from_data(w.clone(), device),
-                        Tensor::from_data(b.clone(), device),
-                    )
-                })
-                .collect(),
-            fc: i
-                .fc
-                .iter()
-                .map(|(w, b)| {
-                    (
-                        Tensor::from_data(w.clone(), device),
-                        Tensor::from_data(b.clone(), device),
-                    )
-                })
-                .collect(),
+            conv: i.conv.iter().map(|p| pair(p, device)).collect(),
+            fc: i.fc.iter().map(|p| pair(p, device)).collect(),
         }
     }
 

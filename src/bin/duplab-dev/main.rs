@@ -19,6 +19,7 @@ mod job;
 mod lab;
 mod ops;
 mod peer;
+mod seeded;
 
 use clap::{Parser, Subcommand};
 use duplab::cli::bench::{BenchArgs, rayon_threads, throughput};

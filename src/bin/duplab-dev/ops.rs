@@ -7,31 +7,26 @@
 use burn::backend::Flex;
 use burn::backend::flex::{FlexDevice, FlexTensor};
 use burn::backend::ops::{ActivationOps, FloatTensorOps, ModuleOps};
-use burn::prelude::*;
 use burn::tensor::IntDType;
 use burn::tensor::ops::ConvOptions;
 use duplab::cli::bench::median;
 use std::time::Instant;
 
-/// Seeded values in [-0.5, 0.5) (nothing here draws from burn's process-wide generator).
-fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-        })
-        .collect()
-}
-
 fn tensor(shape: &[usize], seed: u64) -> FlexTensor {
-    let data = TensorData::new(values(shape.iter().product(), seed), shape.to_vec());
-    Flex::float_from_data(data, &FlexDevice)
+    Flex::float_from_data(crate::seeded::data(shape, seed, 1.0), &FlexDevice)
 }
 
 type Op = Box<dyn FnMut()>;
+
+/// A named op: `f` runs it once, its result dropped (after `black_box`, so it is computed).
+fn op<T>(name: impl Into<String>, mut f: impl FnMut() -> T + 'static) -> (String, Op) {
+    (
+        name.into(),
+        Box::new(move || {
+            std::hint::black_box(f());
+        }),
+    )
+}
 
 /// One op of the step: its name and a closure that runs it once on fixed inputs.
 fn ops(c1: usize, c2: usize, hidden: usize, batch: usize) -> Vec<(String, Op)> {
@@ -45,54 +40,23 @@ fn ops(c1: usize, c2: usize, hidden: usize, batch: usize) -> Vec<(String, Op)> {
         let b = tensor(&[co], 30 + l as u64);
         let g = tensor(&[batch, co, side, side], 40 + l as u64);
         let (x1, w1, b1) = (x.clone(), w.clone(), b.clone());
-        v.push((
-            format!("conv{l} forward"),
-            Box::new(move || {
-                std::hint::black_box(Flex::conv2d(
-                    x1.clone(),
-                    w1.clone(),
-                    Some(b1.clone()),
-                    conv(),
-                ));
-            }),
-        ));
+        v.push(op(format!("conv{l} forward"), move || {
+            Flex::conv2d(x1.clone(), w1.clone(), Some(b1.clone()), conv())
+        }));
         let (x1, w1, g1) = (x.clone(), w.clone(), g.clone());
-        v.push((
-            format!("conv{l} weight gradient"),
-            Box::new(move || {
-                std::hint::black_box(Flex::conv2d_weight_backward(
-                    x1.clone(),
-                    w1.clone(),
-                    g1.clone(),
-                    conv(),
-                ));
-            }),
-        ));
+        v.push(op(format!("conv{l} weight gradient"), move || {
+            Flex::conv2d_weight_backward(x1.clone(), w1.clone(), g1.clone(), conv())
+        }));
         let (x1, b1, g1) = (x.clone(), b.clone(), g.clone());
-        v.push((
-            format!("conv{l} bias gradient"),
-            Box::new(move || {
-                std::hint::black_box(Flex::conv2d_bias_backward(
-                    x1.clone(),
-                    b1.clone(),
-                    g1.clone(),
-                ));
-            }),
-        ));
+        v.push(op(format!("conv{l} bias gradient"), move || {
+            Flex::conv2d_bias_backward(x1.clone(), b1.clone(), g1.clone())
+        }));
         // The first layer's input is the image: standard training needs no gradient for it.
         if l == 2 {
             let (x1, w1, g1) = (x.clone(), w.clone(), g.clone());
-            v.push((
-                format!("conv{l} input gradient"),
-                Box::new(move || {
-                    std::hint::black_box(Flex::conv2d_x_backward(
-                        x1.clone(),
-                        w1.clone(),
-                        g1.clone(),
-                        conv(),
-                    ));
-                }),
-            ));
+            v.push(op(format!("conv{l} input gradient"), move || {
+                Flex::conv2d_x_backward(x1.clone(), w1.clone(), g1.clone(), conv())
+            }));
         }
         // 2×2 max-pool of the conv's output, its backward, and the ReLU after it.
         let pooled = Flex::max_pool2d_with_indices(
@@ -106,50 +70,38 @@ fn ops(c1: usize, c2: usize, hidden: usize, batch: usize) -> Vec<(String, Op)> {
         );
         let gp = tensor(&[batch, co, side / 2, side / 2], 50 + l as u64);
         let g1 = g.clone();
-        v.push((
-            format!("pool{l} forward"),
-            Box::new(move || {
-                std::hint::black_box(Flex::max_pool2d_with_indices(
-                    g1.clone(),
-                    [2, 2],
-                    [2, 2],
-                    [0, 0],
-                    [1, 1],
-                    false,
-                    IntDType::I32,
-                ));
-            }),
-        ));
+        v.push(op(format!("pool{l} forward"), move || {
+            Flex::max_pool2d_with_indices(
+                g1.clone(),
+                [2, 2],
+                [2, 2],
+                [0, 0],
+                [1, 1],
+                false,
+                IntDType::I32,
+            )
+        }));
         let (g1, gp1, idx) = (g.clone(), gp.clone(), pooled.indices.clone());
-        v.push((
-            format!("pool{l} backward"),
-            Box::new(move || {
-                std::hint::black_box(Flex::max_pool2d_with_indices_backward(
-                    g1.clone(),
-                    [2, 2],
-                    [2, 2],
-                    [0, 0],
-                    [1, 1],
-                    false,
-                    gp1.clone(),
-                    idx.clone(),
-                ));
-            }),
-        ));
+        v.push(op(format!("pool{l} backward"), move || {
+            Flex::max_pool2d_with_indices_backward(
+                g1.clone(),
+                [2, 2],
+                [2, 2],
+                [0, 0],
+                [1, 1],
+                false,
+                gp1.clone(),
+                idx.clone(),
+            )
+        }));
         let p1 = pooled.output.clone();
-        v.push((
-            format!("relu{l} forward"),
-            Box::new(move || {
-                std::hint::black_box(Flex::relu(p1.clone()));
-            }),
-        ));
+        v.push(op(format!("relu{l} forward"), move || {
+            Flex::relu(p1.clone())
+        }));
         let (p1, gp1) = (pooled.output.clone(), gp.clone());
-        v.push((
-            format!("relu{l} backward"),
-            Box::new(move || {
-                std::hint::black_box(Flex::relu_backward(p1.clone(), gp1.clone()));
-            }),
-        ));
+        v.push(op(format!("relu{l} backward"), move || {
+            Flex::relu_backward(p1.clone(), gp1.clone())
+        }));
     }
     // The hidden layer: forward, and both gradients of its matrix product.
     let flat = c2 * 7 * 7;
@@ -160,32 +112,17 @@ fn ops(c1: usize, c2: usize, hidden: usize, batch: usize) -> Vec<(String, Op)> {
     );
     let g = tensor(&[batch, hidden], 63);
     let (x1, w1, b1) = (x.clone(), w.clone(), b.clone());
-    v.push((
-        "fc1 forward".into(),
-        Box::new(move || {
-            std::hint::black_box(Flex::linear(x1.clone(), w1.clone(), Some(b1.clone())));
-        }),
-    ));
+    v.push(op("fc1 forward", move || {
+        Flex::linear(x1.clone(), w1.clone(), Some(b1.clone()))
+    }));
     let (x1, g1) = (x.clone(), g.clone());
-    v.push((
-        "fc1 weight gradient".into(),
-        Box::new(move || {
-            std::hint::black_box(Flex::float_matmul(
-                Flex::float_transpose(x1.clone()),
-                g1.clone(),
-            ));
-        }),
-    ));
+    v.push(op("fc1 weight gradient", move || {
+        Flex::float_matmul(Flex::float_transpose(x1.clone()), g1.clone())
+    }));
     let (w1, g1) = (w.clone(), g.clone());
-    v.push((
-        "fc1 input gradient".into(),
-        Box::new(move || {
-            std::hint::black_box(Flex::float_matmul(
-                g1.clone(),
-                Flex::float_transpose(w1.clone()),
-            ));
-        }),
-    ));
+    v.push(op("fc1 input gradient", move || {
+        Flex::float_matmul(g1.clone(), Flex::float_transpose(w1.clone()))
+    }));
     v
 }
 
