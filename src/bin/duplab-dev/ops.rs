@@ -18,6 +18,11 @@ fn tensor(shape: &[usize], seed: u64) -> FlexTensor {
 
 type Op = Box<dyn FnMut()>;
 
+/// The models' pool: 2×2 windows, stride 2, with i32 indices as burn asks for them in training.
+fn pool_2x2(x: FlexTensor) -> burn::backend::ops::MaxPool2dWithIndices<Flex> {
+    Flex::max_pool2d_with_indices(x, [2, 2], [2, 2], [0, 0], [1, 1], false, IntDType::I32)
+}
+
 /// A named op: `f` runs it once, its result dropped (after `black_box`, so it is computed).
 fn op<T>(name: impl Into<String>, mut f: impl FnMut() -> T + 'static) -> (String, Op) {
     (
@@ -59,28 +64,10 @@ fn ops(c1: usize, c2: usize, hidden: usize, batch: usize) -> Vec<(String, Op)> {
             }));
         }
         // 2×2 max-pool of the conv's output, its backward, and the ReLU after it.
-        let pooled = Flex::max_pool2d_with_indices(
-            g.clone(),
-            [2, 2],
-            [2, 2],
-            [0, 0],
-            [1, 1],
-            false,
-            IntDType::I32,
-        );
+        let pooled = pool_2x2(g.clone());
         let gp = tensor(&[batch, co, side / 2, side / 2], 50 + l as u64);
         let g1 = g.clone();
-        v.push(op(format!("pool{l} forward"), move || {
-            Flex::max_pool2d_with_indices(
-                g1.clone(),
-                [2, 2],
-                [2, 2],
-                [0, 0],
-                [1, 1],
-                false,
-                IntDType::I32,
-            )
-        }));
+        v.push(op(format!("pool{l} forward"), move || pool_2x2(g1.clone())));
         let (g1, gp1, idx) = (g.clone(), gp.clone(), pooled.indices.clone());
         v.push(op(format!("pool{l} backward"), move || {
             Flex::max_pool2d_with_indices_backward(
