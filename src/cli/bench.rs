@@ -102,6 +102,16 @@ pub fn median(v: &mut [f64]) -> f64 {
     }
 }
 
+/// Median, minimum and maximum of `v` (sorted in place; zeros when empty).
+pub fn median_range(v: &mut [f64]) -> (f64, f64, f64) {
+    let m = median(v);
+    (
+        m,
+        v.first().copied().unwrap_or(0.0),
+        v.last().copied().unwrap_or(0.0),
+    )
+}
+
 /// One measured case: a model and optimiser that keep training across repeats, so repeats can
 /// be interleaved with the peer's.
 struct Case<'a> {
@@ -317,7 +327,7 @@ pub fn throughput(a: &BenchArgs, mut peer: Option<&mut dyn Beside>) -> Result<i3
                         peer_rates.push(r);
                     }
                 }
-                let med = median(&mut rates);
+                let (med, lo, hi) = median_range(&mut rates);
                 let (peer_med, ratio) = if peer_rates.is_empty() {
                     ("-".to_string(), "-".to_string())
                 } else {
@@ -330,8 +340,8 @@ pub fn throughput(a: &BenchArgs, mut peer: Option<&mut dyn Beside>) -> Result<i3
                     kind.name(),
                     mode,
                     med,
-                    rates.first().copied().unwrap_or(0.0),
-                    rates.last().copied().unwrap_or(0.0),
+                    lo,
+                    hi,
                     peer_cols(&peer_med, &ratio)
                 );
             }

@@ -16,7 +16,7 @@ use burn::prelude::*;
 use burn::tensor::activation::relu;
 use burn::tensor::module::{conv2d, linear, max_pool2d};
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
-use duplab::cli::bench::median;
+use duplab::cli::bench::median_range;
 use std::time::Instant;
 
 /// The small CNN's shapes (src/nn/cnn.rs): 1 → 16 → 32 channels, 28×28, hidden 128, 10 classes.
@@ -135,10 +135,10 @@ impl Direct {
 fn same(a: TensorData, b: TensorData) -> Result<(), String> {
     let (a, b) = (a.try_into_vec::<f32>(), b.try_into_vec::<f32>());
     let (Ok(a), Ok(b)) = (a, b) else {
-        return Err("the forward passes did not give float32".into());
+        return Err("the two sides did not give float32".into());
     };
     if a.len() != b.len() || a.iter().zip(&b).any(|(x, y)| x.to_bits() != y.to_bits()) {
-        return Err("the dispatched and the direct forward differ: a bug, please report it".into());
+        return Err("the dispatched and the direct results differ: a bug, please report it".into());
     }
     Ok(())
 }
@@ -164,14 +164,10 @@ struct Case {
 impl Case {
     fn print(&mut self) {
         let rate = |s: f64| self.per_call / s;
-        let range = |v: &[f64]| {
-            let min = v.iter().cloned().fold(f64::INFINITY, f64::min);
-            let max = v.iter().cloned().fold(0.0, f64::max);
-            (rate(max), rate(min))
-        };
-        let (d_lo, d_hi) = range(&self.dispatched);
-        let (r_lo, r_hi) = range(&self.direct);
-        let (d, r) = (median(&mut self.dispatched), median(&mut self.direct));
+        // Seconds a call: the slowest round is the lowest rate.
+        let (d, d_fast, d_slow) = median_range(&mut self.dispatched);
+        let (r, r_fast, r_slow) = median_range(&mut self.direct);
+        let (d_lo, d_hi, r_lo, r_hi) = (rate(d_slow), rate(d_fast), rate(r_slow), rate(r_fast));
         println!(
             "{:<40} {:>9.0} ({:.0}–{:.0})  {:>9.0} ({:.0}–{:.0})  {:>6.3}×  {:>+9.0} ns a call",
             format!("{} ({})", self.name, self.unit),
@@ -223,6 +219,23 @@ pub fn run(rounds: usize) -> i32 {
         Flex::float_from_data(a, &flex),
         Flex::float_from_data(b, &flex),
     );
+    let chain_t = |ta: &Tensor<1>, tb: &Tensor<1>| {
+        let mut x = ta.clone();
+        for _ in 0..ADDS {
+            x = x + tb.clone();
+        }
+        x
+    };
+    let chain_r = |ra: &FlexTensor, rb: &FlexTensor| {
+        let mut x = ra.clone();
+        for _ in 0..ADDS {
+            x = Flex::float_add(x, rb.clone());
+        }
+        x
+    };
+    if let Err(e) = same(chain_t(&ta, &tb).into_data(), chain_r(&ra, &rb).into_data()) {
+        return duplab::cli::fail(e);
+    }
     cases.push((
         Case {
             name: format!("{ADDS} adds on 16 floats"),
@@ -231,24 +244,8 @@ pub fn run(rounds: usize) -> i32 {
             dispatched: vec![],
             direct: vec![],
         },
-        Box::new(move || {
-            time(200, || {
-                let mut x = ta.clone();
-                for _ in 0..ADDS {
-                    x = x + tb.clone();
-                }
-                x
-            })
-        }),
-        Box::new(move || {
-            time(200, || {
-                let mut x = ra.clone();
-                for _ in 0..ADDS {
-                    x = Flex::float_add(x, rb.clone());
-                }
-                x
-            })
-        }),
+        Box::new(move || time(200, || chain_t(&ta, &tb))),
+        Box::new(move || time(200, || chain_r(&ra, &rb))),
     ));
     // Warm both sides once (first-touch of buffers, rayon's threads) before the timed rounds.
     for (_, d, r) in cases.iter_mut() {

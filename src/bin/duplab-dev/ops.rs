@@ -9,7 +9,7 @@ use burn::backend::flex::{FlexDevice, FlexTensor};
 use burn::backend::ops::{ActivationOps, FloatTensorOps, ModuleOps};
 use burn::tensor::IntDType;
 use burn::tensor::ops::ConvOptions;
-use duplab::cli::bench::median;
+use duplab::cli::bench::median_range;
 use std::time::Instant;
 
 fn tensor(shape: &[usize], seed: u64) -> FlexTensor {
@@ -141,15 +141,13 @@ pub fn run(wide: bool, rounds: usize, only: Option<&str>) -> i32 {
             }
         }
     }
-    let medians: Vec<f64> = times.iter().map(|t| median(&mut t.clone())).collect();
-    let total: f64 = medians.iter().sum();
+    let spreads: Vec<(f64, f64, f64)> = times.iter_mut().map(|t| median_range(t)).collect();
+    let total: f64 = spreads.iter().map(|s| s.0).sum();
     println!(
         "the {name}'s standard training step op by op on flex, batch {BATCH}, {} rounds of {CALLS} calls: ms a call, median (min–max), share of the sum",
         rounds.max(1)
     );
-    for ((label, _), (t, m)) in ops.iter().zip(times.iter().zip(&medians)) {
-        let lo = t.iter().cloned().fold(f64::INFINITY, f64::min);
-        let hi = t.iter().cloned().fold(0.0, f64::max);
+    for ((label, _), (m, lo, hi)) in ops.iter().zip(spreads) {
         println!(
             "  {label:<24} {m:>7.3} ({lo:.3}–{hi:.3})  {:>5.1} %",
             m / total * 100.0
