@@ -1376,7 +1376,7 @@ fn a_sweep_without_device_trains_each_point_where_its_preset_says() {
     let out = text(&o);
     assert_ne!(o.status.code(), Some(0), "{out}");
     assert!(
-        out.contains("gpu:99"),
+        out.contains("gpu:99: this machine has"),
         "the preset's device reached the point: {out}"
     );
     let runs = tmp.path().join("runs-cpu");

@@ -56,12 +56,15 @@ impl DeviceSlots {
         })
     }
 
-    /// The device of a point about to start (`Some(None)`: its preset's); `None` when every
-    /// listed device is busy.
-    pub fn take(&mut self) -> Option<Option<DeviceChoice>> {
+    /// The device of a point about to start (`None`: its preset decides). Called only while
+    /// fewer than `jobs` points run, so a listed card is always free (`new` keeps `jobs` at most
+    /// the number of cards, and every exited point gives its card back).
+    pub fn take(&mut self) -> Option<DeviceChoice> {
         match &mut self.free {
-            None => Some(self.shared),
-            Some(free) => free.pop().map(|n| Some(DeviceChoice::GpuIndex(n))),
+            None => self.shared,
+            Some(free) => Some(DeviceChoice::GpuIndex(
+                free.pop().expect("fewer points run than cards are listed"),
+            )),
         }
     }
 
@@ -136,14 +139,13 @@ mod tests {
         for shared in [None, Some(DeviceChoice::Auto)] {
             let mut s = DeviceSlots::new(shared, Some(vec![3, 1, 2, 0]), None).unwrap();
             assert_eq!(s.jobs, 4);
-            let taken: Vec<_> = (0..4).map(|_| s.take().unwrap().unwrap()).collect();
+            let taken: Vec<_> = (0..4).map(|_| s.take().unwrap()).collect();
             assert_eq!(
                 taken.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
                 ["gpu:0", "gpu:1", "gpu:2", "gpu:3"]
             );
-            assert_eq!(s.take(), None, "all busy");
             s.give_back(Some(DeviceChoice::GpuIndex(2)));
-            assert_eq!(s.take(), Some(Some(DeviceChoice::GpuIndex(2))));
+            assert_eq!(s.take(), Some(DeviceChoice::GpuIndex(2)));
         }
     }
 
@@ -152,15 +154,11 @@ mod tests {
         let mut s = DeviceSlots::new(Some(DeviceChoice::Cpu), None, Some(3)).unwrap();
         assert_eq!(
             (s.take(), s.take(), s.jobs),
-            (
-                Some(Some(DeviceChoice::Cpu)),
-                Some(Some(DeviceChoice::Cpu)),
-                3
-            )
+            (Some(DeviceChoice::Cpu), Some(DeviceChoice::Cpu), 3)
         );
         // No --device: nothing is imposed, each point's preset decides.
         let mut s = DeviceSlots::new(None, None, None).unwrap();
-        assert_eq!((s.take(), s.jobs), (Some(None), 1));
+        assert_eq!((s.take(), s.jobs), (None, 1));
     }
 
     #[test]

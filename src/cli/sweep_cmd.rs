@@ -183,10 +183,7 @@ pub fn slurm_script(
     let on_cpu = match device {
         Some(d) => d == DeviceChoice::Cpu,
         None => points.iter().all(|p| {
-            crate::spec::find_preset(&grid.base, &p.overrides)
-                .ok()
-                .and_then(|q| q.training.device)
-                == Some(DeviceChoice::Cpu)
+            grid.preset(p).ok().and_then(|q| q.training.device) == Some(DeviceChoice::Cpu)
         }),
     };
     let gpus = o.gpus.unwrap_or(if on_cpu { 0 } else { 1 });
@@ -374,9 +371,7 @@ pub fn run(store: &RunStore, a: SweepArgs) -> Result<i32> {
     loop {
         // No new child once a stop is asked for (it would get the TERM before it can take it).
         while !stopping && !stop.load(Ordering::Relaxed) && active.len() < slots.jobs {
-            let Some(device) = slots.take() else {
-                break;
-            };
+            let device = slots.take();
             let Some((i, _)) = queue.next() else {
                 slots.give_back(device);
                 break;

@@ -25,12 +25,19 @@ pub struct Cnn {
     fc2: Linear,
 }
 
-impl Cnn {
-    pub fn new(width: CnnWidth, input: &InputShape, device: &Device) -> Cnn {
-        let (c1, c2, hidden) = match width {
+impl CnnWidth {
+    /// Channels of the two convolutions and width of the hidden layer.
+    pub const fn dims(self) -> (usize, usize, usize) {
+        match self {
             CnnWidth::Small => (16, 32, 128),
             CnnWidth::Wide => (32, 64, 256),
-        };
+        }
+    }
+}
+
+impl Cnn {
+    pub fn new(width: CnnWidth, input: &InputShape, device: &Device) -> Cnn {
+        let (c1, c2, hidden) = width.dims();
         let conv = |i, o| {
             Conv2dConfig::new([i, o], [3, 3])
                 .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))

@@ -19,10 +19,11 @@ use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use duplab::cli::bench::median_range;
 use std::time::Instant;
 
-/// The small CNN's shapes (src/nn/cnn.rs): 1 → 16 → 32 channels, 28×28, hidden 128, 10 classes.
-const SHAPES: [[usize; 4]; 2] = [[16, 1, 3, 3], [32, 16, 3, 3]];
-const FLAT: usize = 32 * 7 * 7;
-const HIDDEN: usize = 128;
+/// The small CNN's shapes (the model's own `CnnWidth::dims`), 28×28 grey input, 10 classes.
+const DIMS: (usize, usize, usize) = duplab::nn::CnnWidth::Small.dims();
+const SHAPES: [[usize; 4]; 2] = [[DIMS.0, 1, 3, 3], [DIMS.1, DIMS.0, 3, 3]];
+const FLAT: usize = DIMS.1 * 7 * 7;
+const HIDDEN: usize = DIMS.2;
 const CLASSES: usize = 10;
 
 /// The weights' and images' scale: small values, as an initialised model's.
@@ -162,6 +163,17 @@ struct Case {
 }
 
 impl Case {
+    /// A case with no rounds yet; `per_call` units (images, adds) in each timed call.
+    fn new(name: String, unit: &'static str, per_call: usize) -> Case {
+        Case {
+            name,
+            unit,
+            per_call: per_call as f64,
+            dispatched: vec![],
+            direct: vec![],
+        }
+    }
+
     fn print(&mut self) {
         let rate = |s: f64| self.per_call / s;
         // Seconds a call: the slowest round is the lowest rate.
@@ -197,13 +209,11 @@ pub fn run(rounds: usize) -> i32 {
             return duplab::cli::fail(e);
         }
         cases.push((
-            Case {
-                name: format!("small CNN forward, batch {batch}"),
-                unit: "images/s",
-                per_call: batch as f64,
-                dispatched: vec![],
-                direct: vec![],
-            },
+            Case::new(
+                format!("small CNN forward, batch {batch}"),
+                "images/s",
+                batch,
+            ),
             Box::new(move || time(calls, || d.forward())),
             Box::new(move || time(calls, || r.forward())),
         ));
@@ -237,13 +247,7 @@ pub fn run(rounds: usize) -> i32 {
         return duplab::cli::fail(e);
     }
     cases.push((
-        Case {
-            name: format!("{ADDS} adds on 16 floats"),
-            unit: "adds/s",
-            per_call: ADDS as f64,
-            dispatched: vec![],
-            direct: vec![],
-        },
+        Case::new(format!("{ADDS} adds on 16 floats"), "adds/s", ADDS),
         Box::new(move || time(200, || chain_t(&ta, &tb))),
         Box::new(move || time(200, || chain_r(&ra, &rb))),
     ));

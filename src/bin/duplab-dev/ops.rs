@@ -114,11 +114,13 @@ fn ops(c1: usize, c2: usize, hidden: usize, batch: usize) -> Vec<(String, Op)> {
 }
 
 pub fn run(wide: bool, rounds: usize, only: Option<&str>) -> i32 {
-    let (c1, c2, hidden, name) = if wide {
-        (32, 64, 256, "wide CNN")
+    use duplab::nn::CnnWidth;
+    let (width, name) = if wide {
+        (CnnWidth::Wide, "wide CNN")
     } else {
-        (16, 32, 128, "small CNN")
+        (CnnWidth::Small, "small CNN")
     };
+    let (c1, c2, hidden) = width.dims();
     const BATCH: usize = 128;
     const CALLS: usize = 5;
     let mut ops = ops(c1, c2, hidden, BATCH);

@@ -100,7 +100,7 @@ impl SweepReport {
         };
         let shown = |what: &str| {
             let name = short(what);
-            only.is_empty() || only.iter().any(|o| names(o, &name))
+            only.is_empty() || only.iter().any(|o| part_names(o, &name))
         };
         let mut out = format!(
             "{}{}: {} tests, {}, Holm-corrected at α {}; MDE at Holm's first step (α/m = {:.4}), 80 % power. **Bold** = significant.\n\n\
@@ -231,7 +231,7 @@ impl SweepReport {
                     .collect();
                 if let Some(o) = only
                     .iter()
-                    .find(|o| !names.iter().any(|n| self::names(o, n)))
+                    .find(|o| !names.iter().any(|n| part_names(o, n)))
                 {
                     return Err(format!(
                         "`findings: {o}` names no comparison of the family (its tests are named like \"{}\")",
@@ -350,7 +350,7 @@ pub fn render_blocks(
 
 /// Whether a `findings:` part names the comparison `name`: `=TEXT` exactly, any other TEXT as a
 /// part of it.
-fn names(part: &str, name: &str) -> bool {
+fn part_names(part: &str, name: &str) -> bool {
     match part.strip_prefix('=') {
         Some(exact) => name == exact.trim(),
         None => name.contains(part),
